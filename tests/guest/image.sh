@@ -1,0 +1,121 @@
+#!/bin/bash
+# Build the test guest: a Debian 12 root made from Debian's own packages with
+# mmdebstrap (unshare mode: no mounts, no loop devices on the host), turned
+# into a raw ext4 image without mounting it (mkfs.ext4 -d).
+#
+#   tests/guest/image.sh OUTDIR
+#
+# OUTDIR receives base.img, vmlinuz and initrd.img.  The harness caches
+# OUTDIR keyed on a hash of this file, so any change here rebuilds the image.
+# Measured recipe and pitfalls: ../shared/notes/guest.md.
+set -euo pipefail
+
+out=${1:?usage: image.sh OUTDIR}
+mkdir -p "$out"
+work=$(mktemp -d "$out/.build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+
+packages=(
+	systemd-sysv udev linux-image-amd64 initramfs-tools kmod
+	mdadm nvme-cli fio shunit2 python3 python3-os-brick dmidecode
+	e2fsprogs util-linux iproute2 procps
+	# runtime libraries of the project's helpers
+	libnvme1 libiniparser1 libjson-c5 libudev1 libsystemd0 libblkid1
+)
+
+# Units that only cost boot time in a throwaway guest.
+masked=(
+	apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer
+	mdcheck_start.timer mdcheck_continue.timer mdmonitor-oneshot.timer
+	systemd-networkd-wait-online.service nvmf-autoconnect.service
+	nvmefc-boot-connections.service iscsid.service iscsid.socket
+	open-iscsi.service systemd-timesyncd.service
+)
+
+mmdebstrap --mode=unshare --variant=minbase \
+	--include="$(IFS=,; echo "${packages[*]}")" \
+	--setup-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" "$1/usr/share/initramfs-tools/modules.d"' \
+	--setup-hook='echo MODULES=list > "$1/etc/initramfs-tools/conf.d/guest.conf"' \
+	--setup-hook='printf "virtio_pci\nvirtio_blk\next4\ncrc32c_generic\n" > "$1/usr/share/initramfs-tools/modules.d/guest"' \
+	--customize-hook='echo guest > "$1/etc/hostname"' \
+	--customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
+	bookworm "$root" /etc/apt/sources.list.d/debian.sources
+
+# Root without a password, for interactive debugging (guesttest.off).
+sed -i 's/^root:[^:]*:/root::/' "$root/etc/shadow"
+
+cat > "$root/etc/fstab" <<'FSTAB'
+/dev/vda  /          ext4  rw,errors=remount-ro  0 0
+host0     /mnt/host  9p    trans=virtio,version=9p2000.L,msize=262144,cache=none,nofail  0 0
+FSTAB
+mkdir -p "$root/mnt/host"
+printf '9p\n9pnet_virtio\n' > "$root/etc/modules-load.d/9p.conf"
+
+for u in "${masked[@]}"; do
+	ln -sf /dev/null "$root/etc/systemd/system/$u"
+done
+
+# The test entry point: runs /mnt/host/run.sh from the 9p share once the
+# system is up, stores its status in the share and hands it to qemu through
+# isa-debug-exit (qemu then exits with (status << 1) | 1).
+cat > "$root/etc/systemd/system/guest-test.service" <<'UNIT'
+[Unit]
+Description=Run the test script from the host share and power off
+After=multi-user.target mnt-host.mount
+Requires=mnt-host.mount
+ConditionKernelCommandLine=!guesttest.off
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/guest-test-runner
+StandardOutput=journal+console
+TimeoutStartSec=infinity
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+ln -sf ../guest-test.service "$root/etc/systemd/system/multi-user.target.wants/guest-test.service"
+
+mkdir -p "$root/usr/local/sbin"
+cat > "$root/usr/local/sbin/guest-test-runner" <<'RUNNER'
+#!/bin/bash
+out=/mnt/host/out
+mkdir -p "$out"
+if [ -x /mnt/host/run.sh ]; then
+	/mnt/host/run.sh > "$out/run.log" 2>&1 < /dev/null
+	rc=$?
+else
+	echo "no /mnt/host/run.sh" > "$out/run.log"
+	rc=127
+fi
+echo "$rc" > "$out/rc"
+sync
+echo "runner: rc=$rc at $(cut -d' ' -f1 /proc/uptime)s since boot" > /dev/ttyS0
+python3 -c 'import os,sys; fd=os.open("/dev/port",os.O_WRONLY); os.pwrite(fd,bytes([int(sys.argv[1])&0x7f]),0xf4)' "$rc"
+systemctl poweroff --no-block
+RUNNER
+chmod 755 "$root/usr/local/sbin/guest-test-runner"
+
+# Interactive variant: autologin on the serial console.
+mkdir -p "$root/etc/systemd/system/serial-getty@ttyS0.service.d"
+cat > "$root/etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf" <<'GETTY'
+[Service]
+ExecStart=
+ExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %I $TERM
+GETTY
+
+# A fixed host identity, so test logs compare across runs.
+mkdir -p "$root/etc/nvme"
+[ -s "$root/etc/nvme/hostnqn" ] || echo "nqn.2014-08.org.nvmexpress:uuid:5f7c2a4e-0d1b-4c3a-9e8f-112233445566" > "$root/etc/nvme/hostnqn"
+[ -s "$root/etc/nvme/hostid" ] || echo "5f7c2a4e-0d1b-4c3a-9e8f-112233445566" > "$root/etc/nvme/hostid"
+
+cp "$root"/boot/vmlinuz-* "$work/vmlinuz"
+cp "$root"/boot/initrd.img-* "$work/initrd.img"
+chmod 644 "$work/vmlinuz" "$work/initrd.img"
+
+truncate -s 3G "$work/base.img"
+mkfs.ext4 -q -F -L guestroot -d "$root" "$work/base.img"
+
+mv "$work/base.img" "$work/vmlinuz" "$work/initrd.img" "$out/"
+echo "image: $out/base.img ($(du -h --apparent-size "$out/base.img" | cut -f1) apparent, $(du -h "$out/base.img" | cut -f1) used)"

@@ -1,0 +1,47 @@
+# shellcheck shell=bash
+# Host-side (initiator) helpers for the guest suites.
+
+# Guest uptime in seconds: the clock of dmesg and udevadm monitor.
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+
+# wait_until SECONDS CMD... : runs CMD whenever udev has settled or a
+# quarter second passed, until it succeeds or SECONDS of uptime elapse.
+# Deadlines use uptime, not loop counts, which stretch under load.
+wait_until() {
+	local limit=$1 end
+	shift
+	end=$(awk -v u="$(uptime_s)" -v l="$limit" 'BEGIN {print u + l}')
+	while :; do
+		"$@" > /dev/null && return 0
+		awk -v u="$(uptime_s)" -v e="$end" 'BEGIN {exit !(u >= e)}' && return 1
+		udevadm settle -t 1 2>/dev/null
+		sleep 0.25
+	done
+}
+
+# The visible namespace block device (nvmeXnY) of a namespace UUID, found
+# by udev's by-id link; hidden multipath path devices have no such link.
+dev_by_uuid() {
+	local l=/dev/disk/by-id/nvme-uuid.$1
+	[ -L "$l" ] || return 1
+	basename "$(readlink -f "$l")"
+}
+
+# Controllers (nvmeX) connected to a subsystem NQN.
+ctrls_by_nqn() {
+	local c
+	for c in /sys/class/nvme/nvme*; do
+		[ -e "$c/subsysnqn" ] || continue
+		[ "$(cat "$c/subsysnqn")" = "$1" ] && basename "$c"
+	done
+}
+
+ctrl_state() { cat "/sys/class/nvme/$1/state" 2>/dev/null; }
+
+# md member state ("in_sync", "faulty", ...) of block device DEV in mdX.
+md_member_state() {
+	cat "/sys/block/$1/md/dev-$2/state" 2>/dev/null
+}
+
+md_degraded() { cat "/sys/block/$1/md/degraded"; }
+md_sync_action() { cat "/sys/block/$1/md/sync_action"; }

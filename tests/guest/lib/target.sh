@@ -1,0 +1,148 @@
+# shellcheck shell=bash
+# The storage backend of the guest suites: kernel nvmet subsystems over TCP
+# on 127.0.0.1 / ::1, one file-backed namespace per replica, driven through
+# configfs.  Source it from a suite:  . "$NVMF_RAID_TESTLIB/target.sh"
+#
+#   tgt_add NAME SIZE UUID [PORT...]   subsystem + namespace 1, linked to PORTs
+#   tgt_add_ns NAME NSID SIZE UUID     one more namespace in NAME
+#   tgt_nqn NAME                       its NQN
+#   tgt_vanish NAME / tgt_return NAME  unlink from / relink to its ports
+#   tgt_ns_disable NAME [NSID] / tgt_ns_enable NAME [NSID]
+#   tgt_grow NAME SIZE [NSID]          grow the backing file, announce it
+#   tgt_remove NAME / tgt_remove_all
+#
+# PORT is an id of tgt_port: 1 = tcp 127.0.0.1:4420 (default),
+# 2 = tcp [::1]:4421, 3..9 = tcp 127.0.0.1:4422..4428 (one port per replica
+# lets a test cut one replica's traffic alone).  SIZE as truncate(1) takes it.
+
+NVMET=/sys/kernel/config/nvmet
+TGT_STORE=/var/tmp/nvmf-raid-tgt
+TGT_NQN_PREFIX=nqn.2024-01.io.nvmf-raid.test:
+
+tgt_modules() {
+	modprobe -a nvmet nvmet-tcp nvme-tcp nvme-fabrics raid1 || return 1
+	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+}
+
+tgt_nqn() { echo "$TGT_NQN_PREFIX$1"; }
+
+# tgt_port ID : creates port ID if needed.
+tgt_port() {
+	local id=$1 p=$NVMET/ports/$1 addr fam svc
+	[ -d "$p" ] && return 0
+	case $id in
+	1) addr=127.0.0.1 fam=ipv4 svc=4420 ;;
+	2) addr=::1 fam=ipv6 svc=4421 ;;
+	[3-9]) addr=127.0.0.1 fam=ipv4 svc=$((4419 + id)) ;;
+	*) echo "tgt_port: unknown port id $id" >&2; return 1 ;;
+	esac
+	mkdir "$p" || return 1
+	echo "$addr" > "$p/addr_traddr"
+	echo tcp > "$p/addr_trtype"
+	echo "$svc" > "$p/addr_trsvcid"
+	echo "$fam" > "$p/addr_adrfam"
+}
+
+# tgt_port_addr ID : "tcp://ADDR:PORT" as a volume file spells it.
+tgt_port_uri() {
+	local p=$NVMET/ports/$1 a
+	a=$(cat "$p/addr_traddr")
+	[ "$(cat "$p/addr_adrfam")" = ipv6 ] && a="[$a]"
+	echo "tcp://$a:$(cat "$p/addr_trsvcid")"
+}
+
+tgt_add_ns() {
+	local name=$1 nsid=$2 size=$3 uuid=$4 s ns
+	s=$NVMET/subsystems/$(tgt_nqn "$name")
+	ns=$s/namespaces/$nsid
+	mkdir -p "$TGT_STORE"
+	truncate -s "$size" "$TGT_STORE/$name-$nsid.img" || return 1
+	mkdir "$ns" || return 1
+	echo "$TGT_STORE/$name-$nsid.img" > "$ns/device_path"
+	echo "$uuid" > "$ns/device_uuid"
+	echo 1 > "$ns/enable"
+}
+
+tgt_add() {
+	local name=$1 size=$2 uuid=$3 s port
+	shift 3
+	[ $# -gt 0 ] || set -- 1
+	tgt_modules || return 1
+	s=$NVMET/subsystems/$(tgt_nqn "$name")
+	mkdir "$s" || return 1
+	echo 1 > "$s/attr_allow_any_host"
+	tgt_add_ns "$name" 1 "$size" "$uuid" || return 1
+	for port in "$@"; do
+		tgt_port "$port" || return 1
+		ln -s "$s" "$NVMET/ports/$port/subsystems/$(tgt_nqn "$name")"
+	done
+}
+
+# Ports NAME is linked to (also while it has vanished: remembered in a file).
+tgt_ports_of() {
+	local nqn p
+	nqn=$(tgt_nqn "$1")
+	if [ -f "$TGT_STORE/$1.vanished" ]; then
+		cat "$TGT_STORE/$1.vanished"
+		return
+	fi
+	for p in "$NVMET"/ports/*; do
+		[ -e "$p/subsystems/$nqn" ] && basename "$p"
+	done
+}
+
+# The target drops the controller at once (TCP connections torn down).
+tgt_vanish() {
+	local nqn p ports
+	nqn=$(tgt_nqn "$1")
+	ports=$(tgt_ports_of "$1")
+	for p in $ports; do rm -f "$NVMET/ports/$p/subsystems/$nqn"; done
+	echo "$ports" > "$TGT_STORE/$1.vanished"
+}
+
+tgt_return() {
+	local nqn p
+	nqn=$(tgt_nqn "$1")
+	[ -f "$TGT_STORE/$1.vanished" ] || return 0
+	for p in $(cat "$TGT_STORE/$1.vanished"); do
+		ln -s "$NVMET/subsystems/$nqn" "$NVMET/ports/$p/subsystems/$nqn"
+	done
+	rm -f "$TGT_STORE/$1.vanished"
+}
+
+tgt_ns_disable() { echo 0 > "$NVMET/subsystems/$(tgt_nqn "$1")/namespaces/${2:-1}/enable"; }
+tgt_ns_enable() { echo 1 > "$NVMET/subsystems/$(tgt_nqn "$1")/namespaces/${2:-1}/enable"; }
+
+# nvmet rereads the backing file's size on revalidate_size and sends the
+# host a namespace-changed event, as a real array does after a resize.
+tgt_grow() {
+	local name=$1 size=$2 nsid=${3:-1}
+	truncate -s "$size" "$TGT_STORE/$name-$nsid.img" || return 1
+	echo 1 > "$NVMET/subsystems/$(tgt_nqn "$name")/namespaces/$nsid/revalidate_size"
+}
+
+tgt_remove() {
+	local name=$1 s nqn p ns
+	nqn=$(tgt_nqn "$name")
+	s=$NVMET/subsystems/$nqn
+	[ -d "$s" ] || return 0
+	for p in "$NVMET"/ports/*; do rm -f "$p/subsystems/$nqn"; done
+	for ns in "$s"/namespaces/*; do
+		[ -d "$ns" ] || continue
+		echo 0 > "$ns/enable"
+		rmdir "$ns"
+	done
+	rmdir "$s"
+	rm -f "$TGT_STORE/$name"-*.img "$TGT_STORE/$name.vanished"
+}
+
+tgt_remove_all() {
+	local s p
+	for s in "$NVMET"/subsystems/"$TGT_NQN_PREFIX"*; do
+		[ -d "$s" ] && tgt_remove "${s##*/"$TGT_NQN_PREFIX"}"
+	done
+	for p in "$NVMET"/ports/*; do
+		[ -d "$p" ] && rmdir "$p" 2>/dev/null
+	done
+	return 0
+}

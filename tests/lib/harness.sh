@@ -1,0 +1,158 @@
+# shellcheck shell=bash
+# Host side of the test harness, sourced by tests/run and tests/demo:
+# dependencies, builds, the cached guest image, one qemu boot, and the
+# counting of results.  The guest recipe and its measured timings are in
+# ../shared/notes/guest.md.
+
+NR_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+NR_BUILD=${NR_BUILD:-$NR_TOP/build}
+NR_CACHE=${NVMF_RAID_CACHE:-/var/cache/nvmf-raid-tests}
+
+NR_BUILD_DEPS=(autoconf automake pkg-config gcc make
+	libudev-dev libsystemd-dev libnvme-dev libiniparser-dev libjson-c-dev libblkid-dev)
+NR_GUEST_DEPS=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs arch-test uidmap)
+
+nr_say() { printf '%s %s\n' "[$(date +%T)]" "$*" >&2; }
+nr_die() { nr_say "error: $*"; exit 1; }
+
+# Installs whichever of the named Debian packages are missing.
+nr_deps() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	[ "$(id -u)" = 0 ] || nr_die "missing packages (${missing[*]}); run as root so they can be installed"
+	nr_say "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q > "$NR_BUILD/apt.log" 2>&1 || { cat "$NR_BUILD/apt.log" >&2; nr_die "apt-get update failed"; }
+	apt-get install -y -q --no-install-recommends "${missing[@]}" >> "$NR_BUILD/apt.log" 2>&1 ||
+		{ tail -20 "$NR_BUILD/apt.log" >&2; nr_die "apt-get install failed"; }
+}
+
+nr_autoreconf() {
+	[ -x "$NR_TOP/configure" ] && [ "$NR_TOP/configure" -nt "$NR_TOP/configure.ac" ] &&
+		[ "$NR_TOP/Makefile.in" -nt "$NR_TOP/Makefile.am" ] && return 0
+	(cd "$NR_TOP" && autoreconf -fi) > "$NR_BUILD/autoreconf.log" 2>&1 ||
+		{ cat "$NR_BUILD/autoreconf.log" >&2; nr_die "autoreconf failed"; }
+}
+
+# nr_build DIR CONFIGURE-ARGS... : out-of-tree build in $NR_BUILD/DIR.
+nr_build() {
+	local dir=$NR_BUILD/$1; shift
+	mkdir -p "$dir"
+	nr_autoreconf
+	if [ ! -f "$dir/Makefile" ] || [ "$NR_TOP/configure" -nt "$dir/Makefile" ]; then
+		(cd "$dir" && "$NR_TOP/configure" "$@") > "$dir/configure.log" 2>&1 ||
+			{ tail -20 "$dir/configure.log" >&2; nr_die "configure failed in $dir"; }
+	fi
+	make -C "$dir" -j"$(nproc)" > "$dir/make.log" 2>&1 ||
+		{ grep -E 'error|Error' "$dir/make.log" | head -30 >&2; nr_die "build failed in $dir (see $dir/make.log)"; }
+}
+
+# The guest image is cached under a key that hashes its recipe, so editing
+# the recipe rebuilds it and nothing else does.
+nr_image() {
+	local key dir lock
+	key=$(sha256sum "$NR_TOP/tests/guest/image.sh" | cut -c1-16)
+	dir=$NR_CACHE/image-$key
+	NR_IMAGE=$dir
+	[ -f "$dir/ready" ] && { nr_say "guest image: cached $dir"; return 0; }
+	mkdir -p "$NR_CACHE"
+	exec {lock}> "$NR_CACHE/.lock"
+	flock "$lock"
+	if [ ! -f "$dir/ready" ]; then
+		nr_say "guest image: building $dir (about 1.5 minutes)"
+		local t0=$SECONDS
+		rm -rf "$dir.tmp"
+		"$NR_TOP/tests/guest/image.sh" "$dir.tmp" > "$NR_BUILD/image.log" 2>&1 ||
+			{ tail -30 "$NR_BUILD/image.log" >&2; nr_die "guest image build failed (see $NR_BUILD/image.log)"; }
+		rm -rf "$dir" && mv "$dir.tmp" "$dir" && touch "$dir/ready"
+		nr_say "guest image: built in $((SECONDS - t0))s"
+		# Old images are dead weight (each is about 1 GB).
+		find "$NR_CACHE" -maxdepth 1 -name 'image-*' ! -name "image-$key" -exec rm -rf {} +
+	fi
+	exec {lock}>&-
+}
+
+# nr_share SHARE : a fresh 9p share with the project installed under root/.
+nr_share() {
+	local share=$1
+	rm -rf "$share"
+	mkdir -p "$share/root" "$share/suites" "$share/out"
+	make -C "$NR_BUILD/guest" install DESTDIR="$share/root" > "$NR_BUILD/guest/install.log" 2>&1 ||
+		{ tail -20 "$NR_BUILD/guest/install.log" >&2; nr_die "make install failed"; }
+	cp -a "$NR_TOP/tests/guest/lib" "$share/lib"
+	install -m 755 "$NR_TOP/tests/guest/runner.sh" "$share/run.sh"
+	: > "$share/suites.list"
+}
+
+# nr_add_suite SHARE PATH : a shunit2 file, or a directory of *_test.sh;
+# copied with its directory so it can source files beside it.
+nr_add_suite() {
+	local share=$1 path=$2 n src f
+	n=$(find "$share/suites" -mindepth 1 -maxdepth 1 | wc -l)
+	if [ -d "$path" ]; then
+		src=$(cd "$path" && pwd)
+		cp -a "$src" "$share/suites/$n"
+		for f in "$share/suites/$n"/*_test.sh; do
+			[ -e "$f" ] || nr_die "no *_test.sh in $path"
+			echo "$n/$(basename "$f")" >> "$share/suites.list"
+		done
+	elif [ -f "$path" ]; then
+		src=$(cd "$(dirname "$path")" && pwd)
+		cp -a "$src" "$share/suites/$n"
+		echo "$n/$(basename "$path")" >> "$share/suites.list"
+	else
+		nr_die "no such suite: $path"
+	fi
+}
+
+# nr_boot SHARE TIMEOUT : boots the guest once; it runs SHARE/run.sh and
+# powers off.  Sets NR_GUEST_RC to the script's status, or to -1 when the
+# guest never reported (did not boot, hung, or was killed by the timeout).
+nr_boot() {
+	local share=$1 limit=$2 run rc
+	run=$(dirname "$share")
+	qemu-img create -q -f qcow2 -b "$NR_IMAGE/base.img" -F raw "$run/overlay.qcow2"
+	# TCG only: this host's /dev/kvm is not ours to use.
+	timeout --foreground -k 10 "$limit" qemu-system-x86_64 \
+		-accel tcg,thread=multi -smp 2 -m 2048 -cpu max -M q35 \
+		-nodefaults -no-user-config -display none -vga none -no-reboot \
+		-kernel "$NR_IMAGE/vmlinuz" -initrd "$NR_IMAGE/initrd.img" \
+		-append "console=ttyS0,115200 root=/dev/vda rw panic=-1 ${NR_GUEST_APPEND:-}" \
+		-drive file="$run/overlay.qcow2",if=virtio,format=qcow2,cache=unsafe,discard=unmap \
+		-virtfs local,path="$share",mount_tag=host0,security_model=none,id=host0 \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-serial file:"$run/serial.log" -monitor none -nic none < /dev/null
+	rc=$?
+	rm -f "$run/overlay.qcow2"
+	# isa-debug-exit makes qemu exit with (status << 1) | 1; anything even
+	# (0 after SIGTERM, 124 from timeout) means the guest never reported.
+	if [ $((rc % 2)) -eq 1 ]; then
+		NR_GUEST_RC=$(((rc - 1) / 2))
+	else
+		NR_GUEST_RC=-1
+		[ "$rc" = 124 ] && nr_say "guest killed after ${limit}s (timeout)" ||
+			nr_say "guest ended without reporting (qemu exit $rc)"
+	fi
+}
+
+# nr_count_suite LOG RC : prints "PASSED FAILED" for one shunit2 log.  A test
+# fails if an assertion or shunit2 error shows up between its start marker
+# and the next; a suite that failed without a failing test (setup error,
+# crash, timeout) counts one failure more.
+nr_count_suite() {
+	awk -v rc="$2" '
+		function close_test() { if (cur != "") { if (bad) f++; else p++ } }
+		/^@@TEST / { close_test(); cur = $2; bad = 0; next }
+		/^ASSERT:|shunit2:ERROR|shunit2:FATAL/ { if (cur != "") bad = 1; else pre = 1 }
+		/^Ran [0-9]+ tests?\./ { ran = 1 }
+		END {
+			if ((rc == 124 || rc == 137) && cur != "" && !bad) bad = 1
+			close_test()
+			if ((rc != 0 || !ran) && f == 0) f = 1
+			printf "%d %d\n", p, f
+		}' "$1"
+}

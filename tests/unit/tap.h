@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A minimal TAP producer for the host unit tests: automake's tap-driver.sh
+ * counts every check, so `make check` and tests/run report cases, not
+ * programs.
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int tap_n, tap_failed;
+
+static inline void tap_vresult(int ok, const char *file, int line, const char *fmt, va_list ap)
+{
+	printf("%s %d - ", ok ? "ok" : "not ok", ++tap_n);
+	vprintf(fmt, ap);
+	printf("\n");
+	if (!ok) {
+		printf("#   failed at %s:%d\n", file, line);
+		tap_failed++;
+	}
+	fflush(stdout);
+}
+
+static inline int tap_result(int ok, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static inline int tap_result(int ok, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	tap_vresult(ok, file, line, fmt, ap);
+	va_end(ap);
+	return ok;
+}
+
+#define ok(cond, ...) tap_result(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
+#define is_int(got, want, name)                                                    \
+	({                                                                         \
+		long long _g = (got), _w = (want);                                 \
+		int _r = tap_result(_g == _w, __FILE__, __LINE__, "%s", name);    \
+		if (!_r)                                                           \
+			printf("#   got %lld, want %lld\n", _g, _w);               \
+		_r;                                                                \
+	})
+#define is_str(got, want, name)                                                    \
+	({                                                                         \
+		const char *_g = (got), *_w = (want);                              \
+		int _r = tap_result(_g && _w && strcmp(_g, _w) == 0, __FILE__,    \
+				    __LINE__, "%s", name);                         \
+		if (!_r)                                                           \
+			printf("#   got \"%s\", want \"%s\"\n", _g ? _g : "(null)",   \
+			       _w ? _w : "(null)");                                \
+		_r;                                                                \
+	})
+
+static inline int tap_done(void)
+{
+	printf("1..%d\n", tap_n);
+	return tap_failed ? 1 : 0;
+}
