@@ -14,10 +14,8 @@ uptime_s() { cut -d' ' -f1 /proc/uptime; }
 mkdir -p "$out/suites"
 echo "guest: up at $(uptime_s)s, kernel $(uname -r)"
 
-# The freshly built project, as `make install DESTDIR=` laid it out.
-cp -a "$share/root/." /
-systemctl daemon-reload
-udevadm control --reload
+. "$share/lib/install.sh"
+install_project "$share"
 echo "guest: project installed at $(uptime_s)s"
 
 export NVMF_RAID_TESTLIB=$share/lib

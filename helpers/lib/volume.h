@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * vol_: volume files (contract.md "Volume files").  An admin's declarative
+ * INI file, read with iniparser into a typed structure, defaults applied,
+ * every key validated.  This is the trust boundary of the tool: helpers run
+ * as root from udev and systemd, so nothing here may crash on input, and
+ * every refusal names the file, the section, the key and the line.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VOL_NAME_MAX 64			/* [A-Za-z0-9][A-Za-z0-9_.-]{0,63} */
+#define VOL_REPLICA_NAME_MAX 32		/* [A-Za-z0-9_-]{1,32} */
+#define VOL_NQN_MAX 223			/* NVMe base spec: NQN is at most 223 bytes */
+#define VOL_REPLICAS_MAX 16
+#define VOL_PORTALS_MAX 8
+#define VOL_FILE_SIZE_MAX (1024 * 1024)	/* larger files are refused unread */
+
+#define VOL_ETC_DIR SYSCONFDIR "/nvmf-raid/volumes"
+#define VOL_RUN_DIR "/run/nvmf-raid/volumes"
+
+enum vol_transport {
+	VOL_TRANSPORT_TCP,
+	VOL_TRANSPORT_RDMA,
+	VOL_TRANSPORT_FC,
+};
+
+struct vol_portal {
+	enum vol_transport transport;
+	/* As libnvme and /dev/nvme-fabrics take them: traddr is the address
+	 * without brackets ("::1"), or "nn-0x…:pn-0x…" for fc; trsvcid the
+	 * decimal port, empty for fc. */
+	char traddr[128];
+	char trsvcid[8];
+	int family;			/* AF_INET, AF_INET6, or AF_UNSPEC for fc */
+};
+
+struct vol_replica {
+	char name[VOL_REPLICA_NAME_MAX + 1];	/* the part after "replica." */
+	char nqn[VOL_NQN_MAX + 1];
+	uint8_t uuid[16];
+	char uuid_str[37];			/* canonical lower-case form */
+	struct vol_portal portals[VOL_PORTALS_MAX];
+	unsigned n_portals;
+	bool outdated;
+	char *dhchap_key;			/* path of the key file, or NULL */
+	unsigned line;				/* line of the section header */
+};
+
+struct vol_volume {
+	char name[VOL_NAME_MAX + 1];
+	char *path;				/* the file it was read from */
+	bool persistent;			/* from VOL_ETC_DIR */
+
+	bool auto_start;			/* auto */
+	unsigned min_replicas;			/* 1..16, <= n_replicas */
+	unsigned degraded_timeout;		/* seconds, 0..86400 */
+	int fast_io_fail_tmo;			/* -1 (off) or 0..3600 */
+	int ctrl_loss_tmo;			/* -1 (never) or 0..86400 */
+	unsigned reconnect_delay;		/* 1..3600 */
+	unsigned keep_alive_tmo;		/* 1..3600 */
+	char *notify;				/* absolute path, or NULL */
+
+	struct vol_replica replicas[VOL_REPLICAS_MAX];
+	unsigned n_replicas;
+};
+
+/**
+ * vol_name_is_valid() - whether @name is a valid volume name
+ * Return: true for [A-Za-z0-9][A-Za-z0-9_.-]{0,63}.
+ */
+bool vol_name_is_valid(const char *name);
+
+/**
+ * vol_replica_name_is_valid() - whether @name is a valid replica name
+ * Return: true for [A-Za-z0-9_-]{1,32}.
+ */
+bool vol_replica_name_is_valid(const char *name);
+
+/**
+ * vol_nqn_is_valid() - NQN syntax: "nqn.yyyy-mm.reverse.domain:…" or
+ * "nqn.2014-08.org.nvmexpress:uuid:<uuid>", at most 223 bytes.
+ */
+bool vol_nqn_is_valid(const char *nqn);
+
+/**
+ * vol_uuid_parse() - parse a UUID (any case, with dashes) into 16 bytes
+ * Return: 0, or -EINVAL.
+ */
+int vol_uuid_parse(const char *s, uint8_t ret[16]);
+void vol_uuid_format(const uint8_t uuid[16], char ret[37]);
+
+/**
+ * vol_portal_parse() - parse "tcp://ADDR:PORT", "rdma://ADDR:PORT"
+ * (IPv6 in brackets) or "fc://nn-0x…:pn-0x…"
+ * Return: 0, or -EINVAL with a reason in @ret_why (static string).
+ */
+int vol_portal_parse(const char *s, struct vol_portal *ret, const char **ret_why);
+
+/**
+ * vol_portal_format() - the URI form of @p, as the volume file spells it.
+ */
+void vol_portal_format(const struct vol_portal *p, char *buf, size_t size);
+
+/**
+ * vol_load() - read and validate one volume file
+ * @path:	the file; its base name minus ".conf" is the volume name
+ * @ret:	the volume, free with vol_free()
+ *
+ * Logs every problem found (file, section, key, line) at error level.
+ * Return: 0, -EINVAL if the file is invalid, other negative errno if it
+ * cannot be read (-ENOENT, -EFBIG over VOL_FILE_SIZE_MAX, …).
+ */
+int vol_load(const char *path, struct vol_volume **ret);
+
+/**
+ * vol_find() - the file of volume @name: VOL_ETC_DIR wins over VOL_RUN_DIR
+ * Return: 0 with a malloc'ed path in @ret_path, -ENOENT, or -EINVAL for an
+ * invalid name (logged).
+ */
+int vol_find(const char *name, char **ret_path);
+
+/**
+ * vol_check_cross() - rules across volumes: a namespace UUID used by two
+ * volume files (both named in the error).  @vols are loaded volumes.
+ * Return: 0, or -EINVAL (logged).
+ */
+int vol_check_cross(struct vol_volume *const *vols, unsigned n);
+
+void vol_free(struct vol_volume *v);
+static inline void vol_freep(struct vol_volume **v)
+{
+	if (*v)
+		vol_free(*v);
+}
+#define _cleanup_vol_ __attribute__((cleanup(vol_freep)))

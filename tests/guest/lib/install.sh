@@ -1,0 +1,8 @@
+# shellcheck shell=bash
+# Installs the freshly built project from the 9p share, as
+# `make install DESTDIR=` laid it out, and makes systemd and udev see it.
+install_project() {
+	cp -a "$1/root/." / &&
+		systemctl daemon-reload &&
+		udevadm control --reload
+}
