@@ -103,6 +103,38 @@ test_replica_returns_and_is_readded() {
 	assertEquals "data written before the loss still verifies" 0 $?
 }
 
+test_namespace_disable_and_enable() {
+	local md dev
+	md=$(md_kname)
+	dev=$(dev_by_uuid "${UUIDS[0]}")
+	tgt_ns_disable st1
+	wait_until 20 sh -c "! [ -e /sys/block/$dev ]"
+	assertTrue "disabled namespace removed from the host" $?
+	wait_until 20 sh -c "grep -q faulty /sys/block/$md/md/dev-$dev/state 2>/dev/null || ! [ -e /sys/block/$md/md/dev-$dev ]"
+	assertTrue "md dropped the vanished member" $?
+	tgt_ns_enable st1
+	wait_until 20 dev_by_uuid "${UUIDS[0]}"
+	assertTrue "re-enabled namespace back (AEN + rescan)" $?
+	mdadm "$MD" --remove failed > /dev/null 2>&1
+	mdadm "$MD" --remove detached > /dev/null 2>&1
+	mdadm "$MD" --re-add "/dev/$(dev_by_uuid "${UUIDS[0]}")" > /dev/null 2>&1
+	assertEquals "re-added" 0 $?
+	mdadm --wait "$MD" > /dev/null 2>&1
+	wait_until 30 sh -c "[ \"\$(cat /sys/block/$md/md/degraded)\" = 0 ]"
+	assertTrue "array whole again" $?
+}
+
+test_namespace_grow_is_announced() {
+	local dev before after
+	dev=$(dev_by_uuid "${UUIDS[1]}")
+	before=$(cat "/sys/block/$dev/size")
+	tgt_grow st2 192M
+	assertEquals "revalidate_size accepted" 0 $?
+	wait_until 20 sh -c "[ \$(cat /sys/block/$dev/size) -gt $before ]"
+	after=$(cat "/sys/block/$dev/size")
+	assertEquals "host sees the new size (512-byte sectors)" $((192 * 2048)) "$after"
+}
+
 test_stop_and_disconnect() {
 	local n
 	mdadm --stop "$MD" > /dev/null 2>&1
