@@ -10,6 +10,7 @@
 #include "config.h"
 #include "lib/exit-status.h"
 #include "lib/log.h"
+#include "verbs.h"
 
 struct verb {
 	const char *name;
@@ -19,6 +20,7 @@ struct verb {
 
 static const struct verb verbs[] = {
 	/* Filled in by the features that provide them. */
+	{ .name = "check", .summary = "Validate volume files", .run = verb_check },
 	{ .name = NULL },
 };
 

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _unused_ __attribute__((unused))
@@ -20,6 +22,17 @@
 #define _pure_ __attribute__((pure))
 #define _likely_(x) __builtin_expect(!!(x), 1)
 #define _unlikely_(x) __builtin_expect(!!(x), 0)
+
+/* IN_SET(x, a, b, ...): x equals one of the constants. */
+#define IN_SET(x, ...)                                                  \
+	({                                                              \
+		const __typeof__(x) _in_set_v_[] = { __VA_ARGS__ };     \
+		bool _in_set_r_ = false;                                \
+		for (size_t _i_ = 0; _i_ < ELEMENTSOF(_in_set_v_); _i_++) \
+			if (_in_set_v_[_i_] == (x))                     \
+				_in_set_r_ = true;                      \
+		_in_set_r_;                                             \
+	})
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define STRLEN(x) (sizeof(x) - 1)

@@ -10,6 +10,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define VOL_NAME_MAX 64			/* [A-Za-z0-9][A-Za-z0-9_.-]{0,63} */
@@ -21,6 +22,11 @@
 
 #define VOL_ETC_DIR SYSCONFDIR "/nvmf-raid/volumes"
 #define VOL_RUN_DIR "/run/nvmf-raid/volumes"
+
+/* The tests point vol_etc_dir()/vol_run_dir() at a scratch directory with
+ * these; ignored in setuid/setgid programs (secure_getenv()). */
+#define VOL_ETC_DIR_ENV "NVMF_RAID_VOLUMES_ETC"
+#define VOL_RUN_DIR_ENV "NVMF_RAID_VOLUMES_RUN"
 
 enum vol_transport {
 	VOL_TRANSPORT_TCP,
@@ -48,6 +54,7 @@ struct vol_replica {
 	bool outdated;
 	char *dhchap_key;			/* path of the key file, or NULL */
 	unsigned line;				/* line of the section header */
+	unsigned uuid_line;			/* line of its "uuid" key */
 };
 
 struct vol_volume {
@@ -87,6 +94,14 @@ bool vol_replica_name_is_valid(const char *name);
 bool vol_nqn_is_valid(const char *nqn);
 
 /**
+ * vol_nqn_check() - vol_nqn_is_valid(), saying why not
+ * @nqn:	the NQN, not NULL
+ * @ret_why:	if not NULL, set to a static reason on failure
+ * Return: 0, or -EINVAL.
+ */
+int vol_nqn_check(const char *nqn, const char **ret_why);
+
+/**
  * vol_uuid_parse() - parse a UUID (any case, with dashes) into 16 bytes
  * Return: 0, or -EINVAL.
  */
@@ -106,29 +121,90 @@ int vol_portal_parse(const char *s, struct vol_portal *ret, const char **ret_why
 void vol_portal_format(const struct vol_portal *p, char *buf, size_t size);
 
 /**
+ * vol_parse_int() - strict decimal: digits only, no sign, no spaces, no
+ * trailing garbage; "-1" only if @minus_one
+ * @min:	lowest value, >= 0 (-1 is governed by @minus_one alone)
+ * @max:	highest value
+ * Return: 0 with the value in @ret, -EINVAL if not a number, -ERANGE if out
+ * of range (a negative number other than an allowed -1 included).
+ */
+int vol_parse_int(const char *s, long min, long max, bool minus_one, long *ret);
+
+/**
+ * vol_parse_bool() - yes/no, true/false, on/off, 1/0 in any case
+ * Return: 1, 0, or -EINVAL for anything else.
+ */
+int vol_parse_bool(const char *s);
+
+/**
+ * vol_etc_dir() - the persistent volume directory: $NVMF_RAID_VOLUMES_ETC
+ * if set and not empty, else VOL_ETC_DIR
+ */
+const char *vol_etc_dir(void);
+
+/**
+ * vol_run_dir() - the transient volume directory: $NVMF_RAID_VOLUMES_RUN
+ * if set and not empty, else VOL_RUN_DIR
+ */
+const char *vol_run_dir(void);
+
+/**
  * vol_load() - read and validate one volume file
  * @path:	the file; its base name minus ".conf" is the volume name
  * @ret:	the volume, free with vol_free()
  *
- * Logs every problem found (file, section, key, line) at error level.
- * Return: 0, -EINVAL if the file is invalid, other negative errno if it
- * cannot be read (-ENOENT, -EFBIG over VOL_FILE_SIZE_MAX, …).
+ * The file is opened with O_NOFOLLOW and must be a regular file of at most
+ * VOL_FILE_SIZE_MAX bytes.  Logs every problem found (file, section, key,
+ * line) at error level, all of them, not just the first.  Uses iniparser's
+ * global error callback while it runs: not thread-safe.
+ * Return: 0, -EINVAL if the file is invalid (also a non-regular file),
+ * -ELOOP if it is a symlink, -EFBIG if it is larger than VOL_FILE_SIZE_MAX,
+ * other negative errno if it cannot be read (-ENOENT, -EACCES, …); every
+ * failure is logged.
  */
 int vol_load(const char *path, struct vol_volume **ret);
 
 /**
- * vol_find() - the file of volume @name: VOL_ETC_DIR wins over VOL_RUN_DIR
- * Return: 0 with a malloc'ed path in @ret_path, -ENOENT, or -EINVAL for an
- * invalid name (logged).
+ * vol_parse() - vol_load() on a file already in memory
+ * @path:	the name to report and to take the volume name from; not opened
+ * @buf:	@size bytes, any content (the fuzzer's entry point)
+ * Return: as vol_load(), without the errors of reading.
+ */
+int vol_parse(const char *path, const char *buf, size_t size, struct vol_volume **ret);
+
+/**
+ * vol_find() - the file of volume @name: vol_etc_dir() wins over vol_run_dir()
+ *
+ * A symlink or other non-regular entry counts as found (vol_load() then
+ * refuses it), so a bad file in /etc is reported rather than silently
+ * shadowed by /run.
+ * Return: 0 with a malloc'ed path in @ret_path, -ENOENT (not logged),
+ * -EINVAL for an invalid name (logged), other negative errno if a
+ * directory cannot be searched.
  */
 int vol_find(const char *name, char **ret_path);
 
 /**
  * vol_check_cross() - rules across volumes: a namespace UUID used by two
- * volume files (both named in the error).  @vols are loaded volumes.
+ * volume files (both named in the error).  @vols are loaded volumes; two
+ * entries with the same path are one file named twice and not compared.
  * Return: 0, or -EINVAL (logged).
  */
 int vol_check_cross(struct vol_volume *const *vols, unsigned n);
+
+/**
+ * vol_is_conf_name() - whether @name ends in ".conf" after something
+ */
+bool vol_is_conf_name(const char *name);
+
+/**
+ * vol_list_files() - every volume file: the *.conf of vol_etc_dir(), then
+ * those of vol_run_dir() not shadowed by a file of the same name in
+ * vol_etc_dir(); each directory sorted, hidden files skipped
+ * @ret_paths:	malloc'ed array of malloc'ed paths
+ * Return: 0, or negative errno (logged).  Missing directories hold none.
+ */
+int vol_list_files(char ***ret_paths, unsigned *ret_n);
 
 void vol_free(struct vol_volume *v);
 static inline void vol_freep(struct vol_volume **v)

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * nvmf-raid check [FILE|VOLUME…]: validate volume files, alone and against
+ * each other, the way attaching would.  Reads only: nothing is connected,
+ * created or written, so it is safe on a live host and in a package's
+ * post-install script.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lib/exit-status.h"
+#include "lib/log.h"
+#include "lib/macro.h"
+#include "lib/volume.h"
+#include "verbs.h"
+
+struct check {
+	char **paths;
+	struct stat *stats;	/* of each path, st_ino 0 if it could not be seen */
+	unsigned n_paths;
+	bool invalid;		/* an invalid file or argument: exit 2 */
+	bool failed;		/* a file that could not be read: exit 1 */
+};
+
+static void check_done(struct check *c)
+{
+	for (unsigned i = 0; i < c->n_paths; i++)
+		free(c->paths[i]);
+	free(c->paths);
+	free(c->stats);
+}
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"Usage: nvmf-raid check [OPTIONS] [FILE|VOLUME...]\n"
+		"\n"
+		"Validate volume files.  An argument containing '/' or ending in .conf\n"
+		"is a file, anything else a volume name looked up in %s,\n"
+		"then %s.  Without arguments, every volume file in both\n"
+		"(a file in the first shadows one of the same name in the second).\n"
+		"Volumes are also checked against each other: no namespace UUID may\n"
+		"belong to two of them.  Nothing is connected or written.\n"
+		"\n"
+		"Options:\n"
+		"  -h --help        Show this help\n"
+		"\n"
+		"Exit status: 0 all valid, 1 a file could not be read, 2 an invalid\n"
+		"file or usage error.\n",
+		vol_etc_dir(), vol_run_dir());
+}
+
+/* Invalid input (a file or name that is bad or names nothing), as opposed
+ * to a file we failed to read. */
+static void note(struct check *c, int r)
+{
+	if (r == -EINVAL || r == -EFBIG || r == -ELOOP || r == -ENOENT)
+		c->invalid = true;
+	else if (r < 0)
+		c->failed = true;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino != 0 && a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Takes @path; a file named twice, by any spelling, is checked once (and
+ * not found to clash with itself). */
+static int add_path(struct check *c, char *path)
+{
+	struct stat st = {};
+	struct stat *s;
+	char **p;
+
+	if (!path)
+		return log_oom();
+	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		st.st_ino = 0;		/* vol_load() will say why */
+	for (unsigned i = 0; i < c->n_paths; i++)
+		if (streq(c->paths[i], path) || same_file(&c->stats[i], &st)) {
+			free(path);
+			return 0;
+		}
+	p = reallocarray(c->paths, c->n_paths + 1, sizeof(*p));
+	if (p)
+		c->paths = p;
+	s = p ? reallocarray(c->stats, c->n_paths + 1, sizeof(*s)) : NULL;
+	if (!s) {
+		free(path);
+		return log_oom();
+	}
+	c->stats = s;
+	c->stats[c->n_paths] = st;
+	c->paths[c->n_paths++] = path;
+	return 0;
+}
+
+static int add_dirs(struct check *c)
+{
+	char **paths = NULL;
+	unsigned n = 0;
+	int r;
+
+	r = vol_list_files(&paths, &n);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < n; i++) {
+		if (r == 0)
+			r = add_path(c, TAKE_PTR(paths[i]));
+		free(paths[i]);
+	}
+	free(paths);
+	if (r == 0 && c->n_paths == 0)
+		log_info("No volume files in %s or %s", vol_etc_dir(), vol_run_dir());
+	return r;
+}
+
+static int add_arg(struct check *c, const char *arg)
+{
+	char *path = NULL;
+	int r;
+
+	if (strchr(arg, '/') || vol_is_conf_name(arg))
+		return add_path(c, strdup(arg));
+	r = vol_find(arg, &path);
+	if (r == -ENOENT)
+		log_error("%s: no volume file %s/%s.conf or %s/%s.conf", arg, vol_etc_dir(), arg,
+			  vol_run_dir(), arg);
+	else if (r < 0 && r != -EINVAL)
+		log_error_errno(r, "%s: cannot look for its volume file: %m", arg);
+	if (r < 0) {
+		note(c, r);
+		return 0;
+	}
+	return add_path(c, path);
+}
+
+static int check_paths(struct check *c)
+{
+	_cleanup_free_ struct vol_volume **vols = calloc(c->n_paths ?: 1, sizeof(*vols));
+	_cleanup_free_ bool *bad = calloc(c->n_paths ?: 1, sizeof(*bad));
+
+	if (!vols || !bad)
+		return log_oom();
+	for (unsigned i = 0; i < c->n_paths; i++)
+		note(c, vol_load(c->paths[i], &vols[i]));
+	/* Pair by pair, to know which volumes to call bad. */
+	for (unsigned b = 1; b < c->n_paths; b++)
+		for (unsigned a = 0; vols[b] && a < b; a++) {
+			struct vol_volume *pair[2] = { vols[a], vols[b] };
+
+			if (vols[a] && vol_check_cross(pair, 2) < 0)
+				c->invalid = bad[a] = bad[b] = true;
+		}
+	for (unsigned i = 0; i < c->n_paths; i++) {
+		if (vols[i] && !bad[i])
+			printf("%s: %s: ok (%u replica%s)\n", vols[i]->name, c->paths[i],
+			       vols[i]->n_replicas, vols[i]->n_replicas == 1 ? "" : "s");
+		vol_free(vols[i]);
+	}
+	return fflush(stdout) == 0 ? 0 : log_error_errno(errno, "Failed to write: %m");
+}
+
+int verb_check(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	_cleanup_(check_done) struct check c = {};
+	int opt, r = 0;
+
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+		switch (opt) {
+		case 'h':
+			help(stdout);
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+
+	if (optind >= argc)
+		r = add_dirs(&c);
+	for (int i = optind; i < argc && r == 0; i++)
+		r = add_arg(&c, argv[i]);
+	if (r == 0)
+		r = check_paths(&c);
+	if (r < 0)
+		return EXIT_FAILED;
+	return c.invalid ? EXIT_USAGE : c.failed ? EXIT_FAILED : EXIT_OK;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <blkid/blkid.h>
+
+#include "blk.h"
+#include "log.h"
+#include "macro.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(blkid_probe, blkid_free_probe);
+
+int blk_probe_signature(const char *dev, char **ret_what)
+{
+	_cleanup_(blkid_free_probep) blkid_probe pr = NULL;
+	const char *type = NULL;
+	char *what = NULL;
+	int r;
+
+	errno = 0;
+	pr = blkid_new_probe_from_filename(dev);
+	if (!pr)
+		return errno > 0 ? -errno : -ENOMEM;
+	/* Everything libblkid knows, not just filesystems: a partition table
+	 * or a RAID/LVM/crypto signature is data we must not overwrite. */
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+
+	r = blkid_do_safeprobe(pr);
+	if (r == -2) {
+		/* Two signatures claim the device: certainly not blank. */
+		what = strdup("ambivalent signatures");
+		if (!what)
+			return -ENOMEM;
+		*ret_what = what;
+		return 1;
+	}
+	if (r < 0)
+		return -EIO;
+	if (r == 1) {
+		*ret_what = NULL;
+		return 0;
+	}
+	if (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0)
+		what = strdup(type);
+	else if (blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL) == 0)
+		r = asprintf(&what, "partition table %s", type) < 0 ? -ENOMEM : 0;
+	else
+		what = strdup("unknown signature");
+	if (!what)
+		return -ENOMEM;
+	*ret_what = what;
+	return 1;
+}

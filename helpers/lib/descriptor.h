@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * desc_: the runtime descriptor of an attached volume and the by-uuid index
+ * (contract.md "Runtime files").
+ *
+ *   $RUNTIME/<volume>.json		the volume as parsed plus live state
+ *   $RUNTIME/by-uuid/<ns-uuid>		NVMF_RAID_VOLUME=<volume>…: who owns a namespace
+ *
+ * $RUNTIME is /run/nvmf-raid, or $NVMF_RAID_RUNTIME_DIR (an absolute path;
+ * meant for tests).  Its parent is trusted as it is; the runtime directory
+ * and by-uuid below it are created 0755 and never reached through a symlink.
+ * Everything is written atomically (fileio.h).  Callers serialise changes to
+ * one volume with lock_volume_at() on the runtime directory.
+ *
+ * JSON layout, version 1 (keys are stable, tools read them):
+ *
+ *   { "format": "nvmf-raid-descriptor", "version": 1,
+ *     "volume": "db1", "source": "/etc/nvmf-raid/volumes/db1.conf",
+ *     "persistent": true, "device": "/dev/nvmf-raid/db1",
+ *     "settings": { "min-replicas": 1, "degraded-timeout": 30,
+ *                   "fast-io-fail-tmo": 2, "ctrl-loss-tmo": -1,
+ *                   "reconnect-delay": 2, "keep-alive-tmo": 5,
+ *                   "notify": null | "/path" },
+ *     "md": { "device": null | "/dev/md127", "uuid": null | "…",
+ *             "name": null | "…" },
+ *     "replicas": [ { "name": "a", "nqn": "nqn.…", "uuid": "…",
+ *                     "portals": [ "tcp://127.0.0.1:4420", … ],
+ *                     "outdated": false, "state": "absent",
+ *                     "device": null | "/dev/nvme1n1" }, … ] }
+ *
+ * Readers ignore unknown keys, so a key may be added without a version bump;
+ * removing, renaming or retyping one needs version 2.
+ *
+ * Errors: content that is not a valid descriptor (malformed or truncated
+ * JSON, trailing data, wrong format/version, foreign volume, missing or
+ * ill-typed keys, values out of range) is -EBADMSG, logged at error level
+ * with the file and the key; -EINVAL means the caller passed an invalid
+ * argument.  I/O errors are returned as they are and logged at debug only.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "macro.h"
+#include "state.h"
+#include "volume.h"
+
+#define DESC_FORMAT "nvmf-raid-descriptor"
+#define DESC_VERSION 1
+#define DESC_RUNTIME_DIR "/run/nvmf-raid"
+#define DESC_RUNTIME_DIR_ENV "NVMF_RAID_RUNTIME_DIR"
+#define DESC_INDEX_DIR "by-uuid"
+#define DESC_SIZE_MAX (1024 * 1024)	/* larger descriptors are refused unread */
+#define DESC_PORTAL_MAX 160		/* "tcp://[" traddr "]:" port, NUL */
+#define DESC_DEVICE_PREFIX "/dev/nvmf-raid/"
+
+struct desc_settings {
+	unsigned min_replicas;
+	unsigned degraded_timeout;
+	int fast_io_fail_tmo;
+	int ctrl_loss_tmo;
+	unsigned reconnect_delay;
+	unsigned keep_alive_tmo;
+	char *notify;				/* absolute path, or NULL */
+};
+
+struct desc_md {
+	char *device;				/* "/dev/md127", or NULL */
+	char *uuid;				/* array UUID as mdadm prints it, or NULL */
+	char *name;				/* md array name, or NULL */
+};
+
+struct desc_replica {
+	char name[VOL_REPLICA_NAME_MAX + 1];
+	char nqn[VOL_NQN_MAX + 1];
+	char uuid[37];				/* namespace UUID, canonical form */
+	char portals[VOL_PORTALS_MAX][DESC_PORTAL_MAX];	/* URI form */
+	unsigned n_portals;
+	bool outdated;				/* outdated = yes in the volume file */
+	enum state state;
+	char *device;				/* "/dev/nvme1n1", or NULL */
+};
+
+struct desc {
+	const char *format;			/* DESC_FORMAT */
+	unsigned version;			/* DESC_VERSION */
+	char volume[VOL_NAME_MAX + 1];
+	char *source;				/* the volume file */
+	bool persistent;
+	char device[STRLEN(DESC_DEVICE_PREFIX) + VOL_NAME_MAX + 1];
+	struct desc_settings settings;
+	struct desc_md md;
+	struct desc_replica replicas[VOL_REPLICAS_MAX];
+	unsigned n_replicas;
+};
+
+/**
+ * desc_free() - free @d and the strings it owns; NULL is fine
+ */
+void desc_free(struct desc *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct desc *, desc_free);
+#define _cleanup_desc_ _cleanup_(desc_freep)
+
+/**
+ * desc_runtime_dir() - the runtime directory: $NVMF_RAID_RUNTIME_DIR if set,
+ * else /run/nvmf-raid
+ * @ret: the path (static or from the environment, do not free)
+ *
+ * Return: 0, or -EINVAL if the variable is set but not an absolute path
+ * with a valid last component.
+ */
+int desc_runtime_dir(const char **ret);
+
+/**
+ * desc_open_runtime_dir() - open the runtime directory
+ * @create: create it (0755) if missing; if false, a missing one is -ENOENT
+ * @ret_fd: an O_DIRECTORY fd, for lock_volume_at() and friends
+ *
+ * Return: 0, or negative errno (-ELOOP/-ENOTDIR for a symlink or a
+ * non-directory planted there, -EPERM for unsafe ownership or mode).
+ */
+int desc_open_runtime_dir(bool create, int *ret_fd);
+
+/**
+ * desc_from_volume() - a descriptor for volume @v, every replica absent
+ * @v: a validated volume (vol_load())
+ * @ret: the descriptor, free with desc_free()
+ *
+ * Return: 0, -EINVAL if @v holds values a descriptor cannot, or -ENOMEM.
+ */
+int desc_from_volume(const struct vol_volume *v, struct desc **ret);
+
+/**
+ * desc_set_string() - replace a string member (md fields, a replica's device)
+ * @field: e.g. &d->md.device
+ * @value: the new value, or NULL
+ *
+ * Return: 1 if the value changed, 0 if it was equal, -ENOMEM.
+ */
+int desc_set_string(char **field, const char *value);
+
+/**
+ * desc_find_replica() - the replica named @name
+ * Return: the replica, or NULL.
+ */
+struct desc_replica *desc_find_replica(struct desc *d, const char *name);
+
+/**
+ * desc_find_replica_by_uuid() - the replica with namespace UUID @uuid
+ * (any case)
+ * Return: the replica, or NULL (also for an invalid @uuid).
+ */
+struct desc_replica *desc_find_replica_by_uuid(struct desc *d, const char *uuid);
+
+/**
+ * desc_serialise() - the JSON text of @d, pretty-printed, newline-terminated
+ * @d: the descriptor
+ * @ret_text: the text, to free()
+ *
+ * Return: 0, -EINVAL for an invalid state in @d, or -ENOMEM.
+ */
+int desc_serialise(const struct desc *d, char **ret_text);
+
+/**
+ * desc_parse() - parse and validate a descriptor held in memory
+ * @buf: the text; need not be NUL-terminated; any bytes at all
+ * @len: its length
+ * @expected_volume: the volume the file is named after; a descriptor for
+ *	another volume is refused.  NULL skips that check (the fuzzer).
+ * @ret: the descriptor, free with desc_free()
+ *
+ * The whole input must be one JSON object (trailing whitespace allowed).
+ * Pure: touches no file.  This is the entry point of the fuzzer; it must
+ * not crash or leak on any input.
+ *
+ * Return: 0; -EBADMSG (logged) for anything that is not a valid descriptor;
+ * -ENOMEM.
+ */
+int desc_parse(const char *buf, size_t len, const char *expected_volume, struct desc **ret);
+
+/**
+ * desc_write() - write @d to $RUNTIME/<volume>.json, atomically
+ *
+ * Creates the runtime directory if needed.  Refuses (-EINVAL, logged) a
+ * descriptor that desc_read() would not accept back.  A symlink planted at
+ * the path is replaced, not followed.
+ *
+ * Return: 0 or negative errno.
+ */
+int desc_write(const struct desc *d);
+
+/**
+ * desc_read() - read $RUNTIME/<volume>.json
+ * @volume: a valid volume name
+ * @ret: the descriptor, free with desc_free()
+ *
+ * Return: 0; -EINVAL for an invalid @volume (logged); -ENOENT if the volume
+ * has no descriptor; -ELOOP for a symlink; -EFBIG over DESC_SIZE_MAX;
+ * -EBADMSG (logged) for invalid content; other negative errno.
+ */
+int desc_read(const char *volume, struct desc **ret);
+
+/**
+ * desc_write_index() - point $RUNTIME/by-uuid/<uuid> of every replica of @d
+ * at @d's volume
+ *
+ * An entry naming another volume whose descriptor exists is a conflict
+ * (-EEXIST, logged: the check of volume files should have refused it); one
+ * naming a volume without a descriptor is stale and replaced.
+ *
+ * Return: 1 if an entry was written, 0 if all were already right; -EEXIST;
+ * other negative errno.
+ */
+int desc_write_index(const struct desc *d);
+
+/**
+ * desc_remove_index() - remove the by-uuid entries of @d's replicas that
+ * name @d's volume (never another volume's)
+ *
+ * Return: 1 if an entry was removed, 0 if none; negative errno.
+ */
+int desc_remove_index(const struct desc *d);
+
+/**
+ * desc_remove() - remove $RUNTIME/<volume>.json and every by-uuid entry
+ * naming @volume
+ *
+ * Does not need a readable descriptor: the index is scanned, so stale
+ * entries go too.
+ *
+ * Return: 1 if something was removed, 0 if nothing existed; -EINVAL for an
+ * invalid @volume; other negative errno.
+ */
+int desc_remove(const char *volume);
+
+/**
+ * desc_lookup_uuid() - the volume that owns namespace @uuid
+ * @uuid: a namespace UUID, any case
+ * @ret_volume: the volume name, to free()
+ *
+ * Return: 0; -ENOENT if no volume owns it; -EINVAL for an invalid @uuid;
+ * -EBADMSG (logged) if the entry holds no valid volume name; other negative
+ * errno.
+ */
+int desc_lookup_uuid(const char *uuid, char **ret_volume);

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "log.h"
+
+uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+int dev_monitor_open(struct udev *udev, struct udev_monitor **ret)
+{
+	_cleanup_(udev_monitor_unrefp) struct udev_monitor *mon = NULL;
+
+	mon = udev_monitor_new_from_netlink(udev, "udev");
+	if (!mon)
+		return negative_errno();
+	if (udev_monitor_filter_add_match_subsystem_devtype(mon, "block", "disk") < 0 ||
+	    udev_monitor_filter_add_match_tag(mon, DEV_TAG) < 0)
+		return -ENOMEM;
+	/* Events may come in bursts (a trigger storm); do not lose them. */
+	udev_monitor_set_receive_buffer_size(mon, 8 * 1024 * 1024);
+	if (udev_monitor_enable_receiving(mon) < 0)
+		return negative_errno();
+	*ret = TAKE_PTR(mon);
+	return 0;
+}
+
+int dev_monitor_next(struct udev_monitor *mon, uint64_t deadline_usec, struct udev_device **ret)
+{
+	struct pollfd p = { .fd = udev_monitor_get_fd(mon), .events = POLLIN };
+
+	for (;;) {
+		struct udev_device *d;
+		uint64_t now = now_usec();
+		int r;
+
+		if (now >= deadline_usec)
+			return 0;
+		r = poll(&p, 1, (int)((deadline_usec - now + 999) / 1000));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return 0;
+		d = udev_monitor_receive_device(mon);
+		if (d) {
+			*ret = d;
+			return 1;
+		}
+	}
+}
+
+int dev_trigger_change(const char *syspath)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/uevent", syspath) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "change", 6) != 6)
+		return -errno;
+	return 0;
+}
+
+int dev_namespace_by_uuid(struct udev *udev, const char *uuid, struct udev_device **ret)
+{
+	_cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = udev_enumerate_new(udev);
+	struct udev_list_entry *item;
+
+	if (!e)
+		return -ENOMEM;
+	if (udev_enumerate_add_match_subsystem(e, "block") < 0 ||
+	    udev_enumerate_add_match_sysattr(e, "uuid", uuid) < 0 ||
+	    udev_enumerate_scan_devices(e) < 0)
+		return -ENOMEM;
+	udev_list_entry_foreach(item, udev_enumerate_get_list_entry(e)) {
+		struct udev_device *d = udev_device_new_from_syspath(udev, udev_list_entry_get_name(item));
+		const char *hidden;
+
+		if (!d)
+			continue;
+		/* Native multipath: nvmeXcYnZ are hidden paths without a
+		 * device node; nvmeXnY is the head md must use. */
+		hidden = udev_device_get_sysattr_value(d, "hidden");
+		if ((hidden && streq(hidden, "1")) || !udev_device_get_devnode(d) ||
+		    !streq(udev_device_get_devtype(d), "disk")) {
+			udev_device_unref(d);
+			continue;
+		}
+		*ret = d;
+		return 1;
+	}
+	return 0;
+}
+
+static int mounted(dev_t devt, char **ret_where)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t n = 0;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &n, f) > 0) {
+		unsigned maj, min;
+		char where[PATH_MAX];
+
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, where) != 3)
+			continue;
+		if (makedev(maj, min) == devt) {
+			if (asprintf(ret_where, "mounted on %s", where) < 0)
+				return -ENOMEM;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int has_holders(dev_t devt)
+{
+	char path[64];
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/holders", major(devt), minor(devt));
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			return 1;
+	return 0;
+}
+
+int dev_in_use(const char *devnode, char **ret_why)
+{
+	struct stat st;
+	int r;
+
+	if (stat(devnode, &st) < 0)
+		return -errno;
+	if (!S_ISBLK(st.st_mode))
+		return -ENOTBLK;
+	r = mounted(st.st_rdev, ret_why);
+	if (r != 0)
+		return r;
+	r = has_holders(st.st_rdev);
+	if (r > 0) {
+		*ret_why = strdup("held by another device (see holders/ in sysfs)");
+		return *ret_why ? 1 : -ENOMEM;
+	}
+	return r;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * dev_: block devices of a volume as udev reports them.  Namespaces and
+ * arrays of a volume carry the tag "nvmf-raid" and the property
+ * NVMF_RAID_VOLUME (rules/63-nvmf-raid.rules).  Waiting is event driven: a
+ * udev monitor is opened before anything is connected, existing devices
+ * are enumerated after, and poll() waits with a deadline — no sleeps.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libudev.h>
+
+#include "macro.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct udev *, udev_unref);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct udev_monitor *, udev_monitor_unref);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct udev_device *, udev_device_unref);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct udev_enumerate *, udev_enumerate_unref);
+
+#define DEV_TAG "nvmf-raid"
+
+/**
+ * dev_monitor_open() - a monitor of processed block events tagged DEV_TAG
+ * Return: 0 or negative errno.
+ */
+int dev_monitor_open(struct udev *udev, struct udev_monitor **ret);
+
+/**
+ * dev_monitor_next() - the next event, waiting until @deadline_usec
+ * (CLOCK_MONOTONIC)
+ * Return: 1 with a device in @ret, 0 when the deadline passed, negative
+ * errno on failure.
+ */
+int dev_monitor_next(struct udev_monitor *mon, uint64_t deadline_usec, struct udev_device **ret);
+
+/**
+ * dev_trigger_change() - ask udev to reprocess @syspath (a "change"
+ * uevent), e.g. after the index a rule reads was written or removed
+ */
+int dev_trigger_change(const char *syspath);
+
+/**
+ * dev_namespace_by_uuid() - the visible namespace block device with
+ * namespace UUID @uuid (the multipath head, not a hidden path)
+ * Return: 1 with the device, 0 if none, negative errno on failure.
+ */
+int dev_namespace_by_uuid(struct udev *udev, const char *uuid, struct udev_device **ret);
+
+/**
+ * dev_in_use() - whether @devnode is mounted or held (holders/ not empty)
+ * @ret_why: malloc'ed reason when in use
+ * Return: 1 in use, 0 not, negative errno.
+ */
+int dev_in_use(const char *devnode, char **ret_why);
+
+uint64_t now_usec(void);

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "log.h"
+#include "macro.h"
+
+#define EXEC_OUTPUT_MAX (1024 * 1024)
+
+extern char **environ;
+
+int exec_find(const char *name, char **ret_path)
+{
+	const char *list = getenv("NVMF_RAID_TOOL_PATH");
+	_cleanup_free_ char *dirs = NULL;
+	char *save = NULL;
+
+	if (!name || !*name || strchr(name, '/'))
+		return -EINVAL;
+	dirs = strdup(list && *list ? list : "/usr/sbin:/usr/bin:/sbin:/bin");
+	if (!dirs)
+		return -ENOMEM;
+	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *p = NULL;
+		struct stat st;
+
+		if (asprintf(&p, "%s/%s", d, name) < 0)
+			return -ENOMEM;
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0) {
+			*ret_path = TAKE_PTR(p);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+struct sink {
+	int fd;
+	char *buf;
+	size_t len;
+};
+
+/* Reads what is available; returns 0 at EOF, 1 if more may come. */
+static int sink_read(struct sink *s)
+{
+	char tmp[4096];
+	ssize_t n = read(s->fd, tmp, sizeof(tmp));
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 1 : -errno;
+	if (n == 0)
+		return 0;
+	if (s->len < EXEC_OUTPUT_MAX) {
+		size_t keep = (size_t)n;
+		char *b;
+
+		if (keep > EXEC_OUTPUT_MAX - s->len)
+			keep = EXEC_OUTPUT_MAX - s->len;
+		b = realloc(s->buf, s->len + keep + 1);
+		if (!b)
+			return -ENOMEM;
+		memcpy(b + s->len, tmp, keep);
+		s->len += keep;
+		b[s->len] = 0;
+		s->buf = b;
+	}
+	return 1;
+}
+
+static int drain(struct sink *sinks, size_t n)
+{
+	for (;;) {
+		struct pollfd p[2];
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (sinks[i].fd >= 0)
+				p[k++] = (struct pollfd){ .fd = sinks[i].fd, .events = POLLIN };
+		if (k == 0)
+			return 0;
+		if (poll(p, k, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (size_t i = 0; i < n; i++) {
+			int r;
+
+			if (sinks[i].fd < 0)
+				continue;
+			r = sink_read(&sinks[i]);
+			if (r < 0)
+				return r;
+			if (r == 0)
+				sinks[i].fd = safe_close(sinks[i].fd);
+		}
+	}
+}
+
+int exec_run(char *const argv[], char **ret_out, char **ret_err)
+{
+	int pout[2] = { -EBADF, -EBADF }, perr[2] = { -EBADF, -EBADF };
+	struct sink sinks[2] = { { .fd = -EBADF }, { .fd = -EBADF } };
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int r, status;
+
+	if (!argv || !argv[0] || argv[0][0] != '/')
+		return -EINVAL;
+	if ((ret_out && pipe2(pout, O_CLOEXEC) < 0) || (ret_err && pipe2(perr, O_CLOEXEC) < 0)) {
+		r = -errno;
+		goto out_close;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (ret_out)
+		posix_spawn_file_actions_adddup2(&fa, pout[1], STDOUT_FILENO);
+	if (ret_err)
+		posix_spawn_file_actions_adddup2(&fa, perr[1], STDERR_FILENO);
+	r = -posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r < 0)
+		goto out_close;
+
+	pout[1] = safe_close(pout[1]);
+	perr[1] = safe_close(perr[1]);
+	sinks[0].fd = TAKE_FD(pout[0]);
+	sinks[1].fd = TAKE_FD(perr[0]);
+	r = drain(sinks, 2);
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			r = -errno;
+			goto out_close;
+		}
+	if (r < 0)
+		goto out_close;
+	r = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	for (size_t i = 0; i < 2; i++)
+		if (!sinks[i].buf && !(sinks[i].buf = strdup(""))) {
+			r = -ENOMEM;
+			goto out_close;
+		}
+	if (ret_out)
+		*ret_out = TAKE_PTR(sinks[0].buf);
+	if (ret_err)
+		*ret_err = TAKE_PTR(sinks[1].buf);
+	log_debug("%s exited with status %d", argv[0], r);
+out_close:
+	for (size_t i = 0; i < 2; i++) {
+		safe_close(sinks[i].fd);
+		free(sinks[i].buf);
+	}
+	safe_close(pout[0]);
+	safe_close(pout[1]);
+	safe_close(perr[0]);
+	safe_close(perr[1]);
+	return r;
+}

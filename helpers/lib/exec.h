@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Running tools (mdadm) as root: argv arrays only, never a shell; the tool
+ * is looked up in a fixed list of system directories, not in $PATH, so the
+ * environment of a udev or systemd caller cannot redirect it.
+ */
+
+#include <stddef.h>
+
+/**
+ * exec_find() - locate a system tool
+ * @name:	bare program name, e.g. "mdadm"
+ * @ret_path:	malloc'ed absolute path
+ *
+ * Searches /usr/sbin, /usr/bin, /sbin, /bin (or $NVMF_RAID_TOOL_PATH, a
+ * colon separated list, for the tests).
+ * Return: 0, or -ENOENT when no executable is found.
+ */
+int exec_find(const char *name, char **ret_path);
+
+/**
+ * exec_run() - run @argv[0] (absolute path) with @argv, wait for it
+ * @ret_out:	if not NULL, everything it wrote to stdout (malloc'ed, NUL
+ *		terminated, at most 1 MiB kept)
+ * @ret_err:	likewise for stderr; when NULL stderr is inherited
+ *
+ * stdin is /dev/null.
+ * Return: the exit status (0..255) of the program, 128+N if it was killed
+ * by signal N, or a negative errno if it could not be run.
+ */
+int exec_run(char *const argv[], char **ret_out, char **ret_err);

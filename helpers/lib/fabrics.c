@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nvme/fabrics.h>
+#include <nvme/tree.h>
+#include <nvme/util.h>
+
+#include "fabrics.h"
+#include "log.h"
+#include "macro.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(nvme_root_t, nvme_free_tree);
+
+int fab_errno(int e)
+{
+	switch (e) {
+	case ENVME_CONNECT_ALREADY:
+		return EALREADY;
+	case ENVME_CONNECT_CONNREFUSED:
+		return ECONNREFUSED;
+	case ENVME_CONNECT_ADDRINUSE:
+		return EADDRINUSE;
+	case ENVME_CONNECT_NODEV:
+		return ENODEV;
+	case ENVME_CONNECT_OPNOTSUPP:
+		return EOPNOTSUPP;
+	case ENVME_CONNECT_INVAL:
+	case ENVME_CONNECT_INVAL_TR:
+	case ENVME_CONNECT_TARG:
+	case ENVME_CONNECT_AARG:
+	case ENVME_CONNECT_ADDRFAM:
+		return EINVAL;
+	case ENVME_CONNECT_OPEN:
+		return ENOENT;	/* no /dev/nvme-fabrics: module not loaded */
+	default:
+		return e > 0 && e < 1000 ? e : EIO;
+	}
+}
+
+static const char *transport_name(enum vol_transport t)
+{
+	static const char *const names[] = {
+		[VOL_TRANSPORT_TCP] = "tcp",
+		[VOL_TRANSPORT_RDMA] = "rdma",
+		[VOL_TRANSPORT_FC] = "fc",
+	};
+	return names[t];
+}
+
+/* Writes one controller attribute; order matters for ctrl_loss_tmo,
+ * which the kernel stores as a count of reconnect_delay periods. */
+static int ctrl_attr_write(const char *ctrl, const char *attr, int value)
+{
+	char path[128], buf[16];
+	_cleanup_close_ int fd = -EBADF;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/class/nvme/%s/%s", ctrl, attr);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%d", value);
+	if (write(fd, buf, (size_t)n) != n)
+		return -errno;
+	return 0;
+}
+
+static void ctrl_apply_timeouts(const struct vol_volume *v, const char *ctrl)
+{
+	int r;
+
+	r = ctrl_attr_write(ctrl, "reconnect_delay", (int)v->reconnect_delay);
+	if (r >= 0)
+		r = ctrl_attr_write(ctrl, "ctrl_loss_tmo", v->ctrl_loss_tmo);
+	if (r >= 0)
+		r = ctrl_attr_write(ctrl, "fast_io_fail_tmo", v->fast_io_fail_tmo);
+	if (r < 0)
+		log_warning_errno(r, "Failed to set timeouts of controller %s: %m", ctrl);
+}
+
+static bool ctrl_matches(nvme_ctrl_t c, const char *nqn, const struct vol_portal *p)
+{
+	const char *svc = nvme_ctrl_get_trsvcid(c);
+
+	return streq(nvme_ctrl_get_subsysnqn(c), nqn) &&
+	       streq(nvme_ctrl_get_transport(c), transport_name(p->transport)) &&
+	       streq(nvme_ctrl_get_traddr(c), p->traddr) &&
+	       (p->transport == VOL_TRANSPORT_FC || streq(svc, p->trsvcid));
+}
+
+/* The controller of @nqn through portal @p in the scanned topology. */
+static nvme_ctrl_t find_ctrl(nvme_root_t root, const char *nqn, const struct vol_portal *p)
+{
+	nvme_host_t h;
+	nvme_subsystem_t s;
+	nvme_ctrl_t c;
+
+	nvme_for_each_host(root, h)
+		nvme_for_each_subsystem(h, s)
+			nvme_subsystem_for_each_ctrl(s, c)
+				if (ctrl_matches(c, nqn, p))
+					return c;
+	return NULL;
+}
+
+static int connect_portal(nvme_root_t root, const struct vol_volume *v,
+			  const struct vol_replica *r, const struct vol_portal *p)
+{
+	struct nvme_fabrics_config cfg;
+	nvme_host_t host;
+	nvme_ctrl_t c;
+
+	host = nvme_default_host(root);
+	if (!host)
+		return -ENOMEM;
+	c = nvme_create_ctrl(root, r->nqn, transport_name(p->transport), p->traddr,
+			     NULL, NULL, p->transport == VOL_TRANSPORT_FC ? NULL : p->trsvcid);
+	if (!c)
+		return -fab_errno(errno);
+	nvmf_default_config(&cfg);
+	cfg.keep_alive_tmo = (int)v->keep_alive_tmo;
+	cfg.reconnect_delay = (int)v->reconnect_delay;
+	cfg.ctrl_loss_tmo = v->ctrl_loss_tmo;
+	cfg.fast_io_fail_tmo = v->fast_io_fail_tmo;
+	if (r->dhchap_key) {
+		_cleanup_free_ char *key = NULL;
+		_cleanup_fclose_ FILE *f = fopen(r->dhchap_key, "re");
+		size_t n = 0;
+
+		if (!f || getline(&key, &n, f) < 0)
+			return log_error_errno(errno ? errno : EIO,
+					       "Failed to read dhchap-key %s of replica %s: %m",
+					       r->dhchap_key, r->name);
+		key[strcspn(key, "\r\n")] = 0;
+		nvme_ctrl_set_dhchap_host_key(c, key);
+	}
+	if (nvmf_add_ctrl(host, c, &cfg) < 0) {
+		int e = fab_errno(errno);
+
+		nvme_free_ctrl(c);
+		return -e;
+	}
+	ctrl_apply_timeouts(v, nvme_ctrl_get_name(c));
+	log_info("Connected replica %s (%s) through %s %s:%s as %s.", r->name, r->nqn,
+		 transport_name(p->transport), p->traddr, p->trsvcid, nvme_ctrl_get_name(c));
+	return 1;
+}
+
+int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r)
+{
+	_cleanup_(nvme_free_treep) nvme_root_t root = nvme_scan(NULL);
+	int connected = 0, present = 0, last = 0;
+
+	if (!root)
+		return log_error_errno(errno, "Failed to scan the NVMe topology: %m");
+	for (unsigned i = 0; i < r->n_portals; i++) {
+		const struct vol_portal *p = &r->portals[i];
+		nvme_ctrl_t c = find_ctrl(root, r->nqn, p);
+		int k;
+
+		if (c) {
+			/* Connected already (another volume on the same
+			 * subsystem, or a second start): keep it. */
+			log_debug("Replica %s: %s already connected as %s.", r->name,
+				  p->traddr, nvme_ctrl_get_name(c));
+			present++;
+			continue;
+		}
+		k = connect_portal(root, v, r, p);
+		if (k == -EALREADY) {
+			present++;
+			continue;
+		}
+		if (k < 0) {
+			log_warning_errno(k, "Failed to connect replica %s (%s) through %s:%s: %m",
+					  r->name, r->nqn, p->traddr, p->trsvcid);
+			last = k;
+			continue;
+		}
+		connected++;
+	}
+	if (connected + present == 0)
+		return last < 0 ? last : -EIO;
+	return connected;
+}
+
+static int for_each_ctrl_of(const char *nqn, bool disconnect)
+{
+	_cleanup_(nvme_free_treep) nvme_root_t root = nvme_scan(NULL);
+	nvme_host_t h;
+	nvme_subsystem_t s;
+	nvme_ctrl_t c, tmp;
+	int n = 0;
+
+	if (!root)
+		return -fab_errno(errno);
+	nvme_for_each_host(root, h)
+		nvme_for_each_subsystem(h, s) {
+			if (!streq(nvme_subsystem_get_nqn(s), nqn))
+				continue;
+			nvme_subsystem_for_each_ctrl_safe(s, c, tmp) {
+				if (disconnect) {
+					char name[64];
+
+					snprintf(name, sizeof(name), "%s", nvme_ctrl_get_name(c));
+					if (nvme_disconnect_ctrl(c) < 0)
+						return log_error_errno(fab_errno(errno),
+								       "Failed to disconnect %s (%s): %m",
+								       name, nqn);
+					log_info("Disconnected %s (%s).", name, nqn);
+				}
+				n++;
+			}
+		}
+	return n;
+}
+
+int fab_disconnect_nqn(const char *nqn)
+{
+	return for_each_ctrl_of(nqn, true);
+}
+
+int fab_count_ctrls(const char *nqn)
+{
+	return for_each_ctrl_of(nqn, false);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * fab_: NVMe-oF controllers of a volume's replicas, through libnvme.
+ *
+ * libnvme 1.3 returns -1 with errno, sometimes set to ENVME_CONNECT_*
+ * (>= 1000); the wrappers here turn both into negative errno values, so
+ * neither escapes this module.
+ */
+
+#include "volume.h"
+
+/**
+ * fab_connect_replica() - connect every portal of @r that has no
+ * controller yet, with @v's timeouts and the host NQN/ID of /etc/nvme
+ *
+ * Also sets ctrl_loss_tmo, reconnect_delay and fast_io_fail_tmo through
+ * sysfs on every controller of the replica (libnvme 1.3 drops negative
+ * values from the connect options, so ctrl_loss_tmo=-1 would become the
+ * kernel's 600 s).
+ * Return: number of portals connected now (>= 0) if at least one portal
+ * has a controller afterwards, else the last error.
+ */
+int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r);
+
+/**
+ * fab_disconnect_nqn() - delete every controller of subsystem @nqn
+ * Return: number of controllers deleted, or negative errno.
+ */
+int fab_disconnect_nqn(const char *nqn);
+
+/**
+ * fab_count_ctrls() - number of controllers connected to @nqn
+ */
+int fab_count_ctrls(const char *nqn);
+
+/**
+ * fab_errno() - map libnvme's errno (ENVME_CONNECT_* included) to an errno
+ */
+int fab_errno(int e);

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+#include "log.h"
+#include "macro.h"
+#include "md.h"
+
+static uint64_t fnv1a64(const char *prefix, size_t plen, const char *s)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (size_t i = 0; i < plen; i++)
+		h = (h ^ (uint8_t)prefix[i]) * UINT64_C(0x100000001b3);
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * UINT64_C(0x100000001b3);
+	return h;
+}
+
+void md_name_for_volume(const char *vol, char *ret)
+{
+	size_t len = strlen(vol);
+
+	if (len <= MD_NAME_MAX) {
+		memcpy(ret, vol, len + 1);
+		return;
+	}
+	snprintf(ret, MD_NAME_MAX + 1, "%.5s~%016" PRIx64, vol, fnv1a64("", 0, vol));
+}
+
+void md_uuid_for_volume(const char *vol, char *ret)
+{
+	static const char p1[] = "nvmf-raid", p2[] = "nvmf-raid-uuid";
+	uint64_t hi = fnv1a64(p1, sizeof(p1), vol);	/* sizeof: includes the NUL */
+	uint64_t lo = fnv1a64(p2, sizeof(p2), vol);
+
+	hi = (hi & ~UINT64_C(0xf000)) | UINT64_C(0x8000);		/* version 8 */
+	lo = (lo & ~(UINT64_C(0xc) << 60)) | (UINT64_C(0x8) << 60);	/* variant 10 */
+	snprintf(ret, 36, "%08" PRIx32 ":%08" PRIx32 ":%08" PRIx32 ":%08" PRIx32,
+		 (uint32_t)(hi >> 32), (uint32_t)hi, (uint32_t)(lo >> 32), (uint32_t)lo);
+}
+
+unsigned md_bitmap_chunk_kib(uint64_t size_bytes)
+{
+	uint64_t want = size_bytes / 4096 / 1024, kib = 1024;
+
+	while (kib < want && kib < 64 * 1024)
+		kib <<= 1;
+	return (unsigned)kib;
+}
+
+static int copy_value(char *dst, size_t size, const char *v)
+{
+	if (strlen(v) >= size)
+		return -EINVAL;
+	strcpy(dst, v);
+	return 0;
+}
+
+int md_parse_examine(const char *out, struct md_examine *ret)
+{
+	struct md_examine e = {};
+	_cleanup_free_ char *copy = strdup(out);
+	char *save = NULL;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *v = strchr(l, '=');
+		int r = 0;
+
+		if (!v)
+			return -EINVAL;
+		*v++ = 0;
+		if (streq(l, "MD_UUID"))
+			r = copy_value(e.uuid, sizeof(e.uuid), v);
+		else if (streq(l, "MD_NAME"))
+			r = copy_value(e.name, sizeof(e.name), v);
+		else if (streq(l, "MD_LEVEL"))
+			r = copy_value(e.level, sizeof(e.level), v);
+		else if (streq(l, "MD_DEV_UUID"))
+			r = copy_value(e.dev_uuid, sizeof(e.dev_uuid), v);
+		else if (streq(l, "MD_DEVICES"))
+			e.devices = (unsigned)strtoul(v, NULL, 10);
+		else if (streq(l, "MD_EVENTS"))
+			e.events = strtoull(v, NULL, 10);
+		if (r < 0)
+			return r;
+	}
+	e.is_member = e.uuid[0] != 0;
+	*ret = e;
+	return 0;
+}
+
+static int mdadm_path(char **ret)
+{
+	int r = exec_find("mdadm", ret);
+
+	if (r == -ENOENT)
+		return log_error_errno(r, "mdadm not found: install the Debian package mdadm.");
+	return r;
+}
+
+int md_examine(const char *dev, struct md_examine *ret)
+{
+	_cleanup_free_ char *mdadm = NULL, *out = NULL, *err = NULL;
+	int r;
+
+	r = mdadm_path(&mdadm);
+	if (r < 0)
+		return r;
+	r = exec_run((char *[]){ mdadm, (char *)"--examine", (char *)"--export", (char *)dev, NULL },
+		     &out, &err);
+	if (r < 0)
+		return log_error_errno(r, "Failed to run %s: %m", mdadm);
+	/* mdadm exits 1 with nothing on stdout when there is no superblock. */
+	if (r != 0 && !*out) {
+		*ret = (struct md_examine){};
+		return 0;
+	}
+	r = md_parse_examine(out, ret);
+	if (r < 0)
+		return log_error_errno(r, "Unexpected output of mdadm --examine --export %s", dev);
+	return 0;
+}
+
+int md_mdadm_argv(const char *const *args)
+{
+	_cleanup_free_ char *mdadm = NULL, *err = NULL;
+	const char *argv[64];
+	size_t n = 0;
+	int r;
+
+	r = mdadm_path(&mdadm);
+	if (r < 0)
+		return r;
+	argv[n++] = mdadm;
+	for (; *args; args++) {
+		if (n >= ELEMENTSOF(argv) - 1)
+			return -E2BIG;
+		argv[n++] = *args;
+	}
+	argv[n] = NULL;
+
+	r = exec_run((char *const *)argv, NULL, &err);
+	if (r < 0)
+		return log_error_errno(r, "Failed to run %s: %m", mdadm);
+	if (r != 0) {
+		size_t l = strlen(err);
+
+		while (l && err[l - 1] == '\n')
+			err[--l] = 0;
+		log_error("mdadm %s failed (exit %d): %s", argv[1], r, *err ? err : "no message");
+		return -EIO;
+	}
+	return 0;
+}
+
+int md_mdadm(const char *arg, ...)
+{
+	const char *args[64];
+	size_t n = 0;
+	va_list ap;
+
+	va_start(ap, arg);
+	for (const char *a = arg; a && n < ELEMENTSOF(args) - 1; a = va_arg(ap, const char *))
+		args[n++] = a;
+	va_end(ap);
+	args[n] = NULL;
+	return md_mdadm_argv(args);
+}
+
+/* Reads /sys/block/<mdX>/md/<attr> (first line) into @buf. */
+static int md_sysfs_read(const char *mddev, const char *attr, char *buf, size_t size)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	const char *base = strrchr(mddev, '/');
+	char path[256];
+
+	base = base ? base + 1 : mddev;
+	if (snprintf(path, sizeof(path), "/sys/block/%s/md/%s", base, attr) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)size, f))
+		return -EIO;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+bool md_member_in_sync(const char *mddev, const char *member)
+{
+	const char *base = strrchr(member, '/');
+	char attr[96], state[128];
+
+	snprintf(attr, sizeof(attr), "dev-%s/state", base ? base + 1 : member);
+	if (md_sysfs_read(mddev, attr, state, sizeof(state)) < 0)
+		return false;
+	/* "in_sync" alone or with flags such as ",write_mostly"; never
+	 * together with "faulty". */
+	return strstr(state, "in_sync") && !strstr(state, "faulty");
+}
+
+bool md_array_active(const char *mddev)
+{
+	char state[64];
+
+	if (md_sysfs_read(mddev, "array_state", state, sizeof(state)) < 0)
+		return false;
+	return !streq(state, "clear") && !streq(state, "inactive");
+}

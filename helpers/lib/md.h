@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * md_: the MD RAID1 array of a volume, driven through mdadm.
+ *
+ * Identity.  The superblock (metadata 1.2) keeps "homehost:name" in 32
+ * bytes, too short for a 64-byte volume name, so the array gets a derived
+ * name and a derived UUID, both functions of the volume name alone:
+ *
+ *   homehost  "nvmf-raid"  (never this machine's name: the array belongs
+ *             to the volume, not to a host, and moves with it)
+ *   name      the volume name if it has at most 22 bytes, else its first
+ *             5 bytes, '~', and 16 hex digits of FNV-1a-64 of the whole
+ *             name (22 bytes), so "nvmf-raid:" + name fits the 32 bytes;
+ *   UUID      FNV-1a-64 of "nvmf-raid\0" + name, then FNV-1a-64 of
+ *             "nvmf-raid-uuid\0" + name, as 16 bytes, with the RFC 9562
+ *             version 8 and variant bits set.
+ *
+ * A member whose superblock carries that UUID belongs to this volume;
+ * anything else is foreign and never touched.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MD_HOMEHOST "nvmf-raid"
+#define MD_NAME_MAX 22
+
+struct md_examine {
+	bool is_member;		/* an md superblock was found */
+	char uuid[36];		/* MD_UUID, mdadm's "xxxxxxxx:xxxxxxxx:…" form */
+	char name[64];		/* MD_NAME, "homehost:name" */
+	char level[16];		/* MD_LEVEL */
+	unsigned devices;	/* MD_DEVICES */
+	uint64_t events;	/* MD_EVENTS */
+	char dev_uuid[36];	/* MD_DEV_UUID, this member's own UUID */
+};
+
+/**
+ * md_name_for_volume() - the md array name of volume @vol (see above)
+ * @ret: at least MD_NAME_MAX + 1 bytes
+ */
+void md_name_for_volume(const char *vol, char *ret);
+
+/**
+ * md_uuid_for_volume() - the array UUID of volume @vol, in mdadm's
+ * "xxxxxxxx:xxxxxxxx:xxxxxxxx:xxxxxxxx" spelling
+ * @ret: at least 36 bytes
+ */
+void md_uuid_for_volume(const char *vol, char *ret);
+
+/**
+ * md_parse_examine() - parse `mdadm --examine --export DEV` output
+ * Return: 0 (ret->is_member tells whether a superblock was found), or
+ * -EINVAL for malformed output.
+ */
+int md_parse_examine(const char *out, struct md_examine *ret);
+
+/**
+ * md_bitmap_chunk_kib() - write-intent bitmap chunk for an array of
+ * @size_bytes: about 4096 bits, between 1 MiB and 64 MiB, a power of two.
+ * mdadm's own choice (64 MiB and up) makes a returning replica on a small
+ * volume resync nearly everything.
+ */
+unsigned md_bitmap_chunk_kib(uint64_t size_bytes);
+
+/**
+ * md_examine() - run `mdadm --examine --export` on @dev
+ * Return: 0 with @ret filled, -ENOENT when mdadm is missing, other
+ * negative errno on failure.
+ */
+int md_examine(const char *dev, struct md_examine *ret);
+
+/**
+ * md_mdadm() - run mdadm with the arguments after it (NULL terminated);
+ * its stderr is logged at error level on failure.
+ * Return: 0, -ENOENT if mdadm is missing, -EIO if it failed.
+ */
+int md_mdadm(const char *arg, ...) __attribute__((sentinel));
+
+/**
+ * md_mdadm_argv() - md_mdadm() with the arguments as a NULL-terminated array
+ */
+int md_mdadm_argv(const char *const *args);
+
+/**
+ * md_member_in_sync() - whether @member (a device node) is an in-sync
+ * member of the array @mddev (its /dev/mdX node), per sysfs
+ */
+bool md_member_in_sync(const char *mddev, const char *member);
+
+/**
+ * md_array_active() - whether the array @mddev (/dev/mdX) is running
+ */
+bool md_array_active(const char *mddev);

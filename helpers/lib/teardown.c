@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "fabrics.h"
+#include "fileio.h"
+#include "log.h"
+#include "teardown.h"
+
+#define MD_INDEX_DIR "by-md-uuid"
+
+/* Whether another attached volume has a replica on subsystem @nqn. */
+static int nqn_used_elsewhere(const char *volume, const char *nqn)
+{
+	_cleanup_closedir_ DIR *dir = NULL;
+	const char *rt;
+	struct dirent *de;
+	int r;
+
+	r = desc_runtime_dir(&rt);
+	if (r < 0)
+		return r;
+	dir = opendir(rt);
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(dir))) {
+		_cleanup_desc_ struct desc *o = NULL;
+		char name[VOL_NAME_MAX + 1];
+		size_t l = strlen(de->d_name);
+
+		if (l <= 5 || l - 5 > VOL_NAME_MAX || !streq(de->d_name + l - 5, ".json"))
+			continue;
+		memcpy(name, de->d_name, l - 5);
+		name[l - 5] = 0;
+		if (streq(name, volume) || !vol_name_is_valid(name))
+			continue;
+		if (desc_read(name, &o) < 0)
+			continue;
+		for (unsigned i = 0; i < o->n_replicas; i++)
+			if (streq(o->replicas[i].nqn, nqn)) {
+				log_info("%s: keeping %s connected, volume %s uses it too.",
+					 volume, nqn, name);
+				return 1;
+			}
+	}
+	return 0;
+}
+
+int teardown_connections(const struct desc *d)
+{
+	int ret = 0;
+
+	for (unsigned i = 0; i < d->n_replicas; i++) {
+		const char *nqn = d->replicas[i].nqn;
+		bool seen = false;
+		int r;
+
+		for (unsigned j = 0; j < i; j++)
+			seen = seen || streq(d->replicas[j].nqn, nqn);
+		if (seen)
+			continue;
+		r = nqn_used_elsewhere(d->volume, nqn);
+		if (r == 0)
+			r = fab_disconnect_nqn(nqn);
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	return ret;
+}
+
+static int md_index_dir(bool create, int *ret_fd)
+{
+	_cleanup_close_ int run_fd = -EBADF;
+	int r;
+
+	r = desc_open_runtime_dir(create, &run_fd);
+	if (r < 0)
+		return r;
+	if (create)
+		return mkdir_parents_secure_at(run_fd, MD_INDEX_DIR, 0755, ret_fd);
+	return open_dir_secure_at(run_fd, MD_INDEX_DIR, ret_fd);
+}
+
+int md_index_write(const char *md_uuid, const char *volume)
+{
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *text = NULL;
+	int r;
+
+	if (!filename_is_valid(md_uuid) || !vol_name_is_valid(volume))
+		return -EINVAL;
+	r = md_index_dir(true, &fd);
+	if (r < 0)
+		return r;
+	if (asprintf(&text, "NVMF_RAID_VOLUME=%s\n", volume) < 0)
+		return -ENOMEM;
+	return write_file_atomic_at(fd, md_uuid, text, strlen(text), 0644);
+}
+
+int md_index_remove(const char *md_uuid)
+{
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	if (!filename_is_valid(md_uuid))
+		return -EINVAL;
+	r = md_index_dir(false, &fd);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = remove_file_at(fd, md_uuid);
+	return r == -ENOENT ? 0 : r;
+}
+
+int teardown_runtime(const struct desc *d)
+{
+	int r, ret = 0;
+
+	if (d->md.uuid) {
+		r = md_index_remove(d->md.uuid);
+		if (r < 0)
+			ret = r;
+	}
+	r = desc_remove(d->volume);
+	if (r < 0 && ret == 0)
+		ret = r;
+	/* A namespace that stays connected (shared subsystem) still carries
+	 * our tag and, for one replica, the /dev/nvmf-raid link: let udev
+	 * process it again now that the index entry is gone. */
+	for (unsigned i = 0; i < d->n_replicas; i++) {
+		const char *dev = d->replicas[i].device;
+		char syspath[128];
+
+		if (!dev || strncmp(dev, "/dev/", 5) != 0 || !filename_is_valid(dev + 5))
+			continue;
+		snprintf(syspath, sizeof(syspath), "/sys/class/block/%s", dev + 5);
+		if (access(syspath, F_OK) == 0)
+			dev_trigger_change(syspath);
+	}
+	return ret;
+}

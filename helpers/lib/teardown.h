@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Taking a volume apart, shared by detach and by an attach that fails
+ * half way (systemd runs no ExecStop= for a start that failed).
+ */
+
+#include "descriptor.h"
+
+/**
+ * teardown_connections() - disconnect the subsystems of @d that no other
+ * attached volume (one with a descriptor) uses
+ * Return: 0, or the first negative errno (all are attempted).
+ */
+int teardown_connections(const struct desc *d);
+
+/**
+ * teardown_runtime() - remove the descriptor, the index entries, and make
+ * udev drop the /dev/nvmf-raid link of a namespace that stays connected
+ * Return: 0 or negative errno.
+ */
+int teardown_runtime(const struct desc *d);
+
+/**
+ * md_index_write() / md_index_remove() - $RUNTIME/by-md-uuid/<uuid>, read
+ * by the udev rule to name an array's /dev/nvmf-raid link
+ */
+int md_index_write(const char *md_uuid, const char *volume);
+int md_index_remove(const char *md_uuid);

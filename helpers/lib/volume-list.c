@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Which volume files exist: *.conf in the persistent and the transient
+ * directory, a file in /etc shadowing the one of the same name in /run.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "macro.h"
+#include "volume.h"
+
+bool vol_is_conf_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > STRLEN(".conf") && streq(name + n - STRLEN(".conf"), ".conf");
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.conf names in @dir, sorted; hidden files are skipped as a shell
+ * glob would.  A missing directory has none. */
+static int list_dir(const char *dir, char ***ret, unsigned *ret_n)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	unsigned n = 0;
+
+	if (!d && errno == ENOENT)
+		return log_debug("%s does not exist", dir);
+	if (!d)
+		return log_error_errno(errno, "Failed to open %s: %m", dir);
+	while ((errno = 0, de = readdir(d))) {
+		char **p;
+
+		if (de->d_name[0] == '.' || !vol_is_conf_name(de->d_name))
+			continue;
+		p = reallocarray(names, n + 1, sizeof(*p));
+		if (p)
+			names = p;
+		if (!p || !(names[n] = strdup(de->d_name)))
+			goto oom;
+		n++;
+	}
+	if (errno != 0) {
+		int r = log_error_errno(errno, "Failed to read %s: %m", dir);
+
+		while (n > 0)
+			free(names[--n]);
+		free(names);
+		return r;
+	}
+	if (n > 0)		/* qsort(NULL, 0, …) is undefined */
+		qsort(names, n, sizeof(*names), cmp_names);
+	*ret = names;
+	*ret_n = n;
+	return 0;
+oom:
+	while (n > 0)
+		free(names[--n]);
+	free(names);
+	return log_oom();
+}
+
+static bool name_listed(char **names, unsigned n, const char *name)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (streq(names[i], name))
+			return true;
+	return false;
+}
+
+static void free_names(char **names, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int vol_list_files(char ***ret_paths, unsigned *ret_n)
+{
+	const char *dirs[] = { vol_etc_dir(), vol_run_dir() };
+	char **names[2] = {}, **paths = NULL;
+	unsigned n[2] = {}, k = 0;
+	int r = 0;
+
+	for (unsigned i = 0; i < 2 && r == 0; i++)
+		r = list_dir(dirs[i], &names[i], &n[i]);
+	if (r == 0 && !(paths = calloc(n[0] + n[1] + 1, sizeof(*paths))))
+		r = log_oom();
+	for (unsigned i = 0; i < 2 && r == 0; i++)
+		for (unsigned j = 0; j < n[i] && r == 0; j++) {
+			if (i == 1 && name_listed(names[0], n[0], names[i][j])) {
+				log_debug("%s/%s is shadowed by %s/%s", dirs[1], names[i][j], dirs[0],
+					  names[i][j]);
+				continue;
+			}
+			if (asprintf(&paths[k], "%s/%s", dirs[i], names[i][j]) < 0) {
+				paths[k] = NULL;
+				r = log_oom();
+			} else
+				k++;
+		}
+	for (unsigned i = 0; i < 2; i++)
+		free_names(names[i], n[i]);
+	if (r < 0) {
+		free_names(paths, k);
+		return r;
+	}
+	*ret_paths = paths;
+	*ret_n = k;
+	return 0;
+}

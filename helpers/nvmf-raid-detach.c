@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * nvmf-raid-detach VOLUME: ExecStop= of nvmf-raid@.service.
+ *
+ * Refuses while the volume's device is mounted or held open; otherwise
+ * stops the array, disconnects the subsystems no other attached volume
+ * uses and removes the runtime files.  Detaching a volume that is not
+ * attached succeeds and changes nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/descriptor.h"
+#include "lib/device.h"
+#include "lib/exit-status.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "lib/md.h"
+#include "lib/teardown.h"
+#include "lib/volume.h"
+
+static void help(void)
+{
+	printf("Usage: nvmf-raid-detach [OPTIONS] VOLUME\n\n"
+	       "Detach an nvmf-raid volume: stop its array, disconnect the replicas\n"
+	       "no other volume uses and remove its runtime files.  Run by\n"
+	       "nvmf-raid@VOLUME.service; see nvmf-raid@.service(8).\n\n"
+	       "  -h --help      Show this help\n"
+	       "     --version   Show the version\n");
+}
+
+/* The device users hold: the array, or the namespace of one replica.
+ * Mounted or held by another device: busy.  For a lone namespace an
+ * exclusive open also catches other exclusive users. */
+static int refuse_if_busy(const struct desc *d, const char *devnode)
+{
+	_cleanup_free_ char *why = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	r = dev_in_use(devnode, &why);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot tell whether %s is in use: %m", d->volume, devnode);
+	if (r > 0)
+		return log_error_errno(EBUSY, "%s: %s is %s; not detaching.", d->volume, devnode, why);
+	if (!d->md.device) {
+		fd = open(devnode, O_RDONLY | O_EXCL | O_CLOEXEC);
+		if (fd < 0 && errno == EBUSY)
+			return log_error_errno(EBUSY, "%s: %s is held open; not detaching.", d->volume, devnode);
+	}
+	return 0;
+}
+
+static int stop_array(const struct desc *d)
+{
+	int r;
+
+	if (!d->md.device || access(d->md.device, F_OK) < 0 || !md_array_active(d->md.device))
+		return 0;
+	/* md refuses to stop an array that is open: that is the "held open"
+	 * check for arrays, done by the kernel, race free. */
+	r = md_mdadm("--stop", d->md.device, NULL);
+	if (r < 0)
+		return log_error_errno(EBUSY, "%s: %s could not be stopped (held open?); not detaching.",
+				       d->volume, d->md.device);
+	log_info("%s: stopped %s.", d->volume, d->md.device);
+	return 0;
+}
+
+static int detach_locked(const char *name)
+{
+	_cleanup_desc_ struct desc *d = NULL;
+	const char *devnode;
+	int r;
+
+	r = desc_read(name, &d);
+	if (r == -ENOENT) {
+		/* Not attached; clear whatever a crashed helper left behind. */
+		desc_remove(name);
+		log_info("%s: not attached.", name);
+		return 0;
+	}
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot read its descriptor: %m", name);
+
+	devnode = d->md.device ? d->md.device : d->replicas[0].device;
+	if (devnode) {
+		r = refuse_if_busy(d, devnode);
+		if (r < 0)
+			return r;
+	}
+	r = stop_array(d);
+	if (r < 0)
+		return r;
+	r = teardown_connections(d);
+	if (r < 0)
+		log_warning_errno(r, "%s: some controllers could not be disconnected: %m", name);
+	r = teardown_runtime(d);
+	if (r < 0)
+		return log_error_errno(r, "%s: failed to remove the runtime files: %m", name);
+	log_info("%s: detached.", name);
+	return 0;
+}
+
+static int detach(const char *name)
+{
+	_cleanup_close_ int run_fd = -EBADF, lock_fd = -EBADF;
+	int r;
+
+	if (!vol_name_is_valid(name)) {
+		log_error("Invalid volume name \"%s\".", name);
+		return EXIT_USAGE;
+	}
+	r = desc_open_runtime_dir(false, &run_fd);
+	if (r == -ENOENT) {
+		log_info("%s: not attached.", name);
+		return EXIT_OK;
+	}
+	if (r >= 0)
+		r = lock_volume_at(run_fd, name, true, &lock_fd);
+	if (r < 0) {
+		log_error_errno(r, "%s: failed to lock the volume: %m", name);
+		return EXIT_FAILED;
+	}
+	r = detach_locked(name);
+	lock_fd = unlock_volume_at(run_fd, name, TAKE_FD(lock_fd), r >= 0);
+	return r < 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+int main(int argc, char *argv[])
+{
+	enum { ARG_VERSION = 0x100 };
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, ARG_VERSION },
+		{}
+	};
+	int c;
+
+	log_setup("nvmf-raid-detach");
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+		switch (c) {
+		case 'h':
+			help();
+			return EXIT_OK;
+		case ARG_VERSION:
+			printf("nvmf-raid-detach %s\n", PACKAGE_VERSION);
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	if (argc - optind != 1) {
+		log_error("Expected exactly one volume name; see --help.");
+		return EXIT_USAGE;
+	}
+	return detach(argv[optind]);
+}
