@@ -333,15 +333,14 @@ static int run_mdadm(struct attach *a, enum md_plan plan)
 	return md_mdadm_argv(argv);
 }
 
-/* The md device and each member's state, from sysfs. */
+/* The md device (behind the link udev made) and each member's state. */
 static int record_array(struct attach *a)
 {
-	char mddev[64], real[PATH_MAX];
+	char real[PATH_MAX];
 	int r;
 
-	snprintf(mddev, sizeof(mddev), "/dev/md/%s", a->md_name);
-	if (!realpath(mddev, real))
-		return log_error_errno(errno, "%s: %s missing after mdadm: %m", a->vol->name, mddev);
+	if (!realpath(a->link, real))
+		return log_error_errno(errno, "%s: %s vanished: %m", a->vol->name, a->link);
 	r = desc_set_string(&a->desc->md.device, real);
 	if (r >= 0)
 		r = desc_set_string(&a->desc->md.uuid, a->md_uuid);
@@ -362,7 +361,7 @@ static int record_array(struct attach *a)
 
 static int attach_md(struct attach *a)
 {
-	enum md_plan plan;
+	enum md_plan plan = PLAN_CREATE;
 	int r;
 
 	r = plan_array(a, &plan);
@@ -379,10 +378,10 @@ static int attach_md(struct attach *a)
 	r = run_mdadm(a, plan);
 	if (r < 0)
 		return r;
-	r = record_array(a);
+	r = wait_link(a);
 	if (r < 0)
 		return r;
-	return wait_link(a);
+	return record_array(a);
 }
 
 static int attach_single(struct attach *a)
