@@ -9,8 +9,8 @@
  * deadline, never on sleeps.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +23,16 @@
 #include "lib/device.h"
 #include "lib/exec.h"
 #include "lib/exit-status.h"
+#include "lib/helper.h"
 #include "lib/fabrics.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/md.h"
 #include "lib/teardown.h"
 #include "lib/volume.h"
+#include "lib/assemble.h"
+#include "lib/event.h"
+#include "lib/state-record.h"
 
 #define LINK_TIMEOUT_USEC (30ULL * 1000000)	/* udev linking a device we made */
 
@@ -41,17 +45,12 @@ struct attach {
 	char md_uuid[36];
 	char link[PATH_MAX];
 	bool connected;		/* something was connected: roll back on failure */
+	bool accept_stale;	/* the admin's override (see --help) */
+	bool have_record;
+	struct state_record record;
+	enum assemble_kind kind[VOL_REPLICAS_MAX];
+	struct assemble_plan plan;
 };
-
-static void help(void)
-{
-	printf("Usage: nvmf-raid-attach [OPTIONS] VOLUME\n\n"
-	       "Attach an nvmf-raid volume: connect its replicas, create or assemble\n"
-	       "its RAID1 array and provide /dev/nvmf-raid/VOLUME.  Run by\n"
-	       "nvmf-raid@VOLUME.service; see nvmf-raid@.service(8).\n\n"
-	       "  -h --help      Show this help\n"
-	       "     --version   Show the version\n");
-}
 
 /* Other volume files may be broken; that is their unit's business.  Only a
  * namespace UUID shared with one of them stops this volume. */
@@ -83,9 +82,17 @@ static int check_against_others(const struct vol_volume *v)
 static int load_module(const char *module)
 {
 	_cleanup_free_ char *modprobe = NULL, *err = NULL;
+	char sys[64];
 	struct utsname u;
 	int r;
 
+	/* Loaded (or built in) already: spare the exec. */
+	snprintf(sys, sizeof(sys), "/sys/module/%s", module);
+	for (char *c = sys + STRLEN("/sys/module/"); *c; c++)
+		if (*c == '-')
+			*c = '_';
+	if (access(sys, F_OK) == 0)
+		return 0;
 	r = exec_find("modprobe", &modprobe);
 	if (r == 0)
 		r = exec_run((char *[]){ modprobe, (char *)"-q", (char *)module, NULL }, NULL, &err);
@@ -123,6 +130,33 @@ static int check_requirements(const struct vol_volume *v)
 	return 0;
 }
 
+/* What the member holds, probed with libblkid once it appears: nothing,
+ * this volume's array, or anything else. */
+static int probe_kind(struct attach *a, const struct desc_replica *r)
+{
+	_cleanup_free_ char *what = NULL, *md_uuid = NULL;
+	unsigned i = (unsigned)(r - a->desc->replicas);
+	int k;
+
+	k = blk_probe_signature(r->device, &what, &md_uuid);
+	if (k < 0)
+		return log_error_errno(k, "%s: failed to probe %s: %m", a->vol->name, r->device);
+	if (k == 0)
+		a->kind[i] = KIND_BLANK;
+	else if (md_uuid && streq(md_uuid, a->md_uuid))
+		a->kind[i] = KIND_OURS;
+	else {
+		a->kind[i] = KIND_FOREIGN;
+		if (md_uuid)
+			log_error("%s: replica %s (%s) belongs to another md array (uuid %s); not touching it.",
+				  a->vol->name, r->name, r->device, md_uuid);
+		else
+			log_error("%s: replica %s (%s) holds a signature (%s); refusing to create the array over it.",
+				  a->vol->name, r->name, r->device, what);
+	}
+	return 1;
+}
+
 /* Records that replica @name of our volume is @dev; 1 if newly present. */
 static int note_member(struct attach *a, struct udev_device *dev)
 {
@@ -146,16 +180,9 @@ static int note_member(struct attach *a, struct udev_device *dev)
 	if (k < 0)
 		return k;
 	log_info("%s: replica %s is %s.", a->vol->name, r->name, node);
+	if (a->vol->n_replicas > 1)
+		return probe_kind(a, r);
 	return 1;
-}
-
-static unsigned count_present(const struct desc *d)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < d->n_replicas; i++)
-		n += d->replicas[i].state == STATE_PRESENT;
-	return n;
 }
 
 /* Namespaces that were there before our index entry (a subsystem shared
@@ -180,31 +207,88 @@ static int scan_existing(struct attach *a)
 	return 0;
 }
 
+static void decide(struct attach *a, bool deadline_passed)
+{
+	struct assemble_input in = {
+		.n = a->desc->n_replicas,
+		.min_replicas = a->vol->min_replicas,
+		.deadline_passed = deadline_passed,
+		.have_record = a->have_record,
+		.accept_stale = a->accept_stale,
+	};
+
+	for (unsigned i = 0; i < in.n; i++) {
+		in.kind[i] = a->desc->replicas[i].state == STATE_ABSENT ? KIND_ABSENT : a->kind[i];
+		in.outdated[i] = a->vol->replicas[i].outdated;
+		in.in_record[i] = a->have_record && state_record_has(&a->record, a->vol->replicas[i].name);
+	}
+	if (in.n == 1) {
+		/* No array: the namespace is the volume, or nothing is. */
+		a->plan = (struct assemble_plan){
+			.action = a->desc->replicas[0].state != STATE_ABSENT ? ASSEMBLE_START :
+				  deadline_passed ? ASSEMBLE_REFUSE_FEW : ASSEMBLE_WAIT,
+		};
+		return;
+	}
+	assert_se(assemble_decide(&in, &a->plan) == 0);
+}
+
+/* Waits on udev until the policy can decide (lib/assemble.h): all
+ * replicas here, or every in-sync one, or degraded-timeout passed. */
 static int wait_members(struct attach *a)
 {
 	uint64_t deadline = now_usec() + (uint64_t)a->vol->degraded_timeout * 1000000;
+	bool passed = false;
 	int r;
 
 	r = scan_existing(a);
-	while (r >= 0 && count_present(a->desc) < a->desc->n_replicas) {
+	for (;;) {
 		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
 
+		if (r < 0)
+			return log_error_errno(r, "%s: failed waiting for replicas: %m", a->vol->name);
+		decide(a, passed);
+		if (a->plan.action != ASSEMBLE_WAIT)
+			return 0;
 		r = dev_monitor_next(a->mon, deadline, &dev);
 		if (r == 0)
-			break;
-		if (r > 0)
+			passed = true;
+		else if (r > 0)
 			r = note_member(a, dev);
 	}
-	if (r < 0)
-		return log_error_errno(r, "%s: failed waiting for replicas: %m", a->vol->name);
-	if (count_present(a->desc) == a->desc->n_replicas)
-		return 0;
-	for (unsigned i = 0; i < a->desc->n_replicas; i++)
-		if (a->desc->replicas[i].state == STATE_ABSENT)
+}
+
+/* Says why the policy refused, naming the replicas. */
+static int refuse(struct attach *a)
+{
+	for (unsigned i = 0; i < a->desc->n_replicas; i++) {
+		const struct desc_replica *r = &a->desc->replicas[i];
+
+		if (r->state == STATE_ABSENT)
 			log_error("%s: replica %s (%s, namespace %s) did not appear within %us.",
-				  a->vol->name, a->desc->replicas[i].name, a->desc->replicas[i].nqn,
-				  a->desc->replicas[i].uuid, a->vol->degraded_timeout);
-	return -ETIMEDOUT;
+				  a->vol->name, r->name, r->nqn, r->uuid, a->vol->degraded_timeout);
+		else if (a->plan.action == ASSEMBLE_REFUSE_STALE)
+			event_emit(EVENT_STALE_REFUSED, a->vol->name, r->name, a->vol->notify,
+				   "%s: replica %s (%s) is stale (%s); refusing to start from it. "
+				   "Nothing was written.", a->vol->name, r->name, r->device,
+				   a->vol->replicas[i].outdated ? "outdated = yes" : "not in the last in-sync set");
+	}
+	switch (a->plan.action) {
+	case ASSEMBLE_REFUSE_STALE:
+		return log_error_errno(ESTALE, "%s: only stale replicas are reachable; not starting. "
+				       "It starts when an in-sync replica returns.", a->vol->name);
+	case ASSEMBLE_REFUSE_FEW:
+		return log_error_errno(ENODEV, "%s: %s; not starting (min-replicas = %u).", a->vol->name,
+				       a->have_record || a->plan.n_use ? "too few usable replicas" :
+				       "no record of which replicas are in sync, so all must be present",
+				       a->vol->min_replicas);
+	case ASSEMBLE_REFUSE_MIXED:
+		return log_error_errno(EEXIST, "%s: some replicas carry the array and some are blank, and "
+				       "there is no record to tell which are current; not starting.",
+				       a->vol->name);
+	default:
+		return log_error_errno(EEXIST, "%s: a replica holds foreign data; not starting.", a->vol->name);
+	}
 }
 
 /* Waits until udev made /dev/nvmf-raid/VOLUME. */
@@ -226,60 +310,11 @@ static int wait_link(struct attach *a)
 	}
 }
 
-enum md_plan { PLAN_CREATE, PLAN_ASSEMBLE };
-
-/* Create only on blank members, assemble only members of this volume's
- * array; anything else is refused before mdadm touches a byte. */
-static int plan_array(struct attach *a, enum md_plan *ret)
-{
-	unsigned ours = 0, blank = 0;
-	int bad = 0;
-
-	for (unsigned i = 0; i < a->desc->n_replicas; i++) {
-		const struct desc_replica *r = &a->desc->replicas[i];
-		_cleanup_free_ char *what = NULL;
-		struct md_examine e;
-		int k;
-
-		k = md_examine(r->device, &e);
-		if (k < 0)
-			return k;
-		if (e.is_member) {
-			if (streq(e.uuid, a->md_uuid)) {
-				ours++;
-				continue;
-			}
-			log_error("%s: replica %s (%s) belongs to another md array (%s, uuid %s); not touching it.",
-				  a->vol->name, r->name, r->device, e.name, e.uuid);
-			bad = -EEXIST;
-			continue;
-		}
-		k = blk_probe_signature(r->device, &what);
-		if (k < 0)
-			return log_error_errno(k, "%s: failed to probe %s: %m", a->vol->name, r->device);
-		if (k > 0) {
-			log_error("%s: replica %s (%s) holds a signature (%s); refusing to create the array over it.",
-				  a->vol->name, r->name, r->device, what);
-			bad = -EEXIST;
-			continue;
-		}
-		blank++;
-	}
-	if (bad < 0)
-		return bad;
-	if (ours == a->desc->n_replicas) {
-		*ret = PLAN_ASSEMBLE;
-		return 0;
-	}
-	if (blank == a->desc->n_replicas) {
-		*ret = PLAN_CREATE;
-		return 0;
-	}
-	log_error("%s: %u replica(s) carry this volume's array and %u are blank; "
-		  "refusing to guess (add the blank ones after assembling).",
-		  a->vol->name, ours, blank);
-	return -EEXIST;
-}
+struct connect_job {
+	const struct vol_volume *vol;
+	const struct vol_replica *replica;
+	int result;
+};
 
 static uint64_t device_size(const char *devnode)
 {
@@ -294,7 +329,9 @@ static uint64_t device_size(const char *devnode)
 	return strtoull(buf, NULL, 10) * 512;
 }
 
-static int run_mdadm(struct attach *a, enum md_plan plan)
+/* mdadm --create or --assemble over the members the policy chose; a
+ * degraded create names the absent slots "missing". */
+static int run_mdadm(struct attach *a)
 {
 	char mddev[64], ndev[32], chunk[32], name[64], uuid[64], homehost[32];
 	const char *argv[32 + VOL_REPLICAS_MAX];
@@ -307,28 +344,36 @@ static int run_mdadm(struct attach *a, enum md_plan plan)
 	snprintf(uuid, sizeof(uuid), "--uuid=%s", a->md_uuid);
 	snprintf(homehost, sizeof(homehost), "--homehost=%s", MD_HOMEHOST);
 	for (unsigned i = 0; i < a->desc->n_replicas; i++) {
-		uint64_t s = device_size(a->desc->replicas[i].device);
+		uint64_t s = a->plan.use[i] ? device_size(a->desc->replicas[i].device) : UINT64_MAX;
 
 		if (s < size)
 			size = s;
 	}
 	snprintf(chunk, sizeof(chunk), "--bitmap-chunk=%uK", md_bitmap_chunk_kib(size));
 
-	if (plan == PLAN_CREATE) {
+	if (a->plan.action == ASSEMBLE_CREATE) {
 		const char *create[] = { "--create", mddev, "--run", "--level=1", ndev,
 					 "--metadata=1.2", "--bitmap=internal", chunk, homehost,
 					 name, uuid };
 		memcpy(argv, create, sizeof(create));
 		n = ELEMENTSOF(create);
-		log_info("%s: creating RAID1 %s over %u replicas.", a->vol->name, mddev, a->desc->n_replicas);
+		log_info("%s: creating RAID1 %s over %u of %u replicas.", a->vol->name, mddev,
+			 a->plan.n_use, a->desc->n_replicas);
 	} else {
 		const char *assemble[] = { "--assemble", mddev, homehost, uuid };
 		memcpy(argv, assemble, sizeof(assemble));
 		n = ELEMENTSOF(assemble);
-		log_info("%s: assembling %s from %u replicas.", a->vol->name, mddev, a->desc->n_replicas);
+		/* --run: start although members are left out (degraded). */
+		if (a->plan.degraded)
+			argv[n++] = "--run";
+		log_info("%s: assembling %s from %u of %u replicas.", a->vol->name, mddev,
+			 a->plan.n_use, a->desc->n_replicas);
 	}
 	for (unsigned i = 0; i < a->desc->n_replicas; i++)
-		argv[n++] = a->desc->replicas[i].device;
+		if (a->plan.use[i])
+			argv[n++] = a->desc->replicas[i].device;
+		else if (a->plan.action == ASSEMBLE_CREATE)
+			argv[n++] = "missing";
 	argv[n] = NULL;
 	return md_mdadm_argv(argv);
 }
@@ -348,9 +393,12 @@ static int record_array(struct attach *a)
 		r = desc_set_string(&a->desc->md.name, a->md_name);
 	if (r < 0)
 		return r;
+	/* Members left out stay "present" (or absent); the monitor adds them. */
 	for (unsigned i = 0; i < a->desc->n_replicas; i++) {
 		struct desc_replica *rep = &a->desc->replicas[i];
 
+		if (!a->plan.use[i])
+			continue;
 		r = state_transition(&rep->state, md_member_in_sync(real, rep->device) ?
 					  STATE_IN_SYNC : STATE_REBUILDING);
 		if (r < 0)
@@ -359,14 +407,26 @@ static int record_array(struct attach *a)
 	return 0;
 }
 
+/* The in-sync set the array started with, durably, before it is used. */
+static void write_record(struct attach *a)
+{
+	struct state_record rec = {};
+
+	snprintf(rec.volume, sizeof(rec.volume), "%s", a->vol->name);
+	snprintf(rec.md_uuid, sizeof(rec.md_uuid), "%s", a->md_uuid);
+	for (unsigned i = 0; i < a->desc->n_replicas; i++)
+		if (a->desc->replicas[i].state == STATE_IN_SYNC)
+			snprintf(rec.in_sync[rec.n_in_sync++], sizeof(rec.in_sync[0]), "%s",
+				 a->desc->replicas[i].name);
+	if (rec.n_in_sync > 0)
+		state_record_write(&rec);
+}
+
 static int attach_md(struct attach *a)
 {
-	enum md_plan plan = PLAN_CREATE;
+	unsigned absent = 0;
 	int r;
 
-	r = plan_array(a, &plan);
-	if (r < 0)
-		return r;
 	r = md_index_write(a->md_uuid, a->vol->name);
 	if (r < 0)
 		return log_error_errno(r, "%s: failed to write the array index: %m", a->vol->name);
@@ -375,13 +435,22 @@ static int attach_md(struct attach *a)
 		r = desc_write(a->desc);
 	if (r < 0)
 		return r;
-	r = run_mdadm(a, plan);
+	r = run_mdadm(a);
 	if (r < 0)
 		return r;
 	r = wait_link(a);
+	if (r >= 0)
+		r = record_array(a);
 	if (r < 0)
 		return r;
-	return record_array(a);
+	write_record(a);
+	for (unsigned i = 0; i < a->desc->n_replicas; i++)
+		absent += a->desc->replicas[i].state == STATE_ABSENT;
+	if (absent > 0)
+		event_emit(EVENT_DEGRADED_START, a->vol->name, NULL, a->vol->notify,
+			   "%s: started degraded from %u of %u replicas; %u did not appear within %us.",
+			   a->vol->name, a->plan.n_use, a->desc->n_replicas, absent, a->vol->degraded_timeout);
+	return 0;
 }
 
 static int attach_single(struct attach *a)
@@ -393,6 +462,52 @@ static int attach_single(struct attach *a)
 	if (r < 0)
 		return r;
 	return state_transition(&rep->state, STATE_IN_SYNC);
+}
+
+static void *connect_one(void *arg)
+{
+	struct connect_job *job = arg;
+
+	job->result = fab_connect_replica(job->vol, job->replica);
+	return NULL;
+}
+
+/* Every replica is connected at once: a fabric connect waits on the
+ * network, and N of them in a row would add up. */
+static void connect_all(const struct vol_volume *v)
+{
+	struct connect_job jobs[VOL_REPLICAS_MAX] = {};
+	pthread_t threads[VOL_REPLICAS_MAX];
+	bool started[VOL_REPLICAS_MAX] = {};
+
+	for (unsigned i = 0; i < v->n_replicas; i++) {
+		jobs[i] = (struct connect_job){ .vol = v, .replica = &v->replicas[i] };
+		started[i] = v->n_replicas > 1 && pthread_create(&threads[i], NULL, connect_one, &jobs[i]) == 0;
+		if (!started[i])
+			connect_one(&jobs[i]);
+	}
+	for (unsigned i = 0; i < v->n_replicas; i++) {
+		if (started[i])
+			pthread_join(threads[i], NULL);
+		if (jobs[i].result < 0)
+			log_warning_errno(jobs[i].result, "%s: replica %s: no portal could be connected: %m",
+					  v->name, v->replicas[i].name);
+	}
+}
+
+/* The admin's disaster-recovery override: a file
+ * /run/nvmf-raid/VOLUME.accept-stale, consumed by the next start.  It lets
+ * the array start from whatever replicas are reachable, stale or not. */
+static bool accept_stale_requested(int run_fd, const char *name)
+{
+	char flag[VOL_NAME_MAX + 16];
+
+	snprintf(flag, sizeof(flag), "%s.accept-stale", name);
+	if (unlinkat(run_fd, flag, 0) < 0)
+		return false;
+	log_warning("%s: %s found: starting from the reachable replicas even if they are stale "
+		    "(admin override).", name, flag);
+	return true;
 }
 
 /* A second start finds the volume attached and changes nothing. */
@@ -428,17 +543,13 @@ static int attach_locked(struct attach *a)
 	if (r < 0)
 		return log_error_errno(r, "%s: failed to listen to udev: %m", a->vol->name);
 
-	/* Connect everything first: the replicas come up in parallel. */
 	a->connected = true;
-	for (unsigned i = 0; i < a->vol->n_replicas; i++) {
-		r = fab_connect_replica(a->vol, &a->vol->replicas[i]);
-		if (r < 0)
-			log_warning_errno(r, "%s: replica %s: no portal could be connected: %m",
-					  a->vol->name, a->vol->replicas[i].name);
-	}
+	connect_all(a->vol);
 	r = wait_members(a);
 	if (r < 0)
 		return r;
+	if (a->plan.action != ASSEMBLE_START && a->plan.action != ASSEMBLE_CREATE)
+		return refuse(a);
 	r = a->vol->n_replicas > 1 ? attach_md(a) : attach_single(a);
 	if (r < 0)
 		return r;
@@ -468,10 +579,6 @@ static int attach(const char *name)
 	_cleanup_close_ int run_fd = -EBADF, lock_fd = -EBADF;
 	int r;
 
-	if (!vol_name_is_valid(name)) {
-		log_error("Invalid volume name \"%s\": 1 to 64 of [A-Za-z0-9_.-], not starting with '.', '_' or '-'.", name);
-		return EXIT_USAGE;
-	}
 	r = vol_find(name, &path);
 	if (r == -ENOENT) {
 		log_error("%s: no volume file %s/%s.conf or %s/%s.conf.", name, vol_etc_dir(), name,
@@ -503,6 +610,9 @@ static int attach(const char *name)
 		return EXIT_FAILED;
 	}
 
+	a.have_record = state_record_read(name, &a.record) == 0;
+	a.accept_stale = accept_stale_requested(run_fd, name);
+
 	if (already_attached(a.vol, a.link)) {
 		log_info("%s: already attached as %s.", name, a.link);
 		return EXIT_OK;
@@ -520,29 +630,11 @@ static int attach(const char *name)
 
 int main(int argc, char *argv[])
 {
-	enum { ARG_VERSION = 0x100 };
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, ARG_VERSION },
-		{}
-	};
-	int c;
-
-	log_setup("nvmf-raid-attach");
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-		switch (c) {
-		case 'h':
-			help();
-			return EXIT_OK;
-		case ARG_VERSION:
-			printf("nvmf-raid-attach %s\n", PACKAGE_VERSION);
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
-	if (argc - optind != 1) {
-		log_error("Expected exactly one volume name; see --help.");
-		return EXIT_USAGE;
-	}
-	return attach(argv[optind]);
+	return helper_main(argc, argv, "nvmf-raid-attach",
+			   "Attach an nvmf-raid volume: connect its replicas, create or assemble\n"
+			   "its RAID1 array and provide /dev/nvmf-raid/VOLUME.  Run by\n"
+			   "nvmf-raid@VOLUME.service; see nvmf-raid@.service(8).\n"
+			   "Override for disaster recovery: touch /run/nvmf-raid/VOLUME.accept-stale\n"
+			   "before starting to accept stale replicas once.\n",
+			   attach);
 }

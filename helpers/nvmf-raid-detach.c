@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,22 +17,14 @@
 
 #include "lib/descriptor.h"
 #include "lib/device.h"
+#include "lib/event.h"
 #include "lib/exit-status.h"
+#include "lib/helper.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/md.h"
 #include "lib/teardown.h"
 #include "lib/volume.h"
-
-static void help(void)
-{
-	printf("Usage: nvmf-raid-detach [OPTIONS] VOLUME\n\n"
-	       "Detach an nvmf-raid volume: stop its array, disconnect the replicas\n"
-	       "no other volume uses and remove its runtime files.  Run by\n"
-	       "nvmf-raid@VOLUME.service; see nvmf-raid@.service(8).\n\n"
-	       "  -h --help      Show this help\n"
-	       "     --version   Show the version\n");
-}
 
 /* The device users hold: the array, or the namespace of one replica.
  * Mounted or held by another device: busy.  For a lone namespace an
@@ -71,7 +62,7 @@ static int stop_array(const struct desc *d)
 	if (r < 0)
 		return log_error_errno(EBUSY, "%s: %s could not be stopped (held open?); not detaching.",
 				       d->volume, d->md.device);
-	log_info("%s: stopped %s.", d->volume, d->md.device);
+	event_emit(EVENT_ARRAY_STOPPED, d->volume, NULL, NULL, "%s: array %s stopped.", d->volume, d->md.device);
 	return 0;
 }
 
@@ -115,10 +106,6 @@ static int detach(const char *name)
 	_cleanup_close_ int run_fd = -EBADF, lock_fd = -EBADF;
 	int r;
 
-	if (!vol_name_is_valid(name)) {
-		log_error("Invalid volume name \"%s\".", name);
-		return EXIT_USAGE;
-	}
 	r = desc_open_runtime_dir(false, &run_fd);
 	if (r == -ENOENT) {
 		log_info("%s: not attached.", name);
@@ -137,29 +124,9 @@ static int detach(const char *name)
 
 int main(int argc, char *argv[])
 {
-	enum { ARG_VERSION = 0x100 };
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, ARG_VERSION },
-		{}
-	};
-	int c;
-
-	log_setup("nvmf-raid-detach");
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-		switch (c) {
-		case 'h':
-			help();
-			return EXIT_OK;
-		case ARG_VERSION:
-			printf("nvmf-raid-detach %s\n", PACKAGE_VERSION);
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
-	if (argc - optind != 1) {
-		log_error("Expected exactly one volume name; see --help.");
-		return EXIT_USAGE;
-	}
-	return detach(argv[optind]);
+	return helper_main(argc, argv, "nvmf-raid-detach",
+			   "Detach an nvmf-raid volume: stop its array, disconnect the replicas\n"
+			   "no other volume uses and remove its runtime files.  Run by\n"
+			   "nvmf-raid@VOLUME.service; see nvmf-raid@.service(8).\n",
+			   detach);
 }

@@ -12,7 +12,23 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(blkid_probe, blkid_free_probe);
 
-int blk_probe_signature(const char *dev, char **ret_what)
+/* blkid spells an md member's array UUID as a UUID; mdadm groups the
+ * same 16 bytes in four words. */
+static char *md_spelling(const char *uuid)
+{
+	char hex[33], *ret;
+	size_t n = 0;
+
+	for (const char *p = uuid; *p && n < 32; p++)
+		if (*p != '-')
+			hex[n++] = *p;
+	hex[n] = 0;
+	if (n != 32 || asprintf(&ret, "%.8s:%.8s:%.8s:%.8s", hex, hex + 8, hex + 16, hex + 24) < 0)
+		return NULL;
+	return ret;
+}
+
+int blk_probe_signature(const char *dev, char **ret_what, char **ret_md_uuid)
 {
 	_cleanup_(blkid_free_probep) blkid_probe pr = NULL;
 	const char *type = NULL;
@@ -26,7 +42,7 @@ int blk_probe_signature(const char *dev, char **ret_what)
 	/* Everything libblkid knows, not just filesystems: a partition table
 	 * or a RAID/LVM/crypto signature is data we must not overwrite. */
 	blkid_probe_enable_superblocks(pr, 1);
-	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE | BLKID_SUBLKS_UUID);
 	blkid_probe_enable_partitions(pr, 1);
 	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
 
@@ -41,12 +57,20 @@ int blk_probe_signature(const char *dev, char **ret_what)
 	}
 	if (r < 0)
 		return -EIO;
+	if (ret_md_uuid)
+		*ret_md_uuid = NULL;
 	if (r == 1) {
 		*ret_what = NULL;
 		return 0;
 	}
-	if (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0)
+	if (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0) {
+		const char *uuid;
+
 		what = strdup(type);
+		if (ret_md_uuid && streq(type, "linux_raid_member") &&
+		    blkid_probe_lookup_value(pr, "UUID", &uuid, NULL) == 0)
+			*ret_md_uuid = md_spelling(uuid);
+	}
 	else if (blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL) == 0)
 		r = asprintf(&what, "partition table %s", type) < 0 ? -ENOMEM : 0;
 	else

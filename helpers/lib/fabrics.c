@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -227,4 +228,35 @@ int fab_disconnect_nqn(const char *nqn)
 int fab_count_ctrls(const char *nqn)
 {
 	return for_each_ctrl_of(nqn, false);
+}
+
+static int read_attr(const char *ctrl, const char *attr, char *buf, size_t size)
+{
+	char path[128];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "/sys/class/nvme/%s/%s", ctrl, attr);
+	f = fopen(path, "re");
+	if (!f || !fgets(buf, (int)size, f))
+		return -ENOENT;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+bool fab_ctrl_live(const char *nqn)
+{
+	_cleanup_closedir_ DIR *d = opendir("/sys/class/nvme");
+	struct dirent *de;
+
+	/* sysfs, not a libnvme scan: this runs on every event. */
+	while (d && (de = readdir(d))) {
+		char val[256];
+
+		if (de->d_name[0] == '.' || read_attr(de->d_name, "subsysnqn", val, sizeof(val)) < 0 ||
+		    !streq(val, nqn))
+			continue;
+		if (read_attr(de->d_name, "state", val, sizeof(val)) == 0 && streq(val, "live"))
+			return true;
+	}
+	return false;
 }

@@ -9,6 +9,8 @@
  * neither escapes this module.
  */
 
+#include <stdbool.h>
+
 #include "volume.h"
 
 /**
@@ -34,6 +36,11 @@ int fab_disconnect_nqn(const char *nqn);
  * fab_count_ctrls() - number of controllers connected to @nqn
  */
 int fab_count_ctrls(const char *nqn);
+
+/**
+ * fab_ctrl_live() - whether a controller of @nqn is "live" (sysfs)
+ */
+bool fab_ctrl_live(const char *nqn);
 
 /**
  * fab_errno() - map libnvme's errno (ENVME_CONNECT_* included) to an errno

@@ -5,6 +5,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+/* We pass CODE_FILE/LINE/FUNC of the caller ourselves. */
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
 
 #include "log.h"

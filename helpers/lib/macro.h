@@ -23,6 +23,13 @@
 #define _likely_(x) __builtin_expect(!!(x), 1)
 #define _unlikely_(x) __builtin_expect(!!(x), 0)
 
+/* An assertion whose expression runs also with NDEBUG. */
+#define assert_se(expr)                                                  \
+	do {                                                             \
+		if (_unlikely_(!(expr)))                                 \
+			abort();                                         \
+	} while (0)
+
 /* IN_SET(x, a, b, ...): x equals one of the constants. */
 #define IN_SET(x, ...)                                                  \
 	({                                                              \

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +130,7 @@ int md_examine(const char *dev, struct md_examine *ret)
 	return 0;
 }
 
-int md_mdadm_argv(const char *const *args)
+static int mdadm_run(const char *const *args, bool quiet)
 {
 	_cleanup_free_ char *mdadm = NULL, *err = NULL;
 	const char *argv[64];
@@ -155,24 +156,49 @@ int md_mdadm_argv(const char *const *args)
 
 		while (l && err[l - 1] == '\n')
 			err[--l] = 0;
-		log_error("mdadm %s failed (exit %d): %s", argv[1], r, *err ? err : "no message");
+		log_full_errno(quiet ? LOG_DEBUG : LOG_ERR, 0, "mdadm %s %s failed (exit %d): %s",
+			       argv[1], argv[2] ? argv[2] : "", r, *err ? err : "no message");
 		return -EIO;
 	}
 	return 0;
 }
 
-int md_mdadm(const char *arg, ...)
+int md_mdadm_argv(const char *const *args)
+{
+	return mdadm_run(args, false);
+}
+
+static int mdadm_va(bool quiet, const char *arg, va_list ap)
 {
 	const char *args[64];
 	size_t n = 0;
-	va_list ap;
 
-	va_start(ap, arg);
 	for (const char *a = arg; a && n < ELEMENTSOF(args) - 1; a = va_arg(ap, const char *))
 		args[n++] = a;
-	va_end(ap);
 	args[n] = NULL;
-	return md_mdadm_argv(args);
+	return mdadm_run(args, quiet);
+}
+
+int md_mdadm(const char *arg, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, arg);
+	r = mdadm_va(false, arg, ap);
+	va_end(ap);
+	return r;
+}
+
+int md_mdadm_quiet(const char *arg, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, arg);
+	r = mdadm_va(true, arg, ap);
+	va_end(ap);
+	return r;
 }
 
 /* Reads /sys/block/<mdX>/md/<attr> (first line) into @buf. */
@@ -194,13 +220,20 @@ static int md_sysfs_read(const char *mddev, const char *attr, char *buf, size_t 
 	return 0;
 }
 
-bool md_member_in_sync(const char *mddev, const char *member)
+int md_member_state(const char *mddev, const char *member, char *buf, size_t size)
 {
 	const char *base = strrchr(member, '/');
-	char attr[96], state[128];
+	char attr[96];
 
 	snprintf(attr, sizeof(attr), "dev-%s/state", base ? base + 1 : member);
-	if (md_sysfs_read(mddev, attr, state, sizeof(state)) < 0)
+	return md_sysfs_read(mddev, attr, buf, size);
+}
+
+bool md_member_in_sync(const char *mddev, const char *member)
+{
+	char state[128];
+
+	if (md_member_state(mddev, member, state, sizeof(state)) < 0)
 		return false;
 	/* "in_sync" alone or with flags such as ",write_mostly"; never
 	 * together with "faulty". */

@@ -22,6 +22,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define MD_HOMEHOST "nvmf-raid"
@@ -78,6 +79,19 @@ int md_examine(const char *dev, struct md_examine *ret);
  * Return: 0, -ENOENT if mdadm is missing, -EIO if it failed.
  */
 int md_mdadm(const char *arg, ...) __attribute__((sentinel));
+
+/**
+ * md_mdadm_quiet() - md_mdadm() for attempts that may fail: a failure is
+ * logged at debug level only
+ */
+int md_mdadm_quiet(const char *arg, ...) __attribute__((sentinel));
+
+/**
+ * md_member_state() - the md state of member @member (device node or
+ * kernel name) of array @mddev, e.g. "in_sync", "faulty,write_error"
+ * Return: 0, or -ENOENT when it is not a member.
+ */
+int md_member_state(const char *mddev, const char *member, char *buf, size_t size);
 
 /**
  * md_mdadm_argv() - md_mdadm() with the arguments as a NULL-terminated array

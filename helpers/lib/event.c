@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "log.h"
+#include "macro.h"
+
+extern char **environ;
+
+static const struct {
+	const char *id;
+	const char *notify;
+	int level;
+} events[_EVENT_MAX] = {
+	[EVENT_REPLICA_LOST] = { EVENT_ID_REPLICA_LOST, "replica-faulty", LOG_WARNING },
+	[EVENT_REPLICA_BACK] = { EVENT_ID_REPLICA_BACK, NULL, LOG_NOTICE },
+	[EVENT_RESYNC_STARTED] = { EVENT_ID_RESYNC_STARTED, NULL, LOG_NOTICE },
+	[EVENT_RESYNC_FINISHED] = { EVENT_ID_RESYNC_FINISHED, "replica-in-sync", LOG_NOTICE },
+	[EVENT_DEGRADED_START] = { EVENT_ID_DEGRADED_START, "degraded", LOG_WARNING },
+	[EVENT_STALE_REFUSED] = { EVENT_ID_STALE_REFUSED, "stale-refused", LOG_ERR },
+	[EVENT_ARRAY_STOPPED] = { EVENT_ID_ARRAY_STOPPED, NULL, LOG_NOTICE },
+};
+
+const char *event_notify_name(enum event e)
+{
+	return e < _EVENT_MAX ? events[e].notify : NULL;
+}
+
+/* Started, not waited for: a slow or hanging program must not hold up
+ * the array.  Its exit is reaped by the caller (the monitor's loop; the
+ * short-lived helpers exit soon anyway). */
+static void run_notify(const char *notify, const char *event, const char *volume, const char *replica)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int r;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	r = posix_spawn(&pid, notify, &fa, NULL,
+			(char *[]){ (char *)notify, (char *)event, (char *)volume,
+				    (char *)(replica ? replica : ""), NULL },
+			environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
+		log_warning_errno(r, "%s: failed to run notify program %s: %m", volume, notify);
+	else
+		log_debug("%s: notify %s %s %s (pid %d)", volume, notify, event, strna(replica), (int)pid);
+}
+
+void event_emit(enum event e, const char *volume, const char *replica, const char *notify,
+		const char *format, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (e >= _EVENT_MAX)
+		return;
+	va_start(ap, format);
+	vsnprintf(msg, sizeof(msg), format, ap);
+	va_end(ap);
+	log_internal(events[e].level, 0, events[e].id, __FILE__, __LINE__, __func__, "%s", msg);
+	if (notify && events[e].notify)
+		run_notify(notify, events[e].notify, volume, replica);
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blk.h"
+#include "descriptor.h"
+#include "device.h"
+#include "event.h"
+#include "fabrics.h"
+#include "fileio.h"
+#include "log.h"
+#include "md.h"
+#include "reconcile.h"
+#include "state-record.h"
+
+struct pass {
+	struct udev *udev;
+	struct desc *d;
+	const char *mddev;
+	char md_uuid[36];
+	int retry_ms;
+	bool changed;
+	bool acted;	/* mdadm changed the array: look again */
+};
+
+static const char *base(const char *p)
+{
+	const char *s = p ? strrchr(p, '/') : NULL;
+
+	return s ? s + 1 : p;
+}
+
+/* Moves a replica along the state table; a jump the table does not allow
+ * directly goes through "present" (the namespace is there, nothing more
+ * is known), which every state may reach or leave. */
+static void set_state(struct pass *p, struct desc_replica *r, enum state to)
+{
+	int k = state_transition(&r->state, to);
+
+	if (k == -EINVAL) {
+		state_transition(&r->state, STATE_ABSENT);
+		if (to != STATE_ABSENT && to != STATE_OUTDATED)
+			state_transition(&r->state, STATE_PRESENT);
+		k = state_transition(&r->state, to);
+	}
+	if (k < 0)
+		log_warning("%s: replica %s: cannot go from %s to %s.", p->d->volume, r->name,
+			    state_to_string(r->state), state_to_string(to));
+	if (k != 0)
+		p->changed = true;
+}
+
+/* re-add uses the write-intent bitmap; when md cannot (the member missed
+ * more than the bitmap covers, or was never in this array), the member is
+ * added and recovered in full — but only over our own superblock or a
+ * blank device. */
+static int put_back(struct pass *p, struct desc_replica *r, const char *node)
+{
+	_cleanup_free_ char *what = NULL, *uuid = NULL;
+	int k;
+
+	md_mdadm(p->mddev, "--remove", "failed", NULL);
+	md_mdadm(p->mddev, "--remove", "detached", NULL);
+	if (md_mdadm_quiet(p->mddev, "--re-add", node, NULL) == 0) {
+		event_emit(EVENT_REPLICA_BACK, p->d->volume, r->name, p->d->settings.notify,
+			   "%s: replica %s is back as %s; re-added with the write-intent bitmap.",
+			   p->d->volume, r->name, node);
+		return 0;
+	}
+	k = blk_probe_signature(node, &what, &uuid);
+	if (k < 0)
+		return log_error_errno(k, "%s: cannot probe %s: %m", p->d->volume, node);
+	if (k > 0 && !(uuid && streq(uuid, p->md_uuid)))
+		return log_error_errno(EEXIST, "%s: replica %s (%s) holds %s; not adding it.",
+				       p->d->volume, r->name, node, what);
+	if (k > 0) {
+		k = md_mdadm("--zero-superblock", node, NULL);
+		if (k < 0)
+			return k;
+	}
+	k = md_mdadm(p->mddev, "--add", node, NULL);
+	if (k < 0)
+		return k;
+	event_emit(EVENT_REPLICA_BACK, p->d->volume, r->name, p->d->settings.notify,
+		   "%s: replica %s (%s) added back in full: md could not re-add it from the bitmap.",
+		   p->d->volume, r->name, node);
+	return 0;
+}
+
+/* The kernel gave the controller up (ctrl-loss-tmo): connect again, as
+ * the kernel would have kept doing with ctrl-loss-tmo = -1. */
+static void reconnect(struct pass *p, struct desc_replica *r)
+{
+	_cleanup_vol_ struct vol_volume *v = NULL;
+	_cleanup_free_ char *path = NULL;
+	int saved = log_get_max_level();
+
+	if (fab_count_ctrls(r->nqn) > 0)
+		return;
+	log_set_max_level(LOG_CRIT);
+	if (vol_find(p->d->volume, &path) < 0 || vol_load(path, &v) < 0) {
+		log_set_max_level(saved);
+		return;
+	}
+	log_set_max_level(saved);
+	for (unsigned i = 0; i < v->n_replicas; i++)
+		if (streq(v->replicas[i].name, r->name) && fab_connect_replica(v, &v->replicas[i]) < 0)
+			p->retry_ms = (int)(v->reconnect_delay ? v->reconnect_delay : 1) * 1000;
+}
+
+static enum state observed(struct pass *p, struct desc_replica *r, const char *node)
+{
+	char st[128];
+
+	if (r->device && md_member_state(p->mddev, base(r->device), st, sizeof(st)) == 0) {
+		if (strstr(st, "faulty"))
+			return STATE_FAULTY;
+		return strstr(st, "in_sync") ? STATE_IN_SYNC : STATE_REBUILDING;
+	}
+	return node ? STATE_PRESENT : STATE_ABSENT;
+}
+
+static void reconcile_replica(struct pass *p, struct desc_replica *r)
+{
+	_cleanup_(udev_device_unrefp) struct udev_device *nd = NULL;
+	const char *node = NULL;
+	enum state now, old = r->state;
+
+	if (dev_namespace_by_uuid(p->udev, r->uuid, &nd) > 0)
+		node = udev_device_get_devnode(nd);
+	/* A namespace that came back under a new name is the same replica. */
+	if (node && (!r->device || !streq(r->device, node)) && observed(p, r, NULL) != STATE_FAULTY &&
+	    desc_set_string(&r->device, node) > 0)
+		p->changed = true;
+	now = observed(p, r, node);
+
+	if (now == STATE_FAULTY && old != STATE_FAULTY)
+		event_emit(EVENT_REPLICA_LOST, p->d->volume, r->name, p->d->settings.notify,
+			   "%s: replica %s (%s) failed; the volume runs on the other replicas.",
+			   p->d->volume, r->name, strna(r->device));
+	if (now == STATE_IN_SYNC && old != STATE_IN_SYNC && old != STATE_ABSENT)
+		event_emit(EVENT_RESYNC_FINISHED, p->d->volume, r->name, p->d->settings.notify,
+			   "%s: replica %s is in sync.", p->d->volume, r->name);
+	set_state(p, r, now);
+
+	if ((now == STATE_FAULTY || now == STATE_PRESENT) && node && fab_ctrl_live(r->nqn)) {
+		if (put_back(p, r, node) == 0) {
+			p->acted = true;
+			if (desc_set_string(&r->device, node) > 0)
+				p->changed = true;
+			set_state(p, r, STATE_REBUILDING);
+			event_emit(EVENT_RESYNC_STARTED, p->d->volume, r->name, NULL,
+				   "%s: resync of replica %s started.", p->d->volume, r->name);
+		}
+	} else if (now == STATE_ABSENT || (now == STATE_FAULTY && !node)) {
+		reconnect(p, r);
+	}
+}
+
+/* The in-sync set, durably, whenever it changes. */
+static void update_record(struct pass *p)
+{
+	struct state_record rec = {}, old;
+	bool same;
+
+	snprintf(rec.volume, sizeof(rec.volume), "%s", p->d->volume);
+	snprintf(rec.md_uuid, sizeof(rec.md_uuid), "%s", p->md_uuid);
+	for (unsigned i = 0; i < p->d->n_replicas; i++)
+		if (p->d->replicas[i].state == STATE_IN_SYNC)
+			snprintf(rec.in_sync[rec.n_in_sync++], sizeof(rec.in_sync[0]), "%s",
+				 p->d->replicas[i].name);
+	if (rec.n_in_sync == 0)
+		return;		/* an array with no in-sync member is not running */
+	same = state_record_read(p->d->volume, &old) == 0 && old.n_in_sync == rec.n_in_sync &&
+	       streq(old.md_uuid, rec.md_uuid);
+	for (unsigned i = 0; same && i < rec.n_in_sync; i++)
+		same = state_record_has(&old, rec.in_sync[i]);
+	if (same)
+		return;
+	for (unsigned i = 0; i < p->d->n_replicas; i++) {
+		struct md_examine e;
+
+		if (p->d->replicas[i].state == STATE_IN_SYNC && p->d->replicas[i].device &&
+		    md_examine(p->d->replicas[i].device, &e) == 0 && e.is_member) {
+			rec.events = e.events;
+			break;
+		}
+	}
+	if (state_record_write(&rec) > 0)
+		log_info("%s: recorded in-sync replicas (%u of %u), events %llu.", p->d->volume,
+			 rec.n_in_sync, p->d->n_replicas, (unsigned long long)rec.events);
+}
+
+int reconcile_volume(struct udev *udev, const char *name, char **ret_mddev, int *ret_retry_ms)
+{
+	_cleanup_close_ int run_fd = -EBADF, lock_fd = -EBADF;
+	_cleanup_desc_ struct desc *d = NULL;
+	struct pass p = { .udev = udev, .retry_ms = -1 };
+	int r;
+
+	*ret_mddev = NULL;
+	*ret_retry_ms = -1;
+	r = desc_open_runtime_dir(false, &run_fd);
+	if (r >= 0)
+		r = lock_volume_at(run_fd, name, true, &lock_fd);
+	if (r < 0)
+		return r;
+	r = desc_read(name, &d);
+	if (r < 0)
+		return r;
+	if (!d->md.device || !d->md.uuid || !md_array_active(d->md.device))
+		return 0;
+	p.d = d;
+	p.mddev = d->md.device;
+	snprintf(p.md_uuid, sizeof(p.md_uuid), "%s", d->md.uuid);
+	for (unsigned i = 0; i < d->n_replicas; i++)
+		reconcile_replica(&p, &d->replicas[i]);
+	update_record(&p);
+	if (p.changed) {
+		r = desc_write(d);
+		if (r < 0)
+			log_warning_errno(r, "%s: failed to update the descriptor: %m", name);
+	}
+	*ret_mddev = strdup(d->md.device);
+	*ret_retry_ms = p.retry_ms;
+	return p.acted;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * reconcile_: bring an attached volume's descriptor and array in line with
+ * what md and udev say now.  One pass, idempotent, run by the monitor on
+ * every event: a lost member is recorded faulty (event + notify), a
+ * namespace that is back is re-added with the bitmap (or added in full when
+ * md cannot re-add it), a finished resync makes the replica in sync again,
+ * and the in-sync record in /var/lib is kept current.
+ */
+
+#include <libudev.h>
+
+/**
+ * reconcile_volume() - one pass over volume @name, under its lock
+ * @ret_mddev:	the array's device node (malloc'ed), or NULL for a volume
+ *		without md or an array that is not running
+ * @ret_retry_ms: -1, or when to call again without an event (a connect to
+ *		retry)
+ * Return: 1 if mdadm changed the array (call again once its sysfs files
+ * are watched), 0 otherwise; -ENOENT when the volume is not attached (no
+ * descriptor); other negative errno.
+ */
+int reconcile_volume(struct udev *udev, const char *name, char **ret_mddev, int *ret_retry_ms);

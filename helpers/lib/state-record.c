@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "state-record.h"
+
+#define RECORD_FORMAT "nvmf-raid-record"
+#define RECORD_VERSION 1
+#define RECORD_SIZE_MAX (64 * 1024)
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+
+static const char *record_dir(void)
+{
+	const char *e = secure_getenv("NVMF_RAID_STATE_DIR");
+
+	return e && e[0] == '/' ? e : LOCALSTATEDIR "/lib/nvmf-raid";
+}
+
+static int open_record_dir(bool create, int *ret_fd)
+{
+	const char *dir = record_dir();
+	const char *slash = strrchr(dir, '/');
+	_cleanup_free_ char *parent = NULL;
+
+	/* The parent (/var/lib) is trusted as it is; our directory below it
+	 * is created 0755 and never reached through a symlink. */
+	if (!slash || !slash[1])
+		return -EINVAL;
+	parent = strndup(dir, slash == dir ? 1 : (size_t)(slash - dir));
+	if (!parent)
+		return -ENOMEM;
+	if (create)
+		return mkdir_parents_secure(parent, slash + 1, 0755, ret_fd);
+	return open_dir_secure(parent, slash + 1, ret_fd);
+}
+
+bool state_record_has(const struct state_record *rec, const char *name)
+{
+	for (unsigned i = 0; i < rec->n_in_sync; i++)
+		if (streq(rec->in_sync[i], name))
+			return true;
+	return false;
+}
+
+static int bad(const char *volume, const char *what)
+{
+	return log_error_errno(EBADMSG, "%s: %s/%s.json: %s; ignoring the record.",
+			       volume ? volume : "?", record_dir(), volume ? volume : "?", what);
+}
+
+static int parse_in_sync(json_object *arr, const char *vol, struct state_record *rec)
+{
+	size_t n;
+
+	if (!json_object_is_type(arr, json_type_array))
+		return bad(vol, "in-sync is not an array");
+	n = json_object_array_length(arr);
+	if (n > VOL_REPLICAS_MAX)
+		return bad(vol, "more than 16 in-sync replicas");
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(arr, i);
+		const char *s = json_object_get_string(e);
+
+		if (!json_object_is_type(e, json_type_string) || !vol_replica_name_is_valid(s))
+			return bad(vol, "in-sync holds an invalid replica name");
+		if (state_record_has(rec, s))
+			return bad(vol, "in-sync names a replica twice");
+		snprintf(rec->in_sync[rec->n_in_sync++], VOL_REPLICA_NAME_MAX + 1, "%s", s);
+	}
+	return 0;
+}
+
+int state_record_parse(const char *buf, size_t len, const char *expected_volume,
+		       struct state_record *ret)
+{
+	_cleanup_(json_object_putp) json_object *root = NULL;
+	struct state_record rec = {};
+	json_tokener *tok;
+	json_object *v;
+	const char *s;
+	enum json_tokener_error err;
+
+	tok = json_tokener_new();
+	if (!tok)
+		return -ENOMEM;
+	root = json_tokener_parse_ex(tok, buf, (int)(len > INT32_MAX ? INT32_MAX : len));
+	err = json_tokener_get_error(tok);
+	json_tokener_free(tok);
+	if (!root || err != json_tokener_success || !json_object_is_type(root, json_type_object))
+		return bad(expected_volume, "not a JSON object");
+	if (!json_object_object_get_ex(root, "format", &v) || !streq(json_object_get_string(v), RECORD_FORMAT) ||
+	    !json_object_object_get_ex(root, "version", &v) || !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) != RECORD_VERSION)
+		return bad(expected_volume, "not an nvmf-raid record of version 1");
+	if (!json_object_object_get_ex(root, "volume", &v) || !(s = json_object_get_string(v)) ||
+	    !json_object_is_type(v, json_type_string) || !vol_name_is_valid(s) ||
+	    (expected_volume && !streq(s, expected_volume)))
+		return bad(expected_volume, "names another volume");
+	snprintf(rec.volume, sizeof(rec.volume), "%s", s);
+	if (!json_object_object_get_ex(root, "md-uuid", &v) || !json_object_is_type(v, json_type_string) ||
+	    strlen(json_object_get_string(v)) >= sizeof(rec.md_uuid))
+		return bad(expected_volume, "md-uuid missing or too long");
+	snprintf(rec.md_uuid, sizeof(rec.md_uuid), "%s", json_object_get_string(v));
+	if (!json_object_object_get_ex(root, "events", &v) || !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) < 0)
+		return bad(expected_volume, "events missing or negative");
+	rec.events = (uint64_t)json_object_get_int64(v);
+	if (!json_object_object_get_ex(root, "in-sync", &v))
+		return bad(expected_volume, "in-sync missing");
+	if (parse_in_sync(v, expected_volume, &rec) < 0)
+		return -EBADMSG;
+	*ret = rec;
+	return 0;
+}
+
+int state_record_read(const char *volume, struct state_record *ret)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	_cleanup_free_ char *buf = NULL;
+	char name[VOL_NAME_MAX + 8];
+	size_t len;
+	int r;
+
+	if (!vol_name_is_valid(volume))
+		return -EINVAL;
+	r = open_record_dir(false, &dfd);
+	if (r < 0)
+		return r;
+	snprintf(name, sizeof(name), "%s.json", volume);
+	r = read_file_at(dfd, name, RECORD_SIZE_MAX, &buf, &len);
+	if (r == -ELOOP || r == -EFBIG)
+		return bad(volume, "not a regular file of a sane size");
+	if (r < 0)
+		return r;
+	return state_record_parse(buf, len, volume, ret);
+}
+
+static int record_to_json(const struct state_record *rec, char **ret)
+{
+	_cleanup_(json_object_putp) json_object *root = json_object_new_object();
+	json_object *arr = json_object_new_array();
+	const char *text;
+
+	if (!root || !arr) {
+		json_object_put(arr);
+		return -ENOMEM;
+	}
+	json_object_object_add(root, "format", json_object_new_string(RECORD_FORMAT));
+	json_object_object_add(root, "version", json_object_new_int(RECORD_VERSION));
+	json_object_object_add(root, "volume", json_object_new_string(rec->volume));
+	json_object_object_add(root, "md-uuid", json_object_new_string(rec->md_uuid));
+	json_object_object_add(root, "events", json_object_new_int64((int64_t)rec->events));
+	for (unsigned i = 0; i < rec->n_in_sync; i++)
+		json_object_array_add(arr, json_object_new_string(rec->in_sync[i]));
+	json_object_object_add(root, "in-sync", arr);
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
+	if (!text || asprintf(ret, "%s\n", text) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int state_record_write(const struct state_record *rec)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	_cleanup_free_ char *text = NULL, *old = NULL;
+	char name[VOL_NAME_MAX + 8];
+	size_t len;
+	int r;
+
+	if (!vol_name_is_valid(rec->volume))
+		return -EINVAL;
+	r = record_to_json(rec, &text);
+	if (r < 0)
+		return r;
+	r = open_record_dir(true, &dfd);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot open %s: %m", rec->volume, record_dir());
+	snprintf(name, sizeof(name), "%s.json", rec->volume);
+	if (read_file_at(dfd, name, RECORD_SIZE_MAX, &old, &len) >= 0 && len == strlen(text) &&
+	    memcmp(old, text, len) == 0)
+		return 0;
+	r = write_file_atomic_at(dfd, name, text, strlen(text), 0644);
+	if (r < 0)
+		return log_error_errno(r, "%s: failed to write %s/%s: %m", rec->volume, record_dir(), name);
+	return 1;
+}
+
+int state_record_remove(const char *volume)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	char name[VOL_NAME_MAX + 8];
+	int r;
+
+	if (!vol_name_is_valid(volume))
+		return -EINVAL;
+	r = open_record_dir(false, &dfd);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	snprintf(name, sizeof(name), "%s.json", volume);
+	r = remove_file_at(dfd, name);
+	return r == -ENOENT ? 0 : r;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * state_record_: what must survive a reboot (contract.md "Runtime files"):
+ * /var/lib/nvmf-raid/<volume>.json names the replicas that were in sync
+ * when the array last changed, with the array's UUID and event count.
+ * Assembly never starts from a member outside that set: this is what keeps
+ * a host from serving stale data after the spec's split-brain sequence.
+ *
+ *   { "format": "nvmf-raid-record", "version": 1, "volume": "db1",
+ *     "md-uuid": "…", "events": 42, "in-sync": [ "a", "b" ] }
+ *
+ * The directory is $NVMF_RAID_STATE_DIR (tests) or LOCALSTATEDIR/lib/nvmf-raid.
+ * Written atomically and fsync'd (file and directory) before it counts.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "volume.h"
+
+struct state_record {
+	char volume[VOL_NAME_MAX + 1];
+	char md_uuid[36];
+	uint64_t events;
+	char in_sync[VOL_REPLICAS_MAX][VOL_REPLICA_NAME_MAX + 1];
+	unsigned n_in_sync;
+};
+
+/**
+ * state_record_read() - the record of @volume
+ * Return: 0; -ENOENT if there is none; -EBADMSG (logged) if it is not a
+ * valid record of @volume; other negative errno.
+ */
+int state_record_read(const char *volume, struct state_record *ret);
+
+/**
+ * state_record_write() - replace the record, durably
+ * Return: 1 if the content changed, 0 if it was the same, negative errno.
+ */
+int state_record_write(const struct state_record *rec);
+
+/**
+ * state_record_remove() - forget @volume (after an admin's override)
+ */
+int state_record_remove(const char *volume);
+
+/**
+ * state_record_has() - whether replica @name is in the in-sync set
+ */
+bool state_record_has(const struct state_record *rec, const char *name);
+
+/**
+ * state_record_parse() - parse a record held in memory (pure; fuzzable)
+ */
+int state_record_parse(const char *buf, size_t len, const char *expected_volume,
+		       struct state_record *ret);

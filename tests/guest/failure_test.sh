@@ -1,0 +1,286 @@
+#!/bin/bash
+# Replica failure, self-healing, degraded start and split-brain protection,
+# with fio --verify running against the volume throughout.
+# shellcheck source=lib/target.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/target.sh"
+# shellcheck source=lib/common.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/common.sh"
+# shellcheck source=lib/volume.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/volume.sh"
+
+CURSOR=/tmp/failure-test.cursor
+NOTIFY_LOG=/tmp/notify.log
+SIZE=256M		# 256 x 1 MiB bitmap chunks
+FIO_SIZE=16M		# the region fio writes: at most 16 chunks dirty
+
+oneTimeSetUp() {
+	tgt_modules || return 1
+	cat > /usr/local/sbin/nvmf-raid-test-notify <<-'NOTIFY'
+	#!/bin/sh
+	echo "$*" >> /tmp/notify.log
+	NOTIFY
+	chmod 755 /usr/local/sbin/nvmf-raid-test-notify
+}
+
+setUp() {
+	journal_mark "$CURSOR"
+	: > "$NOTIFY_LOG"
+	FIO_PID=
+	VOL_KEYS="notify = /usr/local/sbin/nvmf-raid-test-notify
+reconnect-delay = 1"
+}
+
+tearDown() {
+	local v
+	stop_fio
+	for v in $(ls "$VOLDIR" 2>/dev/null | sed -n 's/\.conf$//p'); do drop_volume "$v"; done
+	tgt_remove_all
+	rm -f /var/lib/nvmf-raid/*.json
+	return 0
+}
+
+# fio writing and verifying (crc32c, verify_backlog) for as long as a test runs.
+start_fio() {
+	fio --name=bg --filename="/dev/nvmf-raid/$1" --rw=randwrite --bs=4k --size="$FIO_SIZE" \
+		--direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c --verify_backlog=128 \
+		--verify_fatal=1 --time_based --runtime=900 --output="/tmp/fio-$1.log" > /dev/null 2>&1 &
+	FIO_PID=$!
+	FIO_VOL=$1
+	sleep 1
+}
+
+# Stops fio; asserts it saw no error and no verify failure.
+stop_fio() {
+	[ -n "$FIO_PID" ] || return 0
+	kill -INT "$FIO_PID" 2> /dev/null
+	wait "$FIO_PID"
+	FIO_PID=
+	assertTrue "fio: no I/O or verify error on $FIO_VOL" "grep -q 'err= 0' /tmp/fio-$FIO_VOL.log"
+	return 0
+}
+
+# A known pattern at 200 MiB, outside fio's region, to verify after healing.
+PATTERN="--name=pat --filename=/dev/nvmf-raid/VOL --rw=write --bs=64k --offset=200M --size=8M
+	--direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c --output=/dev/null"
+write_pattern() { fio ${PATTERN//VOL/$1} --do_verify=1 > /dev/null 2>&1; }
+verify_pattern() { fio ${PATTERN//VOL/$1} --verify_only=1 > /dev/null 2>&1; }
+
+rstate() {
+	python3 -c 'import json,sys
+d = json.load(open("/run/nvmf-raid/%s.json" % sys.argv[1]))
+print([r["state"] for r in d["replicas"] if r["name"] == sys.argv[2]][0])' "$1" "$2" 2>/dev/null
+}
+
+wait_state() { wait_until "${4:-30}" sh -c "[ \"\$(python3 -c 'import json,sys
+d=json.load(open(\"/run/nvmf-raid/$1.json\"))
+print([r[\"state\"] for r in d[\"replicas\"] if r[\"name\"]==\"$2\"][0])')\" = $3 ]"; }
+
+recorded() {
+	python3 -c 'import json,sys; print(" ".join(json.load(open("/var/lib/nvmf-raid/%s.json" % sys.argv[1]))["in-sync"]))' "$1"
+}
+
+# Sectors written to a replica's namespace so far, over its paths: the
+# multipath head keeps no I/O statistics (queue/iostats is 0).
+written() {
+	local u f n=0
+	u=$(replica_uuid "$1" "$2")
+	for f in /sys/block/nvme*/uuid; do
+		[ "$(cat "$f")" = "$u" ] || continue
+		n=$((n + $(awk '{print $7}' "${f%/uuid}/stat")))
+	done
+	echo "$n"
+}
+
+journal_has_id() {
+	journalctl --no-pager -q -o verbose --after-cursor "$(cat "$CURSOR")" | grep -q "^ *MESSAGE_ID=$1\$"
+}
+
+lose_and_heal() {
+	local vol=$1 n=$2; shift 2
+	local lost=("$@") i t0 before after total
+	new_volume "$vol" "$n" "$SIZE"
+	systemctl start "nvmf-raid@$vol" || { fail "attach"; return; }
+	mdadm --wait "/dev/nvmf-raid/$vol" > /dev/null 2>&1
+	start_fio "$vol"
+	for i in "${lost[@]}"; do tgt_vanish "$vol-r$i"; done
+	t0=$(uptime_s)
+	for i in "${lost[@]}"; do
+		wait_state "$vol" "r$i" faulty 30
+		assertTrue "r$i recorded faulty" $?
+	done
+	echo "faulty after $(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN{print b-a}')s"
+	journalctl --no-pager -q -o verbose --after-cursor "$(cat "$CURSOR")" SYSLOG_IDENTIFIER=nvmf-raid-monitor |
+		grep -E '^ +(MESSAGE|MESSAGE_ID|_TRANSPORT)=' | head -12
+	assertTrue "journal: replica lost (MESSAGE_ID)" "journal_has_id f3675bc128d2499a8c1fd939a540608a"
+	assertTrue "notify replica-faulty" "grep -q 'replica-faulty $vol r${lost[0]}' $NOTIFY_LOG"
+	assertNotEquals "record no longer lists r${lost[0]}" "r${lost[0]}" \
+		"$(recorded "$vol" | tr ' ' '\n' | grep -x "r${lost[0]}")"
+	sleep 3		# writes go on while the replicas are away
+	before=$(written "$vol" "${lost[0]}")
+	for i in "${lost[@]}"; do tgt_return "$vol-r$i"; done
+	t0=$(uptime_s)
+	for i in "${lost[@]}"; do
+		wait_state "$vol" "r$i" in-sync 30
+		assertTrue "r$i healed back to in-sync" $?
+	done
+	echo "in sync $(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN{print b-a}')s after the target returned"
+	after=$(written "$vol" "${lost[0]}")
+	total=$(( $(blockdev --getsz "/dev/nvmf-raid/$vol") ))
+	echo "resync wrote $((after - before)) of $total sectors to r${lost[0]}"
+	assertTrue "bitmap resync wrote under 10% of a full one ($((after - before)) of $total sectors)" \
+		"[ $(( (after - before) * 10 )) -lt $total ]"
+	assertTrue "journal: resync started" "journal_has_id 4466a29b6aa84874849dcbfd32d3c3aa"
+	assertTrue "journal: back in sync" "journal_has_id 73adcdd4e0ad4466b6418dd5d4100791"
+	assertTrue "notify replica-in-sync" "grep -q 'replica-in-sync $vol r${lost[0]}' $NOTIFY_LOG"
+	assertEquals "array whole" 0 "$(cat "/sys/block/$(md_of "$vol")/md/degraded")"
+	stop_fio
+}
+
+test_lose_one_of_two_and_heal() { lose_and_heal l12 2 2; }
+test_lose_one_of_three_and_heal() { lose_and_heal l13 3 1; }
+test_lose_two_of_three_and_heal() { lose_and_heal l23 3 2 3; }
+
+test_degraded_start_after_timeout_then_heal() {
+	VOL_TIMEOUT=5 new_volume deg 3 "$SIZE"
+	systemctl start nvmf-raid@deg || fail "first attach"
+	mdadm --wait /dev/nvmf-raid/deg > /dev/null 2>&1
+	systemctl stop nvmf-raid@deg || fail "detach"
+	tgt_vanish deg-r3
+	journal_mark "$CURSOR"
+	local t0=$(uptime_s)
+	systemctl start nvmf-raid@deg
+	assertEquals "started degraded" 0 $?
+	echo "start returned after $(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN{print b-a}')s (degraded-timeout 5)"
+	assertEquals "r3 absent" absent "$(rstate deg r3)"
+	assertEquals "array degraded by one" 1 "$(cat "/sys/block/$(md_of deg)/md/degraded")"
+	assertTrue "journal: degraded start" "journal_has_id ff933a302c9c46358ef8bc08b81fb4cb"
+	assertTrue "notify degraded" "grep -q '^degraded deg' $NOTIFY_LOG"
+	start_fio deg
+	tgt_return deg-r3
+	wait_state deg r3 in-sync 40
+	assertTrue "r3 connected by the monitor and re-added" $?
+	assertEquals "array whole" 0 "$(cat "/sys/block/$(md_of deg)/md/degraded")"
+	stop_fio
+}
+
+test_start_refused_below_min_replicas() {
+	VOL_TIMEOUT=4 VOL_KEYS="min-replicas = 2" new_volume few 3 "$SIZE"
+	systemctl start nvmf-raid@few || fail "first attach"
+	systemctl stop nvmf-raid@few || fail "detach"
+	tgt_vanish few-r2
+	tgt_vanish few-r3
+	journal_mark "$CURSOR"
+	systemctl start nvmf-raid@few 2> /dev/null
+	assertNotEquals "start refused" 0 $?
+	assertEquals "exit status 1" 1 "$(unit_status few)"
+	journal_since "$CURSOR" | grep -q "replica r2 .* did not appear"
+	assertTrue "journal lists the missing replica r2" $?
+	journal_since "$CURSOR" | grep -q "replica r3 .* did not appear"
+	assertTrue "journal lists the missing replica r3" $?
+	assertEquals "nothing left connected" "" "$(ctrls_by_nqn "$(tgt_nqn few-r1)")"
+}
+
+test_split_brain_is_refused_then_heals() {
+	local i sums_before sums_after
+	VOL_TIMEOUT=6 new_volume sb 4 "$SIZE"
+	systemctl start nvmf-raid@sb || { fail "attach"; return; }
+	mdadm --wait /dev/nvmf-raid/sb > /dev/null 2>&1
+	start_fio sb
+	tgt_vanish sb-r3
+	tgt_vanish sb-r4
+	wait_state sb r3 faulty 30 && wait_state sb r4 faulty 30
+	assertTrue "c and d failed" $?
+	wait_until 10 sh -c '[ "$(python3 -c "import json; print(\" \".join(json.load(open(\"/var/lib/nvmf-raid/sb.json\"))[\"in-sync\"]))")" = "r1 r2" ]'
+	assertEquals "record: only a and b in sync" "r1 r2" "$(recorded sb)"
+	sleep 2		# writes continue on a and b
+	stop_fio
+	write_pattern sb
+	assertEquals "pattern written on a and b alone" 0 $?
+	systemctl stop nvmf-raid@sb || fail "detach"
+	# Re-attach with only the two lost replicas reachable.
+	tgt_vanish sb-r1
+	tgt_vanish sb-r2
+	tgt_return sb-r3
+	tgt_return sb-r4
+	sums_before=$(md5sum "$TGT_STORE"/sb-r[34]-1.img)
+	journal_mark "$CURSOR"
+	systemctl start nvmf-raid@sb 2> /dev/null
+	assertNotEquals "start from stale replicas refused" 0 $?
+	assertTrue "journal: stale refused (MESSAGE_ID)" "journal_has_id a32e29b027114861a81493ddfb2fa54d"
+	journal_since "$CURSOR" | grep -q "replica r3 .* is stale"
+	assertTrue "journal names stale replica r3" $?
+	assertTrue "notify stale-refused" "grep -q 'stale-refused sb r3' $NOTIFY_LOG"
+	assertEquals "no array" 0 "$(arrays_of sb)"
+	sums_after=$(md5sum "$TGT_STORE"/sb-r[34]-1.img)
+	assertEquals "every byte of the stale replicas untouched" "$sums_before" "$sums_after"
+	# The good replicas return: it starts, and the stale ones resync.
+	tgt_return sb-r1
+	tgt_return sb-r2
+	journal_mark "$CURSOR"
+	systemctl start nvmf-raid@sb
+	assertEquals "starts once the in-sync replicas are back" 0 $?
+	journal_since "$CURSOR" | grep -q "assembling .* from 2 of 4"
+	assertTrue "assembled from a and b only" $?
+	for i in 3 4; do
+		wait_state sb "r$i" in-sync 60
+		assertTrue "stale r$i resynced from the good ones" $?
+	done
+	verify_pattern sb
+	assertEquals "data written while c and d were away verifies" 0 $?
+	# ... also when read from the resynced replicas alone.
+	tgt_vanish sb-r1
+	tgt_vanish sb-r2
+	wait_state sb r1 faulty 30 && wait_state sb r2 faulty 30
+	verify_pattern sb
+	assertEquals "verifies from c and d alone after their resync" 0 $?
+}
+
+test_outdated_replica_is_never_started_from() {
+	new_volume od 2 "$SIZE"
+	systemctl start nvmf-raid@od || { fail "attach"; return; }
+	mdadm --wait /dev/nvmf-raid/od > /dev/null 2>&1
+	systemctl stop nvmf-raid@od
+	sed -i '/^\[replica.r1\]/a outdated = yes' "$VOLDIR/od.conf"
+	journal_mark "$CURSOR"
+	systemctl start nvmf-raid@od
+	assertEquals "starts from the other replica" 0 $?
+	journal_since "$CURSOR" | grep -q "assembling .* from 1 of 2"
+	assertTrue "r1 (outdated) left out of the assembly" $?
+	wait_state od r1 in-sync 60
+	assertTrue "r1 rebuilt from r2" $?
+	# Only the outdated one reachable: refused.
+	systemctl stop nvmf-raid@od
+	tgt_vanish od-r2
+	VOL_TIMEOUT=3
+	sed -i 's/^degraded-timeout = .*/degraded-timeout = 3/' "$VOLDIR/od.conf"
+	systemctl start nvmf-raid@od 2> /dev/null
+	assertNotEquals "outdated replica alone: refused" 0 $?
+}
+
+test_replica_lost_during_resync() {
+	local md
+	new_volume rs 2 "$SIZE"
+	systemctl start nvmf-raid@rs || { fail "attach"; return; }
+	mdadm --wait /dev/nvmf-raid/rs > /dev/null 2>&1
+	md=$(md_of rs)
+	start_fio rs
+	tgt_vanish rs-r2
+	wait_state rs r2 faulty 30 || fail "r2 not faulty"
+	# Make the coming recovery slow, so the replica can be lost in it.
+	echo 200 > "/sys/block/$md/md/sync_speed_max"
+	dd if=/dev/urandom of=/dev/nvmf-raid/rs bs=1M count=64 seek=64 oflag=direct status=none
+	tgt_return rs-r2
+	wait_state rs r2 rebuilding 30
+	assertTrue "r2 rebuilding" $?
+	tgt_vanish rs-r2
+	wait_state rs r2 faulty 30
+	assertTrue "r2 lost again during its resync" $?
+	echo system > "/sys/block/$md/md/sync_speed_max"
+	tgt_return rs-r2
+	wait_state rs r2 in-sync 60
+	assertTrue "r2 healed after all" $?
+	stop_fio
+}
+
+# shellcheck source=/dev/null
+. shunit2
