@@ -102,7 +102,7 @@ settle() { udevadm settle -t 60 2> /dev/null; }
 proc_gone() {
 	local s
 	[ -r "/proc/$1/stat" ] || return 0
-	read -r s < "/proc/$1/stat" 2> /dev/null || return 0
+	read -r s 2> /dev/null < "/proc/$1/stat" || return 0
 	s=${s##*) }
 	[ "${s%% *}" = Z ]
 }
@@ -283,7 +283,7 @@ desc_state() {
 	local f=/run/nvmf-raid/$1.json c='' re
 	DSTATE=''
 	[ -r "$f" ] || return 1
-	IFS= read -r -d '' c < "$f"
+	IFS= read -r -d '' c 2> /dev/null < "$f"
 	re="\"name\"[[:space:]]*:[[:space:]]*\"$2\"[^}]*\"state\"[[:space:]]*:[[:space:]]*\"([a-z-]+)\""
 	[[ $c =~ $re ]] && DSTATE=${BASH_REMATCH[1]}
 	[ -n "$DSTATE" ]
@@ -305,9 +305,9 @@ path_sum() {
 	PSUM=0
 	for f in /sys/block/nvme*c*n*/uuid; do
 		[ -e "$f" ] || continue
-		read -r u < "$f" 2> /dev/null || continue
+		read -r u 2> /dev/null < "$f" || continue
 		[ "$u" = "$1" ] || continue
-		read -r -a s < "${f%/uuid}/stat" 2> /dev/null || continue
+		read -r -a s 2> /dev/null < "${f%/uuid}/stat" || continue
 		PSUM=$((PSUM + s[$2 - 1]))
 	done
 }
@@ -458,7 +458,7 @@ mkdir -p "$WORK" || die "mkdir $WORK"
 rm -f "$WORK/nap"
 mkfifo "$WORK/nap" || die "no FIFO for nap"
 exec {NAP_FD}<> "$WORK/nap"
-FIO_PID=''
+FIO_PID='' MD='' D2='' C2='' RD2=10 W0=0 WHY='' DEV=''
 
 log "failover benchmark: RUNS=$RUNS, OUTAGE=${OUTAGE}s, kernel $(uname -r)"
 install_project "$share" || die "installing the project"

@@ -98,7 +98,7 @@ settle() { udevadm settle -t 60 2> /dev/null; }
 proc_gone() {
 	local s
 	[ -r "/proc/$1/stat" ] || return 0
-	read -r s < "/proc/$1/stat" 2> /dev/null || return 0
+	read -r s 2> /dev/null < "/proc/$1/stat" || return 0
 	s=${s##*) }
 	[ "${s%% *}" = Z ]
 }
@@ -111,7 +111,7 @@ desc_state() {
 	local f=/run/nvmf-raid/$1.json c='' re
 	DSTATE=''
 	[ -r "$f" ] || return 1
-	IFS= read -r -d '' c < "$f"
+	IFS= read -r -d '' c 2> /dev/null < "$f"
 	re="\"name\"[[:space:]]*:[[:space:]]*\"$2\"[^}]*\"state\"[[:space:]]*:[[:space:]]*\"([a-z-]+)\""
 	[[ $c =~ $re ]] && DSTATE=${BASH_REMATCH[1]}
 	[ -n "$DSTATE" ]
@@ -127,9 +127,9 @@ sample_paths() {
 	_to=()
 	for f in /sys/block/nvme*c*n*/uuid; do
 		[ -e "$f" ] || continue
-		read -r u < "$f" 2> /dev/null || continue
+		read -r u 2> /dev/null < "$f" || continue
 		[ "$u" = "$1" ] || continue
-		read -r -a s < "${f%/uuid}/stat" 2> /dev/null || continue
+		read -r -a s 2> /dev/null < "${f%/uuid}/stat" || continue
 		f=${f%/uuid}
 		_to[${f##*/}]=${s[6]}
 	done
@@ -154,9 +154,9 @@ r1_writes() {
 	PSUM=0
 	for f in /sys/block/nvme*c*n*/uuid; do
 		[ -e "$f" ] || continue
-		read -r u < "$f" 2> /dev/null || continue
+		read -r u 2> /dev/null < "$f" || continue
 		[ "$u" = "${UUIDS[0]}" ] || continue
-		read -r -a s < "${f%/uuid}/stat" 2> /dev/null || continue
+		read -r -a s 2> /dev/null < "${f%/uuid}/stat" || continue
 		PSUM=$((PSUM + s[4]))
 	done
 }
@@ -319,7 +319,7 @@ heal_measure() {
 	while :; do
 		mono_ms
 		now=$MONO_MS
-		if [ "$H_LIVE" = - ] && read -r st < "/sys/class/nvme/$C2/state" 2> /dev/null &&
+		if [ "$H_LIVE" = - ] && read -r st 2> /dev/null < "/sys/class/nvme/$C2/state" &&
 			[ "$st" = live ]; then
 			H_LIVE=$(ms_to_s $((now - tr)))
 		fi
@@ -440,7 +440,7 @@ mkdir -p "$WORK" "$TGT_STORE" || die "mkdir $WORK $TGT_STORE"
 rm -f "$WORK/nap"
 mkfifo "$WORK/nap" || die "no FIFO for nap"
 exec {NAP_FD}<> "$WORK/nap"
-FIO_PID=''
+FIO_PID='' MD='' D2='' C2='' W0=0 WHY=''
 
 # Replica size: the initial resync and every full resync write all of r2's
 # namespace, so its sparse backing file ends up fully allocated; r1 stays
@@ -467,8 +467,10 @@ for i in 0 1; do
 	tgt_add "${NAMES[i]}" "${SIZE_MIB}M" "${UUIDS[i]}" 1 || die "target ${NAMES[i]}"
 	NQNS+=("$(tgt_nqn "${NAMES[i]}")")
 done
-attach_fresh || die "attaching $VOL: $WHY"
-CHUNK=$(cat "/sys/block/$MD/md/bitmap/chunksize" 2> /dev/null || echo '?')
+# A failed first attach is retried before each run (ensure_ready); runs
+# that cannot get a whole volume are FAILED cells.
+attach_fresh || log "attaching $VOL failed: $WHY"
+CHUNK=$(cat "/sys/block/${MD:-none}/md/bitmap/chunksize" 2> /dev/null || echo '?')
 ARRAY_SECT=$(blockdev --getsz "$DEV" 2> /dev/null || echo 0)
 t_start=$(uptime_s)
 

@@ -42,7 +42,8 @@ int state_record_read(const char *volume, struct state_record *ret);
 int state_record_write(const struct state_record *rec);
 
 /**
- * state_record_remove() - forget @volume (after an admin's override)
+ * state_record_remove() - forget @volume
+ * Return: 1 if a record was removed, 0 if there was none, negative errno.
  */
 int state_record_remove(const char *volume);
 
