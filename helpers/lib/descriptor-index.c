@@ -97,7 +97,7 @@ static int index_check(int run_fd, int idx_fd, const char *uuid, const char *vol
 			       volume, uuid, other);
 }
 
-static int index_open(bool create, int *ret_run_fd, int *ret_idx_fd)
+int desc_open_subdir(const char *sub, bool create, int *ret_run_fd, int *ret_sub_fd)
 {
 	_cleanup_close_ int run_fd = -EBADF;
 	int r;
@@ -106,11 +106,11 @@ static int index_open(bool create, int *ret_run_fd, int *ret_idx_fd)
 	if (r < 0)
 		return r;
 	if (create)
-		r = mkdir_parents_secure_at(run_fd, DESC_INDEX_DIR, 0755, ret_idx_fd);
+		r = mkdir_parents_secure_at(run_fd, sub, 0755, ret_sub_fd);
 	else
-		r = open_dir_secure_at(run_fd, DESC_INDEX_DIR, ret_idx_fd);
+		r = open_dir_secure_at(run_fd, sub, ret_sub_fd);
 	if (r < 0)
-		return log_debug_errno(r, "Failed to open the %s directory: %m", DESC_INDEX_DIR);
+		return log_debug_errno(r, "Failed to open the %s directory: %m", sub);
 	if (ret_run_fd)
 		*ret_run_fd = TAKE_FD(run_fd);
 	return 0;
@@ -126,7 +126,7 @@ int desc_write_index(const struct desc *d)
 	assert(d);
 	if (!vol_name_is_valid(d->volume) || d->n_replicas > VOL_REPLICAS_MAX)
 		return -EINVAL;
-	r = index_open(true, &run_fd, &idx_fd);
+	r = desc_open_subdir(DESC_INDEX_DIR, true, &run_fd, &idx_fd);
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < d->n_replicas; i++) {
@@ -175,7 +175,7 @@ int desc_remove_index(const struct desc *d)
 	int r;
 
 	assert(d);
-	r = index_open(false, NULL, &idx_fd);
+	r = desc_open_subdir(DESC_INDEX_DIR, false, NULL, &idx_fd);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -261,7 +261,7 @@ int desc_lookup_uuid(const char *uuid, char **ret_volume)
 	assert(ret_volume);
 	if (uuid_canonical(uuid, canonical) < 0)
 		return -EINVAL;
-	r = index_open(false, NULL, &idx_fd);
+	r = desc_open_subdir(DESC_INDEX_DIR, false, NULL, &idx_fd);
 	if (r < 0)
 		return r;
 	r = index_read(idx_fd, canonical, ret_volume);

@@ -124,6 +124,14 @@ int desc_runtime_dir(const char **ret);
 int desc_open_runtime_dir(bool create, int *ret_fd);
 
 /**
+ * desc_open_subdir() - open (or create, 0755) the directory @sub of the
+ * runtime directory, never through a symlink
+ * @ret_run_fd: if not NULL, the runtime directory's fd too
+ * Return: 0 or negative errno (-ENOENT when missing and not @create).
+ */
+int desc_open_subdir(const char *sub, bool create, int *ret_run_fd, int *ret_sub_fd);
+
+/**
  * desc_from_volume() - a descriptor for volume @v, every replica absent
  * @v: a validated volume (vol_load())
  * @ret: the descriptor, free with desc_free()

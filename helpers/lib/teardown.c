@@ -74,19 +74,6 @@ int teardown_connections(const struct desc *d)
 	return ret;
 }
 
-static int md_index_dir(bool create, int *ret_fd)
-{
-	_cleanup_close_ int run_fd = -EBADF;
-	int r;
-
-	r = desc_open_runtime_dir(create, &run_fd);
-	if (r < 0)
-		return r;
-	if (create)
-		return mkdir_parents_secure_at(run_fd, MD_INDEX_DIR, 0755, ret_fd);
-	return open_dir_secure_at(run_fd, MD_INDEX_DIR, ret_fd);
-}
-
 int md_index_write(const char *md_uuid, const char *volume)
 {
 	_cleanup_close_ int fd = -EBADF;
@@ -95,7 +82,7 @@ int md_index_write(const char *md_uuid, const char *volume)
 
 	if (!filename_is_valid(md_uuid) || !vol_name_is_valid(volume))
 		return -EINVAL;
-	r = md_index_dir(true, &fd);
+	r = desc_open_subdir(MD_INDEX_DIR, true, NULL, &fd);
 	if (r < 0)
 		return r;
 	if (asprintf(&text, "NVMF_RAID_VOLUME=%s\n", volume) < 0)
@@ -110,7 +97,7 @@ int md_index_remove(const char *md_uuid)
 
 	if (!filename_is_valid(md_uuid))
 		return -EINVAL;
-	r = md_index_dir(false, &fd);
+	r = desc_open_subdir(MD_INDEX_DIR, false, NULL, &fd);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
