@@ -362,7 +362,8 @@ parse_clat() {
 	read -r STALL STALL_AT NIOS NSLOW <<< "$line"
 	{
 		echo "  clat log $f: $NIOS completions, longest (ms since fio start, ns):"
-		sort -t, -k2,2nr "$f" | head -3 | sed 's/^/    /'
+		# sed (not head) ends the pipe: sort is not cut off mid-write.
+		sort -t, -k2,2nr "$f" | sed -n '1,3s/^/    /p'
 	} >> "$DEBUG"
 }
 
