@@ -28,6 +28,7 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/md.h"
+#include "lib/reconcile.h"
 #include "lib/teardown.h"
 #include "lib/volume.h"
 #include "lib/assemble.h"
@@ -407,21 +408,6 @@ static int record_array(struct attach *a)
 	return 0;
 }
 
-/* The in-sync set the array started with, durably, before it is used. */
-static void write_record(struct attach *a)
-{
-	struct state_record rec = {};
-
-	snprintf(rec.volume, sizeof(rec.volume), "%s", a->vol->name);
-	snprintf(rec.md_uuid, sizeof(rec.md_uuid), "%s", a->md_uuid);
-	for (unsigned i = 0; i < a->desc->n_replicas; i++)
-		if (a->desc->replicas[i].state == STATE_IN_SYNC)
-			snprintf(rec.in_sync[rec.n_in_sync++], sizeof(rec.in_sync[0]), "%s",
-				 a->desc->replicas[i].name);
-	if (rec.n_in_sync > 0)
-		state_record_write(&rec);
-}
-
 static int attach_md(struct attach *a)
 {
 	unsigned absent = 0;
@@ -443,7 +429,8 @@ static int attach_md(struct attach *a)
 		r = record_array(a);
 	if (r < 0)
 		return r;
-	write_record(a);
+	/* The in-sync set the array started with, durably, before use. */
+	reconcile_record(a->desc);
 	for (unsigned i = 0; i < a->desc->n_replicas; i++)
 		absent += a->desc->replicas[i].state == STATE_ABSENT;
 	if (absent > 0)

@@ -160,38 +160,39 @@ static void reconcile_replica(struct pass *p, struct desc_replica *r)
 	}
 }
 
-/* The in-sync set, durably, whenever it changes. */
-static void update_record(struct pass *p)
+void reconcile_record(const struct desc *d)
 {
 	struct state_record rec = {}, old;
 	bool same;
 
-	snprintf(rec.volume, sizeof(rec.volume), "%s", p->d->volume);
-	snprintf(rec.md_uuid, sizeof(rec.md_uuid), "%s", p->md_uuid);
-	for (unsigned i = 0; i < p->d->n_replicas; i++)
-		if (p->d->replicas[i].state == STATE_IN_SYNC)
+	if (!d->md.uuid)
+		return;
+	snprintf(rec.volume, sizeof(rec.volume), "%s", d->volume);
+	snprintf(rec.md_uuid, sizeof(rec.md_uuid), "%s", d->md.uuid);
+	for (unsigned i = 0; i < d->n_replicas; i++)
+		if (d->replicas[i].state == STATE_IN_SYNC)
 			snprintf(rec.in_sync[rec.n_in_sync++], sizeof(rec.in_sync[0]), "%s",
-				 p->d->replicas[i].name);
+				 d->replicas[i].name);
 	if (rec.n_in_sync == 0)
 		return;		/* an array with no in-sync member is not running */
-	same = state_record_read(p->d->volume, &old) == 0 && old.n_in_sync == rec.n_in_sync &&
+	same = state_record_read(d->volume, &old) == 0 && old.n_in_sync == rec.n_in_sync &&
 	       streq(old.md_uuid, rec.md_uuid);
 	for (unsigned i = 0; same && i < rec.n_in_sync; i++)
 		same = state_record_has(&old, rec.in_sync[i]);
 	if (same)
 		return;
-	for (unsigned i = 0; i < p->d->n_replicas; i++) {
+	for (unsigned i = 0; i < d->n_replicas; i++) {
 		struct md_examine e;
 
-		if (p->d->replicas[i].state == STATE_IN_SYNC && p->d->replicas[i].device &&
-		    md_examine(p->d->replicas[i].device, &e) == 0 && e.is_member) {
+		if (d->replicas[i].state == STATE_IN_SYNC && d->replicas[i].device &&
+		    md_examine(d->replicas[i].device, &e) == 0 && e.is_member) {
 			rec.events = e.events;
 			break;
 		}
 	}
 	if (state_record_write(&rec) > 0)
-		log_info("%s: recorded in-sync replicas (%u of %u), events %llu.", p->d->volume,
-			 rec.n_in_sync, p->d->n_replicas, (unsigned long long)rec.events);
+		log_info("%s: recorded in-sync replicas (%u of %u), events %llu.", d->volume,
+			 rec.n_in_sync, d->n_replicas, (unsigned long long)rec.events);
 }
 
 int reconcile_volume(struct udev *udev, const char *name, char **ret_mddev, int *ret_retry_ms)
@@ -218,7 +219,7 @@ int reconcile_volume(struct udev *udev, const char *name, char **ret_mddev, int 
 	snprintf(p.md_uuid, sizeof(p.md_uuid), "%s", d->md.uuid);
 	for (unsigned i = 0; i < d->n_replicas; i++)
 		reconcile_replica(&p, &d->replicas[i]);
-	update_record(&p);
+	reconcile_record(d);
 	if (p.changed) {
 		r = desc_write(d);
 		if (r < 0)

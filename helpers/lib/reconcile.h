@@ -12,6 +12,15 @@
 
 #include <libudev.h>
 
+#include "descriptor.h"
+
+/**
+ * reconcile_record() - write /var/lib/nvmf-raid/VOLUME.json (in-sync set
+ * of @d, its array UUID and event count) if the set changed; nothing for
+ * an array without an in-sync member
+ */
+void reconcile_record(const struct desc *d);
+
 /**
  * reconcile_volume() - one pass over volume @name, under its lock
  * @ret_mddev:	the array's device node (malloc'ed), or NULL for a volume
