@@ -408,11 +408,29 @@ static int record_array(struct attach *a)
 	return 0;
 }
 
+/* The members were probed when they appeared, up to degraded-timeout ago:
+ * look again right before mdadm --create writes a superblock. */
+static int still_blank(struct attach *a)
+{
+	for (unsigned i = 0; i < a->desc->n_replicas; i++) {
+		if (!a->plan.use[i])
+			continue;
+		if (probe_kind(a, &a->desc->replicas[i]) < 0)
+			return -EIO;
+		if (a->kind[i] != KIND_BLANK)
+			return log_error_errno(EEXIST, "%s: replica %s is no longer blank; not creating.",
+					       a->vol->name, a->desc->replicas[i].name);
+	}
+	return 0;
+}
+
 static int attach_md(struct attach *a)
 {
 	unsigned absent = 0;
 	int r;
 
+	if (a->plan.action == ASSEMBLE_CREATE && still_blank(a) < 0)
+		return -EEXIST;
 	r = md_index_write(a->md_uuid, a->vol->name);
 	if (r < 0)
 		return log_error_errno(r, "%s: failed to write the array index: %m", a->vol->name);
