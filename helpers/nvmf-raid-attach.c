@@ -317,66 +317,18 @@ struct connect_job {
 	int result;
 };
 
-static uint64_t device_size(const char *devnode)
-{
-	char path[128], buf[32];
-	_cleanup_fclose_ FILE *f = NULL;
-	const char *base = strrchr(devnode, '/');
-
-	snprintf(path, sizeof(path), "/sys/class/block/%s/size", base ? base + 1 : devnode);
-	f = fopen(path, "re");
-	if (!f || !fgets(buf, sizeof(buf), f))
-		return 0;
-	return strtoull(buf, NULL, 10) * 512;
-}
-
-/* mdadm --create or --assemble over the members the policy chose; a
- * degraded create names the absent slots "missing". */
+/* mdadm --create or --assemble over the members the policy chose. */
 static int run_mdadm(struct attach *a)
 {
-	char mddev[64], ndev[32], chunk[32], name[64], uuid[64], homehost[32];
-	const char *argv[32 + VOL_REPLICAS_MAX];
-	uint64_t size = UINT64_MAX;
-	size_t n = 0;
+	const char *members[VOL_REPLICAS_MAX];
+	bool create = a->plan.action == ASSEMBLE_CREATE;
 
-	snprintf(mddev, sizeof(mddev), "/dev/md/%s", a->md_name);
-	snprintf(ndev, sizeof(ndev), "--raid-devices=%u", a->desc->n_replicas);
-	snprintf(name, sizeof(name), "--name=%s", a->md_name);
-	snprintf(uuid, sizeof(uuid), "--uuid=%s", a->md_uuid);
-	snprintf(homehost, sizeof(homehost), "--homehost=%s", MD_HOMEHOST);
-	for (unsigned i = 0; i < a->desc->n_replicas; i++) {
-		uint64_t s = a->plan.use[i] ? device_size(a->desc->replicas[i].device) : UINT64_MAX;
-
-		if (s < size)
-			size = s;
-	}
-	snprintf(chunk, sizeof(chunk), "--bitmap-chunk=%uK", md_bitmap_chunk_kib(size));
-
-	if (a->plan.action == ASSEMBLE_CREATE) {
-		const char *create[] = { "--create", mddev, "--run", "--level=1", ndev,
-					 "--metadata=1.2", "--bitmap=internal", chunk, homehost,
-					 name, uuid };
-		memcpy(argv, create, sizeof(create));
-		n = ELEMENTSOF(create);
-		log_info("%s: creating RAID1 %s over %u of %u replicas.", a->vol->name, mddev,
-			 a->plan.n_use, a->desc->n_replicas);
-	} else {
-		const char *assemble[] = { "--assemble", mddev, homehost, uuid };
-		memcpy(argv, assemble, sizeof(assemble));
-		n = ELEMENTSOF(assemble);
-		/* --run: start although members are left out (degraded). */
-		if (a->plan.degraded)
-			argv[n++] = "--run";
-		log_info("%s: assembling %s from %u of %u replicas.", a->vol->name, mddev,
-			 a->plan.n_use, a->desc->n_replicas);
-	}
 	for (unsigned i = 0; i < a->desc->n_replicas; i++)
-		if (a->plan.use[i])
-			argv[n++] = a->desc->replicas[i].device;
-		else if (a->plan.action == ASSEMBLE_CREATE)
-			argv[n++] = "missing";
-	argv[n] = NULL;
-	return md_mdadm_argv(argv);
+		members[i] = a->plan.use[i] ? a->desc->replicas[i].device : NULL;
+	log_info("%s: %s /dev/md/%s %s %u of %u replicas.", a->vol->name,
+		 create ? "creating RAID1" : "assembling", a->md_name, create ? "over" : "from",
+		 a->plan.n_use, a->desc->n_replicas);
+	return md_start(create, a->md_name, a->md_uuid, members, a->desc->n_replicas, a->plan.degraded);
 }
 
 /* The md device (behind the link udev made) and each member's state. */

@@ -248,3 +248,60 @@ bool md_array_active(const char *mddev)
 		return false;
 	return !streq(state, "clear") && !streq(state, "inactive");
 }
+
+static uint64_t device_size(const char *devnode)
+{
+	char path[128], buf[32];
+	_cleanup_fclose_ FILE *f = NULL;
+	const char *base = strrchr(devnode, '/');
+
+	snprintf(path, sizeof(path), "/sys/class/block/%s/size", base ? base + 1 : devnode);
+	f = fopen(path, "re");
+	if (!f || !fgets(buf, sizeof(buf), f))
+		return 0;
+	return strtoull(buf, NULL, 10) * 512;
+}
+
+int md_start(bool create, const char *name, const char *uuid, const char *const *members,
+	     unsigned n, bool run)
+{
+	char mddev[64], ndev[32], chunk[32], name_arg[64], uuid_arg[64], homehost[32];
+	const char *argv[32 + 64];
+	uint64_t size = UINT64_MAX;
+	size_t k = 0;
+
+	if (n == 0 || n > 64)
+		return -EINVAL;
+	snprintf(mddev, sizeof(mddev), "/dev/md/%s", name);
+	snprintf(ndev, sizeof(ndev), "--raid-devices=%u", n);
+	snprintf(name_arg, sizeof(name_arg), "--name=%s", name);
+	snprintf(uuid_arg, sizeof(uuid_arg), "--uuid=%s", uuid);
+	snprintf(homehost, sizeof(homehost), "--homehost=%s", MD_HOMEHOST);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t s = members[i] ? device_size(members[i]) : UINT64_MAX;
+
+		if (s < size)
+			size = s;
+	}
+	snprintf(chunk, sizeof(chunk), "--bitmap-chunk=%uK", md_bitmap_chunk_kib(size));
+
+	if (create) {
+		const char *c[] = { "--create", mddev, "--run", "--level=1", ndev, "--metadata=1.2",
+				    "--bitmap=internal", chunk, homehost, name_arg, uuid_arg };
+		memcpy(argv, c, sizeof(c));
+		k = ELEMENTSOF(c);
+	} else {
+		const char *c[] = { "--assemble", mddev, homehost, uuid_arg };
+		memcpy(argv, c, sizeof(c));
+		k = ELEMENTSOF(c);
+		if (run)
+			argv[k++] = "--run";
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (members[i])
+			argv[k++] = members[i];
+		else if (create)
+			argv[k++] = "missing";
+	argv[k] = NULL;
+	return md_mdadm_argv(argv);
+}

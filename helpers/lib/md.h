@@ -99,6 +99,20 @@ int md_member_state(const char *mddev, const char *member, char *buf, size_t siz
 int md_mdadm_argv(const char *const *args);
 
 /**
+ * md_start() - create or assemble the RAID1 /dev/md/@name with array UUID
+ * @uuid (mdadm spelling) over @n members
+ * @members:	device nodes; NULL for a slot left out ("missing" on create,
+ *		omitted on assemble)
+ * @run:	assemble with --run: start although members are left out
+ *
+ * Create: metadata 1.2, internal bitmap with md_bitmap_chunk_kib() of the
+ * smallest member, homehost MD_HOMEHOST, name @name, the given UUID.
+ * Return: as md_mdadm().
+ */
+int md_start(bool create, const char *name, const char *uuid, const char *const *members,
+	     unsigned n, bool run);
+
+/**
  * md_member_in_sync() - whether @member (a device node) is an in-sync
  * member of the array @mddev (its /dev/mdX node), per sysfs
  */
