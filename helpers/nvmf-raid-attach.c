@@ -53,33 +53,6 @@ struct attach {
 	struct assemble_plan plan;
 };
 
-/* Other volume files may be broken; that is their unit's business.  Only a
- * namespace UUID shared with one of them stops this volume. */
-static int check_against_others(const struct vol_volume *v)
-{
-	char **paths = NULL;
-	unsigned n = 0;
-	int r, saved = log_get_max_level(), ret = 0;
-
-	r = vol_list_files(&paths, &n);
-	if (r < 0)
-		return r;
-	for (unsigned i = 0; i < n; i++) {
-		_cleanup_vol_ struct vol_volume *o = NULL;
-
-		if (ret == 0 && !streq(paths[i], v->path)) {
-			log_set_max_level(LOG_CRIT);
-			r = vol_load(paths[i], &o);
-			log_set_max_level(saved);
-			if (r >= 0 && vol_check_cross((struct vol_volume *const[]){ (struct vol_volume *)v, o }, 2) < 0)
-				ret = -EINVAL;
-		}
-		free(paths[i]);
-	}
-	free(paths);
-	return ret;
-}
-
 static int load_module(const char *module)
 {
 	_cleanup_free_ char *modprobe = NULL, *err = NULL;
@@ -549,7 +522,7 @@ static int attach(const char *name)
 	r = vol_load(path, &a.vol);
 	if (r < 0)
 		return IN_SET(r, -EINVAL, -ELOOP, -EFBIG, -ENOENT) ? EXIT_USAGE : EXIT_FAILED;
-	if (check_against_others(a.vol) < 0)
+	if (vol_check_against_others(a.vol) < 0)
 		return EXIT_USAGE;
 	r = check_requirements(a.vol);
 	if (r < 0)

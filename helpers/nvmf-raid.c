@@ -21,6 +21,9 @@ struct verb {
 static const struct verb verbs[] = {
 	/* Filled in by the features that provide them. */
 	{ .name = "check", .summary = "Validate volume files", .run = verb_check },
+	{ .name = "status", .summary = "Show volumes, replicas and sync progress", .run = verb_status },
+	{ .name = "extend", .summary = "Grow a volume after its replicas grew", .run = verb_extend },
+	{ .name = "os-brick", .summary = "Attach/detach/extend for OpenStack os-brick", .run = verb_os_brick },
 	{ .name = NULL },
 };
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -168,6 +169,7 @@ int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r)
 			 * subsystem, or a second start): keep it. */
 			log_debug("Replica %s: %s already connected as %s.", r->name,
 				  p->traddr, nvme_ctrl_get_name(c));
+			ctrl_apply_timeouts(v, nvme_ctrl_get_name(c));
 			present++;
 			continue;
 		}
@@ -259,4 +261,28 @@ bool fab_ctrl_live(const char *nqn)
 			return true;
 	}
 	return false;
+}
+
+int fab_rescan_nqn(const char *nqn)
+{
+	_cleanup_closedir_ DIR *d = opendir("/sys/class/nvme");
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d))) {
+		char val[256], path[PATH_MAX];
+		_cleanup_close_ int fd = -EBADF;
+
+		if (de->d_name[0] == '.' || read_attr(de->d_name, "subsysnqn", val, sizeof(val)) < 0 ||
+		    !streq(val, nqn))
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/nvme/%s/rescan_controller", de->d_name);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "1", 1) != 1) {
+			log_debug_errno(errno, "Cannot rescan %s: %m", de->d_name);
+			continue;
+		}
+		n++;
+	}
+	return n;
 }

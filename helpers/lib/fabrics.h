@@ -43,6 +43,14 @@ int fab_count_ctrls(const char *nqn);
 bool fab_ctrl_live(const char *nqn);
 
 /**
+ * fab_rescan_nqn() - ask every controller of @nqn to rescan its
+ * namespaces (sysfs rescan_controller); asynchronous: a size that changed
+ * is announced by a "change" uevent of the namespace
+ * Return: number of controllers asked.
+ */
+int fab_rescan_nqn(const char *nqn);
+
+/**
  * fab_errno() - map libnvme's errno (ENVME_CONNECT_* included) to an errno
  */
 int fab_errno(int e);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exec.h"
 #include "log.h"
@@ -217,6 +219,59 @@ static int md_sysfs_read(const char *mddev, const char *attr, char *buf, size_t 
 	if (!fgets(buf, (int)size, f))
 		return -EIO;
 	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+int md_sysfs_write(const char *mddev, const char *attr, const char *value)
+{
+	const char *base = strrchr(mddev, '/');
+	_cleanup_close_ int fd = -EBADF;
+	char path[256];
+	ssize_t n;
+
+	base = base ? base + 1 : mddev;
+	if (snprintf(path, sizeof(path), "/sys/block/%s/md/%s", base, attr) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, strlen(value));
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)strlen(value) ? 0 : -EIO;
+}
+
+int md_grow(const char *mddev, const char *arg)
+{
+	int r, k;
+
+	/* md refuses to change the size or the slots while a resync or
+	 * recovery runs (-EBUSY); frozen, it stops and later resumes from
+	 * its checkpoint. */
+	k = md_sysfs_write(mddev, "sync_action", "frozen");
+	if (k < 0)
+		log_debug_errno(k, "Cannot freeze %s: %m", mddev);
+	r = md_mdadm("--grow", mddev, arg, NULL);
+	if (k >= 0) {
+		k = md_sysfs_write(mddev, "sync_action", "idle");
+		if (k < 0)
+			log_warning_errno(k, "Cannot unfreeze %s; resync waits: %m", mddev);
+	}
+	return r;
+}
+
+int md_sysfs_read_u64(const char *mddev, const char *attr, uint64_t *ret)
+{
+	char buf[64], *end;
+	int r;
+
+	r = md_sysfs_read(mddev, attr, buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	errno = 0;
+	*ret = strtoull(buf, &end, 10);
+	if (errno || end == buf || *end)
+		return -EINVAL;
 	return 0;
 }
 

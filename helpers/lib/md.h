@@ -94,6 +94,27 @@ int md_mdadm_quiet(const char *arg, ...) __attribute__((sentinel));
 int md_member_state(const char *mddev, const char *member, char *buf, size_t size);
 
 /**
+ * md_sysfs_read_u64() - read the number in /sys/block/<mdX>/md/@attr,
+ * e.g. "component_size" or "dev-nvme1n1/offset"
+ * Return: 0, -ENOENT, -EINVAL when it is not a number ("none").
+ */
+int md_sysfs_read_u64(const char *mddev, const char *attr, uint64_t *ret);
+
+/**
+ * md_sysfs_write() - write @value to /sys/block/<mdX>/md/@attr
+ * Return: 0 or negative errno.
+ */
+int md_sysfs_write(const char *mddev, const char *attr, const char *value);
+
+/**
+ * md_grow() - `mdadm --grow @mddev @arg` (e.g. "--size=max",
+ * "--raid-devices=3") with any resync frozen meanwhile, as md refuses
+ * both changes while one runs; the resync resumes afterwards
+ * Return: as md_mdadm().
+ */
+int md_grow(const char *mddev, const char *arg);
+
+/**
  * md_mdadm_argv() - md_mdadm() with the arguments as a NULL-terminated array
  */
 int md_mdadm_argv(const char *const *args);

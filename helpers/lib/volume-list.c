@@ -119,3 +119,30 @@ int vol_list_files(char ***ret_paths, unsigned *ret_n)
 	*ret_n = k;
 	return 0;
 }
+
+/* Other volume files may be broken; that is their unit's business.  Only a
+ * namespace UUID shared with one of them concerns @v. */
+int vol_check_against_others(const struct vol_volume *v)
+{
+	char **paths = NULL;
+	unsigned n = 0;
+	int r, saved = log_get_max_level(), ret = 0;
+
+	r = vol_list_files(&paths, &n);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < n; i++) {
+		_cleanup_vol_ struct vol_volume *o = NULL;
+
+		if (ret == 0 && !streq(paths[i], v->path)) {
+			log_set_max_level(LOG_CRIT);
+			r = vol_load(paths[i], &o);
+			log_set_max_level(saved);
+			if (r >= 0 && vol_check_cross((struct vol_volume *const[]){ (struct vol_volume *)v, o }, 2) < 0)
+				ret = -EINVAL;
+		}
+		free(paths[i]);
+	}
+	free(paths);
+	return ret;
+}

@@ -206,6 +206,14 @@ bool vol_is_conf_name(const char *name);
  */
 int vol_list_files(char ***ret_paths, unsigned *ret_n);
 
+/**
+ * vol_check_against_others() - vol_check_cross() of @v against every other
+ * volume file (vol_list_files()); files that do not load are skipped, they
+ * fail their own unit
+ * Return: 0, -EINVAL (logged) on a shared namespace UUID, negative errno.
+ */
+int vol_check_against_others(const struct vol_volume *v);
+
 void vol_free(struct vol_volume *v);
 static inline void vol_freep(struct vol_volume **v)
 {

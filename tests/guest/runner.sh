@@ -3,6 +3,13 @@
 # guest-test.service once the system is up).  Installs the project from the
 # share, runs each listed shunit2 suite under a timeout and leaves the logs
 # in the share for the host, which does the counting (tests/lib/harness.sh).
+#
+# Reboots: a suite that needs one (boot_test.sh) creates $NVMF_RAID_REBOOT_FLAG
+# and returns; the runner then reboots the guest for real (systemctl reboot,
+# so shutdown runs as it would on any host).  qemu runs with -no-reboot, so
+# the host starts it again on the same disk (tests/lib/harness.sh nr_boot),
+# and this script, started again, resumes with that suite: it runs again
+# with NVMF_RAID_BOOT=2 (its log appended) and the suites after it follow.
 set -u
 share=/mnt/host
 out=$share/out
@@ -14,31 +21,65 @@ uptime_s() { cut -d' ' -f1 /proc/uptime; }
 mkdir -p "$out/suites"
 echo "guest: up at $(uptime_s)s, kernel $(uname -r)"
 
-. "$share/lib/install.sh"
-install_project "$share"
-echo "guest: project installed at $(uptime_s)s"
+resume=0 boot=1 resume_rc=0 resume_t=0
+if [ -f "$out/resume" ]; then
+	read -r resume boot resume_rc resume_t < "$out/resume"
+	rm -f "$out/resume"
+	echo "guest: boot $boot, resuming with suite $resume"
+else
+	. "$share/lib/install.sh"
+	install_project "$share"
+	echo "guest: project installed at $(uptime_s)s"
+fi
 
 export NVMF_RAID_TESTLIB=$share/lib
 export SHUNIT_COLOR=none
 export SHUNIT_TEST_PREFIX='@@TEST '
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
+export NVMF_RAID_REBOOT_FLAG=$out/reboot-request
+rm -f "$NVMF_RAID_REBOOT_FLAG"
+
 n=0
 while IFS= read -r suite; do
 	[ -n "$suite" ] || continue
 	n=$((n + 1))
+	[ "$n" -lt "$resume" ] && continue
 	log=$out/suites/$(printf '%02d' "$n")-$(basename "$suite" .sh).log
 	t0=$(uptime_s)
-	echo "guest: suite $suite started at ${t0}s"
+	if [ "$n" = "$resume" ]; then
+		export NVMF_RAID_BOOT=$boot
+	else
+		export NVMF_RAID_BOOT=1
+		: > "$log"
+	fi
+	echo "guest: suite $suite started at ${t0}s (boot $NVMF_RAID_BOOT)"
 	# Each suite runs from its own directory, so it can source files
 	# beside it; -k: a suite that ignores SIGTERM is killed.
 	(cd "$share/suites/$(dirname "$suite")" &&
 		exec timeout -k 10 "$SUITE_TIMEOUT" bash "./$(basename "$suite")") \
-		> "$log" 2>&1 < /dev/null
+		>> "$log" 2>&1 < /dev/null
 	rc=$?
 	t1=$(uptime_s)
-	echo "guest: suite $suite rc=$rc in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')s"
-	printf '%s\t%s\t%s\n' "$suite" "$rc" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')" >> "$out/results"
+	dur=$(awk -v a="$t0" -v b="$t1" -v c="${resume_t:-0}" 'BEGIN{printf "%.1f", b-a+c}')
+	[ "$n" = "$resume" ] && [ "$resume_rc" != 0 ] && rc=$resume_rc
+	if [ -f "$NVMF_RAID_REBOOT_FLAG" ] && [ "$NVMF_RAID_BOOT" -lt 3 ]; then
+		rm -f "$NVMF_RAID_REBOOT_FLAG"
+		echo "guest: suite $suite asked for a reboot (rc=$rc) at ${t1}s"
+		echo "$n $((NVMF_RAID_BOOT + 1)) $rc $dur" > "$out/resume"
+		journalctl -b --no-pager -o short-monotonic > "$out/journal-boot$NVMF_RAID_BOOT.log" 2>&1
+		dmesg > "$out/dmesg-boot$NVMF_RAID_BOOT.log" 2>&1
+		touch "$out/reboot"
+		sync
+		# A real reboot: the units stop as on any host.  The service
+		# that runs this script is stopped with it, so nothing reports
+		# to qemu; qemu (-no-reboot) exits and the host boots it again.
+		systemctl reboot --no-block
+		exec sleep infinity
+	fi
+	resume_t=0
+	echo "guest: suite $suite rc=$rc in ${dur}s"
+	printf '%s\t%s\t%s\n' "$suite" "$rc" "$dur" >> "$out/results"
 	# Leftovers of one suite must not break the next.
 	mdadm --stop --scan > /dev/null 2>&1
 	nvme disconnect-all > /dev/null 2>&1

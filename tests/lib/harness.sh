@@ -109,24 +109,39 @@ nr_add_suite() {
 	fi
 }
 
-# nr_boot SHARE TIMEOUT : boots the guest once; it runs SHARE/run.sh and
-# powers off.  Sets NR_GUEST_RC to the script's status, or to -1 when the
-# guest never reported (did not boot, hung, or was killed by the timeout).
+# nr_boot SHARE TIMEOUT : boots the guest; it runs SHARE/run.sh and powers
+# off.  A guest that reboots (a suite asked for it: SHARE/out/reboot) is
+# started again on the same disk, within the same TIMEOUT, at most 3 times.
+# Sets NR_GUEST_RC to the script's status, or to -1 when the guest never
+# reported (did not boot, hung, or was killed by the timeout).
 nr_boot() {
-	local share=$1 limit=$2 run rc
+	local share=$1 limit=$2 run rc boots=0 t0=$SECONDS left
 	run=$(dirname "$share")
 	qemu-img create -q -f qcow2 -b "$NR_IMAGE/base.img" -F raw "$run/overlay.qcow2"
-	# TCG only: this host's /dev/kvm is not ours to use.
-	timeout --foreground -k 10 "$limit" qemu-system-x86_64 \
-		-accel tcg,thread=multi -smp 2 -m 2048 -cpu max -M q35 \
-		-nodefaults -no-user-config -display none -vga none -no-reboot \
-		-kernel "$NR_IMAGE/vmlinuz" -initrd "$NR_IMAGE/initrd.img" \
-		-append "console=ttyS0,115200 root=/dev/vda rw panic=-1 ${NR_GUEST_APPEND:-}" \
-		-drive file="$run/overlay.qcow2",if=virtio,format=qcow2,cache=unsafe,discard=unmap \
-		-virtfs local,path="$share",mount_tag=host0,security_model=none,id=host0 \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-		-serial file:"$run/serial.log" -monitor none -nic none < /dev/null
-	rc=$?
+	: > "$run/serial.log"
+	while :; do
+		boots=$((boots + 1))
+		left=$((limit - (SECONDS - t0)))
+		[ "$left" -gt 0 ] || left=1
+		# TCG only: this host's /dev/kvm is not ours to use.
+		timeout --foreground -k 10 "$left" qemu-system-x86_64 \
+			-accel tcg,thread=multi -smp 2 -m 2048 -cpu max -M q35 \
+			-nodefaults -no-user-config -display none -vga none -no-reboot \
+			-kernel "$NR_IMAGE/vmlinuz" -initrd "$NR_IMAGE/initrd.img" \
+			-append "console=ttyS0,115200 root=/dev/vda rw panic=-1 ${NR_GUEST_APPEND:-}" \
+			-drive file="$run/overlay.qcow2",if=virtio,format=qcow2,cache=unsafe,discard=unmap \
+			-virtfs local,path="$share",mount_tag=host0,security_model=none,id=host0 \
+			-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+			-chardev file,id=serial0,path="$run/serial.log",append=on -serial chardev:serial0 \
+			-monitor none -nic none < /dev/null
+		rc=$?
+		if [ -f "$share/out/reboot" ] && [ "$boots" -lt 4 ] && [ "$rc" != 124 ]; then
+			rm -f "$share/out/reboot"
+			nr_say "guest: rebooted by a suite; starting it again (boot $((boots + 1)))"
+			continue
+		fi
+		break
+	done
 	rm -f "$run/overlay.qcow2"
 	# isa-debug-exit makes qemu exit with (status << 1) | 1; anything even
 	# (0 after SIGTERM, 124 from timeout) means the guest never reported.

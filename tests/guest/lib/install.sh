@@ -6,5 +6,6 @@ install_project() {
 	cp -a "$1/root/." / &&
 		systemctl daemon-reload &&
 		udevadm control --reload &&
-		journalctl --update-catalog
+		journalctl --update-catalog &&
+		systemctl preset nvmf-raid.target
 }

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "descriptor.h"
+#include "device.h"
+#include "fabrics.h"
+#include "fileio.h"
+#include "grow.h"
+#include "log.h"
+#include "md.h"
+
+/* A rescan is asynchronous and "nothing changed" sends no event, so the
+ * wait for sizes to settle is bounded. */
+#define SETTLE_USEC (1500ULL * 1000)
+
+static const char *base(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+static uint64_t block_size_bytes(const char *devnode)
+{
+	char path[128], buf[32];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "/sys/class/block/%s/size", base(devnode));
+	f = fopen(path, "re");
+	if (!f || !fgets(buf, sizeof(buf), f))
+		return 0;
+	return strtoull(buf, NULL, 10) * 512;
+}
+
+struct member {
+	const struct desc_replica *r;
+	bool in_array;
+	bool grown;		/* the namespace offers md more than it uses */
+	uint64_t ns_bytes;
+};
+
+/* For each replica: is it a member, and did its namespace grow past what
+ * md uses of it (dev-X/size, KiB, after the data offset, sectors)? */
+static unsigned measure(const struct desc *d, struct member *m)
+{
+	unsigned grown = 0;
+
+	for (unsigned i = 0; i < d->n_replicas; i++) {
+		const struct desc_replica *r = &d->replicas[i];
+		char attr[96], st[128];
+		uint64_t used_kib, offset;
+
+		m[i] = (struct member){ .r = r };
+		if (!r->device || md_member_state(d->md.device, r->device, st, sizeof(st)) < 0 ||
+		    strstr(st, "faulty"))
+			continue;
+		snprintf(attr, sizeof(attr), "dev-%s/size", base(r->device));
+		if (md_sysfs_read_u64(d->md.device, attr, &used_kib) < 0)
+			continue;
+		snprintf(attr, sizeof(attr), "dev-%s/offset", base(r->device));
+		if (md_sysfs_read_u64(d->md.device, attr, &offset) < 0)
+			continue;
+		m[i].in_array = true;
+		m[i].ns_bytes = block_size_bytes(r->device);
+		m[i].grown = m[i].ns_bytes / 512 > offset + used_kib * 2;
+		grown += m[i].grown;
+	}
+	return grown;
+}
+
+/* Rescans every replica's controllers, then waits for the namespaces'
+ * change events until they all grew or SETTLE_USEC passed. */
+static int rescan(const struct desc *d)
+{
+	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
+	_cleanup_(udev_monitor_unrefp) struct udev_monitor *mon = NULL;
+	uint64_t deadline = now_usec() + SETTLE_USEC;
+	struct member m[VOL_REPLICAS_MAX];
+	int r;
+
+	if (!udev)
+		return log_oom();
+	r = dev_monitor_open(udev, &mon);
+	if (r < 0)
+		return log_error_errno(r, "%s: failed to listen to udev: %m", d->volume);
+	for (unsigned i = 0; i < d->n_replicas; i++) {
+		bool seen = false;
+
+		for (unsigned j = 0; j < i; j++)
+			seen = seen || streq(d->replicas[j].nqn, d->replicas[i].nqn);
+		if (!seen)
+			fab_rescan_nqn(d->replicas[i].nqn);
+	}
+	if (!d->md.device)
+		deadline = now_usec() + SETTLE_USEC / 3;
+	for (;;) {
+		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
+
+		if (d->md.device && measure(d, m) == d->n_replicas)
+			return 0;
+		r = dev_monitor_next(mon, deadline, &dev);
+		if (r <= 0)
+			return r;
+	}
+}
+
+static int grow_md(const struct desc *d, uint64_t *ret_size)
+{
+	struct member m[VOL_REPLICAS_MAX];
+	uint64_t before, after;
+	unsigned grown;
+	bool blocked = false;
+	int r;
+
+	r = md_sysfs_read_u64(d->md.device, "component_size", &before);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot read the size of %s: %m", d->volume, d->md.device);
+	grown = measure(d, m);
+	if (grown == 0) {
+		log_info("%s: no replica grew; the size stays %" PRIu64 " bytes.", d->volume, before * 1024);
+		*ret_size = before * 1024;
+		return 0;
+	}
+	for (unsigned i = 0; i < d->n_replicas; i++) {
+		if (!m[i].in_array) {
+			log_error("%s: replica %s is not in the array (%s); its size cannot be checked, "
+				  "so the array is not grown.", d->volume, m[i].r->name,
+				  state_to_string(m[i].r->state));
+			blocked = true;
+		} else if (!m[i].grown) {
+			log_error("%s: replica %s (%s) has not grown yet (%" PRIu64 " bytes); "
+				  "not growing the array until every replica has.",
+				  d->volume, m[i].r->name, m[i].r->device, m[i].ns_bytes);
+			blocked = true;
+		}
+	}
+	if (blocked)
+		return -EAGAIN;
+	/* mdadm sets each member's size to what its device offers, then the
+	 * array's to the smallest, and resizes the bitmap with it. */
+	r = md_grow(d->md.device, "--size=max");
+	if (r < 0)
+		return r == -ENOENT ? -ENOPKG : r;
+	r = md_sysfs_read_u64(d->md.device, "component_size", &after);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot read the size of %s: %m", d->volume, d->md.device);
+	log_info("%s: grown from %" PRIu64 " to %" PRIu64 " bytes.", d->volume, before * 1024, after * 1024);
+	*ret_size = after * 1024;
+	return 0;
+}
+
+int grow_volume(const char *volume, uint64_t *ret_size)
+{
+	_cleanup_close_ int run_fd = -EBADF, lock_fd = -EBADF;
+	_cleanup_desc_ struct desc *d = NULL;
+	int r;
+
+	r = desc_open_runtime_dir(false, &run_fd);
+	if (r >= 0)
+		r = lock_volume_at(run_fd, volume, true, &lock_fd);
+	if (r >= 0)
+		r = desc_read(volume, &d);
+	if (r == -ENOENT) {
+		log_error("%s: not attached.", volume);
+		return -ENOENT;
+	}
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot read its descriptor: %m", volume);
+	if (d->md.device && !md_array_active(d->md.device))
+		return log_error_errno(ENXIO, "%s: array %s is not running.", volume, d->md.device);
+	if (!d->md.device && !d->replicas[0].device)
+		return log_error_errno(ENXIO, "%s: its namespace is not connected.", volume);
+
+	r = rescan(d);
+	if (r < 0)
+		return r;
+	if (d->md.device)
+		return grow_md(d, ret_size);
+	*ret_size = block_size_bytes(d->replicas[0].device);
+	if (*ret_size == 0)
+		return log_error_errno(ENXIO, "%s: cannot read the size of %s.", volume, d->replicas[0].device);
+	log_info("%s: size %" PRIu64 " bytes.", volume, *ret_size);
+	return 0;
+}

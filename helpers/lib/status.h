@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * status_: what `nvmf-raid status` shows of a volume.  Two halves:
+ *
+ *   gathering   status_gather(): the descriptor (or the volume file of a
+ *               volume not attached) for what the volume is, then the
+ *               LIVE state from md's sysfs and udev.
+ *               The descriptor's replica states are the monitor's last
+ *               view; an admin asking "what is it now" gets what the
+ *               kernel says this very moment.
+ *   pure        status_replica_state(), status_volume_state(),
+ *               status_to_json(), status_to_text(): no I/O, unit-tested.
+ *
+ * JSON layout, version 1 (keys and types are stable, tools read them):
+ *
+ *   { "format": "nvmf-raid-status", "version": 1,
+ *     "volumes": [ { "volume": "db1", "state": "degraded", "attached": true,
+ *                    "source": "/etc/nvmf-raid/volumes/db1.conf",
+ *                    "persistent": true,
+ *                    "device": "/dev/nvmf-raid/db1" | null,
+ *                    "md": "/dev/md127" | null, "size": 67108864 | null,
+ *                    "min-replicas": 1 | null,
+ *                    "sync": null | { "action": "recover", "completed": 1234,
+ *                                     "total": 131072, "progress": 0.0094 },
+ *                    "error": null | "message",
+ *                    "replicas": [ { "name": "a", "state": "in-sync" | null,
+ *                                    "device": "/dev/nvme1n1" | null,
+ *                                    "size": 67108864 | null, "nqn": "…",
+ *                                    "uuid": "…", "portals": [ "tcp://…" ],
+ *                                    "outdated": false,
+ *                                    "progress": null | 0.0094 } ] } ] }
+ *
+ * Sizes are bytes; "completed"/"total" are 512-byte sectors as md's
+ * sync_completed gives them; "progress" is completed/total rounded down to
+ * 4 decimals (so it reads 1 only when done).  "min-replicas" is null only
+ * for a volume whose volume file could not be read ("error" says why).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "descriptor.h"
+#include "macro.h"
+#include "state.h"
+#include "volume.h"
+
+struct udev;
+
+#define STATUS_FORMAT "nvmf-raid-status"
+#define STATUS_VERSION 1
+#define STATUS_SIZE_UNKNOWN UINT64_MAX
+
+enum status_state {
+	STATUS_INACTIVE,	/* not attached: no descriptor */
+	STATUS_OPTIMAL,		/* every replica in sync */
+	STATUS_REBUILDING,	/* md resyncs or recovers */
+	STATUS_DEGRADED,	/* running without some replica, nothing rebuilding */
+	STATUS_FAILED,		/* attached, but the array (or the namespace) is not there */
+	_STATUS_STATE_MAX,
+	_STATUS_STATE_INVALID = -EINVAL,
+};
+
+struct status_replica {
+	char name[VOL_REPLICA_NAME_MAX + 1];
+	char nqn[VOL_NQN_MAX + 1];
+	char uuid[37];
+	char portals[VOL_PORTALS_MAX][DESC_PORTAL_MAX];
+	unsigned n_portals;
+	bool outdated;			/* outdated = yes in the volume file */
+	enum state state;		/* live; _STATE_INVALID if not known (inactive) */
+	char *device;			/* "/dev/nvme1n1", or NULL */
+	uint64_t size;			/* bytes, or STATUS_SIZE_UNKNOWN */
+};
+
+struct status_volume {
+	char name[VOL_NAME_MAX + 1];
+	enum status_state state;	/* status_volume_state() of the rest */
+	bool attached;			/* a descriptor exists */
+	char *source;			/* the volume file, or NULL if unknown */
+	bool persistent;		/* the volume file is in /etc */
+	char *device;			/* "/dev/nvmf-raid/<volume>" while attached */
+	char *md;			/* "/dev/md127", or NULL */
+	uint64_t size;			/* bytes, or STATUS_SIZE_UNKNOWN */
+	unsigned min_replicas;		/* 0: unknown (the volume file is broken) */
+	bool running;			/* the md array runs; one replica: its namespace is there */
+	unsigned md_degraded;		/* md's "degraded": members missing */
+	char sync_action[16];		/* md's "sync_action", "" without md */
+	bool has_sync;			/* an operation runs and sync_completed gave numbers */
+	uint64_t sync_completed;	/* 512-byte sectors */
+	uint64_t sync_total;
+	char *error;			/* why the volume could not be read, or NULL */
+	struct status_replica replicas[VOL_REPLICAS_MAX];
+	unsigned n_replicas;
+};
+
+/**
+ * status_volume_free() - free @v and the strings it owns; NULL is fine
+ */
+void status_volume_free(struct status_volume *v);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct status_volume *, status_volume_free);
+#define _cleanup_status_volume_ _cleanup_(status_volume_freep)
+
+/**
+ * status_state_to_string() - "inactive", "optimal", "rebuilding",
+ * "degraded" or "failed"
+ * Return: the name, or NULL for an invalid @s.
+ */
+const char *status_state_to_string(enum status_state s);
+
+/**
+ * status_replica_state() - the live state of one replica of an attached
+ * volume, from what was observed
+ * @has_md:	the volume has an md array (two replicas or more)
+ * @member:	the replica's md member state ("in_sync", "faulty,…",
+ *		"spare", …) if it is a member of the array, else NULL
+ * @present:	its namespace is visible
+ * @recorded:	its state in the descriptor
+ * @outdated:	outdated = yes in the volume file
+ *
+ * Return: the state (never invalid).
+ */
+enum state status_replica_state(bool has_md, const char *member, bool present,
+				enum state recorded, bool outdated);
+
+/**
+ * status_volume_state() - the volume state that the other fields of @v
+ * (attached, error, running, md_degraded, sync_action, replica states)
+ * imply; see status_state for the meaning of each
+ */
+enum status_state status_volume_state(const struct status_volume *v);
+
+/**
+ * status_parse_sync_completed() - parse md's sync_completed, "N / M"
+ * Return: 0 with both numbers (M > 0, N <= M), -EINVAL for anything else
+ * ("none", "delayed", garbage).
+ */
+int status_parse_sync_completed(const char *s, uint64_t *ret_completed, uint64_t *ret_total);
+
+/**
+ * status_to_json() - the JSON text (layout above) of @vols, pretty-printed,
+ * newline-terminated
+ * @ret_text: the text, to free()
+ * Return: 0, -EINVAL for an invalid state in a volume, or -ENOMEM.
+ */
+int status_to_json(const struct status_volume *const *vols, unsigned n, char **ret_text);
+
+/**
+ * status_to_text() - the human view of @vols: one header line per volume
+ * (name, state, device -> md or namespace, size), then one line per
+ * replica (name, state, device, portals, sync progress), columns aligned
+ * @ret_text: the text, to free()
+ * Return: 0 or -ENOMEM.
+ */
+int status_to_text(const struct status_volume *const *vols, unsigned n, char **ret_text);
+
+/**
+ * status_gather() - the status of volume @name as it is now
+ * @udev: a udev context, to find namespaces
+ * @ret: the status, free with status_volume_free()
+ *
+ * A volume with a descriptor is attached; one with only a volume file is
+ * inactive.  A descriptor or volume file that cannot be read is no
+ * failure here: the volume comes back with "error" set.  Takes no lock:
+ * the descriptor is replaced atomically, so it is read whole or not at all.
+ *
+ * Return: 0; -ENOENT if @name has neither a descriptor nor a volume file;
+ * -EINVAL for an invalid @name (logged); -ENOMEM.
+ */
+int status_gather(struct udev *udev, const char *name, struct status_volume **ret);

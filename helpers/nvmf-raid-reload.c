@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * nvmf-raid-reload VOLUME: ExecReload= of nvmf-raid@.service.
+ *
+ * Applies a changed volume file to the attached volume, then grows the
+ * array if the namespaces grew (lib/grow.c).  The new file is validated
+ * first and every added replica is connected and probed before the array
+ * is touched, so a bad file or an unusable replica changes nothing.
+ *
+ * Replicas are matched by section name.  Added ones are connected, the
+ * array gets a slot more each and they are added and resynced in full;
+ * removed ones are failed, removed, their slots dropped and their
+ * subsystems disconnected unless something else uses them.  Adding goes
+ * first, so redundancy never dips below what it was.  New settings and
+ * portals apply to the kept replicas' controllers; a portal dropped from
+ * the file stays connected until the volume is detached.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/blk.h"
+#include "lib/descriptor.h"
+#include "lib/device.h"
+#include "lib/exit-status.h"
+#include "lib/fabrics.h"
+#include "lib/fileio.h"
+#include "lib/grow.h"
+#include "lib/helper.h"
+#include "lib/log.h"
+#include "lib/md.h"
+#include "lib/reconcile.h"
+#include "lib/teardown.h"
+#include "lib/volume.h"
+
+struct reload {
+	struct vol_volume *vol;
+	struct desc *old;
+	struct desc *new;
+	bool added[VOL_REPLICAS_MAX];		/* index into new */
+	bool ours[VOL_REPLICAS_MAX];		/* added, carries this array's superblock */
+	bool removed[VOL_REPLICAS_MAX];		/* index into old */
+	unsigned n_added, n_removed;
+};
+
+static void reload_done(struct reload *c)
+{
+	desc_free(c->new);
+	desc_free(c->old);
+	if (c->vol)
+		vol_free(c->vol);
+}
+
+/* What changes, and whether it may: refused cases change nothing. */
+static int plan(struct reload *c)
+{
+	unsigned in_sync_kept = 0;
+	int r;
+
+	r = desc_from_volume(c->vol, &c->new);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot build the new descriptor: %m", c->vol->name);
+	if ((c->old->n_replicas == 1) != (c->new->n_replicas == 1) ||
+	    (c->old->n_replicas > 1 && !c->old->md.device))
+		return log_error_errno(EINVAL, "%s: a volume of one replica has no array and one of "
+				       "several has; changing between them needs a detach and a new "
+				       "volume. Nothing changed.", c->vol->name);
+	for (unsigned i = 0; i < c->new->n_replicas; i++) {
+		struct desc_replica *n = &c->new->replicas[i];
+		const struct desc_replica *o = desc_find_replica(c->old, n->name);
+
+		if (!o) {
+			c->added[i] = true;
+			c->n_added++;
+			continue;
+		}
+		if (!streq(o->nqn, n->nqn) || !streq(o->uuid, n->uuid))
+			return log_error_errno(EINVAL, "%s: %s [replica.%s]: nqn or uuid changed; a new "
+					       "namespace needs a new section name. Nothing changed.",
+					       c->vol->name, c->vol->path, n->name);
+		/* Kept: it is where it was, in the state it was. */
+		n->state = o->state;
+		r = desc_set_string(&n->device, o->device);
+		if (r < 0)
+			return r;
+		in_sync_kept += o->state == STATE_IN_SYNC;
+	}
+	for (unsigned i = 0; i < c->old->n_replicas; i++)
+		if (!desc_find_replica(c->new, c->old->replicas[i].name)) {
+			c->removed[i] = true;
+			c->n_removed++;
+		}
+	if (c->n_removed > 0 && in_sync_kept == 0)
+		return log_error_errno(EINVAL, "%s: removing those replicas would leave no in-sync one. "
+				       "Nothing changed.", c->vol->name);
+	if (desc_set_string(&c->new->md.device, c->old->md.device) < 0 ||
+	    desc_set_string(&c->new->md.uuid, c->old->md.uuid) < 0 ||
+	    desc_set_string(&c->new->md.name, c->old->md.name) < 0)
+		return log_oom();
+	return 0;
+}
+
+/* A descriptor of @d's volume holding only the replicas marked in @which
+ * (devices left out): what the index and teardown functions take. */
+static struct desc *subset(const struct desc *d, const bool *which)
+{
+	struct desc *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	memcpy(s->volume, d->volume, sizeof(s->volume));
+	for (unsigned i = 0; i < d->n_replicas; i++)
+		if (which[i]) {
+			s->replicas[s->n_replicas] = d->replicas[i];
+			s->replicas[s->n_replicas++].device = NULL;
+		}
+	return s;
+}
+
+/* Disconnects the subsystems of @which that no replica of @keep and no
+ * other attached volume uses, and drops their index entries. */
+static void let_go(const struct desc *d, const bool *which, const struct desc *keep)
+{
+	_cleanup_desc_ struct desc *s = subset(d, which);
+	bool go[VOL_REPLICAS_MAX] = {};
+	_cleanup_desc_ struct desc *t = NULL;
+
+	if (!s)
+		return;
+	desc_remove_index(s);
+	for (unsigned i = 0; i < s->n_replicas; i++) {
+		go[i] = true;
+		for (unsigned j = 0; keep && j < keep->n_replicas; j++)
+			if (streq(keep->replicas[j].nqn, s->replicas[i].nqn))
+				go[i] = false;
+	}
+	t = subset(s, go);
+	if (t)
+		teardown_connections(t);
+}
+
+/* Waits (udev, deadline degraded-timeout) for the namespaces of the added
+ * replicas, then probes each: blank or this array's, never anything else. */
+static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor *mon)
+{
+	uint64_t deadline = now_usec() + (uint64_t)c->vol->degraded_timeout * 1000000;
+	unsigned missing;
+
+	for (unsigned i = 0; i < c->new->n_replicas; i++) {
+		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
+
+		if (!c->added[i])
+			continue;
+		/* There before the index named it: make udev tag it now. */
+		if (dev_namespace_by_uuid(udev, c->new->replicas[i].uuid, &dev) > 0 &&
+		    !udev_device_get_property_value(dev, "NVMF_RAID_VOLUME"))
+			dev_trigger_change(udev_device_get_syspath(dev));
+		if (fab_connect_replica(c->vol, &c->vol->replicas[i]) < 0)
+			log_warning("%s: replica %s: no portal could be connected yet.", c->vol->name,
+				    c->new->replicas[i].name);
+	}
+	for (;;) {
+		_cleanup_(udev_device_unrefp) struct udev_device *ev = NULL;
+		int r;
+
+		missing = 0;
+		for (unsigned i = 0; i < c->new->n_replicas; i++) {
+			_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
+			struct desc_replica *rep = &c->new->replicas[i];
+
+			if (!c->added[i] || rep->device)
+				continue;
+			if (dev_namespace_by_uuid(udev, rep->uuid, &dev) > 0 &&
+			    streq(udev_device_get_property_value(dev, "NVMF_RAID_VOLUME"), c->vol->name)) {
+				r = desc_set_string(&rep->device, udev_device_get_devnode(dev));
+				if (r < 0)
+					return r;
+				state_transition(&rep->state, STATE_PRESENT);
+				log_info("%s: added replica %s is %s.", c->vol->name, rep->name, rep->device);
+			} else
+				missing++;
+		}
+		if (missing == 0)
+			break;
+		r = dev_monitor_next(mon, deadline, &ev);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			for (unsigned i = 0; i < c->new->n_replicas; i++)
+				if (c->added[i] && !c->new->replicas[i].device)
+					log_error("%s: added replica %s (%s, namespace %s) did not appear "
+						  "within %us. Nothing changed.", c->vol->name,
+						  c->new->replicas[i].name, c->new->replicas[i].nqn,
+						  c->new->replicas[i].uuid, c->vol->degraded_timeout);
+			return -ETIMEDOUT;
+		}
+	}
+	for (unsigned i = 0; i < c->new->n_replicas && c->new->md.device; i++) {
+		_cleanup_free_ char *what = NULL, *uuid = NULL;
+		const struct desc_replica *rep = &c->new->replicas[i];
+		int k;
+
+		if (!c->added[i])
+			continue;
+		k = blk_probe_signature(rep->device, &what, &uuid);
+		if (k < 0)
+			return log_error_errno(k, "%s: cannot probe %s: %m", c->vol->name, rep->device);
+		if (k > 0 && !(uuid && streq(uuid, c->new->md.uuid)))
+			return log_error_errno(EEXIST, "%s: added replica %s (%s) holds %s; not adding "
+					       "it. Nothing changed.", c->vol->name, rep->name,
+					       rep->device, what);
+		c->ours[i] = k > 0;
+	}
+	return 0;
+}
+
+static int set_raid_devices(const char *mddev, unsigned n)
+{
+	char arg[32];
+
+	snprintf(arg, sizeof(arg), "--raid-devices=%u", n);
+	return md_grow(mddev, arg);
+}
+
+/* Adds first (a spare, then a slot more for it: md recovers onto it in
+ * full), removes after. */
+static int change_array(struct reload *c)
+{
+	const char *md = c->new->md.device;
+	uint64_t slots;
+	int r;
+
+	r = md_sysfs_read_u64(md, "raid_disks", &slots);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot read the slots of %s: %m", c->vol->name, md);
+	/* Added as spares first: mdadm grows the slots only onto spares
+	 * ("Need 1 spare to avoid degraded array"), then md recovers them. */
+	for (unsigned i = 0; i < c->new->n_replicas; i++) {
+		struct desc_replica *rep = &c->new->replicas[i];
+
+		if (!c->added[i])
+			continue;
+		/* A superblock of ours is an old copy: recover it in full. */
+		if (c->ours[i] && (r = md_mdadm("--zero-superblock", rep->device, NULL)) < 0)
+			return r;
+		r = md_mdadm(md, "--add", rep->device, NULL);
+		if (r < 0)
+			return r;
+		state_transition(&rep->state, STATE_REBUILDING);
+		log_info("%s: replica %s (%s) added; recovering.", c->vol->name, rep->name, rep->device);
+	}
+	if (c->n_added > 0) {
+		r = set_raid_devices(md, (unsigned)slots + c->n_added);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned i = 0; i < c->old->n_replicas; i++) {
+		const struct desc_replica *rep = &c->old->replicas[i];
+		char st[128];
+
+		if (!c->removed[i] || !rep->device || md_member_state(md, rep->device, st, sizeof(st)) < 0)
+			continue;
+		if (!strstr(st, "faulty"))
+			md_mdadm(md, "--fail", rep->device, NULL);
+		r = md_mdadm(md, "--remove", rep->device, NULL);
+		if (r < 0)
+			return r;
+		log_info("%s: replica %s (%s) removed from %s.", c->vol->name, rep->name, rep->device, md);
+	}
+	if (c->n_removed > 0)
+		return set_raid_devices(md, c->new->n_replicas);
+	return 0;
+}
+
+static int apply(struct reload *c)
+{
+	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
+	_cleanup_(udev_monitor_unrefp) struct udev_monitor *mon = NULL;
+	int r;
+
+	r = plan(c);
+	if (r < 0)
+		return r;
+	if (!udev)
+		return log_oom();
+	r = dev_monitor_open(udev, &mon);
+	if (r < 0)
+		return log_error_errno(r, "%s: failed to listen to udev: %m", c->vol->name);
+
+	/* New timeouts and portals for the replicas that stay; one whose
+	 * controllers are all gone is the monitor's to reconnect. */
+	for (unsigned i = 0; i < c->new->n_replicas; i++)
+		if (!c->added[i] && fab_count_ctrls(c->new->replicas[i].nqn) > 0)
+			fab_connect_replica(c->vol, &c->vol->replicas[i]);
+
+	if (c->n_added > 0) {
+		r = desc_write_index(c->new);
+		if (r >= 0)
+			r = bring_added(c, udev, mon);
+		if (r < 0) {
+			let_go(c->new, c->added, c->old);
+			return r;
+		}
+	}
+	if (c->new->md.device && (c->n_added > 0 || c->n_removed > 0)) {
+		r = change_array(c);
+		if (r < 0) {
+			/* Part done: record what is, the monitor takes it from there. */
+			desc_write(c->new);
+			return log_error_errno(r, "%s: changing the array failed part way; "
+					       "see mdadm's message above.", c->vol->name);
+		}
+	}
+	if (c->n_removed > 0)
+		let_go(c->old, c->removed, c->new);
+	r = desc_write(c->new);
+	if (r < 0)
+		return log_error_errno(r, "%s: failed to write the descriptor: %m", c->vol->name);
+	reconcile_record(c->new);
+	log_info("%s: volume file applied: %u replica(s) added, %u removed.", c->vol->name,
+		 c->n_added, c->n_removed);
+	return 0;
+}
+
+static int reload(const char *name)
+{
+	_cleanup_(reload_done) struct reload c = {};
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int run_fd = -EBADF, lock_fd = -EBADF;
+	uint64_t size;
+	int r;
+
+	r = vol_find(name, &path);
+	if (r == -ENOENT) {
+		log_error("%s: no volume file %s/%s.conf or %s/%s.conf; nothing changed.", name,
+			  vol_etc_dir(), name, vol_run_dir(), name);
+		return EXIT_USAGE;
+	}
+	if (r < 0)
+		return r == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
+	r = vol_load(path, &c.vol);
+	if (r < 0) {
+		log_error("%s: the volume file is not valid; nothing changed.", name);
+		return IN_SET(r, -EINVAL, -ELOOP, -EFBIG, -ENOENT) ? EXIT_USAGE : EXIT_FAILED;
+	}
+	if (vol_check_against_others(c.vol) < 0) {
+		log_error("%s: nothing changed.", name);
+		return EXIT_USAGE;
+	}
+
+	r = desc_open_runtime_dir(false, &run_fd);
+	if (r >= 0)
+		r = lock_volume_at(run_fd, name, true, &lock_fd);
+	if (r >= 0)
+		r = desc_read(name, &c.old);
+	if (r == -ENOENT) {
+		log_error("%s: not attached; start nvmf-raid@%s.service instead.", name, name);
+		return EXIT_FAILED;
+	}
+	if (r < 0) {
+		log_error_errno(r, "%s: cannot read its descriptor: %m", name);
+		return EXIT_FAILED;
+	}
+	r = apply(&c);
+	lock_fd = unlock_volume_at(run_fd, name, TAKE_FD(lock_fd), false);
+	if (r < 0)
+		return r == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
+
+	/* The namespaces may have grown too (the backend's extend). */
+	r = grow_volume(name, &size);
+	if (r == -EAGAIN)
+		log_warning("%s: not grown; reload again once every replica has grown.", name);
+	else if (r < 0)
+		return EXIT_FAILED;
+	return EXIT_OK;
+}
+
+int main(int argc, char *argv[])
+{
+	return helper_main(argc, argv, "nvmf-raid-reload",
+			   "Apply a changed volume file to an attached nvmf-raid volume (replicas\n"
+			   "added or removed, new settings) and grow its array after the replicas'\n"
+			   "namespaces grew.  Run by `systemctl reload nvmf-raid@VOLUME`; see\n"
+			   "nvmf-raid@.service(8).\n",
+			   reload);
+}

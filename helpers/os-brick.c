@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * nvmf-raid os-brick connect|disconnect|extend [--volume NAME]: the adapter
+ * for OpenStack os-brick (contract.md "Commands").  Reads os-brick's NVMe-oF
+ * connection_properties on stdin (lib/osbrick.h), writes the transient
+ * volume file and drives nvmf-raid@VOLUME.service (lib/unit.h).  stdout
+ * carries os-brick's answer as JSON and nothing else, so that the caller
+ * can parse it as it is; everything else goes to the log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nvme/fabrics.h>
+
+#include "lib/descriptor.h"
+#include "lib/exit-status.h"
+#include "lib/fileio.h"
+#include "lib/grow.h"
+#include "lib/log.h"
+#include "lib/macro.h"
+#include "lib/osbrick.h"
+#include "lib/unit.h"
+#include "lib/volume.h"
+#include "verbs.h"
+
+/* Every character a volume name may hold is valid in a unit name as it
+ * is, and the template passes %i on unescaped: systemd-escape would turn
+ * "db-1" into "db\x2d1", which the helper would then be given. */
+#define UNIT_FMT "nvmf-raid@%s.service"
+#define UNIT_NAME_MAX (STRLEN("nvmf-raid@.service") + VOL_NAME_MAX + 1)
+
+struct request {
+	struct osb_volume *o;
+	struct vol_volume *vol;
+	char unit[UNIT_NAME_MAX];
+	char file[VOL_NAME_MAX + STRLEN(".conf") + 1];	/* in the transient directory */
+	char lock[VOL_NAME_MAX + STRLEN("..lock") + 1];	/* likewise, hidden from vol_list_files() */
+	int dir_fd;
+	int lock_fd;
+};
+
+static void request_done(struct request *q)
+{
+	if (q->lock_fd >= 0)
+		q->lock_fd = unlock_file_at(q->dir_fd, q->lock, q->lock_fd, true);
+	safe_close(q->dir_fd);
+	vol_free(q->vol);
+	osb_free(q->o);
+}
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"Usage: nvmf-raid os-brick connect|disconnect|extend [OPTIONS] < PROPERTIES.json\n"
+		"\n"
+		"Attach, detach or extend a volume for OpenStack os-brick.  Reads os-brick's\n"
+		"NVMe-oF connection_properties (JSON) on stdin; prints os-brick's answer as\n"
+		"JSON on stdout:\n"
+		"  connect     write %s/VOLUME.conf, start\n"
+		"              nvmf-raid@VOLUME.service and print\n"
+		"              {\"type\": \"block\", \"path\": \"/dev/nvmf-raid/VOLUME\"}.\n"
+		"              An attached volume is refused: multi-attach is not supported.\n"
+		"  disconnect  stop the unit, remove the file and print null.\n"
+		"  extend      rescan and grow the attached volume, print its size in bytes.\n"
+		"\n"
+		"Accepted, flat for one replica or as a \"volume_replicas\" list:\n"
+		"  os-brick's keys: \"vol_uuid\", \"alias\", \"replica_count\", \"volume_replicas\";\n"
+		"    each replica \"target_nqn\", \"vol_uuid\" (namespace UUID),\n"
+		"    \"portals\": [[ADDRESS, PORT, TRANSPORT], ...], optional \"volume_nguid\",\n"
+		"    \"ns_id\", \"host_nqn\" (must be this host's NQN)\n"
+		"  the spec's keys: each replica \"nqn\", \"uuid\",\n"
+		"    \"portals\": [{\"address\": ..., \"port\": ..., \"transport\": ...}, ...]\n"
+		"  TRANSPORT is tcp, rdma or RoCEv2; unknown keys are ignored.\n"
+		"The volume name is --volume, else \"alias\", else the top-level \"vol_uuid\",\n"
+		"else the namespace UUID of the only replica.\n"
+		"\n"
+		"Options:\n"
+		"  -h --help          Show this help\n"
+		"     --volume NAME   The volume name, whatever the JSON says\n"
+		"\n"
+		"Exit status: 0 success, 1 operation failed or already attached, 2 invalid\n"
+		"input or volume, 3 a required tool or kernel module is missing.\n",
+		vol_run_dir());
+}
+
+/* All of stdin, at most OSB_INPUT_MAX bytes: os-brick's JSON is a few KiB. */
+static int read_input(char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *buf = malloc(OSB_INPUT_MAX + 1);
+	size_t len = 0;
+
+	if (!buf)
+		return log_oom();
+	while (len <= OSB_INPUT_MAX) {
+		ssize_t n = read(STDIN_FILENO, buf + len, OSB_INPUT_MAX + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return log_error_errno(errno, "Failed to read the connection properties: %m");
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > OSB_INPUT_MAX)
+		return log_error_errno(EFBIG, "connection_properties: larger than %d bytes; refused.",
+				       OSB_INPUT_MAX);
+	*ret = TAKE_PTR(buf);
+	*ret_len = len;
+	return 0;
+}
+
+/* The transient directory.  The default is walked from /run down, so no
+ * symlink below /run is followed; one from $NVMF_RAID_VOLUMES_RUN (tests)
+ * has its parent trusted as it is, as desc_open_runtime_dir() does. */
+static int open_volume_dir(int *ret_fd)
+{
+	const char *dir = vol_run_dir(), *base = strrchr(dir, '/');
+	_cleanup_free_ char *parent = NULL;
+	int r;
+
+	if (streq(dir, VOL_RUN_DIR))
+		r = mkdir_parents_secure("/run", dir + STRLEN("/run/"), 0755, ret_fd);
+	else if (dir[0] != '/' || !filename_is_valid(base + 1))
+		return log_error_errno(EINVAL, "$%s must be an absolute path to a directory.",
+				       VOL_RUN_DIR_ENV);
+	else if (!(parent = strndup(dir, base == dir ? 1 : (size_t)(base - dir))))
+		return log_oom();
+	else
+		r = mkdir_parents_secure(parent, base + 1, 0755, ret_fd);
+	if (r < 0)
+		return log_error_errno(r, "Failed to create %s: %m", dir);
+	return 0;
+}
+
+/* 1 if @name exists in @dir_fd (a symlink counts), 0 if not. */
+static int exists_at(int dir_fd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+}
+
+/* A file in /etc would be attached instead of ours (it wins) or is the
+ * admin's volume: either way not ours to touch. */
+static int refuse_persistent(const char *name)
+{
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	if (asprintf(&path, "%s/%s.conf", vol_etc_dir(), name) < 0)
+		return log_oom();
+	r = exists_at(AT_FDCWD, path);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot look for %s: %m", name, path);
+	if (r > 0)
+		return log_error_errno(EEXIST, "%s: %s exists; this volume belongs to the admin, not to "
+				       "os-brick. Refusing.", name, path);
+	return 0;
+}
+
+/* Whether the descriptor /run/nvmf-raid/VOLUME.json exists: the volume is
+ * attached (or being attached) by whatever means. */
+static int descriptor_exists(const char *name)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char file[NAME_MAX + 1];
+	int r;
+
+	r = desc_open_runtime_dir(false, &fd);
+	if (r == -ENOENT)
+		return 0;
+	if (r >= 0) {
+		snprintf(file, sizeof(file), "%s.json", name);
+		r = exists_at(fd, file);
+	}
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot look for its descriptor: %m", name);
+	return r;
+}
+
+static bool state_is_down(const char *state)
+{
+	return streq(state, "inactive") || streq(state, "failed");
+}
+
+/* connect uses this host's identity: a request for another is refused
+ * rather than quietly served with ours. */
+static int check_host_nqn(const struct osb_volume *o)
+{
+	_cleanup_free_ char *ours = NULL;
+	const char *source = "/etc/nvme/hostnqn";
+
+	for (unsigned i = 0; i < o->n_replicas; i++) {
+		const struct osb_replica *rep = &o->replicas[i];
+
+		if (!rep->host_nqn)
+			continue;
+		/* As libnvme's nvme_default_host() finds it for the connect. */
+		if (!ours && !(ours = nvmf_hostnqn_from_file())) {
+			ours = nvmf_hostnqn_generate();
+			source = "generated by libnvme: no /etc/nvme/hostnqn";
+		}
+		if (!ours)
+			return log_error_errno(ENOENT, "%s%shost_nqn: this host has no NQN to compare it "
+					       "with (no /etc/nvme/hostnqn).", rep->path,
+					       *rep->path ? "." : "");
+		ours[strcspn(ours, " \t\r\n")] = 0;
+		if (!streq(ours, rep->host_nqn))
+			return log_error_errno(EINVAL, "%s%shost_nqn: not this host's NQN (%s, %s); "
+					       "connecting would use another identity. Refusing.",
+					       rep->path, *rep->path ? "." : "", ours, source);
+	}
+	return 0;
+}
+
+/* Serialises os-brick calls for one volume: two connects must not both
+ * see it detached.  Not the volume lock, which the unit's helper takes
+ * while we wait for it. */
+static int lock_request(struct request *q)
+{
+	int r = open_volume_dir(&q->dir_fd);
+
+	if (r < 0)
+		return r;
+	r = lock_file_at(q->dir_fd, q->lock, true, &q->lock_fd);
+	if (r < 0)
+		return log_error_errno(r, "%s: failed to lock %s/%s: %m", q->o->name, vol_run_dir(),
+				       q->lock);
+	return 0;
+}
+
+/* The checks of connect that touch nothing: EXIT_OK to go on. */
+static int connect_checks(struct request *q, sd_bus **ret_bus)
+{
+	_cleanup_free_ char *state = NULL;
+	const char *name = q->o->name;
+	int r;
+
+	if (check_host_nqn(q->o) < 0)
+		return EXIT_USAGE;
+	if (refuse_persistent(name) < 0)
+		return EXIT_FAILED;
+	if (lock_request(q) < 0)
+		return EXIT_FAILED;
+	r = descriptor_exists(name);
+	if (r < 0)
+		return EXIT_FAILED;
+	if (r > 0) {
+		log_error("%s: already attached; multi-attach is not supported.", name);
+		return EXIT_FAILED;
+	}
+	r = vol_check_against_others(q->vol);
+	if (r < 0)
+		return r == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
+	if (unit_bus_open(ret_bus) < 0 || unit_active_state(*ret_bus, q->unit, &state) < 0)
+		return EXIT_FAILED;
+	if (!state_is_down(state)) {
+		log_error("%s: already attached (%s is %s); multi-attach is not supported.", name,
+			  q->unit, state);
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
+/* A failed start: 2 (invalid volume) and 3 (tool missing) from the helper
+ * are passed on, anything else is 1. */
+static int start_failed(sd_bus *bus, struct request *q)
+{
+	int status = 0, r;
+
+	r = remove_file_at(q->dir_fd, q->file);
+	if (r < 0)
+		log_warning_errno(r, "%s: failed to remove %s/%s again: %m", q->o->name, vol_run_dir(),
+				  q->file);
+	if (unit_exit_status(bus, q->unit, &status) < 0 || !IN_SET(status, EXIT_USAGE, EXIT_MISSING))
+		return EXIT_FAILED;
+	return status;
+}
+
+static int do_connect(struct request *q)
+{
+	_cleanup_bus_ sd_bus *bus = NULL;
+	const char *name = q->o->name;
+	int r;
+
+	r = connect_checks(q, &bus);
+	if (r != EXIT_OK)
+		return r;
+	r = write_file_atomic_at(q->dir_fd, q->file, q->o->text, strlen(q->o->text), 0644);
+	if (r < 0) {
+		log_error_errno(r, "%s: failed to write %s/%s: %m", name, vol_run_dir(), q->file);
+		return EXIT_FAILED;
+	}
+	log_info("%s: wrote %s/%s; starting %s.", name, vol_run_dir(), q->file, q->unit);
+	if (unit_start(bus, q->unit) < 0)
+		return start_failed(bus, q);
+	printf("{\"type\": \"block\", \"path\": \"%s%s\"}\n", DESC_DEVICE_PREFIX, name);
+	return EXIT_OK;
+}
+
+/* Stops the unit; a volume still attached while its unit is down (an
+ * earlier stop failed, e.g. busy) is brought back under the unit first:
+ * starting an attached volume changes nothing, and only the unit's stop
+ * detaches it. */
+static int stop_unit(sd_bus *bus, struct request *q, bool attached)
+{
+	_cleanup_free_ char *state = NULL;
+
+	if (unit_active_state(bus, q->unit, &state) < 0)
+		return -EIO;
+	if (attached && state_is_down(state)) {
+		log_info("%s: attached but %s is %s; starting it to stop it.", q->o->name, q->unit,
+			 state);
+		if (unit_start(bus, q->unit) < 0)
+			return -EIO;
+	}
+	return unit_stop(bus, q->unit);
+}
+
+static int do_disconnect(struct request *q)
+{
+	_cleanup_bus_ sd_bus *bus = NULL;
+	const char *name = q->o->name;
+	int r;
+
+	if (refuse_persistent(name) < 0 || lock_request(q) < 0)
+		return EXIT_FAILED;
+	r = descriptor_exists(name);
+	if (r < 0 || unit_bus_open(&bus) < 0)
+		return EXIT_FAILED;
+	if (stop_unit(bus, q, r > 0) < 0) {
+		log_error("%s: not detached; %s/%s is kept.", name, vol_run_dir(), q->file);
+		return EXIT_FAILED;
+	}
+	/* The helper removes the descriptor once it detached. */
+	r = descriptor_exists(name);
+	if (r != 0) {
+		if (r > 0)
+			log_error("%s: still attached after %s stopped; see 'journalctl -u %s'.", name,
+				  q->unit, q->unit);
+		return EXIT_FAILED;
+	}
+	r = remove_file_at(q->dir_fd, q->file);
+	if (r < 0) {
+		log_error_errno(r, "%s: failed to remove %s/%s: %m", name, vol_run_dir(), q->file);
+		return EXIT_FAILED;
+	}
+	if (r > 0)
+		log_info("%s: detached; removed %s/%s.", name, vol_run_dir(), q->file);
+	printf("null\n");
+	return EXIT_OK;
+}
+
+static int do_extend(struct request *q)
+{
+	const char *name = q->o->name;
+	uint64_t size = 0;
+	int r;
+
+	if (lock_request(q) < 0)
+		return EXIT_FAILED;
+	r = descriptor_exists(name);
+	if (r == 0)
+		log_error("%s: not attached; nothing to extend.", name);
+	if (r <= 0)
+		return EXIT_FAILED;
+	/* grow_volume() logged why it failed, or that a replica lags. */
+	r = grow_volume(name, &size);
+	if (r == -ENOPKG)
+		return EXIT_MISSING;
+	if (r == -ENOENT)
+		log_error("%s: not attached; nothing to extend.", name);
+	if (r < 0)
+		return EXIT_FAILED;
+	printf("%" PRIu64 "\n", size);
+	return EXIT_OK;
+}
+
+static const struct action {
+	const char *name;
+	int (*run)(struct request *q);
+} actions[] = {
+	{ .name = "connect", .run = do_connect },
+	{ .name = "disconnect", .run = do_disconnect },
+	{ .name = "extend", .run = do_extend },
+};
+
+/* Reads and validates the request; EXIT_OK to go on. */
+static int load_request(struct request *q, const char *volume)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	r = read_input(&buf, &len);
+	if (r < 0)
+		return r == -EFBIG ? EXIT_USAGE : EXIT_FAILED;
+	r = osb_parse(buf, len, volume, &q->o);
+	if (r < 0)
+		return r == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
+	r = osb_validate(q->o, &q->vol);
+	if (r < 0)
+		return r == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
+	snprintf(q->unit, sizeof(q->unit), UNIT_FMT, q->o->name);
+	snprintf(q->file, sizeof(q->file), "%s.conf", q->o->name);
+	snprintf(q->lock, sizeof(q->lock), ".%s.lock", q->o->name);
+	return EXIT_OK;
+}
+
+int verb_os_brick(int argc, char *argv[])
+{
+	enum { ARG_VOLUME = 0x100 };
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "volume", required_argument, NULL, ARG_VOLUME },
+		{}
+	};
+	_cleanup_(request_done) struct request q = { .dir_fd = -EBADF, .lock_fd = -EBADF };
+	const struct action *action = NULL;
+	const char *volume = NULL;
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+		switch (opt) {
+		case 'h':
+			help(stdout);
+			return EXIT_OK;
+		case ARG_VOLUME:
+			volume = optarg;
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	if (argc - optind != 1) {
+		log_error("Expected one action: connect, disconnect or extend; see --help.");
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(actions); i++)
+		if (streq(argv[optind], actions[i].name))
+			action = &actions[i];
+	if (!action) {
+		log_error("Unknown action '%s': connect, disconnect or extend; see --help.", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (volume && !vol_name_is_valid(volume)) {
+		log_error("--volume: not a valid volume name (1-%d of A-Z a-z 0-9 _ . -, starting with "
+			  "a letter or digit).", VOL_NAME_MAX);
+		return EXIT_USAGE;
+	}
+	r = load_request(&q, volume);
+	if (r != EXIT_OK)
+		return r;
+	r = action->run(&q);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		log_error_errno(errno, "Failed to write the answer: %m");
+		return EXIT_FAILED;
+	}
+	return r;
+}

@@ -1,0 +1,152 @@
+#!/bin/bash
+# systemctl reload nvmf-raid@VOLUME applies a changed volume file: replicas
+# added (connected, added, resynced) or removed (failed, removed,
+# disconnected); an invalid file or an unusable replica changes nothing.
+# shellcheck source=lib/target.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/target.sh"
+# shellcheck source=lib/common.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/common.sh"
+# shellcheck source=lib/volume.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/volume.sh"
+
+oneTimeSetUp() {
+	tgt_modules || return 1
+}
+
+tearDown() {
+	local v
+	for v in $(ls "$VOLDIR" 2>/dev/null | sed -n 's/\.conf$//p'); do drop_volume "$v"; done
+	tgt_remove_all
+	return 0
+}
+
+fio_write() {
+	fio --name=w --filename="$1" --rw=write --bs=64k --size=16M --direct=1 \
+		--ioengine=libaio --iodepth=4 --verify=crc32c --do_verify=1 \
+		--output=/dev/null > /dev/null 2>&1
+}
+
+fio_verify() {
+	fio --name=w --filename="$1" --rw=read --bs=64k --size=16M --direct=1 \
+		--ioengine=libaio --iodepth=4 --verify=crc32c --verify_only=1 \
+		--output=/dev/null > /dev/null 2>&1
+}
+
+# add_replica VOL I PORT : target VOL-rI and its section in the volume file.
+add_replica() {
+	local vol=$1 i=$2 port=$3 u
+	u=$(new_uuid)
+	echo "$u" >> "$TGT_STORE/$vol.uuids"
+	tgt_add "$vol-r$i" 64M "$u" "$port" || return 1
+	printf '\n[replica.r%d]\nnqn = %s\nuuid = %s\nportals = %s\n' \
+		"$i" "$(tgt_nqn "$vol-r$i")" "$u" "$(tgt_port_uri "$port")" >> "$VOLDIR/$vol.conf"
+}
+
+# drop_section VOL NAME : removes [replica.NAME] from the volume file.
+drop_section() {
+	awk -v s="[replica.$2]" '/^\[/ {skip = ($0 == s)} !skip' "$VOLDIR/$1.conf" > "$VOLDIR/$1.conf.new" &&
+		mv "$VOLDIR/$1.conf.new" "$VOLDIR/$1.conf"
+}
+
+md_check_clean() {
+	echo check > "/sys/block/$1/md/sync_action"
+	wait_until 120 grep -q idle "/sys/block/$1/md/sync_action"
+	cat "/sys/block/$1/md/mismatch_cnt"
+}
+
+test_reload_adds_a_replica_and_applies_settings() {
+	local md u3 d3 c
+	new_volume rl 2 64M
+	systemctl start nvmf-raid@rl
+	md=$(md_of rl)
+	fio_write /dev/nvmf-raid/rl
+	add_replica rl 3 1
+	sed -i 's/^degraded-timeout = .*/&\nfast-io-fail-tmo = 3/' "$VOLDIR/rl.conf"
+	systemctl reload nvmf-raid@rl
+	assertEquals "reload: exit 0" 0 $?
+	assertEquals "3 slots" 3 "$(cat "/sys/block/$md/md/raid_disks")"
+	u3=$(replica_uuid rl 3)
+	d3=$(dev_by_uuid "$u3")
+	assertNotNull "r3 connected" "$d3"
+	wait_until 120 sh -c "[ \"\$(cat /sys/block/$md/md/degraded)\" = 0 ] && grep -q idle /sys/block/$md/md/sync_action"
+	assertTrue "r3 recovered, array whole" $?
+	assertEquals "r3 in sync" in_sync "$(md_member_state "$md" "$d3")"
+	wait_until 20 sh -c "[ \"\$(grep -c '\"state\": \"in-sync\"' /run/nvmf-raid/rl.json)\" = 3 ]"
+	assertTrue "descriptor: 3 replicas in-sync" $?
+	assertTrue "index names r3" "grep -q 'NVMF_RAID_REPLICA=r3' /run/nvmf-raid/by-uuid/$u3"
+	assertEquals "replicas identical (md check)" 0 "$(md_check_clean "$md")"
+	fio_verify /dev/nvmf-raid/rl
+	assertEquals "data verifies" 0 $?
+	for c in $(ctrls_by_nqn "$(tgt_nqn rl-r1)"); do
+		assertEquals "new fast-io-fail-tmo on $c" 3 "$(cat "/sys/class/nvme/$c/fast_io_fail_tmo")"
+	done
+}
+
+test_reload_removes_a_replica() {
+	local md u3 d3
+	new_volume rl 3 64M
+	systemctl start nvmf-raid@rl
+	md=$(md_of rl)
+	fio_write /dev/nvmf-raid/rl
+	u3=$(replica_uuid rl 3)
+	d3=$(dev_by_uuid "$u3")
+	drop_section rl r3
+	systemctl reload nvmf-raid@rl
+	assertEquals "reload: exit 0" 0 $?
+	assertEquals "2 slots" 2 "$(cat "/sys/block/$md/md/raid_disks")"
+	assertEquals "not degraded" 0 "$(md_degraded "$md")"
+	assertFalse "r3 no longer a member" "[ -e /sys/block/$md/md/dev-$d3 ]"
+	assertEquals "r3 disconnected" "" "$(ctrls_by_nqn "$(tgt_nqn rl-r3)")"
+	assertFalse "r3's index entry gone" "[ -e /run/nvmf-raid/by-uuid/$u3 ]"
+	assertFalse "descriptor no longer lists r3" "grep -q '\"r3\"' /run/nvmf-raid/rl.json"
+	assertTrue "in-sync record without r3" "! grep -q '\"r3\"' /var/lib/nvmf-raid/rl.json"
+	fio_verify /dev/nvmf-raid/rl
+	assertEquals "data verifies" 0 $?
+	systemctl stop nvmf-raid@rl
+	systemctl start nvmf-raid@rl
+	assertEquals "restarts from the 2 replicas left" 0 $?
+	fio_verify /dev/nvmf-raid/rl
+	assertEquals "data verifies after restart" 0 $?
+}
+
+test_reload_invalid_file_changes_nothing() {
+	local md before err
+	new_volume rl 2 64M
+	systemctl start nvmf-raid@rl
+	md=$(md_of rl)
+	before=$(md5sum < /run/nvmf-raid/rl.json)
+	add_replica rl 3 1
+	echo "bogus-key = 1" >> "$VOLDIR/rl.conf"
+	systemctl reload nvmf-raid@rl 2> /dev/null
+	assertNotEquals "reload fails" 0 $?
+	err=$(journalctl -q -o cat -u nvmf-raid@rl -n 20 --no-pager)
+	assertContains "journal names file, section and key" "$err" "rl.conf:"
+	assertContains "journal names the key" "$err" "bogus-key"
+	assertEquals "still 2 slots" 2 "$(cat "/sys/block/$md/md/raid_disks")"
+	assertEquals "descriptor unchanged" "$before" "$(md5sum < /run/nvmf-raid/rl.json)"
+	assertEquals "r3 not connected" "" "$(ctrls_by_nqn "$(tgt_nqn rl-r3)")"
+	assertEquals "unit still active" active "$(systemctl is-active nvmf-raid@rl)"
+}
+
+test_reload_unreachable_replica_changes_nothing() {
+	local md before u
+	VOL_TIMEOUT=4 new_volume rl 2 64M
+	systemctl start nvmf-raid@rl
+	md=$(md_of rl)
+	before=$(md5sum < /run/nvmf-raid/rl.json)
+	u=$(new_uuid)
+	# A subsystem nobody serves.
+	printf '\n[replica.r9]\nnqn = %s\nuuid = %s\nportals = tcp://127.0.0.1:4428\n' \
+		"$(tgt_nqn rl-r9)" "$u" >> "$VOLDIR/rl.conf"
+	systemctl reload nvmf-raid@rl 2> /dev/null
+	assertNotEquals "reload fails" 0 $?
+	assertContains "journal says which replica" \
+		"$(journalctl -q -o cat -u nvmf-raid@rl -n 20 --no-pager)" "added replica r9"
+	assertEquals "still 2 slots" 2 "$(cat "/sys/block/$md/md/raid_disks")"
+	assertEquals "not degraded" 0 "$(md_degraded "$md")"
+	assertEquals "descriptor unchanged" "$before" "$(md5sum < /run/nvmf-raid/rl.json)"
+	assertFalse "no index entry left for r9" "[ -e /run/nvmf-raid/by-uuid/$u ]"
+}
+
+# shellcheck source=/dev/null
+. shunit2

@@ -1,0 +1,749 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * osb_: os-brick's connection_properties are read by a command nova runs as
+ * root, so every accepted form gets its exact volume file checked, and
+ * every refusal the JSON path in its message.  Accepted input is also read
+ * back with vol_parse() (osb_validate()), as the verb does.
+ *
+ * unit_: the jobs the verb runs, against a fake systemd served by a child
+ * process over a socketpair, as a direct connection like systemd's private
+ * socket (which is what the test guest, without a D-Bus daemon, uses).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-id128.h>
+
+#include "lib/log.h"
+#include "lib/macro.h"
+#include "lib/osbrick.h"
+#include "lib/unit.h"
+#include "lib/volume.h"
+#include "tap.h"
+
+#define NQN1 "nqn.2014-08.org.nvmexpress:uuid:0c468c4d-a385-47e0-8299-6e95051277db"
+#define NQN2 "nqn.2024-01.io.nvmf-raid.test:r2"
+#define UUID1 "96e25fb4-9f91-4c88-ab59-275fd354777e"
+#define UUID2 "12345fb4-9f91-4c88-ab59-275fd3544321"
+#define CINDER "5c0a4f3e-1f57-4b43-9d3c-6ed6b3bb8a57"
+
+/* One portal, each spelling. */
+#define P_OBJ(addr, port, tr) \
+	"{\"address\": \"" addr "\", \"port\": " port ", \"transport\": \"" tr "\"}"
+#define P_LIST(addr, port, tr) "[\"" addr "\", " port ", \"" tr "\"]"
+/* One replica, each spelling; @portals is the inside of the list. */
+#define SPEC_REP(uuid, nqn, portals) \
+	"{\"uuid\": \"" uuid "\", \"nqn\": \"" nqn "\", \"portals\": [" portals "]}"
+#define BRICK_REP(uuid, nqn, portals) \
+	"{\"vol_uuid\": \"" uuid "\", \"target_nqn\": \"" nqn "\", \"portals\": [" portals "]}"
+/* A flat os-brick replica with @extra keys added ("" for none). */
+#define FLAT(extra) \
+	"{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", " \
+	"\"portals\": [" P_LIST("127.0.0.1", "\"4420\"", "tcp") "]" extra "}"
+
+static char errs[65536];
+
+static char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+static char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	return s;
+}
+
+/* osb_parse() of @len bytes, its messages in errs. */
+static int parse_n(const char *json, size_t len, const char *override, struct osb_volume **ret)
+{
+	char path[] = "/tmp/nvmf-raid-test-osbrick.XXXXXX";
+	int fd = mkstemp(path), saved = dup(STDERR_FILENO), r;
+	ssize_t n;
+
+	if (fd < 0 || saved < 0)
+		abort();
+	unlink(path);
+	fflush(stderr);
+	dup2(fd, STDERR_FILENO);
+	r = osb_parse(json, len, override, ret);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	n = pread(fd, errs, sizeof(errs) - 1, 0);
+	errs[n > 0 ? n : 0] = 0;
+	close(fd);
+	return r;
+}
+
+static int parse(const char *json, const char *override, struct osb_volume **ret)
+{
+	return parse_n(json, strlen(json), override, ret);
+}
+
+static int diag(int ok)
+{
+	if (!ok)
+		printf("#   messages: %s\n", errs);
+	return ok;
+}
+
+/* Accepted, named @want_name, and read back by vol_parse() with
+ * @want_n replicas.  Returns the volume for more checks (or NULL). */
+static struct vol_volume *accepted_as(const char *json, const char *override,
+				      const char *want_name, unsigned want_n, struct osb_volume **ret_o,
+				      const char *what)
+{
+	struct osb_volume *o = NULL;
+	struct vol_volume *v = NULL;
+	int r = parse(json, override, &o);
+
+	if (!diag(ok(r == 0, "%s: accepted", what)))
+		return NULL;
+	is_str(o->name, want_name, "  ... volume name");
+	ok(osb_validate(o, &v) == 0 && v && v->n_replicas == want_n,
+	   "  ... vol_parse() reads its file back with %u replica%s", want_n, want_n == 1 ? "" : "s");
+	if (ret_o)
+		*ret_o = o;
+	else
+		osb_free(o);
+	return v;
+}
+
+static void accepted(const char *json, const char *override, const char *want_name,
+		     unsigned want_n, const char *what)
+{
+	vol_free(accepted_as(json, override, want_name, want_n, NULL, what));
+}
+
+/* Refused with -EINVAL and a message containing @needle. */
+static void refused(const char *json, const char *override, const char *needle, const char *what)
+{
+	struct osb_volume *o = NULL;
+	int r = parse(json, override, &o);
+
+	diag(ok(r == -EINVAL && !o && strstr(errs, needle), "%s: refused, \"%s\"", what, needle));
+	osb_free(o);
+}
+
+/* The spec's two examples, with addresses filled in and in JSON. */
+static void test_spec_examples(void)
+{
+	static const char flat[] =
+		"{\"uuid\": \"" UUID1 "\",\n \"nqn\": \"" NQN1 "\",\n"
+		" \"portals\": [{\n     \"address\": \"127.0.0.1\",\n     \"port\": \"4420\",\n"
+		"     \"transport\": \"tcp\"}],\n \"volume_replicas\": null}\n";
+	static const char replicated[] =
+		"{\"volume_replicas\": [\n"
+		"     {\"uuid\": \"" UUID1 "\",\n      \"nqn\": \"" NQN1 "\",\n"
+		"      \"portals\": [{\"address\": \"127.0.0.1\", \"port\": \"4420\", \"transport\": \"tcp\"}]},\n"
+		"     {\"uuid\": \"" UUID2 "\",\n      \"nqn\": \"" NQN2 "\",\n"
+		"      \"portals\": [{\"address\": \"127.0.0.1\", \"port\": \"4420\", \"transport\": \"tcp\"}]}]}\n";
+	struct osb_volume *o = NULL;
+	struct vol_volume *v;
+
+	v = accepted_as(flat, NULL, UUID1, 1, &o, "spec example 1 (flat, volume_replicas null)");
+	if (v && o) {
+		is_str(o->text,
+		       "# Written by \"nvmf-raid os-brick connect\" from os-brick's connection_properties;\n"
+		       "# removed by \"nvmf-raid os-brick disconnect\".  See nvmf-raid(8).\n"
+		       "\n[replica.0]\nnqn = " NQN1 "\nuuid = " UUID1 "\nportals = tcp://127.0.0.1:4420\n",
+		       "  ... the exact volume file");
+		is_str(v->replicas[0].name, "0", "  ... its section is [replica.0]");
+		is_str(v->replicas[0].portals[0].trsvcid, "4420", "  ... port 4420");
+		ok(!v->persistent, "  ... transient, not persistent");
+	}
+	vol_free(v);
+	osb_free(o);
+	o = NULL;
+
+	/* Two replicas and no name anywhere: the spec's form alone is not enough. */
+	refused(replicated, NULL, "no volume name: a volume of 2 replicas needs --volume",
+		"spec example 2 without a name");
+	v = accepted_as(replicated, "db1", "db1", 2, &o, "spec example 2 with --volume db1");
+	if (v && o) {
+		is_str(v->replicas[0].uuid_str, UUID1, "  ... replica 0 is the first entry");
+		is_str(v->replicas[1].uuid_str, UUID2, "  ... replica 1 is the second entry");
+		is_str(v->replicas[1].name, "1", "  ... named [replica.1]");
+		is_str(v->replicas[1].nqn, NQN2, "  ... with its NQN");
+		ok(strstr(o->text, "[replica.1]\nnqn = " NQN2 "\nuuid = " UUID2
+				   "\nportals = tcp://127.0.0.1:4420\n") != NULL,
+		   "  ... the second section in the file");
+	}
+	vol_free(v);
+	osb_free(o);
+}
+
+/* os-brick's own form, as nova passes it from cinder. */
+static void test_osbrick_forms(void)
+{
+	struct osb_volume *o = NULL;
+	struct vol_volume *v;
+	const char *rep =
+		"{\"vol_uuid\": \"" CINDER "\", \"alias\": \"volume-" CINDER "\", \"replica_count\": 2,"
+		" \"qos_specs\": {\"a\": {\"b\": [1, 2, {\"c\": null}]}}, \"access_mode\": \"rw\","
+		" \"encrypted\": false, \"cacheable\": false, \"discard\": true, \"device_path\": \"/dev/x\","
+		" \"volume_replicas\": ["
+		"  {\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"volume_nguid\": \"abc\","
+		"   \"ns_id\": 1, \"host_nqn\": \"nqn.2014-08.org.nvmexpress:uuid:11\","
+		"   \"portals\": [[\"10.0.0.1\", \"4420\", \"tcp\"], [\"10.0.1.1\", 4420, \"RoCEv2\"]]},"
+		"  {\"target_nqn\": \"" NQN2 "\", \"vol_uuid\": \"" UUID2 "\", \"ns_id\": \"7\","
+		"   \"portals\": [[\"fe80::2\", 4421, \"rdma\"]]}]}";
+
+	accepted(FLAT(""), NULL, UUID1, 1, "os-brick flat: target_nqn, vol_uuid, portals list");
+	accepted(FLAT(", \"volume_replicas\": null"), NULL, UUID1, 1, "os-brick flat, volume_replicas null");
+	v = accepted_as(rep, NULL, "volume-" CINDER, 2, &o, "os-brick volume_replicas, alias, extra keys");
+	if (v && o) {
+		is_int(v->replicas[0].n_portals, 2, "  ... replica 0 has 2 portals");
+		is_int(v->replicas[0].portals[1].transport, VOL_TRANSPORT_RDMA, "  ... RoCEv2 is rdma");
+		is_int(v->replicas[1].portals[0].transport, VOL_TRANSPORT_RDMA, "  ... rdma is rdma");
+		is_str(v->replicas[1].portals[0].traddr, "fe80::2", "  ... IPv6 address");
+		ok(strstr(o->text, "portals = tcp://10.0.0.1:4420, rdma://10.0.1.1:4420\n") != NULL,
+		   "  ... both portals in the file");
+		ok(strstr(o->text, "portals = rdma://[fe80::2]:4421\n") != NULL,
+		   "  ... IPv6 in brackets in the URI");
+		is_str(o->replicas[0].host_nqn, "nqn.2014-08.org.nvmexpress:uuid:11", "  ... host_nqn kept for the verb");
+		is_str(o->replicas[0].path, "volume_replicas[0]", "  ... with its JSON path");
+		ok(!o->replicas[1].host_nqn, "  ... no host_nqn for replica 1");
+	}
+	vol_free(v);
+	osb_free(o);
+}
+
+static void test_single_entry(void)
+{
+	accepted("{\"volume_replicas\": [" BRICK_REP(UUID2, NQN2, P_LIST("127.0.0.1", "4420", "tcp")) "]}",
+		 NULL, UUID2, 1, "one-entry volume_replicas: the single replica's UUID names it");
+	accepted("{\"volume_replicas\": [" SPEC_REP(UUID2, NQN2, P_OBJ("127.0.0.1", "4420", "tcp")) "],"
+		 " \"replica_count\": 1}", NULL, UUID2, 1, "one-entry, spec spelling, replica_count 1");
+	accepted("{\"alias\": \"one\", \"volume_replicas\": [" BRICK_REP(UUID2, NQN2, P_LIST("127.0.0.1", "4420", "tcp")) "]}",
+		 NULL, "one", 1, "one-entry with alias");
+}
+
+static void test_names(void)
+{
+	const char *rep = BRICK_REP(UUID2, NQN2, P_LIST("127.0.0.1", "4420", "tcp"));
+	_cleanup_free_ char *all = xasprintf("{\"alias\": \"al\", \"vol_uuid\": \"" CINDER "\", "
+					     "\"volume_replicas\": [%s]}", rep);
+	_cleanup_free_ char *no_alias = xasprintf("{\"vol_uuid\": \"" CINDER "\", \"volume_replicas\": [%s]}", rep);
+	_cleanup_free_ char *null_alias = xasprintf("{\"alias\": null, \"vol_uuid\": null, "
+						    "\"volume_replicas\": [%s]}", rep);
+	_cleanup_free_ char *long64 = xasprintf("{\"alias\": \"%064d\", \"volume_replicas\": [%s]}", 0, rep);
+	_cleanup_free_ char *long65 = xasprintf("{\"alias\": \"%065d\", \"volume_replicas\": [%s]}", 0, rep);
+	_cleanup_free_ char *slash = xasprintf("{\"alias\": \"../etc/x\", \"volume_replicas\": [%s]}", rep);
+	_cleanup_free_ char *space = xasprintf("{\"alias\": \"a b\", \"volume_replicas\": [%s]}", rep);
+	_cleanup_free_ char *dot = xasprintf("{\"alias\": \".x\", \"volume_replicas\": [%s]}", rep);
+
+	accepted(all, "cli", "cli", 1, "--volume wins over alias and vol_uuid");
+	accepted(all, NULL, "al", 1, "alias wins over vol_uuid");
+	accepted(no_alias, NULL, CINDER, 1, "top-level vol_uuid (cinder's id) without alias");
+	accepted(null_alias, NULL, UUID2, 1, "alias and vol_uuid null: the namespace UUID");
+	accepted(FLAT(""), NULL, UUID1, 1, "flat: the top-level vol_uuid");
+	accepted("{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"96E25FB49F914C88AB59275FD354777E\", "
+		 "\"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}", NULL,
+		 "96E25FB49F914C88AB59275FD354777E", 1, "flat: vol_uuid as given names it");
+	accepted("{\"nqn\": \"" NQN1 "\", \"uuid\": \"96E25FB4-9F91-4C88-AB59-275FD354777E\", "
+		 "\"portals\": [" P_OBJ("127.0.0.1", "4420", "tcp") "]}", NULL, UUID1, 1,
+		 "flat spec: the canonical namespace UUID names it");
+	accepted(long64, NULL, "0000000000000000000000000000000000000000000000000000000000000000", 1,
+		 "64-character alias");
+	accepted(all, "volume-" CINDER, "volume-" CINDER, 1, "a cinder volume id as --volume");
+	refused(long65, NULL, "alias: '00000", "65-character alias");
+	refused(slash, NULL, "alias: '../etc/x' is not a valid volume name", "alias with a slash");
+	refused(space, NULL, "alias: 'a b' is not a valid volume name", "alias with a space");
+	refused(dot, NULL, "alias: '.x' is not a valid volume name", "alias starting with a dot");
+	refused(all, "-x", "--volume: '-x' is not a valid volume name", "invalid --volume");
+	refused("{\"alias\": \"\", \"volume_replicas\": [" BRICK_REP(UUID2, NQN2, P_LIST("127.0.0.1", "4420", "tcp")) "]}",
+		NULL, "alias: '' is not a valid volume name", "empty alias");
+}
+
+static void test_uuids(void)
+{
+	struct osb_volume *o = NULL;
+	struct vol_volume *v;
+
+	v = accepted_as("{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"96E25FB49F914C88AB59275FD354777E\", "
+			"\"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}", "u", "u", 1, &o,
+			"namespace UUID without dashes, upper case");
+	if (o)
+		ok(strstr(o->text, "uuid = " UUID1 "\n") != NULL, "  ... written in canonical form");
+	vol_free(v);
+	osb_free(o);
+	accepted("{\"target_nqn\": \"" NQN1 "\", \"nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", "
+		 "\"uuid\": \"96E25FB4-9F91-4C88-AB59-275FD354777E\", \"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}",
+		 NULL, UUID1, 1, "both spellings given and equal");
+	refused("{\"target_nqn\": \"" NQN1 "\", \"nqn\": \"" NQN2 "\", \"vol_uuid\": \"" UUID1 "\", "
+		"\"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}", NULL,
+		"\"target_nqn\" and \"nqn\" are both given and differ", "target_nqn and nqn differ");
+	refused("{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"uuid\": \"" UUID2 "\", "
+		"\"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}", NULL,
+		"\"vol_uuid\" and \"uuid\" are both given and differ", "vol_uuid and uuid differ");
+	refused("{\"volume_replicas\": [" BRICK_REP("not-a-uuid", NQN1, P_LIST("127.0.0.1", "4420", "tcp")) "]}",
+		NULL, "volume_replicas[0].vol_uuid: 'not-a-uuid' is not a UUID", "malformed UUID");
+	refused("{\"volume_replicas\": [" SPEC_REP("00000000-0000-0000-0000-000000000000", NQN1,
+						   P_OBJ("127.0.0.1", "4420", "tcp")) "]}",
+		NULL, "volume_replicas[0].uuid: the nil UUID names no namespace", "nil UUID");
+	refused("{\"alias\": \"d\", \"volume_replicas\": [" BRICK_REP(UUID1, NQN1, P_LIST("127.0.0.1", "4420", "tcp")) ", "
+		SPEC_REP("96E25FB4-9F91-4C88-AB59-275FD354777E", NQN2, P_OBJ("127.0.0.2", "4420", "tcp")) "]}",
+		NULL, "volume_replicas[1].uuid: namespace UUID " UUID1 " is also the one of volume_replicas[0]",
+		"two replicas with one namespace UUID");
+	refused("{\"target_nqn\": \"" NQN1 "\", \"volume_nguid\": \"" UUID1 "\", \"ns_id\": 1, "
+		"\"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}", NULL,
+		"connection_properties: no namespace UUID (\"vol_uuid\" or \"uuid\")",
+		"only volume_nguid and ns_id: no namespace UUID");
+	refused("{\"alias\": \"x\", \"volume_replicas\": [{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": null, "
+		"\"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}]}", NULL,
+		"volume_replicas[0]: no namespace UUID", "vol_uuid null");
+}
+
+static void test_nqns(void)
+{
+	refused("{\"vol_uuid\": \"" UUID1 "\", \"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}", NULL,
+		"connection_properties: no \"target_nqn\" (or \"nqn\")", "flat without an NQN");
+	refused("{\"volume_replicas\": [{\"uuid\": \"" UUID1 "\", \"portals\": [" P_OBJ("127.0.0.1", "4420", "tcp") "]}]}",
+		NULL, "volume_replicas[0]: no \"target_nqn\" (or \"nqn\")", "replica without an NQN");
+	refused("{\"volume_replicas\": [" BRICK_REP(UUID1, "iqn.2001-04.com.example:x", P_LIST("127.0.0.1", "4420", "tcp")) "]}",
+		NULL, "volume_replicas[0].target_nqn: 'iqn.2001-04.com.example:x' is not an NQN", "an iSCSI name");
+	refused("{\"volume_replicas\": [" BRICK_REP(UUID1, "nqn.2014-08.org.example:\\n[volume]", P_LIST("127.0.0.1", "4420", "tcp")) "]}",
+		NULL, "volume_replicas[0].target_nqn: 'nqn.2014-08.org.example:?[volume]' is not an NQN",
+		"an NQN with a newline, printed harmlessly");
+	/* Valid NQNs, but ';' and '#' would start a comment in the file. */
+	refused("{\"volume_replicas\": [" BRICK_REP(UUID1, "nqn.2014-08.org.example:a;b", P_LIST("127.0.0.1", "4420", "tcp")) "]}",
+		NULL, "volume_replicas[0].target_nqn: 'nqn.2014-08.org.example:a;b' holds one of ;#\"'\\, which a volume file cannot carry",
+		"an NQN with ';'");
+	refused("{\"volume_replicas\": [" SPEC_REP(UUID1, "nqn.2014-08.org.example:a#b", P_OBJ("127.0.0.1", "4420", "tcp")) "]}",
+		NULL, "volume_replicas[0].nqn: 'nqn.2014-08.org.example:a#b' holds one of", "an NQN with '#'");
+	refused("{\"volume_replicas\": [" SPEC_REP(UUID1, "nqn.2014-08.org.example:a\\\"b", P_OBJ("127.0.0.1", "4420", "tcp")) "]}",
+		NULL, "volume_replicas[0].nqn: 'nqn.2014-08.org.example:a\"b' holds one of", "an NQN with '\"'");
+	accepted("{\"volume_replicas\": [" SPEC_REP(UUID1, "nqn.1992-08.com.netapp:sn.0a1b:subsystem.vol_1+x/y@z=w", P_OBJ("127.0.0.1", "4420", "tcp")) "]}",
+		 NULL, UUID1, 1, "an NQN with _ + / @ =");
+}
+
+static void test_portals(void)
+{
+	struct osb_volume *o = NULL;
+	struct vol_volume *v;
+
+	v = accepted_as("{\"nqn\": \"" NQN1 "\", \"uuid\": \"" UUID1 "\", \"portals\": ["
+			P_OBJ("::1", "4421", "tcp") ", " P_OBJ("127.0.0.1", "\"4422\"", "TCP") ", "
+			"{\"transport\": \"rdma\", \"port\": 1, \"address\": \"0::0:1\", \"x\": 1}]}",
+			NULL, UUID1, 1, &o, "spec portals: IPv6, port number or string, keys in any order");
+	if (o && v) {
+		ok(strstr(o->text, "portals = tcp://[::1]:4421, tcp://127.0.0.1:4422, rdma://[::1]:1\n") != NULL,
+		   "  ... URIs in the file, IPv6 canonical and in brackets");
+		is_int(v->replicas[0].n_portals, 3, "  ... 3 portals");
+	}
+	vol_free(v);
+	osb_free(o);
+	refused("{\"alias\": \"a\", \"volume_replicas\": [" BRICK_REP(UUID1, NQN1, P_LIST("127.0.0.1", "4420", "tcp")) ", "
+		BRICK_REP(UUID2, NQN2, P_LIST("127.0.0.1", "4420", "fc")) "]}", NULL,
+		"volume_replicas[1].portals[0]: transport \"fc\" is not supported", "fc transport");
+}
+
+static void test_portal_values(void)
+{
+	static const struct {
+		const char *portal, *needle, *what;
+	} bad[] = {
+		{ P_LIST("127.0.0.1", "\"0\"", "tcp"), "portals[0]: port '0' is not a number 1..65535", "port \"0\"" },
+		{ P_LIST("127.0.0.1", "0", "tcp"), "portals[0]: port 0 is out of range", "port 0" },
+		{ P_LIST("127.0.0.1", "65536", "tcp"), "portals[0]: port 65536 is out of range", "port 65536" },
+		{ P_LIST("127.0.0.1", "\"65536\"", "tcp"), "portals[0]: port 65536 is out of range", "port \"65536\"" },
+		{ P_LIST("127.0.0.1", "\"04420\"", "tcp"), "port '04420' is not a number", "port with a leading zero" },
+		{ P_LIST("127.0.0.1", "-1", "tcp"), "port -1 is out of range", "port -1" },
+		{ P_LIST("127.0.0.1", "4420.5", "tcp"), "the port must be a number or a string, not a fraction", "fractional port" },
+		{ P_LIST("127.0.0.1", "true", "tcp"), "the port must be a number or a string, not a boolean", "boolean port" },
+		{ P_LIST("127.0.0.1", "\"\"", "tcp"), "port '' is not a number", "empty port" },
+		{ P_LIST("127.0.0.1", "\"44 20\"", "tcp"), "port '44 20' is not a number", "port with a space" },
+		{ P_LIST("storage.example", "4420", "tcp"), "address 'storage.example' is not an IP address (host names are not resolved)", "host name" },
+		{ P_LIST("[::1]", "4420", "tcp"), "address '[::1]' is not an IP address", "IPv6 already in brackets" },
+		{ P_LIST("1.2.3", "4420", "tcp"), "address '1.2.3' is not an IP address", "short IPv4" },
+		{ P_LIST("", "4420", "tcp"), "address '' is not an IP address", "empty address" },
+		{ P_LIST("127.0.0.1, tcp://1.2.3.4:1", "4420", "tcp"), "is not an IP address", "a list smuggled in" },
+		{ P_LIST("fe80::1%eth0", "4420", "tcp"), "address 'fe80::1%eth0' is not an IP address", "IPv6 zone" },
+		{ "[1, 4420, \"tcp\"]", "the address must be a string, not an integer", "numeric address" },
+		{ P_LIST("127.0.0.1", "4420", "fc"), "portals[0]: transport \"fc\" is not supported", "transport fc" },
+		{ P_LIST("127.0.0.1", "4420", "loop"), "transport \"loop\" is not supported", "transport loop" },
+		{ "[\"127.0.0.1\", 4420, null]", "the transport must be a string, not null", "transport null" },
+		{ "[\"127.0.0.1\", 4420]", "portals[0]: must be [address, port, transport], not a list of 2", "list of 2" },
+		{ "[\"127.0.0.1\", 4420, \"tcp\", 1]", "not a list of 4", "list of 4" },
+		{ "{\"address\": \"127.0.0.1\", \"transport\": \"tcp\"}", "portals[0]: no \"port\"", "object without port" },
+		{ "{\"address\": \"127.0.0.1\", \"port\": null, \"transport\": \"tcp\"}", "portals[0]: no \"port\"", "object with port null" },
+		{ "\"tcp://127.0.0.1:4420\"", "portals[0]: must be a [address, port, transport] list or an object, not a string", "URI string" },
+		{ P_LIST("127.0.0.1", "4420", "tcp") ", " P_LIST("127.0.0.1", "\"4420\"", "TCP"), "portals[1]: the same portal as portals[0]", "one portal twice" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		_cleanup_free_ char *json = xasprintf("{\"alias\": \"x\", \"volume_replicas\": [{\"target_nqn\": "
+						      "\"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"portals\": [%s]}]}",
+						      bad[i].portal);
+		_cleanup_free_ char *needle = xasprintf("volume_replicas[0].%s", bad[i].needle);
+
+		refused(json, NULL, strstr(bad[i].needle, "portals[") == bad[i].needle ? needle : bad[i].needle,
+			bad[i].what);
+	}
+}
+
+static void test_portal_counts(void)
+{
+	_cleanup_free_ char *eight = NULL, *nine = NULL;
+	char *list = strdup("");
+
+	for (int i = 1; i <= 9; i++) {
+		char *next = xasprintf("%s%s[\"10.0.0.%d\", 4420, \"tcp\"]", list, i > 1 ? ", " : "", i);
+
+		free(list);
+		list = next;
+		if (i == 8)
+			eight = xasprintf("{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"portals\": [%s]}", list);
+	}
+	nine = xasprintf("{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"portals\": [%s]}", list);
+	free(list);
+	accepted(eight, NULL, UUID1, 1, "8 portals");
+	refused(nine, NULL, "portals: 9 portals; a replica needs 1 to 8", "9 portals");
+	refused("{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"portals\": []}", NULL,
+		"portals: 0 portals; a replica needs 1 to 8", "empty portals");
+	refused("{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\"}", NULL,
+		"portals: missing: a replica needs 1 to 8 portals", "no portals");
+	refused("{\"nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"target_portal\": \"127.0.0.1\", "
+		"\"target_port\": 4420, \"transport_type\": \"tcp\"}", NULL,
+		"(the old \"target_portal\"/\"target_port\"/\"transport_type\" form is not supported)",
+		"os-brick's oldest form");
+}
+
+static void test_replica_counts(void)
+{
+	const char *rep = BRICK_REP(UUID1, NQN1, P_LIST("127.0.0.1", "4420", "tcp"));
+	_cleanup_free_ char *sixteen = NULL, *seventeen = NULL;
+	char *list = strdup("");
+
+	for (int i = 1; i <= 17; i++) {
+		char *next = xasprintf("%s%s{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": "
+				       "\"96e25fb4-9f91-4c88-ab59-275fd35477%02d\", \"portals\": [[\"127.0.0.1\", 4420, \"tcp\"]]}",
+				       list, i > 1 ? ", " : "", i);
+
+		free(list);
+		list = next;
+		if (i == 16)
+			sixteen = xasprintf("{\"alias\": \"big\", \"replica_count\": 16, \"volume_replicas\": [%s]}", list);
+	}
+	seventeen = xasprintf("{\"alias\": \"big\", \"volume_replicas\": [%s]}", list);
+	free(list);
+	accepted(sixteen, NULL, "big", 16, "16 replicas");
+	refused(seventeen, NULL, "volume_replicas: too many replicas (17, at most 16)", "17 replicas");
+	refused("{\"alias\": \"x\", \"volume_replicas\": []}", NULL,
+		"volume_replicas: empty; a volume needs 1 to 16 replicas", "empty volume_replicas");
+	{
+		_cleanup_free_ char *wrong = xasprintf("{\"alias\": \"x\", \"replica_count\": 2, \"volume_replicas\": [%s]}", rep);
+		_cleanup_free_ char *flat = xasprintf("{\"replica_count\": 3, %s", rep + 1);
+
+		refused(wrong, NULL, "replica_count: 2, but there is 1 replica", "replica_count mismatch");
+		refused(flat, NULL, "replica_count: 3, but there is 1 replica", "flat with replica_count 3");
+	}
+}
+
+static void test_types(void)
+{
+	static const struct {
+		const char *json, *needle, *what;
+	} bad[] = {
+		{ FLAT(", \"alias\": 5"), "alias: must be a string, not an integer", "alias a number" },
+		{ FLAT(", \"replica_count\": \"1\""), "replica_count: must be an integer, not a string", "replica_count a string" },
+		{ FLAT(", \"replica_count\": 1.0"), "replica_count: must be an integer, not a fraction", "replica_count a fraction" },
+		{ FLAT(", \"volume_replicas\": \"x\""), "volume_replicas: must be a list (or null), not a string", "volume_replicas a string" },
+		{ FLAT(", \"volume_replicas\": {}"), "volume_replicas: must be a list (or null), not an object", "volume_replicas an object" },
+		{ FLAT(", \"volume_nguid\": 5"), "volume_nguid: must be a string, not an integer", "volume_nguid a number" },
+		{ FLAT(", \"ns_id\": true"), "ns_id: must be an integer or a string, not a boolean", "ns_id a boolean" },
+		{ FLAT(", \"ns_id\": [1]"), "ns_id: must be an integer or a string, not a list", "ns_id a list" },
+		{ FLAT(", \"host_nqn\": 1"), "host_nqn: must be a string, not an integer", "host_nqn a number" },
+		{ "{\"target_nqn\": 1, \"vol_uuid\": \"" UUID1 "\", \"portals\": [[\"127.0.0.1\", 1, \"tcp\"]]}",
+		  "target_nqn: must be a string, not an integer", "target_nqn a number" },
+		{ "{\"nqn\": [\"" NQN1 "\"], \"vol_uuid\": \"" UUID1 "\", \"portals\": [[\"127.0.0.1\", 1, \"tcp\"]]}",
+		  "nqn: must be a string, not a list", "nqn a list" },
+		{ "{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": {}, \"portals\": [[\"127.0.0.1\", 1, \"tcp\"]]}",
+		  "vol_uuid: must be a string, not an object", "vol_uuid an object" },
+		{ "{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"portals\": \"tcp://127.0.0.1:1\"}",
+		  "portals: must be a list, not a string", "portals a string" },
+		{ "{\"alias\": \"a\", \"volume_replicas\": [7]}", "volume_replicas[0]: must be an object, not an integer", "a replica that is a number" },
+		{ "{\"alias\": \"a\", \"volume_replicas\": [null]}", "volume_replicas[0]: must be an object, not null", "a replica that is null" },
+		{ "{\"alias\": \"a\", \"vol_uuid\": 5, \"volume_replicas\": [" BRICK_REP(UUID1, NQN1, P_LIST("127.0.0.1", "1", "tcp")) "]}",
+		  "vol_uuid: must be a string, not an integer", "top-level vol_uuid a number" },
+		{ "{\"alias\": \"a\\u0000b\", \"volume_replicas\": [" BRICK_REP(UUID1, NQN1, P_LIST("127.0.0.1", "1", "tcp")) "]}",
+		  "alias: contains a NUL character", "alias with an escaped NUL" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		refused(bad[i].json, NULL, bad[i].needle, bad[i].what);
+	accepted(FLAT(", \"alias\": null, \"replica_count\": null, \"volume_nguid\": null, \"ns_id\": null, "
+		      "\"host_nqn\": null"), NULL, UUID1, 1, "null for every optional key");
+	accepted(FLAT(", \"ns_id\": \"1\", \"volume_nguid\": \"" UUID1 "\""), NULL, UUID1, 1, "ns_id a string");
+}
+
+static void test_malformed(void)
+{
+	static const char nul[] = "{\"alias\": \"a\"}\0{}";
+	char *big = malloc(OSB_INPUT_MAX + 2);
+	_cleanup_free_ char *deep = NULL, *at_brace = NULL, *at_x = NULL;
+
+	refused("", NULL, "connection_properties: empty input", "empty input");
+	refused("hello", NULL, "connection_properties: malformed JSON", "not JSON");
+	refused("{'uuid': None}", NULL, "connection_properties: malformed JSON", "a Python dict");
+	/* json-c's strict mode stops at the first byte after the object. */
+	at_brace = xasprintf("connection_properties: malformed JSON at byte %zu: unexpected character",
+			     STRLEN(FLAT("")) + 1);
+	at_x = xasprintf("malformed JSON at byte %zu", STRLEN(FLAT("")));
+	refused(FLAT("") " {}", NULL, at_brace, "trailing garbage");
+	refused(FLAT("") "x", NULL, at_x, "trailing text");
+	accepted(FLAT("") " \n\t\r\n", NULL, UUID1, 1, "trailing whitespace");
+	refused("{\"target_nqn\": \"" NQN1 "\"", NULL, "connection_properties: truncated JSON", "truncated");
+	refused("[" FLAT("") "]", NULL, "connection_properties: must be a JSON object, not a list", "a list at the top");
+	refused("null\n", NULL, "must be a JSON object, not null", "null at the top");
+	refused("{\"a\": 1,}", NULL, "malformed JSON", "trailing comma (strict JSON)");
+	refused("{\"alias\": \"\xff\"}", NULL, "malformed JSON", "invalid UTF-8");
+	{
+		struct osb_volume *o = NULL;
+
+		diag(ok(parse_n(nul, sizeof(nul) - 1, NULL, &o) == -EINVAL && strstr(errs, "contains a NUL byte"),
+			"a NUL byte in the input: refused"));
+		osb_free(o);
+	}
+	deep = xasprintf(FLAT(", \"qos_specs\": %s1%s"), "[[[[[[[[[[[[[[[[[[[[", "]]]]]]]]]]]]]]]]]]]]");
+	refused(deep, NULL, "malformed JSON", "nesting deeper than 16");
+	if (big) {
+		struct osb_volume *o = NULL;
+
+		memset(big, ' ', OSB_INPUT_MAX + 1);
+		diag(ok(parse_n(big, OSB_INPUT_MAX + 1, NULL, &o) == -EINVAL && strstr(errs, "larger than 1048576 bytes"),
+			"input over 1 MiB: refused"));
+		osb_free(o);
+		free(big);
+	}
+}
+
+/* All problems are reported, not just the first. */
+static void test_all_errors(void)
+{
+	refused("{\"replica_count\": 5, \"volume_replicas\": ["
+		BRICK_REP(UUID1, NQN1, P_LIST("127.0.0.1", "4420", "fc")) ", "
+		"{\"nqn\": 5, \"uuid\": \"x\", \"portals\": []}]}", NULL,
+		"volume_replicas[1].nqn: must be a string", "several errors: the NQN one");
+	ok(strstr(errs, "volume_replicas[0].portals[0]: transport \"fc\"") &&
+	   strstr(errs, "volume_replicas[1].uuid: 'x' is not a UUID") &&
+	   strstr(errs, "volume_replicas[1].portals: 0 portals") &&
+	   strstr(errs, "replica_count: 5, but there are 2 replicas") &&
+	   strstr(errs, "no volume name"), "  ... and every other one");
+}
+
+/* ---- unit_ against a fake systemd -------------------------------------- */
+
+#define SD_MANAGER "org.freedesktop.systemd1.Manager"
+#define UNIT_PREFIX "/org/freedesktop/systemd1/unit/"
+
+/* How the fake systemd treats each unit. */
+static struct fake_unit {
+	const char *name;
+	const char *state;
+	const char *start_result;	/* the start job's result */
+	const char *start_state;	/* the unit's state after it */
+	const char *stop_state;		/* after a stop: "failed" when ExecStop= failed */
+	int status;			/* ExecMainStatus after the start */
+	bool early;			/* JobRemoved before the reply */
+} fake_units[] = {
+	{ "good.service", "inactive", "done", "active", "inactive", 0, false },
+	{ "bad.service", "inactive", "failed", "failed", "failed", 3, false },
+	{ "busy.service", "inactive", "done", "active", "failed", 0, false },
+	{ "early.service", "inactive", "done", "active", "inactive", 0, true },
+	{ "usage.service", "inactive", "failed", "failed", "failed", 2, true },
+};
+
+static struct fake_unit *fake_find(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(fake_units); i++)
+		if (streq(fake_units[i].name, name))
+			return &fake_units[i];
+	return NULL;
+}
+
+static int fake_job(sd_bus_message *m, bool start)
+{
+	static unsigned id = 1;
+	sd_bus *bus = sd_bus_message_get_bus(m);
+	const char *name, *mode;
+	struct fake_unit *u;
+	char job[64];
+	int r;
+
+	r = sd_bus_message_read(m, "ss", &name, &mode);
+	if (r < 0 || !(u = fake_find(name)) || !streq(mode, "replace"))
+		return sd_bus_reply_method_errorf(m, "org.freedesktop.systemd1.NoSuchUnit", "no %s", name);
+	snprintf(job, sizeof(job), "/org/freedesktop/systemd1/job/%u", ++id);
+	/* Another client's job ends first: it must not be taken for ours. */
+	sd_bus_emit_signal(bus, "/org/freedesktop/systemd1", SD_MANAGER, "JobRemoved", "uoss",
+			   1000 + id, "/org/freedesktop/systemd1/job/1", name, "failed");
+	if (!u->early)
+		sd_bus_reply_method_return(m, "o", job);
+	/* systemd leaves a failed unit failed on stop; no ExecStop= runs. */
+	u->state = start ? u->start_state : streq(u->state, "failed") ? "failed" : u->stop_state;
+	sd_bus_emit_signal(bus, "/org/freedesktop/systemd1", SD_MANAGER, "JobRemoved", "uoss", id, job,
+			   name, start ? u->start_result : "done");
+	if (u->early)
+		sd_bus_reply_method_return(m, "o", job);
+	return 1;
+}
+
+static int fake_manager(sd_bus_message *m, const char *member)
+{
+	const char *name = NULL;
+	struct fake_unit *u;
+	char path[128];
+
+	if (streq(member, "StartUnit") || streq(member, "StopUnit"))
+		return fake_job(m, streq(member, "StartUnit"));
+	if (streq(member, "Subscribe"))
+		return sd_bus_reply_method_return(m, NULL);
+	if (sd_bus_message_read(m, "s", &name) < 0 || !(u = fake_find(name)))
+		return sd_bus_reply_method_errorf(m, "org.freedesktop.systemd1.NoSuchUnit",
+						  "Unit %s not loaded.", strna(name));
+	if (streq(member, "ResetFailedUnit")) {
+		if (streq(u->state, "failed"))
+			u->state = "inactive";
+		return sd_bus_reply_method_return(m, NULL);
+	}
+	snprintf(path, sizeof(path), UNIT_PREFIX "%zu", (size_t)(u - fake_units));
+	return sd_bus_reply_method_return(m, "o", path);
+}
+
+static int fake_property(sd_bus_message *m)
+{
+	const char *path = sd_bus_message_get_path(m), *iface, *prop;
+	struct fake_unit *u;
+	unsigned i;
+
+	if (sd_bus_message_read(m, "ss", &iface, &prop) < 0 ||
+	    sscanf(path, UNIT_PREFIX "%u", &i) != 1 || i >= ELEMENTSOF(fake_units))
+		return sd_bus_reply_method_errorf(m, "org.freedesktop.DBus.Error.UnknownObject", "no");
+	u = &fake_units[i];
+	if (streq(prop, "ActiveState"))
+		return sd_bus_reply_method_return(m, "v", "s", u->state);
+	if (streq(prop, "ExecMainCode"))	/* CLD_EXITED once it ran */
+		return sd_bus_reply_method_return(m, "v", "i", streq(u->state, "inactive") ? 0 : 1);
+	if (streq(prop, "ExecMainStatus"))
+		return sd_bus_reply_method_return(m, "v", "i", u->status);
+	return sd_bus_reply_method_errorf(m, "org.freedesktop.DBus.Error.UnknownProperty", "%s", prop);
+}
+
+static int fake_handler(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *iface = sd_bus_message_get_interface(m), *member = sd_bus_message_get_member(m);
+
+	(void)userdata;
+	(void)error;
+	if (sd_bus_message_is_method_call(m, NULL, NULL) <= 0)
+		return 0;
+	if (streq(iface, SD_MANAGER))
+		return fake_manager(m, member);
+	if (streq(iface, "org.freedesktop.DBus.Properties") && streq(member, "Get"))
+		return fake_property(m);
+	return sd_bus_reply_method_errorf(m, "org.freedesktop.DBus.Error.UnknownMethod", "%s", strna(member));
+}
+
+/* The child: serves until the test closes its end. */
+static _noreturn_ void fake_systemd(int fd)
+{
+	sd_bus *bus = NULL;
+	sd_id128_t id;
+
+	if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, fd, fd) < 0 || sd_id128_randomize(&id) < 0 ||
+	    sd_bus_set_server(bus, 1, id) < 0 || sd_bus_add_fallback(bus, NULL, "/", fake_handler, NULL) < 0 ||
+	    sd_bus_start(bus) < 0)
+		_exit(1);
+	for (;;) {
+		int r = sd_bus_process(bus, NULL);
+
+		if (r < 0)
+			_exit(0);
+		if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
+			_exit(0);
+	}
+}
+
+static void test_unit_jobs(void)
+{
+	_cleanup_free_ char *state = NULL;
+	sd_bus *bus = NULL;
+	int fds[2], status = -1, r;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0 || (pid = fork()) < 0)
+		abort();
+	if (pid == 0) {
+		close(fds[0]);
+		fake_systemd(fds[1]);
+	}
+	close(fds[1]);
+	if (sd_bus_new(&bus) < 0 || sd_bus_set_fd(bus, fds[0], fds[0]) < 0 || sd_bus_start(bus) < 0)
+		abort();
+
+	ok(unit_active_state(bus, "gone.service", &state) == 0 && streq(state, "inactive"),
+	   "unit_active_state() of a unit not loaded: inactive");
+	free(TAKE_PTR(state));
+	is_int(unit_start(bus, "good.service"), 0, "unit_start(): job done");
+	ok(unit_active_state(bus, "good.service", &state) == 0 && streq(state, "active"),
+	   "  ... the unit is active");
+	free(TAKE_PTR(state));
+	is_int(unit_start(bus, "early.service"), 0, "unit_start(): JobRemoved before the reply is not missed");
+	is_int(unit_start(bus, "bad.service"), -EIO, "unit_start(): job failed is -EIO");
+	ok(unit_exit_status(bus, "bad.service", &status) == 0 && status == 3,
+	   "  ... unit_exit_status() passes the helper's 3 on");
+	is_int(unit_start(bus, "usage.service"), -EIO, "unit_start(): failed, signal before the reply");
+	ok(unit_exit_status(bus, "usage.service", &status) == 0 && status == 2, "  ... exit status 2");
+	is_int(unit_exit_status(bus, "gone.service", &status), -ENODATA, "unit_exit_status() of a unit not loaded");
+	is_int(unit_start(bus, "nosuch.service"), -ENOENT, "unit_start() refused by systemd: its error");
+	is_int(unit_stop(bus, "good.service"), 0, "unit_stop(): inactive afterwards");
+	ok(unit_active_state(bus, "good.service", &state) == 0 && streq(state, "inactive"),
+	   "  ... the unit is inactive");
+	free(TAKE_PTR(state));
+	is_int(unit_start(bus, "busy.service"), 0, "busy.service started");
+	is_int(unit_stop(bus, "busy.service"), -EIO, "unit_stop(): job done but ExecStop= failed is -EIO");
+	is_int(unit_stop(bus, "bad.service"), 0, "unit_stop() of a unit failed before: success");
+	ok(unit_active_state(bus, "bad.service", &state) == 0 && streq(state, "inactive"),
+	   "  ... and its failed state is reset");
+
+	sd_bus_flush_close_unref(bus);
+	r = waitpid(pid, &status, 0);
+	ok(r == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "fake systemd exited cleanly");
+}
+
+int main(void)
+{
+	log_setup("test-osbrick");
+	log_set_target(LOG_TARGET_CONSOLE);
+	log_set_max_level(LOG_INFO);
+	/* osb_validate() names the file after this directory, never opens it. */
+	setenv(VOL_RUN_DIR_ENV, "/nonexistent/nvmf-raid-test/run", 1);
+	setenv(VOL_ETC_DIR_ENV, "/nonexistent/nvmf-raid-test/etc", 1);
+
+	test_spec_examples();
+	test_osbrick_forms();
+	test_single_entry();
+	test_names();
+	test_uuids();
+	test_nqns();
+	test_portals();
+	test_portal_values();
+	test_portal_counts();
+	test_replica_counts();
+	test_types();
+	test_malformed();
+	test_all_errors();
+	test_unit_jobs();
+	return tap_done();
+}
