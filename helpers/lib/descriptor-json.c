@@ -18,11 +18,9 @@
 
 #include "descriptor-internal.h"
 #include "descriptor.h"
+#include "json-util.h"
 #include "log.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
-#define _cleanup_json_ _cleanup_(json_object_putp)
 
 /* Our nesting is 4 deep; json-c's default of 32 only helps an attacker. */
 #define JSON_DEPTH_MAX 8
@@ -527,34 +525,13 @@ static int parse_replicas(const struct pctx *c, json_object *root, struct desc *
 /* One JSON object and nothing but whitespace after it. */
 static int parse_json(const struct pctx *c, const char *buf, size_t len, json_object **ret)
 {
-	_cleanup_(json_tokener_freep) json_tokener *tok = NULL;
-	_cleanup_json_ json_object *o = NULL;
-	enum json_tokener_error e;
+	char why[160];
+	int r;
 
-	if (len == 0)
-		return bad(c, NULL, "empty");
-	if (len > DESC_SIZE_MAX)
-		return bad(c, NULL, "larger than %d bytes", DESC_SIZE_MAX);
-	/* json-c would stop at a NUL and leave the rest unchecked. */
-	if (memchr(buf, 0, len))
-		return bad(c, NULL, "contains a NUL byte");
-	tok = json_tokener_new_ex(JSON_DEPTH_MAX);
-	if (!tok)
-		return -ENOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, buf, (int)len);
-	e = json_tokener_get_error(tok);
-	if (e == json_tokener_continue)
-		return bad(c, NULL, "truncated JSON");
-	if (e != json_tokener_success)
-		return bad(c, NULL, "malformed JSON: %s", json_tokener_error_desc(e));
-	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
-		if (!strchr(" \t\r\n", buf[i]))
-			return bad(c, NULL, "trailing data after the JSON object");
-	if (!json_object_is_type(o, json_type_object))
-		return bad(c, NULL, "not a JSON object");
-	*ret = TAKE_PTR(o);
-	return 0;
+	r = json_parse_object(buf, len, DESC_SIZE_MAX, JSON_DEPTH_MAX, ret, why, sizeof(why));
+	if (r == -EBADMSG)
+		return bad(c, NULL, "%s", why);
+	return r == -ENOMEM ? -ENOMEM : r;
 }
 
 int desc_parse_origin(const char *buf, size_t len, const char *expected_volume,

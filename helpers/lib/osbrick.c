@@ -18,12 +18,10 @@
 
 #include <json-c/json.h>
 
+#include "json-util.h"
 #include "log.h"
 #include "osbrick.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
-#define _cleanup_json_ _cleanup_(json_object_putp)
 
 /* Our own nesting is 5 deep, but unknown keys (qos_specs…) may nest too;
  * json-c's default of 32 would only help an attacker. */
@@ -85,19 +83,6 @@ static void join(char buf[static PATH_MAX_LEN], const char *prefix, const char *
 	snprintf(buf, PATH_MAX_LEN, "%s%s%s", prefix, *prefix ? "." : "", key);
 }
 
-static const char *type_name(json_object *v)
-{
-	static const char *const names[] = {
-		[json_type_null] = "null", [json_type_boolean] = "a boolean",
-		[json_type_double] = "a fraction", [json_type_int] = "an integer",
-		[json_type_object] = "an object", [json_type_array] = "a list",
-		[json_type_string] = "a string",
-	};
-	unsigned t = (unsigned)json_object_get_type(v);
-
-	return t < ELEMENTSOF(names) && names[t] ? names[t] : "unknown";
-}
-
 /* Member @key of @o: 0 if absent or null (os-brick sends None for keys it
  * has no value for), 1 with *@ret set, -EINVAL (logged) for another type. */
 static int get_typed(struct pctx *c, json_object *o, const char *prefix, const char *key,
@@ -110,7 +95,7 @@ static int get_typed(struct pctx *c, json_object *o, const char *prefix, const c
 		return 0;
 	if (!json_object_is_type(v, type)) {
 		join(path, prefix, key);
-		return bad(c, path, "must be %s, not %s", type_text, type_name(v));
+		return bad(c, path, "must be %s, not %s", type_text, json_type_text(v));
 	}
 	*ret = v;
 	return 1;
@@ -239,11 +224,11 @@ static int read_address(struct pctx *c, json_object *v, const char *path, struct
 {
 	char pr[PRINT_MAX + 4];
 	unsigned char bin[16];
-	const char *s;
+	const char *s = NULL;
 	int r;
 
 	if (!json_object_is_type(v, json_type_string))
-		return bad(c, path, "the address must be a string, not %s", type_name(v));
+		return bad(c, path, "the address must be a string, not %s", json_type_text(v));
 	r = string_of(c, v, path, &s);
 	if (r < 0)
 		return r;
@@ -275,7 +260,7 @@ static int read_port(struct pctx *c, json_object *v, const char *path, struct vo
 		for (size_t i = 0; i < len; i++)
 			n = n * 10 + (s[i] - '0');
 	} else
-		return bad(c, path, "the port must be a number or a string, not %s", type_name(v));
+		return bad(c, path, "the port must be a number or a string, not %s", json_type_text(v));
 	if (n < 1 || n > 65535)
 		return bad(c, path, "port %" PRId64 " is out of range (1..65535)", n);
 	snprintf(p->trsvcid, sizeof(p->trsvcid), "%" PRId64, n);
@@ -285,10 +270,10 @@ static int read_port(struct pctx *c, json_object *v, const char *path, struct vo
 static int read_transport(struct pctx *c, json_object *v, const char *path, struct vol_portal *p)
 {
 	char pr[PRINT_MAX + 4];
-	const char *s;
+	const char *s = NULL;
 
 	if (!json_object_is_type(v, json_type_string))
-		return bad(c, path, "the transport must be a string, not %s", type_name(v));
+		return bad(c, path, "the transport must be a string, not %s", json_type_text(v));
 	if (string_of(c, v, path, &s) < 0)
 		return -EINVAL;
 	/* os-brick's names: RoCEv2 is NVMe over RDMA. */
@@ -326,7 +311,7 @@ static int read_portal(struct pctx *c, json_object *v, const char *path, struct 
 			return r;
 	} else
 		return bad(c, path, "must be a [address, port, transport] list or an object, not %s",
-			   type_name(v));
+			   json_type_text(v));
 	if (read_address(c, f[0], path, p) < 0)
 		r = -EINVAL;
 	if (read_port(c, f[1], path, p) < 0)
@@ -392,7 +377,7 @@ static int read_extras(struct pctx *c, json_object *o, struct rep *rep)
 	if (json_object_object_get_ex(o, "ns_id", &v) && v && !json_object_is_type(v, json_type_int) &&
 	    !json_object_is_type(v, json_type_string)) {
 		join(path, rep->path, "ns_id");
-		r = bad(c, path, "must be an integer or a string, not %s", type_name(v));
+		r = bad(c, path, "must be an integer or a string, not %s", json_type_text(v));
 	}
 	s = NULL;
 	if (get_string(c, o, rep->path, "host_nqn", &s) < 0)
@@ -456,7 +441,7 @@ static int read_replicas(struct pctx *c, json_object *root, struct rep *reps, un
 
 		snprintf(reps[i].path, sizeof(reps[i].path), "volume_replicas[%zu]", i);
 		if (!json_object_is_type(o, json_type_object))
-			bad(c, reps[i].path, "must be an object, not %s", type_name(o));
+			bad(c, reps[i].path, "must be an object, not %s", json_type_text(o));
 		else
 			read_replica(c, o, &reps[i]);
 	}
@@ -529,35 +514,13 @@ static void pick_name(struct pctx *c, json_object *root, const char *override,
 /* One JSON object and nothing but whitespace after it. */
 static int parse_json(struct pctx *c, const char *buf, size_t len, json_object **ret)
 {
-	_cleanup_(json_tokener_freep) json_tokener *tok = NULL;
-	_cleanup_json_ json_object *o = NULL;
-	enum json_tokener_error e;
+	char why[160];
+	int r;
 
-	if (len == 0)
-		return bad(c, NULL, "empty input; expected a JSON object");
-	if (len > OSB_INPUT_MAX)
-		return bad(c, NULL, "larger than %d bytes", OSB_INPUT_MAX);
-	/* json-c would stop at a NUL and leave the rest unchecked. */
-	if (memchr(buf, 0, len))
-		return bad(c, NULL, "contains a NUL byte");
-	tok = json_tokener_new_ex(JSON_DEPTH_MAX);
-	if (!tok)
-		return log_oom();
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	o = json_tokener_parse_ex(tok, buf, (int)len);
-	e = json_tokener_get_error(tok);
-	if (e == json_tokener_continue)
-		return bad(c, NULL, "truncated JSON");
-	if (e != json_tokener_success)
-		return bad(c, NULL, "malformed JSON at byte %zu: %s", json_tokener_get_parse_end(tok),
-			   json_tokener_error_desc(e));
-	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
-		if (!strchr(" \t\r\n", buf[i]))
-			return bad(c, NULL, "trailing data after the JSON object");
-	if (!json_object_is_type(o, json_type_object))
-		return bad(c, NULL, "must be a JSON object, not %s", type_name(o));
-	*ret = TAKE_PTR(o);
-	return 0;
+	r = json_parse_object(buf, len, OSB_INPUT_MAX, JSON_DEPTH_MAX, ret, why, sizeof(why));
+	if (r == -EBADMSG)
+		return bad(c, NULL, "%s", why);
+	return r == -ENOMEM ? log_oom() : r;
 }
 
 /* The volume file; every value in it passed the checks above. */

@@ -19,11 +19,10 @@
 
 #include "device.h"
 #include "fileio.h"
+#include "json-util.h"
 #include "log.h"
 #include "status.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
-#define _cleanup_json_ _cleanup_(json_object_putp)
 
 static inline int max_int(int a, int b)
 {

@@ -27,17 +27,6 @@ TARGETS_UNIT=/etc/systemd/system/nvmf-raid-test-targets.service
 DEGRADED_START_ID=ff933a302c9c46358ef8bc08b81fb4cb
 SIZE=64M
 
-fio_write() {
-	fio --name=w --filename="$1" --rw=write --bs=64k --size=16M --direct=1 \
-		--ioengine=libaio --iodepth=4 --verify=crc32c --do_verify=1 \
-		--output=/dev/null > /dev/null 2>&1
-}
-
-fio_verify() {
-	fio --name=w --filename="$1" --rw=read --bs=64k --size=16M --direct=1 \
-		--ioengine=libaio --iodepth=4 --verify=crc32c --verify_only=1 \
-		--output=/dev/null > /dev/null 2>&1
-}
 
 # add_target NAME PORT : a replica target, remembered for the next boot.
 add_target() {

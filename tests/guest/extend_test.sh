@@ -23,17 +23,6 @@ tearDown() {
 	return 0
 }
 
-fio_write() {
-	fio --name=w --filename="$1" --rw=write --bs=64k --size=16M --direct=1 \
-		--ioengine=libaio --iodepth=4 --verify=crc32c --do_verify=1 \
-		--output=/dev/null > /dev/null 2>&1
-}
-
-fio_verify() {
-	fio --name=w --filename="$1" --rw=read --bs=64k --size=16M --direct=1 \
-		--ioengine=libaio --iodepth=4 --verify=crc32c --verify_only=1 \
-		--output=/dev/null > /dev/null 2>&1
-}
 
 size_of() { blockdev --getsize64 "$1"; }
 

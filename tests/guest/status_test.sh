@@ -39,6 +39,14 @@ tearDown() {
 # status_json ARGS... : nvmf-raid status --json ARGS into $ST; its exit status.
 status_json() { nvmf-raid status --json "$@" > "$ST"; }
 
+# show STAGE : both views as this stage left them, into the suite's log.
+show() {
+	echo "--- $1: nvmf-raid status life"
+	cat /tmp/status-test.txt
+	echo "--- $1: nvmf-raid status --json life"
+	cat "$ST"
+}
+
 # jget KEY... : the value at that path of $ST (list indexes as numbers):
 # strings bare, everything else as JSON (null, true, 67108864, [...]).
 jget() {
@@ -142,6 +150,7 @@ test_lifecycle_optimal_degraded_rebuilding_healed() {
 	nvmf-raid status life > /tmp/status-test.txt
 	assertTrue "human: degraded header" "grep -Eq '^life +degraded ' /tmp/status-test.txt"
 	assertTrue "human: r2 faulty" "grep -Eq '^  r2 +faulty +/dev/$dev2 +tcp://' /tmp/status-test.txt"
+	show degraded
 
 	# Rebuilding: a slow recovery (speed_min below speed_max, or md ignores
 	# the max), with 32 MiB dirty in the bitmap to copy.
@@ -170,6 +179,7 @@ test_lifecycle_optimal_degraded_rebuilding_healed() {
 	nvmf-raid status life > /tmp/status-test.txt
 	assertTrue "human: r2 rebuilding with its progress" \
 		"grep -Eq '^  r2 +rebuilding +/dev/$dev2 +tcp://127.0.0.1:4420  recover [0-9]+\\.[0-9]%$' /tmp/status-test.txt"
+	show rebuilding
 	echo system > "/sys/block/$md/md/sync_speed_max"
 	echo system > "/sys/block/$md/md/sync_speed_min"
 	SLOWED=
@@ -187,6 +197,9 @@ test_lifecycle_optimal_degraded_rebuilding_healed() {
 	assertEquals "no sync" null "$(jget volumes 0 sync)"
 	assertEquals "r2: no progress" null "$(jget volumes 0 replicas 1 progress)"
 	assert_replica_live life 2
+	nvmf-raid status life > /tmp/status-test.txt
+	assertTrue "human: healed header" "grep -Eq '^life +optimal ' /tmp/status-test.txt"
+	show healed
 }
 
 test_inactive_and_broken_volumes() {

@@ -45,3 +45,17 @@ md_member_state() {
 
 md_degraded() { cat "/sys/block/$1/md/degraded"; }
 md_sync_action() { cat "/sys/block/$1/md/sync_action"; }
+
+# fio_write DEV [SIZE] : writes SIZE (16M) with crc32c checksums and reads it
+# back; fio_verify DEV [SIZE] checks what fio_write left there, later.
+fio_write() {
+	fio --name=w --filename="$1" --rw=write --bs=64k --size="${2:-16M}" --direct=1 \
+		--ioengine=libaio --iodepth=4 --verify=crc32c --do_verify=1 \
+		--output=/dev/null > /dev/null 2>&1
+}
+
+fio_verify() {
+	fio --name=w --filename="$1" --rw=read --bs=64k --size="${2:-16M}" --direct=1 \
+		--ioengine=libaio --iodepth=4 --verify=crc32c --verify_only=1 \
+		--output=/dev/null > /dev/null 2>&1
+}
