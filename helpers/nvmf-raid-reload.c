@@ -216,12 +216,16 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 	return 0;
 }
 
-static int set_raid_devices(const char *mddev, unsigned n)
+/* More slots: with --force, as a spare added to a degraded array fills
+ * the missing slot first and mdadm would refuse to leave one empty; that
+ * one belongs to the replica that is away, which gets it back (in full)
+ * when it returns. */
+static int set_raid_devices(const char *mddev, unsigned n, bool more)
 {
 	char arg[32];
 
 	snprintf(arg, sizeof(arg), "--raid-devices=%u", n);
-	return md_grow(mddev, arg);
+	return md_grow(mddev, arg, more);
 }
 
 /* Adds first (a spare, then a slot more for it: md recovers onto it in
@@ -252,7 +256,7 @@ static int change_array(struct reload *c)
 		log_info("%s: replica %s (%s) added; recovering.", c->vol->name, rep->name, rep->device);
 	}
 	if (c->n_added > 0) {
-		r = set_raid_devices(md, (unsigned)slots + c->n_added);
+		r = set_raid_devices(md, (unsigned)slots + c->n_added, true);
 		if (r < 0)
 			return r;
 	}
@@ -270,7 +274,7 @@ static int change_array(struct reload *c)
 		log_info("%s: replica %s (%s) removed from %s.", c->vol->name, rep->name, rep->device, md);
 	}
 	if (c->n_removed > 0)
-		return set_raid_devices(md, c->new->n_replicas);
+		return set_raid_devices(md, c->new->n_replicas, false);
 	return 0;
 }
 

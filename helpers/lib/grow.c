@@ -142,7 +142,7 @@ static int grow_md(const struct desc *d, uint64_t *ret_size)
 		return -EAGAIN;
 	/* mdadm sets each member's size to what its device offers, then the
 	 * array's to the smallest, and resizes the bitmap with it. */
-	r = md_grow(d->md.device, "--size=max");
+	r = md_grow(d->md.device, "--size=max", false);
 	if (r < 0)
 		return r == -ENOENT ? -ENOPKG : r;
 	r = md_sysfs_read_u64(d->md.device, "component_size", &after);

@@ -241,7 +241,7 @@ int md_sysfs_write(const char *mddev, const char *attr, const char *value)
 	return n == (ssize_t)strlen(value) ? 0 : -EIO;
 }
 
-int md_grow(const char *mddev, const char *arg)
+int md_grow(const char *mddev, const char *arg, bool force)
 {
 	int r, k;
 
@@ -251,7 +251,7 @@ int md_grow(const char *mddev, const char *arg)
 	k = md_sysfs_write(mddev, "sync_action", "frozen");
 	if (k < 0)
 		log_debug_errno(k, "Cannot freeze %s: %m", mddev);
-	r = md_mdadm("--grow", mddev, arg, NULL);
+	r = force ? md_mdadm("--grow", mddev, arg, "--force", NULL) : md_mdadm("--grow", mddev, arg, NULL);
 	if (k >= 0) {
 		k = md_sysfs_write(mddev, "sync_action", "idle");
 		if (k < 0)

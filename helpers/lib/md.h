@@ -110,9 +110,10 @@ int md_sysfs_write(const char *mddev, const char *attr, const char *value);
  * md_grow() - `mdadm --grow @mddev @arg` (e.g. "--size=max",
  * "--raid-devices=3") with any resync frozen meanwhile, as md refuses
  * both changes while one runs; the resync resumes afterwards
+ * @force: pass --force, e.g. to add slots that no spare fills yet
  * Return: as md_mdadm().
  */
-int md_grow(const char *mddev, const char *arg);
+int md_grow(const char *mddev, const char *arg, bool force);
 
 /**
  * md_mdadm_argv() - md_mdadm() with the arguments as a NULL-terminated array

@@ -71,6 +71,35 @@ test_reload_adds_a_replica_and_applies_settings() {
 	done
 }
 
+test_reload_adds_a_replica_to_a_degraded_array() {
+	local md d2 d3
+	new_volume rl 2 64M
+	systemctl start nvmf-raid@rl
+	md=$(md_of rl)
+	fio_write /dev/nvmf-raid/rl
+	d2=$(dev_by_uuid "$(replica_uuid rl 2)")
+	tgt_vanish rl-r2
+	dd if=/dev/urandom of=/dev/nvmf-raid/rl bs=1M count=1 seek=32 oflag=direct status=none
+	wait_until 30 grep -q faulty "/sys/block/$md/md/dev-$d2/state"
+	assertTrue "r2 failed by md" $?
+	add_replica rl 3 1
+	systemctl reload nvmf-raid@rl
+	assertEquals "reload while degraded: exit 0" 0 $?
+	assertEquals "3 slots" 3 "$(cat "/sys/block/$md/md/raid_disks")"
+	d3=$(dev_by_uuid "$(replica_uuid rl 3)")
+	wait_until 120 sh -c "grep -q idle /sys/block/$md/md/sync_action && grep -q in_sync /sys/block/$md/md/dev-$d3/state"
+	assertTrue "r3 recovered" $?
+	assertEquals "still short of r2" 1 "$(md_degraded "$md")"
+	tgt_return rl-r2
+	wait_until 120 sh -c "[ \"\$(cat /sys/block/$md/md/degraded)\" = 0 ] && grep -q idle /sys/block/$md/md/sync_action"
+	assertTrue "r2 back in its slot: array whole" $?
+	wait_until 20 sh -c "[ \"\$(grep -c '\"state\": \"in-sync\"' /run/nvmf-raid/rl.json)\" = 3 ]"
+	assertTrue "descriptor: 3 replicas in-sync" $?
+	assertEquals "replicas identical (md check)" 0 "$(md_check_clean "$md")"
+	fio_verify /dev/nvmf-raid/rl
+	assertEquals "data verifies" 0 $?
+}
+
 test_reload_removes_a_replica() {
 	local md u3 d3
 	new_volume rl 3 64M

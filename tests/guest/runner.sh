@@ -53,7 +53,11 @@ while IFS= read -r suite; do
 		export NVMF_RAID_BOOT=1
 		: > "$log"
 	fi
-	echo "guest: suite $suite started at ${t0}s (boot $NVMF_RAID_BOOT)"
+	if [ "$NVMF_RAID_BOOT" -gt 1 ]; then
+		echo "guest: suite $suite resumed at ${t0}s after the reboot it asked for"
+	else
+		echo "guest: suite $suite started at ${t0}s"
+	fi
 	# Each suite runs from its own directory, so it can source files
 	# beside it; -k: a suite that ignores SIGTERM is killed.
 	(cd "$share/suites/$(dirname "$suite")" &&
