@@ -13,11 +13,6 @@ step() { printf '\n==> [%6.1fs] %s\n' "$(uptime_s)" "$*"; }
 show() { printf '    $ %s\n' "$*"; "$@" 2>&1 | sed 's/^/    /'; }
 fail() { printf '\n!!! demo failed: %s\n' "$*"; exit 1; }
 elapsed() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN{printf "%.1f", b-a}'; }
-states() {
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
-for r in d["replicas"]: print("    replica %-3s %-11s %s" % (r["name"], r["state"], r["device"]))' \
-		"/run/nvmf-raid/demo.json"
-}
 
 install_project "$share" || fail "installing the project"
 UUIDS=(d3a0c001-0000-4000-8000-000000000001 d3a0c001-0000-4000-8000-000000000002 d3a0c001-0000-4000-8000-000000000003)
@@ -46,7 +41,7 @@ systemctl start nvmf-raid@demo || { journalctl -u nvmf-raid@demo --no-pager | ta
 echo "    returned after $(elapsed "$t0")s; /dev/nvmf-raid/demo -> $(readlink -f /dev/nvmf-raid/demo)"
 show journalctl -u nvmf-raid@demo --no-pager -o cat -n 20
 show cat /proc/mdstat
-states
+show nvmf-raid status demo
 md=$(basename "$(readlink -f /dev/nvmf-raid/demo)")
 mdadm --wait /dev/nvmf-raid/demo > /dev/null 2>&1
 
@@ -68,7 +63,7 @@ wait_until 30 sh -c 'grep -q "\"state\": \"faulty\"" /run/nvmf-raid/demo.json' |
 echo "    [$(uptime_s)s] nvmf-raid-monitor recorded it faulty, $(elapsed "$t0")s after the loss"
 show journalctl -u nvmf-raid-monitor@demo --no-pager -o cat -n 3
 show cat /proc/mdstat
-states
+show nvmf-raid status demo
 sleep 3
 
 step "Replica c comes back: the kernel reconnects, nvmf-raid re-adds it, the bitmap resyncs what changed"
@@ -79,7 +74,7 @@ wait_until 60 sh -c 'python3 -c "import json,sys; d=json.load(open(\"/run/nvmf-r
 	fail "not healed"
 echo "    [$(uptime_s)s] every replica in sync again, $(elapsed "$t0")s after the target returned"
 show journalctl -u nvmf-raid-monitor@demo --no-pager -o cat -n 4
-states
+show nvmf-raid status demo
 show cat /var/lib/nvmf-raid/demo.json
 kill -INT "$fio_pid"; wait "$fio_pid"
 grep -q 'err= 0' /tmp/demo-fio.log || fail "fio reported errors"
