@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "fileio.h"
 #include "log.h"
 
 uint64_t now_usec(void)
@@ -170,4 +172,38 @@ int dev_in_use(const char *devnode, char **ret_why)
 		return *ret_why ? 1 : -ENOMEM;
 	}
 	return r;
+}
+
+int dev_sysfs_read(const char *dev, const char *attr, char *buf, size_t size)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	const char *base = strrchr(dev, '/');
+	char path[PATH_MAX];
+
+	base = base ? base + 1 : dev;
+	if (!filename_is_valid(base))
+		return -EINVAL;
+	if (snprintf(path, sizeof(path), "/sys/block/%s/%s", base, attr) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)size, f))
+		return -EIO;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+uint64_t dev_size_bytes(const char *dev)
+{
+	char buf[32], *end;
+	unsigned long long sectors;
+
+	if (dev_sysfs_read(dev, "size", buf, sizeof(buf)) < 0)
+		return 0;
+	errno = 0;
+	sectors = strtoull(buf, &end, 10);
+	if (errno || end == buf || *end)
+		return 0;
+	return (uint64_t)sectors * 512;
 }

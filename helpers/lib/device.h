@@ -57,4 +57,18 @@ int dev_namespace_by_uuid(struct udev *udev, const char *uuid, struct udev_devic
  */
 int dev_in_use(const char *devnode, char **ret_why);
 
+/**
+ * dev_sysfs_read() - the first line of /sys/block/<dev>/@attr, newline
+ * stripped; @dev a device node or kernel name, @attr e.g. "size" or
+ * "md/sync_action"
+ * Return: 0, -EINVAL for a @dev that is no kernel name, other negative errno.
+ */
+int dev_sysfs_read(const char *dev, const char *attr, char *buf, size_t size);
+
+/**
+ * dev_size_bytes() - size of block device @dev (node or kernel name) in
+ * bytes, from sysfs; 0 when unknown
+ */
+uint64_t dev_size_bytes(const char *dev);
+
 uint64_t now_usec(void);

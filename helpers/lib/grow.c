@@ -24,18 +24,6 @@ static const char *base(const char *p)
 	return s ? s + 1 : p;
 }
 
-static uint64_t block_size_bytes(const char *devnode)
-{
-	char path[128], buf[32];
-	_cleanup_fclose_ FILE *f = NULL;
-
-	snprintf(path, sizeof(path), "/sys/class/block/%s/size", base(devnode));
-	f = fopen(path, "re");
-	if (!f || !fgets(buf, sizeof(buf), f))
-		return 0;
-	return strtoull(buf, NULL, 10) * 512;
-}
-
 struct member {
 	const struct desc_replica *r;
 	bool in_array;
@@ -65,7 +53,7 @@ static unsigned measure(const struct desc *d, struct member *m)
 		if (md_sysfs_read_u64(d->md.device, attr, &offset) < 0)
 			continue;
 		m[i].in_array = true;
-		m[i].ns_bytes = block_size_bytes(r->device);
+		m[i].ns_bytes = dev_size_bytes(r->device);
 		m[i].grown = m[i].ns_bytes / 512 > offset + used_kib * 2;
 		grown += m[i].grown;
 	}
@@ -180,7 +168,7 @@ int grow_volume(const char *volume, uint64_t *ret_size)
 		return r;
 	if (d->md.device)
 		return grow_md(d, ret_size);
-	*ret_size = block_size_bytes(d->replicas[0].device);
+	*ret_size = dev_size_bytes(d->replicas[0].device);
 	if (*ret_size == 0)
 		return log_error_errno(ENXIO, "%s: cannot read the size of %s.", volume, d->replicas[0].device);
 	log_info("%s: size %" PRIu64 " bytes.", volume, *ret_size);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "device.h"
 #include "exec.h"
 #include "log.h"
 #include "macro.h"
@@ -206,20 +207,11 @@ int md_mdadm_quiet(const char *arg, ...)
 /* Reads /sys/block/<mdX>/md/<attr> (first line) into @buf. */
 static int md_sysfs_read(const char *mddev, const char *attr, char *buf, size_t size)
 {
-	_cleanup_fclose_ FILE *f = NULL;
-	const char *base = strrchr(mddev, '/');
-	char path[256];
+	char md_attr[256];
 
-	base = base ? base + 1 : mddev;
-	if (snprintf(path, sizeof(path), "/sys/block/%s/md/%s", base, attr) >= (int)sizeof(path))
+	if (snprintf(md_attr, sizeof(md_attr), "md/%s", attr) >= (int)sizeof(md_attr))
 		return -ENAMETOOLONG;
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)size, f))
-		return -EIO;
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
+	return dev_sysfs_read(mddev, md_attr, buf, size);
 }
 
 int md_sysfs_write(const char *mddev, const char *attr, const char *value)
@@ -304,19 +296,6 @@ bool md_array_active(const char *mddev)
 	return !streq(state, "clear") && !streq(state, "inactive");
 }
 
-static uint64_t device_size(const char *devnode)
-{
-	char path[128], buf[32];
-	_cleanup_fclose_ FILE *f = NULL;
-	const char *base = strrchr(devnode, '/');
-
-	snprintf(path, sizeof(path), "/sys/class/block/%s/size", base ? base + 1 : devnode);
-	f = fopen(path, "re");
-	if (!f || !fgets(buf, sizeof(buf), f))
-		return 0;
-	return strtoull(buf, NULL, 10) * 512;
-}
-
 int md_start(bool create, const char *name, const char *uuid, const char *const *members,
 	     unsigned n, bool run)
 {
@@ -333,7 +312,7 @@ int md_start(bool create, const char *name, const char *uuid, const char *const 
 	snprintf(uuid_arg, sizeof(uuid_arg), "--uuid=%s", uuid);
 	snprintf(homehost, sizeof(homehost), "--homehost=%s", MD_HOMEHOST);
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t s = members[i] ? device_size(members[i]) : UINT64_MAX;
+		uint64_t s = members[i] ? dev_size_bytes(members[i]) : UINT64_MAX;
 
 		if (s < size)
 			size = s;

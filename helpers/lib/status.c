@@ -421,26 +421,6 @@ int status_to_text(const struct status_volume *const *vols, unsigned n, char **r
 
 /* ---- gathering ---------------------------------------------------------- */
 
-/* The first line of /sys/block/<dev>/<attr>; @dev a node or kernel name. */
-static int sysfs_read(const char *dev, const char *attr, char *buf, size_t size)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-	const char *base = strrchr(dev, '/');
-	char path[PATH_MAX];
-
-	base = base ? base + 1 : dev;
-	if (!filename_is_valid(base))
-		return -EINVAL;
-	if (snprintf(path, sizeof(path), "/sys/block/%s/%s", base, attr) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)size, f))
-		return -EIO;
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
-}
 
 static uint64_t sysfs_size(const char *dev)
 {
@@ -448,7 +428,7 @@ static uint64_t sysfs_size(const char *dev)
 	const char *p = buf;
 	uint64_t sectors;
 
-	if (sysfs_read(dev, "size", buf, sizeof(buf)) < 0 || parse_u64(&p, &sectors) < 0 || *p ||
+	if (dev_sysfs_read(dev, "size", buf, sizeof(buf)) < 0 || parse_u64(&p, &sectors) < 0 || *p ||
 	    sectors > UINT64_MAX / 512)
 		return STATUS_SIZE_UNKNOWN;
 	return sectors * 512;
@@ -461,7 +441,7 @@ static const char *member_state(const char *md, const char *dev, char *buf, size
 	char attr[NAME_MAX + 16];
 
 	snprintf(attr, sizeof(attr), "md/dev-%s/state", base ? base + 1 : dev);
-	return sysfs_read(md, attr, buf, size) == 0 ? buf : NULL;
+	return dev_sysfs_read(md, attr, buf, size) == 0 ? buf : NULL;
 }
 
 static void gather_md(struct status_volume *s)
@@ -470,19 +450,19 @@ static void gather_md(struct status_volume *s)
 	const char *p = buf;
 	uint64_t n;
 
-	if (!s->md || sysfs_read(s->md, "md/array_state", buf, sizeof(buf)) < 0 ||
+	if (!s->md || dev_sysfs_read(s->md, "md/array_state", buf, sizeof(buf)) < 0 ||
 	    streq(buf, "clear") || streq(buf, "inactive"))
 		return;
 	s->running = true;
 	s->size = sysfs_size(s->md);
-	if (sysfs_read(s->md, "md/degraded", buf, sizeof(buf)) == 0 && parse_u64(&p, &n) == 0)
+	if (dev_sysfs_read(s->md, "md/degraded", buf, sizeof(buf)) == 0 && parse_u64(&p, &n) == 0)
 		s->md_degraded = n > UINT_MAX ? UINT_MAX : (unsigned)n;
-	if (sysfs_read(s->md, "md/sync_action", s->sync_action, sizeof(s->sync_action)) < 0)
+	if (dev_sysfs_read(s->md, "md/sync_action", s->sync_action, sizeof(s->sync_action)) < 0)
 		s->sync_action[0] = 0;
 	/* sync_completed says "none" when idle and "delayed" while waiting
 	 * for another array on the same disks: no numbers then. */
 	if (s->sync_action[0] && !streq(s->sync_action, "idle") && !streq(s->sync_action, "frozen") &&
-	    sysfs_read(s->md, "md/sync_completed", buf, sizeof(buf)) == 0 &&
+	    dev_sysfs_read(s->md, "md/sync_completed", buf, sizeof(buf)) == 0 &&
 	    status_parse_sync_completed(buf, &s->sync_completed, &s->sync_total) == 0)
 		s->has_sync = true;
 }
