@@ -29,6 +29,8 @@ out=$share/out
 . "$share/lib/target.sh"
 # shellcheck source=../../tests/guest/lib/common.sh
 . "$share/lib/common.sh"
+# shellcheck source=lib.sh
+. "$share/bench-lib.sh"
 
 RUNS=5
 OSBRICK_UDEV=stock
@@ -50,10 +52,6 @@ SAMPLES=$out/attach-samples.tsv
 RESULTS=$out/attach-results.txt
 DEBUG=$out/attach-debug.log
 MD_RULE=/run/udev/rules.d/64-md-raid-assembly.rules
-
-log() { printf '[%7.1fs] %s\n' "$(uptime_s)" "$*"; }
-dbg() { printf '[%s] %s\n' "$(uptime_s)" "$*" >> "$DEBUG"; }
-die() { log "benchmark failed: $*"; exit 1; }
 
 # --- clock -------------------------------------------------------------
 # Shell-side steps are timed with bash's $EPOCHREALTIME: microseconds, no
@@ -82,9 +80,6 @@ timed() {
 	return "$rc"
 }
 
-# nap SECONDS : a sleep without a fork (read on a FIFO nobody writes to).
-nap() { read -r -t "$1" -u "$NAP_FD" _ 2> /dev/null; return 0; }
-
 # wait_blk SECONDS PATH : until PATH is (or links to) a block device.
 wait_blk() {
 	local t0
@@ -94,40 +89,6 @@ wait_blk() {
 		now_us
 		[ $((NOW_US - t0)) -ge $(($1 * 1000000)) ] && return 1
 		nap 0.005
-	done
-}
-
-past_deadline() { awk -v u="$(uptime_s)" -v d="$DEADLINE" 'BEGIN { exit !(u >= d) }'; }
-settle() { udevadm settle -t 60 2> /dev/null; }
-
-# --- environment -------------------------------------------------------
-# md_autoassembly on|off : Debian's 64-md-raid-assembly.rules (mdadm
-# --incremental on every linux_raid_member that appears) as shipped, or
-# masked through /run/udev/rules.d.
-md_autoassembly() {
-	if [ "$1" = off ]; then
-		[ -L "$MD_RULE" ] && return 0
-		mkdir -p "${MD_RULE%/*}" && ln -sf /dev/null "$MD_RULE"
-	else
-		[ -L "$MD_RULE" ] || return 0
-		rm -f "$MD_RULE"
-	fi
-	udevadm control --reload || return 1
-	settle
-	return 0
-}
-
-# The namespaces of the first N replicas carry nothing: zero the first and
-# last 8 MiB of the nvmet backing files (md superblocks, bitmap, any other
-# signature) while no host is connected.
-blank_replicas() {
-	local i f size
-	for ((i = 0; i < $1; i++)); do
-		f=$TGT_STORE/${NAMES[i]}-1.img
-		size=$(stat -c %s "$f") || return 1
-		dd if=/dev/zero of="$f" bs=1M count=8 conv=notrunc oflag=direct status=none &&
-			dd if=/dev/zero of="$f" bs=1M count=8 seek=$((size / 1048576 - 8)) \
-				conv=notrunc oflag=direct status=none || return 1
 	done
 }
 
@@ -486,8 +447,6 @@ md_autoassembly on
 rm -f "$VOLDIR"/bench*.conf
 tgt_remove_all
 
-# --- report ------------------------------------------------------------
-pkg() { dpkg-query -W -f='${Version}' "$1" 2> /dev/null || echo unknown; }
 {
 	echo "nvmf-raid attach benchmark (bench/attach): attach and detach of one volume"
 	echo "kernel $(uname -r), nvme-cli $(pkg nvme-cli), mdadm $(pkg mdadm), python3-os-brick $(pkg python3-os-brick), $(nvmf-raid --version 2> /dev/null | head -1)"

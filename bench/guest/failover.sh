@@ -34,6 +34,8 @@ out=$share/out
 . "$share/lib/target.sh"
 # shellcheck source=../../tests/guest/lib/common.sh
 . "$share/lib/common.sh"
+# shellcheck source=lib.sh
+. "$share/bench-lib.sh"
 
 RUNS=3
 OUTAGE=20
@@ -59,82 +61,8 @@ DEBUG=$out/failover-debug.log
 MD_RULE=/run/udev/rules.d/64-md-raid-assembly.rules
 MANUAL_MD=/dev/md/$VOL
 
-log() { printf '[%7.1fs] %s\n' "$(uptime_s)" "$*"; }
-dbg() { printf '[%s] %s\n' "$(uptime_s)" "$*" >> "$DEBUG"; }
-die() { log "benchmark failed: $*"; exit 1; }
-
-# --- clock and waiting -------------------------------------------------
-# MONO_MS: guest uptime (CLOCK_BOOTTIME, 10 ms steps, the clock of dmesg
-# and of the log lines) in milliseconds, read without a fork.
-mono_ms() {
-	local a
-	read -r a _ < /proc/uptime
-	MONO_MS=$((10#${a%.*} * 1000 + 10#${a#*.} * 10))
-}
-# ms_to_s MS : "S.sss"
-ms_to_s() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
-
-# nap SECONDS : a sleep without a fork (read on a FIFO nobody writes to).
-nap() { read -r -t "$1" -u "$NAP_FD" _ 2> /dev/null; return 0; }
-
-# wait_for SECONDS CMD... : runs CMD every 0.1 s until it succeeds (0) or
-# SECONDS of uptime have passed (1).
-wait_for() {
-	local end
-	mono_ms
-	end=$((MONO_MS + $1 * 1000))
-	shift
-	while :; do
-		"$@" && return 0
-		mono_ms
-		[ "$MONO_MS" -ge "$end" ] && return 1
-		nap 0.1
-	done
-}
-
 # wait_blk SECONDS PATH : until PATH is (or links to) a block device.
 wait_blk() { wait_for "$1" test -b "$2"; }
-
-past_deadline() { awk -v u="$(uptime_s)" -v d="$DEADLINE" 'BEGIN { exit !(u >= d) }'; }
-settle() { udevadm settle -t 60 2> /dev/null; }
-
-# proc_gone PID : the process has exited (or is a zombie).
-proc_gone() {
-	local s
-	[ -r "/proc/$1/stat" ] || return 0
-	read -r s 2> /dev/null < "/proc/$1/stat" || return 0
-	s=${s##*) }
-	[ "${s%% *}" = Z ]
-}
-
-# --- environment -------------------------------------------------------
-# md_autoassembly on|off : Debian's 64-md-raid-assembly.rules as shipped, or
-# masked through /run/udev/rules.d (as bench/guest/attach.sh does).
-md_autoassembly() {
-	if [ "$1" = off ]; then
-		[ -L "$MD_RULE" ] && return 0
-		mkdir -p "${MD_RULE%/*}" && ln -sf /dev/null "$MD_RULE"
-	else
-		[ -L "$MD_RULE" ] || return 0
-		rm -f "$MD_RULE"
-	fi
-	udevadm control --reload || return 1
-	settle
-	return 0
-}
-
-# Zero the first and last 8 MiB of both backing files (md superblock,
-# bitmap, any other signature) while no host is connected.
-blank_replicas() {
-	local i f size
-	for i in 0 1; do
-		f=$TGT_STORE/${NAMES[i]}-1.img
-		size=$(stat -c %s "$f") || return 1
-		dd if=/dev/zero of="$f" bs=1M count=8 conv=notrunc oflag=direct status=none &&
-			dd if=/dev/zero of="$f" bs=1M count=8 seek=$((size / 1048576 - 8)) \
-				conv=notrunc oflag=direct status=none || return 1
-	done
-}
 
 # Nothing attached: no controller, no md array, no fio, r2 not vanished.
 quiescent() {
@@ -276,19 +204,6 @@ check_array() {
 	[[ $RD2 =~ ^[0-9]+$ ]] || RD2=10
 }
 
-# desc_state VOLUME REPLICA : DSTATE = the replica's state in the
-# descriptor /run/nvmf-raid/VOLUME.json (written atomically), read without
-# a fork: a python3 start costs about half a second under TCG.
-desc_state() {
-	local f=/run/nvmf-raid/$1.json c='' re
-	DSTATE=''
-	[ -r "$f" ] || return 1
-	IFS= read -r -d '' c 2> /dev/null < "$f"
-	re="\"name\"[[:space:]]*:[[:space:]]*\"$2\"[^}]*\"state\"[[:space:]]*:[[:space:]]*\"([a-z-]+)\""
-	[[ $c =~ $re ]] && DSTATE=${BASH_REMATCH[1]}
-	[ -n "$DSTATE" ]
-}
-
 # r2_ctrl_live : some controller of r2's subsystem is live.
 r2_ctrl_live() {
 	local c
@@ -420,7 +335,7 @@ run_one() {
 	fi
 	if ! quiescent; then
 		failed="could not clean up: $WHY"
-	elif ! blank_replicas; then
+	elif ! blank_replicas 2; then
 		failed="blanking the replicas failed"
 	elif ! "setup_$cfg"; then
 		failed="setup: $WHY"
@@ -489,8 +404,6 @@ force_cleanup
 md_autoassembly on
 tgt_remove_all
 
-# --- report ------------------------------------------------------------
-pkg() { dpkg-query -W -f='${Version}' "$1" 2> /dev/null || echo unknown; }
 {
 	echo "nvmf-raid failover benchmark (bench/failover): longest write stall when a replica vanishes"
 	echo "kernel $(uname -r), nvme-cli $(pkg nvme-cli), mdadm $(pkg mdadm), fio $(pkg fio), $(nvmf-raid --version 2> /dev/null | head -1)"

@@ -32,6 +32,8 @@ out=$share/out
 . "$share/lib/target.sh"
 # shellcheck source=../../tests/guest/lib/common.sh
 . "$share/lib/common.sh"
+# shellcheck source=lib.sh
+. "$share/bench-lib.sh"
 
 RUNS=3
 SIZE=auto
@@ -60,62 +62,6 @@ MONITOR=nvmf-raid-monitor@$VOL
 # shellcheck disable=SC2034
 declare -A R2_BEFORE R2_AFTER R1_READD R1_AFTER
 
-log() { printf '[%7.1fs] %s\n' "$(uptime_s)" "$*"; }
-dbg() { printf '[%s] %s\n' "$(uptime_s)" "$*" >> "$DEBUG"; }
-die() { log "benchmark failed: $*"; exit 1; }
-
-# --- clock and waiting -------------------------------------------------
-# MONO_MS: guest uptime (CLOCK_BOOTTIME, 10 ms steps, the clock of dmesg
-# and of the log lines) in milliseconds, read without a fork.
-mono_ms() {
-	local a
-	read -r a _ < /proc/uptime
-	MONO_MS=$((10#${a%.*} * 1000 + 10#${a#*.} * 10))
-}
-ms_to_s() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
-
-# nap SECONDS : a sleep without a fork (read on a FIFO nobody writes to).
-nap() { read -r -t "$1" -u "$NAP_FD" _ 2> /dev/null; return 0; }
-
-# wait_for SECONDS CMD... : runs CMD every 0.1 s until it succeeds (0) or
-# SECONDS of uptime have passed (1).
-wait_for() {
-	local end
-	mono_ms
-	end=$((MONO_MS + $1 * 1000))
-	shift
-	while :; do
-		"$@" && return 0
-		mono_ms
-		[ "$MONO_MS" -ge "$end" ] && return 1
-		nap 0.1
-	done
-}
-
-past_deadline() { awk -v u="$(uptime_s)" -v d="$DEADLINE" 'BEGIN { exit !(u >= d) }'; }
-settle() { udevadm settle -t 60 2> /dev/null; }
-
-proc_gone() {
-	local s
-	[ -r "/proc/$1/stat" ] || return 0
-	read -r s 2> /dev/null < "/proc/$1/stat" || return 0
-	s=${s##*) }
-	[ "${s%% *}" = Z ]
-}
-
-# --- state -------------------------------------------------------------
-# desc_state VOLUME REPLICA : DSTATE = the replica's state in the
-# descriptor /run/nvmf-raid/VOLUME.json (written atomically), read without
-# a fork: a python3 start costs about half a second under TCG.
-desc_state() {
-	local f=/run/nvmf-raid/$1.json c='' re
-	DSTATE=''
-	[ -r "$f" ] || return 1
-	IFS= read -r -d '' c 2> /dev/null < "$f"
-	re="\"name\"[[:space:]]*:[[:space:]]*\"$2\"[^}]*\"state\"[[:space:]]*:[[:space:]]*\"([a-z-]+)\""
-	[[ $c =~ $re ]] && DSTATE=${BASH_REMATCH[1]}
-	[ -n "$DSTATE" ]
-}
 r2_is() { desc_state "$VOL" r2 && [ "$DSTATE" = "$1" ]; }
 
 # sample_paths UUID ARRAY : ARRAY (associative) = write sectors (stat
@@ -188,18 +134,6 @@ ready() {
 	[ "$(ctrl_state "$C2")" = live ] || { WHY="$C2 is $(ctrl_state "$C2")"; return 1; }
 }
 
-# --- volume set-up and clean-up ----------------------------------------
-blank_replicas() {
-	local i f size
-	for i in 0 1; do
-		f=$TGT_STORE/${NAMES[i]}-1.img
-		size=$(stat -c %s "$f") || return 1
-		dd if=/dev/zero of="$f" bs=1M count=8 conv=notrunc oflag=direct status=none &&
-			dd if=/dev/zero of="$f" bs=1M count=8 seek=$((size / 1048576 - 8)) \
-				conv=notrunc oflag=direct status=none || return 1
-	done
-}
-
 force_cleanup() {
 	local i
 	dbg "cleanup"
@@ -221,7 +155,7 @@ force_cleanup() {
 attach_fresh() {
 	local i t0
 	force_cleanup
-	blank_replicas || { WHY="blanking the replicas failed"; return 1; }
+	blank_replicas 2 || { WHY="blanking the replicas failed"; return 1; }
 	mkdir -p "$VOLDIR"
 	{
 		printf '[volume]\nauto = no\ndegraded-timeout = 60\n'
@@ -490,8 +424,6 @@ force_cleanup
 rm -f "$VOLDIR/$VOL.conf"
 tgt_remove_all
 
-# --- report ------------------------------------------------------------
-pkg() { dpkg-query -W -f='${Version}' "$1" 2> /dev/null || echo unknown; }
 {
 	echo "nvmf-raid heal benchmark (bench/heal): bitmap heal after an outage vs a full resync of the same member"
 	echo "kernel $(uname -r), mdadm $(pkg mdadm), fio $(pkg fio), $(nvmf-raid --version 2> /dev/null | head -1)"
