@@ -9,7 +9,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int tap_n, tap_failed;
 
@@ -61,4 +63,53 @@ static inline int tap_done(void)
 {
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
+}
+
+/* What the tests share besides TAP itself. */
+
+/* Redirects @target (e.g. STDERR_FILENO) into a temporary file until
+ * capture_end(), which copies what was written into @buf. */
+struct capture {
+	int target, saved, fd;
+};
+
+static inline void capture_begin(struct capture *c, int target)
+{
+	char path[] = "/tmp/nvmf-raid-test-capture.XXXXXX";
+
+	fflush(stdout);
+	fflush(stderr);
+	c->target = target;
+	c->fd = mkstemp(path);
+	if (c->fd < 0)
+		abort();
+	unlink(path);
+	c->saved = dup(target);
+	dup2(c->fd, target);
+}
+
+static inline void capture_end(struct capture *c, char *buf, size_t size)
+{
+	ssize_t n;
+
+	fflush(stdout);
+	fflush(stderr);
+	dup2(c->saved, c->target);
+	close(c->saved);
+	n = pread(c->fd, buf, size - 1, 0);
+	buf[n > 0 ? n : 0] = 0;
+	close(c->fd);
+}
+
+static inline char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	return s;
 }

@@ -12,20 +12,11 @@
 static char *capture_stderr(int (*fn)(void), int *ret)
 {
 	static char buf[4096];
-	char path[] = "/tmp/nvmf-raid-test-log.XXXXXX";
-	int fd = mkstemp(path), saved = dup(STDERR_FILENO);
-	ssize_t n;
+	struct capture c;
 
-	unlink(path);
-	fflush(stderr);
-	dup2(fd, STDERR_FILENO);
+	capture_begin(&c, STDERR_FILENO);
 	*ret = fn();
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	buf[n > 0 ? n : 0] = 0;
-	close(fd);
+	capture_end(&c, buf, sizeof(buf));
 	return buf;
 }
 

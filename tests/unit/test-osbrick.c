@@ -49,38 +49,15 @@
 
 static char errs[65536];
 
-static char *xasprintf(const char *fmt, ...) _printf_(1, 2);
-static char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
-
 /* osb_parse() of @len bytes, its messages in errs. */
 static int parse_n(const char *json, size_t len, const char *override, struct osb_volume **ret)
 {
-	char path[] = "/tmp/nvmf-raid-test-osbrick.XXXXXX";
-	int fd = mkstemp(path), saved = dup(STDERR_FILENO), r;
-	ssize_t n;
+	struct capture c;
+	int r;
 
-	if (fd < 0 || saved < 0)
-		abort();
-	unlink(path);
-	fflush(stderr);
-	dup2(fd, STDERR_FILENO);
+	capture_begin(&c, STDERR_FILENO);
 	r = osb_parse(json, len, override, ret);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	n = pread(fd, errs, sizeof(errs) - 1, 0);
-	errs[n > 0 ? n : 0] = 0;
-	close(fd);
+	capture_end(&c, errs, sizeof(errs));
 	return r;
 }
 

@@ -58,50 +58,6 @@ static void skip(const char *why)
 	printf("ok %d # SKIP %s\n", ++tap_n, why);
 }
 
-/* Redirects @target into a temporary file until capture_end(). */
-struct capture {
-	int target, saved, fd;
-};
-
-static void capture_begin(struct capture *c, int target)
-{
-	char path[] = "/tmp/nvmf-raid-test-capture.XXXXXX";
-
-	fflush(stdout);
-	fflush(stderr);
-	c->target = target;
-	c->fd = mkstemp(path);
-	unlink(path);
-	c->saved = dup(target);
-	dup2(c->fd, target);
-}
-
-static void capture_end(struct capture *c, char *buf, size_t size)
-{
-	ssize_t n;
-
-	fflush(stdout);
-	fflush(stderr);
-	dup2(c->saved, c->target);
-	close(c->saved);
-	n = pread(c->fd, buf, size - 1, 0);
-	buf[n > 0 ? n : 0] = 0;
-	close(c->fd);
-}
-
-static char *xasprintf(const char *fmt, ...) _printf_(1, 2);
-static char *xasprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
-
 static void write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
