@@ -123,19 +123,12 @@ static int read_input(char **ret, size_t *ret_len)
  * has its parent trusted as it is, as desc_open_runtime_dir() does. */
 static int open_volume_dir(int *ret_fd)
 {
-	const char *dir = vol_run_dir(), *base = strrchr(dir, '/');
-	_cleanup_free_ char *parent = NULL;
+	const char *dir = vol_run_dir();
 	int r;
 
-	if (streq(dir, VOL_RUN_DIR))
-		r = mkdir_parents_secure("/run", dir + STRLEN("/run/"), 0755, ret_fd);
-	else if (dir[0] != '/' || !filename_is_valid(base + 1))
-		return log_error_errno(EINVAL, "$%s must be an absolute path to a directory.",
-				       VOL_RUN_DIR_ENV);
-	else if (!(parent = strndup(dir, base == dir ? 1 : (size_t)(base - dir))))
-		return log_oom();
-	else
-		r = mkdir_parents_secure(parent, base + 1, 0755, ret_fd);
+	r = open_dir_trusting(dir, streq(dir, VOL_RUN_DIR) ? "/run" : NULL, true, ret_fd);
+	if (r == -EINVAL)
+		return log_error_errno(r, "$%s must be an absolute path to a directory.", VOL_RUN_DIR_ENV);
 	if (r < 0)
 		return log_error_errno(r, "Failed to create %s: %m", dir);
 	return 0;

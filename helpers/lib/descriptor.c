@@ -205,8 +205,7 @@ int desc_runtime_dir(const char **ret)
 
 int desc_open_runtime_dir(bool create, int *ret_fd)
 {
-	_cleanup_free_ char *root = NULL;
-	const char *dir, *base;
+	const char *dir;
 	int r;
 
 	assert(ret_fd);
@@ -216,14 +215,7 @@ int desc_open_runtime_dir(bool create, int *ret_fd)
 				       DESC_RUNTIME_DIR_ENV);
 	/* The parent (/run) is trusted as it is; from the runtime directory
 	 * down, no symlink is followed. */
-	base = strrchr(dir, '/');
-	root = strndup(dir, base == dir ? 1 : (size_t)(base - dir));
-	if (!root)
-		return -ENOMEM;
-	if (create)
-		r = mkdir_parents_secure(root, base + 1, 0755, ret_fd);
-	else
-		r = open_dir_secure(root, base + 1, ret_fd);
+	r = open_dir_trusting(dir, NULL, create, ret_fd);
 	if (r < 0)
 		return log_debug_errno(r, "Failed to open %s: %m", dir);
 	return 0;

@@ -165,6 +165,26 @@ int open_dir_secure(const char *root, const char *rel, int *ret_fd)
 	return walk_dirs(root_fd, rel, false, 0, ret_fd);
 }
 
+int open_dir_trusting(const char *dir, const char *trusted, bool create, int *ret_fd)
+{
+	_cleanup_free_ char *root = NULL;
+	const char *base = strrchr(dir, '/'), *rel;
+	size_t n = trusted ? strlen(trusted) : 0;
+
+	if (dir[0] != '/' || !filename_is_valid(base + 1))
+		return -EINVAL;
+	if (trusted && strncmp(dir, trusted, n) == 0 && dir[n] == '/')
+		rel = dir + n + 1;
+	else {
+		n = base == dir ? 1 : (size_t)(base - dir);
+		rel = base + 1;
+	}
+	root = strndup(dir, n);
+	if (!root)
+		return -ENOMEM;
+	return create ? mkdir_parents_secure(root, rel, 0755, ret_fd) : open_dir_secure(root, rel, ret_fd);
+}
+
 int open_dir_secure_at(int root_fd, const char *rel, int *ret_fd)
 {
 	assert(ret_fd);

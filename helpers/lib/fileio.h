@@ -71,6 +71,18 @@ int mkdir_parents_secure_at(int root_fd, const char *rel, mode_t mode, int *ret_
 int open_dir_secure(const char *root, const char *rel, int *ret_fd);
 
 /**
+ * open_dir_trusting() - mkdir_parents_secure() or open_dir_secure() of the
+ * absolute path @dir, trusting @trusted (an ancestor of @dir) as it is and
+ * securing every component below it; @trusted NULL trusts @dir's parent
+ * (a directory named by the environment, e.g. in tests)
+ * @create: create what is missing (0755), or -ENOENT
+ *
+ * Return: as mkdir_parents_secure() / open_dir_secure(); -EINVAL for a
+ * relative @dir or one with an invalid last component.
+ */
+int open_dir_trusting(const char *dir, const char *trusted, bool create, int *ret_fd);
+
+/**
  * open_dir_secure_at() - open_dir_secure() below an open directory
  *
  * Return: as open_dir_secure().

@@ -17,13 +17,6 @@
  * wait for sizes to settle is bounded. */
 #define SETTLE_USEC (1500ULL * 1000)
 
-static const char *base(const char *p)
-{
-	const char *s = strrchr(p, '/');
-
-	return s ? s + 1 : p;
-}
-
 struct member {
 	const struct desc_replica *r;
 	bool in_array;
@@ -46,10 +39,10 @@ static unsigned measure(const struct desc *d, struct member *m)
 		if (!r->device || md_member_state(d->md.device, r->device, st, sizeof(st)) < 0 ||
 		    strstr(st, "faulty"))
 			continue;
-		snprintf(attr, sizeof(attr), "dev-%s/size", base(r->device));
+		snprintf(attr, sizeof(attr), "dev-%s/size", basename(r->device));
 		if (md_sysfs_read_u64(d->md.device, attr, &used_kib) < 0)
 			continue;
-		snprintf(attr, sizeof(attr), "dev-%s/offset", base(r->device));
+		snprintf(attr, sizeof(attr), "dev-%s/offset", basename(r->device));
 		if (md_sysfs_read_u64(d->md.device, attr, &offset) < 0)
 			continue;
 		m[i].in_array = true;

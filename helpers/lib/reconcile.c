@@ -26,13 +26,6 @@ struct pass {
 	bool acted;	/* mdadm changed the array: look again */
 };
 
-static const char *base(const char *p)
-{
-	const char *s = p ? strrchr(p, '/') : NULL;
-
-	return s ? s + 1 : p;
-}
-
 /* Moves a replica along the state table; a jump the table does not allow
  * directly goes through "present" (the namespace is there, nothing more
  * is known), which every state may reach or leave. */
@@ -115,7 +108,7 @@ static enum state observed(struct pass *p, struct desc_replica *r, const char *n
 {
 	char st[128];
 
-	if (r->device && md_member_state(p->mddev, base(r->device), st, sizeof(st)) == 0) {
+	if (r->device && md_member_state(p->mddev, r->device, st, sizeof(st)) == 0) {
 		if (strstr(st, "faulty"))
 			return STATE_FAULTY;
 		return strstr(st, "in_sync") ? STATE_IN_SYNC : STATE_REBUILDING;
