@@ -234,13 +234,21 @@ static int change_array(struct reload *c)
 {
 	const char *md = c->new->md.device;
 	uint64_t slots;
-	int r;
+	int r, frozen = 0;
 
 	r = md_sysfs_read_u64(md, "raid_disks", &slots);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot read the slots of %s: %m", c->vol->name, md);
 	/* Added as spares first: mdadm grows the slots only onto spares
-	 * ("Need 1 spare to avoid degraded array"), then md recovers them. */
+	 * ("Need 1 spare to avoid degraded array"), then md recovers them.
+	 * Frozen meanwhile: in a degraded array md would otherwise start
+	 * recovering the first spare into the missing slot at once, and a
+	 * running recovery makes md refuse the new slot count. */
+	if (c->n_added > 0) {
+		frozen = md_freeze(md);
+		if (frozen < 0)
+			log_debug_errno(frozen, "Cannot freeze %s: %m", md);
+	}
 	for (unsigned i = 0; i < c->new->n_replicas; i++) {
 		struct desc_replica *rep = &c->new->replicas[i];
 
@@ -248,15 +256,17 @@ static int change_array(struct reload *c)
 			continue;
 		/* A superblock of ours is an old copy: recover it in full. */
 		if (c->ours[i] && (r = md_mdadm("--zero-superblock", rep->device, NULL)) < 0)
-			return r;
+			break;
 		r = md_mdadm(md, "--add", rep->device, NULL);
 		if (r < 0)
-			return r;
+			break;
 		state_transition(&rep->state, STATE_REBUILDING);
 		log_info("%s: replica %s (%s) added; recovering.", c->vol->name, rep->name, rep->device);
 	}
 	if (c->n_added > 0) {
-		r = set_raid_devices(md, (unsigned)slots + c->n_added, true);
+		if (r >= 0)
+			r = set_raid_devices(md, (unsigned)slots + c->n_added, true);
+		md_thaw(md, frozen);
 		if (r < 0)
 			return r;
 	}

@@ -233,22 +233,43 @@ int md_sysfs_write(const char *mddev, const char *attr, const char *value)
 	return n == (ssize_t)strlen(value) ? 0 : -EIO;
 }
 
+int md_freeze(const char *mddev)
+{
+	char action[32];
+	int r;
+
+	r = md_sysfs_read(mddev, "sync_action", action, sizeof(action));
+	if (r < 0)
+		return r;
+	if (streq(action, "frozen"))
+		return 0;
+	r = md_sysfs_write(mddev, "sync_action", "frozen");
+	return r < 0 ? r : 1;
+}
+
+void md_thaw(const char *mddev, int frozen)
+{
+	int r;
+
+	if (frozen <= 0)
+		return;
+	r = md_sysfs_write(mddev, "sync_action", "idle");
+	if (r < 0)
+		log_warning_errno(r, "Cannot unfreeze %s; resync waits: %m", mddev);
+}
+
 int md_grow(const char *mddev, const char *arg, bool force)
 {
-	int r, k;
+	int r, frozen;
 
 	/* md refuses to change the size or the slots while a resync or
 	 * recovery runs (-EBUSY); frozen, it stops and later resumes from
 	 * its checkpoint. */
-	k = md_sysfs_write(mddev, "sync_action", "frozen");
-	if (k < 0)
-		log_debug_errno(k, "Cannot freeze %s: %m", mddev);
+	frozen = md_freeze(mddev);
+	if (frozen < 0)
+		log_debug_errno(frozen, "Cannot freeze %s: %m", mddev);
 	r = force ? md_mdadm("--grow", mddev, arg, "--force", NULL) : md_mdadm("--grow", mddev, arg, NULL);
-	if (k >= 0) {
-		k = md_sysfs_write(mddev, "sync_action", "idle");
-		if (k < 0)
-			log_warning_errno(k, "Cannot unfreeze %s; resync waits: %m", mddev);
-	}
+	md_thaw(mddev, frozen);
 	return r;
 }
 

@@ -107,9 +107,24 @@ int md_sysfs_read_u64(const char *mddev, const char *attr, uint64_t *ret);
 int md_sysfs_write(const char *mddev, const char *attr, const char *value);
 
 /**
+ * md_freeze() - stop resync and recovery of @mddev and keep md from
+ * starting any (sync_action "frozen"), also onto a spare just added
+ * Return: 1 if frozen now, 0 if it already was (whoever froze it thaws
+ * it), negative errno.
+ */
+int md_freeze(const char *mddev);
+
+/**
+ * md_thaw() - undo md_freeze() if it returned 1 (@frozen); md then
+ * resumes from its checkpoint and puts spares to use
+ */
+void md_thaw(const char *mddev, int frozen);
+
+/**
  * md_grow() - `mdadm --grow @mddev @arg` (e.g. "--size=max",
  * "--raid-devices=3") with any resync frozen meanwhile, as md refuses
- * both changes while one runs; the resync resumes afterwards
+ * both changes while one runs; the resync resumes afterwards unless the
+ * caller had frozen it
  * @force: pass --force, e.g. to add slots that no spare fills yet
  * Return: as md_mdadm().
  */
