@@ -21,6 +21,7 @@
 #include <nvme/fabrics.h>
 
 #include "lib/descriptor.h"
+#include "lib/device.h"
 #include "lib/exit-status.h"
 #include "lib/fileio.h"
 #include "lib/grow.h"
@@ -267,8 +268,8 @@ static int connect_checks(struct request *q, sd_bus **ret_bus)
 }
 
 /* A failed start: 2 (invalid volume) and 3 (tool missing) from the helper
- * are passed on, anything else is 1. */
-static int start_failed(sd_bus *bus, struct request *q)
+ * of this start (begun at @since) are passed on, anything else is 1. */
+static int start_failed(sd_bus *bus, struct request *q, uint64_t since)
 {
 	int status = 0, r;
 
@@ -276,7 +277,8 @@ static int start_failed(sd_bus *bus, struct request *q)
 	if (r < 0)
 		log_warning_errno(r, "%s: failed to remove %s/%s again: %m", q->o->name, vol_run_dir(),
 				  q->file);
-	if (unit_exit_status(bus, q->unit, &status) < 0 || !IN_SET(status, EXIT_USAGE, EXIT_MISSING))
+	if (unit_exit_status(bus, q->unit, since, &status) < 0 ||
+	    !IN_SET(status, EXIT_USAGE, EXIT_MISSING))
 		return EXIT_FAILED;
 	return status;
 }
@@ -285,6 +287,7 @@ static int do_connect(struct request *q)
 {
 	_cleanup_bus_ sd_bus *bus = NULL;
 	const char *name = q->o->name;
+	uint64_t since;
 	int r;
 
 	r = connect_checks(q, &bus);
@@ -296,8 +299,9 @@ static int do_connect(struct request *q)
 		return EXIT_FAILED;
 	}
 	log_info("%s: wrote %s/%s; starting %s.", name, vol_run_dir(), q->file, q->unit);
+	since = now_usec();
 	if (unit_start(bus, q->unit) < 0)
-		return start_failed(bus, q);
+		return start_failed(bus, q, since);
 	printf("{\"type\": \"block\", \"path\": \"%s%s\"}\n", DESC_DEVICE_PREFIX, name);
 	return EXIT_OK;
 }

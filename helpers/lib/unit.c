@@ -268,11 +268,12 @@ int unit_active_state(sd_bus *bus, const char *unit, char **ret)
 	return 0;
 }
 
-int unit_exit_status(sd_bus *bus, const char *unit, int *ret)
+int unit_exit_status(sd_bus *bus, const char *unit, uint64_t since, int *ret)
 {
 	_cleanup_(bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
 	_cleanup_free_ char *path = NULL;
 	int32_t code = 0, status = 0;
+	uint64_t started = 0;
 	int r;
 
 	assert(bus);
@@ -284,7 +285,10 @@ int unit_exit_status(sd_bus *bus, const char *unit, int *ret)
 	if (r < 0)
 		return r;
 	r = sd_bus_get_property_trivial(bus, SD_DEST, path, "org.freedesktop.systemd1.Service",
-					"ExecMainCode", &error, 'i', &code);
+					"ExecMainStartTimestampMonotonic", &error, 't', &started);
+	if (r >= 0)
+		r = sd_bus_get_property_trivial(bus, SD_DEST, path, "org.freedesktop.systemd1.Service",
+						"ExecMainCode", &error, 'i', &code);
 	if (r >= 0)
 		r = sd_bus_get_property_trivial(bus, SD_DEST, path, "org.freedesktop.systemd1.Service",
 						"ExecMainStatus", &error, 'i', &status);
@@ -292,7 +296,7 @@ int unit_exit_status(sd_bus *bus, const char *unit, int *ret)
 		return log_error_errno(r, "Failed to read the exit status of %s: %s", unit,
 				       error.message ? error.message : strerror(-r));
 	/* ExecMainCode is a CLD_* code: only CLD_EXITED carries an exit status. */
-	if (code != CLD_EXITED || status < 0 || status > 255)
+	if (started < since || code != CLD_EXITED || status < 0 || status > 255)
 		return -ENODATA;
 	*ret = status;
 	return 0;

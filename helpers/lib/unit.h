@@ -11,6 +11,8 @@
  * socket /run/systemd/private, as systemctl does.
  */
 
+#include <stdint.h>
+
 #include <systemd/sd-bus.h>
 
 #include "macro.h"
@@ -60,8 +62,12 @@ int unit_active_state(sd_bus *bus, const char *unit, char **ret);
 /**
  * unit_exit_status() - the exit status of the unit's main process
  * (Service.ExecMainStatus), e.g. after a failed start
+ * @since:	CLOCK_MONOTONIC usec taken before the start; a main process
+ *		started earlier is an earlier start's, not this one's (a start
+ *		that failed on a dependency runs none and leaves the old status)
  * @ret:	0..255
- * Return: 0; -ENODATA when the process did not exit normally (killed,
- * never ran) or the unit is not loaded; other negative errno (logged).
+ * Return: 0; -ENODATA when no main process started since @since, it did
+ * not exit normally (killed) or the unit is not loaded; other negative
+ * errno (logged).
  */
-int unit_exit_status(sd_bus *bus, const char *unit, int *ret);
+int unit_exit_status(sd_bus *bus, const char *unit, uint64_t since, int *ret);

@@ -380,5 +380,41 @@ test_failed_attach_removes_the_file() {
 	assertEquals "unit no longer failed" inactive "$(unit_active obgone)"
 }
 
+# A start that fails on a dependency runs no helper: the unit's exit status
+# is then an earlier run's, and must not be passed on as this start's.
+test_failed_dependency_is_not_an_earlier_exit_status() {
+	local json dropin=/run/systemd/system/nvmf-raid@osdep.service.d
+	make_replicas osdep 1 || fail "targets"
+	used osdep
+	# An earlier run of the helper that exited 2 (an invalid file).
+	printf '[volume]\nbogus-key = 1\n' > "$RUNVOL/osdep.conf"
+	systemctl start nvmf-raid@osdep 2> /dev/null
+	rm -f "$RUNVOL/osdep.conf"
+	# Failed, the unit stays loaded with that status; connect accepts a
+	# failed unit (os-brick retries after a failure).
+	assertEquals "unit failed" failed "$(unit_active osdep)"
+	assertEquals "earlier run's exit status 2" 2 "$(systemctl show -P ExecMainStatus nvmf-raid@osdep)"
+	mkdir -p "$dropin"
+	printf '[Unit]\nRequires=osdep-broken.service\nAfter=osdep-broken.service\n' > "$dropin/dep.conf"
+	printf '[Service]\nType=oneshot\nExecStart=/bin/false\n' > /run/systemd/system/osdep-broken.service
+	systemctl daemon-reload
+	json=$(printf '{"alias": "osdep", "volume_replicas": [%s]}' "$(brick_replica osdep 1)")
+	osb connect "$json"
+	assertEquals "dependency failed: exit 1, not the earlier 2 ($(cat "$ERR"))" 1 "$RC"
+	assertContains "names the unit" "$(cat "$ERR")" "Failed to start nvmf-raid@osdep.service: job dependency"
+	assertFalse "file removed again" "[ -e $RUNVOL/osdep.conf ]"
+	assertEquals "nothing connected" "" "$(ctrls_by_nqn "$(tgt_nqn osdep-r1)")"
+	assertEquals "the unit still shows the earlier status" 2 \
+		"$(systemctl show -P ExecMainStatus nvmf-raid@osdep)"
+	rm -rf "$dropin" /run/systemd/system/osdep-broken.service
+	systemctl reset-failed osdep-broken.service 2> /dev/null
+	systemctl daemon-reload
+	osb connect "$json"
+	assertEquals "without the broken dependency: exit 0 ($(cat "$ERR"))" 0 "$RC"
+	assertEquals "answer" "$(answer_for osdep)" "$(cat "$OUT")"
+	osb disconnect "$json"
+	assertEquals "disconnect: exit 0" 0 "$RC"
+}
+
 # shellcheck source=/dev/null
 . shunit2

@@ -20,6 +20,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-id128.h>
 
+#include "lib/device.h"
 #include "lib/log.h"
 #include "lib/macro.h"
 #include "lib/osbrick.h"
@@ -533,12 +534,16 @@ static struct fake_unit {
 	const char *stop_state;		/* after a stop: "failed" when ExecStop= failed */
 	int status;			/* ExecMainStatus after the start */
 	bool early;			/* JobRemoved before the reply */
+	uint64_t started;		/* ExecMainStartTimestampMonotonic */
 } fake_units[] = {
-	{ "good.service", "inactive", "done", "active", "inactive", 0, false },
-	{ "bad.service", "inactive", "failed", "failed", "failed", 3, false },
-	{ "busy.service", "inactive", "done", "active", "failed", 0, false },
-	{ "early.service", "inactive", "done", "active", "inactive", 0, true },
-	{ "usage.service", "inactive", "failed", "failed", "failed", 2, true },
+	{ "good.service", "inactive", "done", "active", "inactive", 0, false, 0 },
+	{ "bad.service", "inactive", "failed", "failed", "failed", 3, false, 0 },
+	{ "busy.service", "inactive", "done", "active", "failed", 0, false, 0 },
+	{ "early.service", "inactive", "done", "active", "inactive", 0, true, 0 },
+	{ "usage.service", "inactive", "failed", "failed", "failed", 2, true, 0 },
+	/* Its helper ran once long ago and exited 3; now a dependency fails,
+	 * so no main process runs and that old status stays. */
+	{ "dep.service", "failed", "dependency", "failed", "failed", 3, false, 1 },
 };
 
 static struct fake_unit *fake_find(const char *name)
@@ -569,6 +574,8 @@ static int fake_job(sd_bus_message *m, bool start)
 		sd_bus_reply_method_return(m, "o", job);
 	/* systemd leaves a failed unit failed on stop; no ExecStop= runs. */
 	u->state = start ? u->start_state : streq(u->state, "failed") ? "failed" : u->stop_state;
+	if (start && !streq(u->start_result, "dependency"))
+		u->started = now_usec();
 	sd_bus_emit_signal(bus, "/org/freedesktop/systemd1", SD_MANAGER, "JobRemoved", "uoss", id, job,
 			   name, start ? u->start_result : "done");
 	if (u->early)
@@ -614,6 +621,8 @@ static int fake_property(sd_bus_message *m)
 		return sd_bus_reply_method_return(m, "v", "i", streq(u->state, "inactive") ? 0 : 1);
 	if (streq(prop, "ExecMainStatus"))
 		return sd_bus_reply_method_return(m, "v", "i", u->status);
+	if (streq(prop, "ExecMainStartTimestampMonotonic"))
+		return sd_bus_reply_method_return(m, "v", "t", u->started);
 	return sd_bus_reply_method_errorf(m, "org.freedesktop.DBus.Error.UnknownProperty", "%s", prop);
 }
 
@@ -657,6 +666,7 @@ static void test_unit_jobs(void)
 	_cleanup_free_ char *state = NULL;
 	sd_bus *bus = NULL;
 	int fds[2], status = -1, r;
+	uint64_t since;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0 || (pid = fork()) < 0)
@@ -677,12 +687,21 @@ static void test_unit_jobs(void)
 	   "  ... the unit is active");
 	free(TAKE_PTR(state));
 	is_int(unit_start(bus, "early.service"), 0, "unit_start(): JobRemoved before the reply is not missed");
+	since = now_usec();
 	is_int(unit_start(bus, "bad.service"), -EIO, "unit_start(): job failed is -EIO");
-	ok(unit_exit_status(bus, "bad.service", &status) == 0 && status == 3,
+	ok(unit_exit_status(bus, "bad.service", since, &status) == 0 && status == 3,
 	   "  ... unit_exit_status() passes the helper's 3 on");
+	is_int(unit_exit_status(bus, "bad.service", now_usec(), &status), -ENODATA,
+	       "  ... but not to a start begun after that run");
+	since = now_usec();
 	is_int(unit_start(bus, "usage.service"), -EIO, "unit_start(): failed, signal before the reply");
-	ok(unit_exit_status(bus, "usage.service", &status) == 0 && status == 2, "  ... exit status 2");
-	is_int(unit_exit_status(bus, "gone.service", &status), -ENODATA, "unit_exit_status() of a unit not loaded");
+	ok(unit_exit_status(bus, "usage.service", since, &status) == 0 && status == 2, "  ... exit status 2");
+	since = now_usec();
+	is_int(unit_start(bus, "dep.service"), -EIO, "unit_start(): a dependency failed");
+	is_int(unit_exit_status(bus, "dep.service", since, &status), -ENODATA,
+	       "  ... an earlier run's exit status 3 is not this start's");
+	is_int(unit_exit_status(bus, "gone.service", 0, &status), -ENODATA,
+	       "unit_exit_status() of a unit not loaded");
 	is_int(unit_start(bus, "nosuch.service"), -ENOENT, "unit_start() refused by systemd: its error");
 	is_int(unit_stop(bus, "good.service"), 0, "unit_stop(): inactive afterwards");
 	ok(unit_active_state(bus, "good.service", &state) == 0 && streq(state, "inactive"),
