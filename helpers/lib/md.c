@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -233,18 +234,40 @@ int md_sysfs_write(const char *mddev, const char *attr, const char *value)
 	return n == (ssize_t)strlen(value) ? 0 : -EIO;
 }
 
+/* The sync thread an md freeze interrupts ends, and md reaps it, a moment
+ * later; until then md still refuses size and slot changes (EBUSY), so
+ * wait, bounded, for sync_completed to say "none" (no thread running). */
+#define FREEZE_SETTLE_USEC (10ULL * 1000 * 1000)
+
+static void wait_sync_stopped(const char *mddev)
+{
+	uint64_t deadline = now_usec() + FREEZE_SETTLE_USEC;
+	char done[64];
+
+	while (md_sysfs_read(mddev, "sync_completed", done, sizeof(done)) == 0 &&
+	       !streq(done, "none")) {
+		if (now_usec() >= deadline) {
+			log_warning("%s: resync still running after freezing it (%s).", mddev, done);
+			return;
+		}
+		(void)poll(NULL, 0, 20);
+	}
+}
+
 int md_freeze(const char *mddev)
 {
 	char action[32];
-	int r;
+	int r, frozen = 1;
 
 	r = md_sysfs_read(mddev, "sync_action", action, sizeof(action));
 	if (r < 0)
 		return r;
 	if (streq(action, "frozen"))
-		return 0;
-	r = md_sysfs_write(mddev, "sync_action", "frozen");
-	return r < 0 ? r : 1;
+		frozen = 0;
+	else if ((r = md_sysfs_write(mddev, "sync_action", "frozen")) < 0)
+		return r;
+	wait_sync_stopped(mddev);
+	return frozen;
 }
 
 void md_thaw(const char *mddev, int frozen)

@@ -108,7 +108,8 @@ int md_sysfs_write(const char *mddev, const char *attr, const char *value);
 
 /**
  * md_freeze() - stop resync and recovery of @mddev and keep md from
- * starting any (sync_action "frozen"), also onto a spare just added
+ * starting any (sync_action "frozen"), also onto a spare just added;
+ * waits (at most 10 s) until a running one has ended
  * Return: 1 if frozen now, 0 if it already was (whoever froze it thaws
  * it), negative errno.
  */
