@@ -141,12 +141,43 @@ static void let_go(const struct desc *d, const bool *which, const struct desc *k
 		teardown_connections(t);
 }
 
+/* What an added member must hold: md's component size past the data
+ * offset the members in the array have, which mdadm gives a new one too.
+ * Checked here so that a replica too small is refused before the array
+ * is touched, not by mdadm half way. */
+static int member_bytes_needed(const struct reload *c, uint64_t *ret)
+{
+	const char *md = c->new->md.device;
+	uint64_t kib, offset;
+	int r;
+
+	r = md_sysfs_read_u64(md, "component_size", &kib);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot read the size of %s: %m", c->vol->name, md);
+	*ret = kib * 1024;
+	for (unsigned i = 0; i < c->old->n_replicas; i++) {
+		const char *dev = c->old->replicas[i].device;
+		char attr[96];
+
+		if (!dev)
+			continue;
+		snprintf(attr, sizeof(attr), "dev-%s/offset", basename(dev));
+		if (md_sysfs_read_u64(md, attr, &offset) == 0) {
+			*ret += offset * 512;
+			break;
+		}
+	}
+	return 0;
+}
+
 /* Waits (udev, deadline degraded-timeout) for the namespaces of the added
- * replicas, then probes each: blank or this array's, never anything else. */
+ * replicas, then probes each: blank or this array's, never anything else,
+ * and large enough. */
 static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor *mon)
 {
-	uint64_t deadline = now_usec() + (uint64_t)c->vol->degraded_timeout * 1000000;
+	uint64_t deadline = now_usec() + (uint64_t)c->vol->degraded_timeout * 1000000, needed = 0;
 	unsigned missing;
+	int r;
 
 	for (unsigned i = 0; i < c->new->n_replicas; i++) {
 		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
@@ -163,7 +194,6 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 	}
 	for (;;) {
 		_cleanup_(udev_device_unrefp) struct udev_device *ev = NULL;
-		int r;
 
 		missing = 0;
 		for (unsigned i = 0; i < c->new->n_replicas; i++) {
@@ -197,13 +227,22 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 			return -ETIMEDOUT;
 		}
 	}
+	if (c->new->md.device && (r = member_bytes_needed(c, &needed)) < 0)
+		return r;
 	for (unsigned i = 0; i < c->new->n_replicas && c->new->md.device; i++) {
 		_cleanup_free_ char *what = NULL, *uuid = NULL;
 		const struct desc_replica *rep = &c->new->replicas[i];
+		uint64_t size;
 		int k;
 
 		if (!c->added[i])
 			continue;
+		size = dev_size_bytes(rep->device);
+		if (size < needed)
+			return log_error_errno(ENOSPC, "%s: added replica %s (%s) has %" PRIu64 " bytes; "
+					       "a member of %s needs %" PRIu64 ". Nothing changed.",
+					       c->vol->name, rep->name, rep->device, size,
+					       c->new->md.device, needed);
 		k = blk_probe_signature(rep->device, &what, &uuid);
 		if (k < 0)
 			return log_error_errno(k, "%s: cannot probe %s: %m", c->vol->name, rep->device);

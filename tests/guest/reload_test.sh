@@ -21,12 +21,13 @@ tearDown() {
 }
 
 
-# add_replica VOL I PORT : target VOL-rI and its section in the volume file.
+# add_replica VOL I PORT [SIZE] : target VOL-rI (64M) and its section in
+# the volume file.
 add_replica() {
-	local vol=$1 i=$2 port=$3 u
+	local vol=$1 i=$2 port=$3 size=${4:-64M} u
 	u=$(new_uuid)
 	echo "$u" >> "$TGT_STORE/$vol.uuids"
-	tgt_add "$vol-r$i" 64M "$u" "$port" || return 1
+	tgt_add "$vol-r$i" "$size" "$u" "$port" || return 1
 	printf '\n[replica.r%d]\nnqn = %s\nuuid = %s\nportals = %s\n' \
 		"$i" "$(tgt_nqn "$vol-r$i")" "$u" "$(tgt_port_uri "$port")" >> "$VOLDIR/$vol.conf"
 }
@@ -164,6 +165,28 @@ test_reload_unreachable_replica_changes_nothing() {
 	assertEquals "not degraded" 0 "$(md_degraded "$md")"
 	assertEquals "descriptor unchanged" "$before" "$(md5sum < /run/nvmf-raid/rl.json)"
 	assertFalse "no index entry left for r9" "[ -e /run/nvmf-raid/by-uuid/$u ]"
+}
+
+test_reload_too_small_replica_changes_nothing() {
+	local md before u3 err
+	new_volume rl 2 64M
+	systemctl start nvmf-raid@rl
+	md=$(md_of rl)
+	before=$(md5sum < /run/nvmf-raid/rl.json)
+	add_replica rl 3 1 32M
+	u3=$(replica_uuid rl 3)
+	systemctl reload nvmf-raid@rl 2> /dev/null
+	assertNotEquals "reload fails" 0 $?
+	err=$(journalctl -q -o cat -u nvmf-raid@rl -n 20 --no-pager)
+	assertContains "journal names the replica and its size" "$err" "added replica r3 (/dev/"
+	assertContains "journal says what a member needs" "$err" "bytes; a member of"
+	assertNotContains "refused before mdadm was asked" "$err" "not large enough"
+	assertEquals "still 2 slots" 2 "$(cat "/sys/block/$md/md/raid_disks")"
+	assertEquals "not degraded" 0 "$(md_degraded "$md")"
+	assertEquals "descriptor unchanged" "$before" "$(md5sum < /run/nvmf-raid/rl.json)"
+	assertEquals "r3 disconnected again" "" "$(ctrls_by_nqn "$(tgt_nqn rl-r3)")"
+	assertFalse "no index entry left for r3" "[ -e /run/nvmf-raid/by-uuid/$u3 ]"
+	assertEquals "unit still active" active "$(systemctl is-active nvmf-raid@rl)"
 }
 
 # shellcheck source=/dev/null
