@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <nvme/fabrics.h>
+#include <nvme/ioctl.h>
 #include <nvme/tree.h>
 #include <nvme/util.h>
 
@@ -285,4 +287,23 @@ int fab_rescan_nqn(const char *nqn)
 		n++;
 	}
 	return n;
+}
+
+int fab_ns_size(const char *node, uint64_t *ret)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct nvme_id_ns id;
+	__u32 nsid;
+	__u8 lbaf;
+
+	fd = open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (nvme_get_nsid(fd, &nsid) < 0 || nvme_identify_ns(fd, nsid, &id) != 0)
+		return errno > 0 ? -errno : -EIO;
+	nvme_id_ns_flbas_to_lbaf_inuse(id.flbas, &lbaf);
+	if (lbaf > id.nlbaf || id.lbaf[lbaf].ds < 9 || id.lbaf[lbaf].ds > 16)
+		return -EIO;
+	*ret = le64toh(id.nsze) << id.lbaf[lbaf].ds;
+	return 0;
 }

@@ -10,6 +10,7 @@
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "volume.h"
 
@@ -49,6 +50,14 @@ bool fab_ctrl_live(const char *nqn);
  * Return: number of controllers asked.
  */
 int fab_rescan_nqn(const char *nqn);
+
+/**
+ * fab_ns_size() - the size in bytes the target gives namespace @node
+ * (e.g. /dev/nvme0n1) now, asked with Identify Namespace: what the block
+ * device's size becomes once a rescan has been through
+ * Return: 0, or negative errno.
+ */
+int fab_ns_size(const char *node, uint64_t *ret);
 
 /**
  * fab_errno() - map libnvme's errno (ENVME_CONNECT_* included) to an errno

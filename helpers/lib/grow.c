@@ -13,9 +13,9 @@
 #include "log.h"
 #include "md.h"
 
-/* A rescan is asynchronous and "nothing changed" sends no event, so the
- * wait for sizes to settle is bounded. */
-#define SETTLE_USEC (1500ULL * 1000)
+/* The kernel applies a size the target reports only when its scan work
+ * has run, which under load takes seconds; bounded. */
+#define SETTLE_USEC (15ULL * 1000 * 1000)
 
 struct member {
 	const struct desc_replica *r;
@@ -53,14 +53,15 @@ static unsigned measure(const struct desc *d, struct member *m)
 	return grown;
 }
 
-/* Rescans every replica's controllers, then waits for the namespaces'
- * change events until they all grew or SETTLE_USEC passed. */
+/* Rescans every replica's controllers, then waits (udev change events,
+ * bounded) until each namespace's block device has the size its target
+ * reports now (Identify Namespace): no wait when nothing changed, and no
+ * guessing how long the kernel takes when something did. */
 static int rescan(const struct desc *d)
 {
 	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
 	_cleanup_(udev_monitor_unrefp) struct udev_monitor *mon = NULL;
-	uint64_t deadline = now_usec() + SETTLE_USEC;
-	struct member m[VOL_REPLICAS_MAX];
+	uint64_t deadline = now_usec() + SETTLE_USEC, step, want[VOL_REPLICAS_MAX] = {};
 	int r;
 
 	if (!udev)
@@ -76,15 +77,27 @@ static int rescan(const struct desc *d)
 		if (!seen)
 			fab_rescan_nqn(d->replicas[i].nqn);
 	}
-	if (!d->md.device)
-		deadline = now_usec() + SETTLE_USEC / 3;
+	for (unsigned i = 0; i < d->n_replicas; i++)
+		if (d->replicas[i].device && (r = fab_ns_size(d->replicas[i].device, &want[i])) < 0)
+			log_debug_errno(r, "%s: cannot ask %s its size: %m", d->volume, d->replicas[i].device);
 	for (;;) {
 		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
+		bool settled = true;
 
-		if (d->md.device && measure(d, m) == d->n_replicas)
+		for (unsigned i = 0; i < d->n_replicas; i++)
+			if (want[i] && dev_size_bytes(d->replicas[i].device) != want[i])
+				settled = false;
+		if (settled)
 			return 0;
-		r = dev_monitor_next(mon, deadline, &dev);
-		if (r <= 0)
+		if (now_usec() >= deadline) {
+			log_warning("%s: the kernel has not taken every namespace's new size yet.", d->volume);
+			return 0;
+		}
+		/* Woken by the resize's change event; looking again every
+		 * 200 ms as well costs nothing and needs no event. */
+		step = now_usec() + 200 * 1000;
+		r = dev_monitor_next(mon, step < deadline ? step : deadline, &dev);
+		if (r < 0)
 			return r;
 	}
 }

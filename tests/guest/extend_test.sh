@@ -107,6 +107,28 @@ test_extend_refused_until_every_replica_grew() {
 	assertEquals "data verifies" 0 $?
 }
 
+# Cinder may extend a volume it has just created: md is still resyncing,
+# and the kernel takes the new namespace sizes seconds after the rescan.
+test_extend_during_the_initial_resync() {
+	local md out size
+	new_volume ext 2 128M
+	systemctl start nvmf-raid@ext
+	md=$(md_of ext)
+	echo 1000 > "/sys/block/$md/md/sync_speed_max"
+	assertEquals "resync running" resync "$(cat "/sys/block/$md/md/sync_action")"
+	tgt_grow ext-r1 192M && tgt_grow ext-r2 192M
+	out=$(nvmf-raid extend ext)
+	assertEquals "extend during the resync: exit 0" 0 $?
+	size=$(size_of /dev/nvmf-raid/ext)
+	echo "extend during resync printed $out; device $size bytes"
+	assertEquals "prints the device's new size" "$size" "$out"
+	assertTrue "grew by about 64 MiB" "[ $size -gt $((128 * 1048576 + 60 * 1048576)) ]"
+	assertEquals "md component size matches" "$size" "$(($(cat "/sys/block/$md/md/component_size") * 1024))"
+	wait_until 10 grep -q resync "/sys/block/$md/md/sync_action"
+	assertTrue "the resync goes on" $?
+	echo system > "/sys/block/$md/md/sync_speed_max"
+}
+
 test_reload_grows_after_the_namespaces_grew() {
 	local before after
 	new_volume ext 2 64M
