@@ -26,6 +26,21 @@ tearDown() {
 
 size_of() { blockdev --getsize64 "$1"; }
 
+# extend_to VOL SIZE : both targets of VOL grown to SIZE, then nvmf-raid
+# extend; checks that it printed the device's new size and that md uses
+# that much of each member.  The size in $size.
+extend_to() {
+	local vol=$1 md out
+	md=$(md_of "$vol")
+	tgt_grow "$vol-r1" "$2" && tgt_grow "$vol-r2" "$2"
+	out=$(nvmf-raid extend "$vol")
+	assertEquals "extend $vol after growing to $2: exit 0" 0 $?
+	size=$(size_of "/dev/nvmf-raid/$vol")
+	echo "extend printed $out; device $size bytes"
+	assertEquals "extend prints the device's new size" "$size" "$out"
+	assertEquals "md component size matches" "$size" "$(($(cat "/sys/block/$md/md/component_size") * 1024))"
+}
+
 # bitmap_span MDX : "BITS CHUNK_BYTES SYNC_BYTES" of the write-intent bitmap,
 # from mdadm -X of a member ("Chunksize : 1 MB", "Sync Size : N (KiB)").
 bitmap_span() {
@@ -48,15 +63,10 @@ test_extend_grows_array_bitmap_and_filesystem() {
 	before=$(size_of /dev/nvmf-raid/ext)
 	fs_before=$(df -B1 --output=size "$MNT" | tail -1)
 
-	tgt_grow ext-r1 160M && tgt_grow ext-r2 160M
-	out=$(nvmf-raid extend ext)
-	assertEquals "extend: exit 0" 0 $?
-	size=$(size_of /dev/nvmf-raid/ext)
-	echo "extend printed $out; device $before -> $size bytes"
-	assertEquals "extend prints the device's new size" "$size" "$out"
+	extend_to ext 160M
+	echo "device $before -> $size bytes"
 	assertTrue "grew by the namespaces' 96 MiB (less md's own space)" \
 		"[ $size -gt $((before + 90 * 1048576)) ] && [ $size -le $((before + 96 * 1048576)) ]"
-	assertEquals "md component size matches" "$size" "$(($(cat "/sys/block/$md/md/component_size") * 1024))"
 	read -r bits chunk sync_bytes < <(bitmap_span "$md")
 	echo "bitmap: $bits bits of $chunk bytes, sync size $sync_bytes"
 	assertTrue "bitmap covers the grown array ($bits x $chunk >= $size)" "[ $((bits * chunk)) -ge $size ]"
@@ -116,14 +126,8 @@ test_extend_during_the_initial_resync() {
 	md=$(md_of ext)
 	echo 1000 > "/sys/block/$md/md/sync_speed_max"
 	assertEquals "resync running" resync "$(cat "/sys/block/$md/md/sync_action")"
-	tgt_grow ext-r1 192M && tgt_grow ext-r2 192M
-	out=$(nvmf-raid extend ext)
-	assertEquals "extend during the resync: exit 0" 0 $?
-	size=$(size_of /dev/nvmf-raid/ext)
-	echo "extend during resync printed $out; device $size bytes"
-	assertEquals "prints the device's new size" "$size" "$out"
+	extend_to ext 192M
 	assertTrue "grew by about 64 MiB" "[ $size -gt $((128 * 1048576 + 60 * 1048576)) ]"
-	assertEquals "md component size matches" "$size" "$(($(cat "/sys/block/$md/md/component_size") * 1024))"
 	wait_until 10 grep -q resync "/sys/block/$md/md/sync_action"
 	assertTrue "the resync goes on" $?
 	echo system > "/sys/block/$md/md/sync_speed_max"
