@@ -157,12 +157,8 @@ static int member_bytes_needed(const struct reload *c, uint64_t *ret)
 	*ret = kib * 1024;
 	for (unsigned i = 0; i < c->old->n_replicas; i++) {
 		const char *dev = c->old->replicas[i].device;
-		char attr[96];
 
-		if (!dev)
-			continue;
-		snprintf(attr, sizeof(attr), "dev-%s/offset", basename(dev));
-		if (md_sysfs_read_u64(md, attr, &offset) == 0) {
+		if (dev && md_member_read_u64(md, dev, "offset", &offset) == 0) {
 			*ret += offset * 512;
 			break;
 		}

@@ -32,18 +32,15 @@ static unsigned measure(const struct desc *d, struct member *m)
 
 	for (unsigned i = 0; i < d->n_replicas; i++) {
 		const struct desc_replica *r = &d->replicas[i];
-		char attr[96], st[128];
+		char st[128];
 		uint64_t used_kib, offset;
 
 		m[i] = (struct member){ .r = r };
 		if (!r->device || md_member_state(d->md.device, r->device, st, sizeof(st)) < 0 ||
 		    strstr(st, "faulty"))
 			continue;
-		snprintf(attr, sizeof(attr), "dev-%s/size", basename(r->device));
-		if (md_sysfs_read_u64(d->md.device, attr, &used_kib) < 0)
-			continue;
-		snprintf(attr, sizeof(attr), "dev-%s/offset", basename(r->device));
-		if (md_sysfs_read_u64(d->md.device, attr, &offset) < 0)
+		if (md_member_read_u64(d->md.device, r->device, "size", &used_kib) < 0 ||
+		    md_member_read_u64(d->md.device, r->device, "offset", &offset) < 0)
 			continue;
 		m[i].in_array = true;
 		m[i].ns_bytes = dev_size_bytes(r->device);

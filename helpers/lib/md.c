@@ -320,6 +320,15 @@ int md_member_state(const char *mddev, const char *member, char *buf, size_t siz
 	return md_sysfs_read(mddev, attr, buf, size);
 }
 
+int md_member_read_u64(const char *mddev, const char *member, const char *attr, uint64_t *ret)
+{
+	const char *base = strrchr(member, '/');
+	char path[128];
+
+	snprintf(path, sizeof(path), "dev-%s/%s", base ? base + 1 : member, attr);
+	return md_sysfs_read_u64(mddev, path, ret);
+}
+
 bool md_member_in_sync(const char *mddev, const char *member)
 {
 	char state[128];

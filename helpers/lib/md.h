@@ -94,6 +94,13 @@ int md_mdadm_quiet(const char *arg, ...) __attribute__((sentinel));
 int md_member_state(const char *mddev, const char *member, char *buf, size_t size);
 
 /**
+ * md_member_read_u64() - the number in dev-<member>/@attr of array @mddev,
+ * e.g. "size" (KiB md uses) or "offset" (data offset, sectors)
+ * Return: as md_sysfs_read_u64(); -ENOENT when it is not a member.
+ */
+int md_member_read_u64(const char *mddev, const char *member, const char *attr, uint64_t *ret);
+
+/**
  * md_sysfs_read_u64() - read the number in /sys/block/<mdX>/md/@attr,
  * e.g. "component_size" or "dev-nvme1n1/offset"
  * Return: 0, -ENOENT, -EINVAL when it is not a number ("none").
