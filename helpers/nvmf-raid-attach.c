@@ -166,7 +166,8 @@ static int scan_existing(struct attach *a)
 {
 	for (unsigned i = 0; i < a->desc->n_replicas; i++) {
 		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
-		int r = dev_namespace_by_uuid(a->udev, a->desc->replicas[i].uuid, &dev);
+		int r = dev_namespace_find(a->udev, a->desc->replicas[i].nqn, &a->desc->replicas[i].ns,
+					   &dev);
 
 		if (r <= 0)
 			continue;
@@ -237,10 +238,12 @@ static int refuse(struct attach *a)
 {
 	for (unsigned i = 0; i < a->desc->n_replicas; i++) {
 		const struct desc_replica *r = &a->desc->replicas[i];
+		char id[160];
 
+		vol_ns_id_describe(&r->ns, id, sizeof(id));
 		if (r->state == STATE_ABSENT)
 			log_error("%s: replica %s (%s, namespace %s) did not appear within %us.",
-				  a->vol->name, r->name, r->nqn, r->uuid, a->vol->degraded_timeout);
+				  a->vol->name, r->name, r->nqn, id, a->vol->degraded_timeout);
 		else if (a->plan.action == ASSEMBLE_REFUSE_STALE)
 			event_emit(EVENT_STALE_REFUSED, a->vol->name, r->name, a->vol->notify,
 				   "%s: replica %s (%s) is stale (%s); refusing to start from it. "

@@ -76,8 +76,8 @@ static int plan(struct reload *c)
 			c->n_added++;
 			continue;
 		}
-		if (!streq(o->nqn, n->nqn) || !streq(o->uuid, n->uuid))
-			return log_error_errno(EINVAL, "%s: %s [replica.%s]: nqn or uuid changed; a new "
+		if (!streq(o->nqn, n->nqn) || !vol_ns_id_eq(&o->ns, &n->ns))
+			return log_error_errno(EINVAL, "%s: %s [replica.%s]: nqn or namespace (uuid, nguid, nsid) changed; a new "
 					       "namespace needs a new section name. Nothing changed.",
 					       c->vol->name, c->vol->path, n->name);
 		/* Kept: it is where it was, in the state it was. */
@@ -181,7 +181,7 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 		if (!c->added[i])
 			continue;
 		/* There before the index named it: make udev tag it now. */
-		if (dev_namespace_by_uuid(udev, c->new->replicas[i].uuid, &dev) > 0 &&
+		if (dev_namespace_find(udev, c->new->replicas[i].nqn, &c->new->replicas[i].ns, &dev) > 0 &&
 		    !udev_device_get_property_value(dev, "NVMF_RAID_VOLUME"))
 			dev_trigger_change(udev_device_get_syspath(dev));
 		if (fab_connect_replica(c->vol, &c->vol->replicas[i]) < 0)
@@ -198,7 +198,7 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 
 			if (!c->added[i] || rep->device)
 				continue;
-			if (dev_namespace_by_uuid(udev, rep->uuid, &dev) > 0 &&
+			if (dev_namespace_find(udev, rep->nqn, &rep->ns, &dev) > 0 &&
 			    streq(udev_device_get_property_value(dev, "NVMF_RAID_VOLUME"), c->vol->name)) {
 				r = desc_set_string(&rep->device, udev_device_get_devnode(dev));
 				if (r < 0)
@@ -214,12 +214,17 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 		if (r < 0)
 			return r;
 		if (r == 0) {
-			for (unsigned i = 0; i < c->new->n_replicas; i++)
-				if (c->added[i] && !c->new->replicas[i].device)
-					log_error("%s: added replica %s (%s, namespace %s) did not appear "
-						  "within %us. Nothing changed.", c->vol->name,
-						  c->new->replicas[i].name, c->new->replicas[i].nqn,
-						  c->new->replicas[i].uuid, c->vol->degraded_timeout);
+			for (unsigned i = 0; i < c->new->n_replicas; i++) {
+				char id[160];
+
+				if (!c->added[i] || c->new->replicas[i].device)
+					continue;
+				vol_ns_id_describe(&c->new->replicas[i].ns, id, sizeof(id));
+				log_error("%s: added replica %s (%s, namespace %s) did not appear "
+					  "within %us. Nothing changed.", c->vol->name,
+					  c->new->replicas[i].name, c->new->replicas[i].nqn, id,
+					  c->vol->degraded_timeout);
+			}
 			return -ETIMEDOUT;
 		}
 	}

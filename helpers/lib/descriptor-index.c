@@ -1,13 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The by-uuid index: $RUNTIME/by-uuid/<namespace-uuid> names the volume
- * that owns a namespace, so a udev event finds it without reading every
- * descriptor.  The entry is KEY=VALUE lines, which the udev rule imports
- * as they are (IMPORT{file}):
+ * The namespace index: who owns a namespace, so that a udev event finds
+ * its volume without reading every descriptor.  One entry per replica, in
+ * the directory of the first identifier its volume file gives:
+ *
+ *   $RUNTIME/by-uuid/<namespace UUID>		uuid = …
+ *   $RUNTIME/by-nguid/<32 hex digits>		nguid = … (no uuid)
+ *   $RUNTIME/by-nsid/<NSID>@<subsystem NQN>	nsid = … only; '/' and '%'
+ *						of the NQN as %2F and %25
+ *
+ * The entry is KEY=VALUE lines; nvmf-raid-probe, run by the udev rule for
+ * every NVMe namespace, checks the subsystem and every identifier against
+ * what sysfs shows before it hands udev the first three:
  *
  *   NVMF_RAID_VOLUME=<volume>
  *   NVMF_RAID_REPLICA=<replica name>
  *   NVMF_RAID_SINGLE=<1 for a one-replica volume, else 0>
+ *   NVMF_RAID_NQN=<subsystem NQN>
+ *   NVMF_RAID_NS_UUID=<uuid>, NVMF_RAID_NS_NGUID=<32 hex>, NVMF_RAID_NSID=<n>
+ *						(those given)
  */
 #include <assert.h>
 #include <dirent.h>
@@ -24,77 +35,170 @@
 #include "log.h"
 
 #define INDEX_KEY_VOLUME "NVMF_RAID_VOLUME="
-/* Three short lines: anything longer is not ours. */
-#define INDEX_SIZE_MAX 256
+/* Seven short lines: anything longer is not ours. */
+#define INDEX_SIZE_MAX 1024
 
-static int uuid_canonical(const char *uuid, char ret[static 37])
+static const char *const index_dirs[] = {
+	DESC_INDEX_DIR, DESC_INDEX_NGUID_DIR, DESC_INDEX_NSID_DIR,
+};
+
+/* "<nsid>@<nqn>", '/' and '%' escaped: a file name for any valid NQN of
+ * up to 223 bytes with a few of them.  -ENAMETOOLONG past NAME_MAX. */
+static int nsid_entry_name(uint32_t nsid, const char *nqn, char ret[static NAME_MAX + 1])
 {
-	uint8_t bytes[16];
+	size_t n = (size_t)snprintf(ret, NAME_MAX + 1, "%u@", nsid);
 
-	if (vol_uuid_parse(uuid, bytes) < 0)
-		return -EINVAL;
-	vol_uuid_format(bytes, ret);
+	for (const char *p = nqn; *p; p++) {
+		const char *esc = *p == '/' ? "%2F" : *p == '%' ? "%25" : NULL;
+		size_t add = esc ? 3 : 1;
+
+		if (n + add > NAME_MAX)
+			return -ENAMETOOLONG;
+		memcpy(ret + n, esc ? esc : p, add);
+		n += add;
+	}
+	ret[n] = 0;
 	return 0;
 }
 
-/* Leaves the volume name, the value of the first line, at the start of
- * @buf; the other lines are for udev only. */
-static int index_parse(char *buf, size_t len)
+int desc_index_entry_name(const char *nqn, const struct vol_ns_id *id, const char **ret_dir,
+			  char ret_name[static NAME_MAX + 1])
 {
-	char *nl;
+	assert(nqn && id && ret_dir);
+	if (id->has_uuid) {
+		*ret_dir = DESC_INDEX_DIR;
+		vol_uuid_format(id->uuid, ret_name);
+		return 0;
+	}
+	if (id->has_nguid) {
+		*ret_dir = DESC_INDEX_NGUID_DIR;
+		vol_nguid_format(id->nguid, ret_name);
+		return 0;
+	}
+	if (!id->nsid || !vol_nqn_is_valid(nqn))
+		return -EINVAL;
+	*ret_dir = DESC_INDEX_NSID_DIR;
+	return nsid_entry_name(id->nsid, nqn, ret_name);
+}
+
+/* One "KEY=VALUE" line of an entry into @e; unknown keys are an error. */
+static int index_line(char *line, struct desc_index_entry *e)
+{
+	char *v = strchr(line, '=');
+
+	if (!v)
+		return -EBADMSG;
+	*v++ = 0;
+	if (streq(line, "NVMF_RAID_VOLUME") && vol_name_is_valid(v))
+		memcpy(e->volume, v, strlen(v) + 1);
+	else if (streq(line, "NVMF_RAID_REPLICA") && vol_replica_name_is_valid(v))
+		memcpy(e->replica, v, strlen(v) + 1);
+	else if (streq(line, "NVMF_RAID_SINGLE") && (streq(v, "0") || streq(v, "1")))
+		e->single = v[0] == '1';
+	else if (streq(line, "NVMF_RAID_NQN") && vol_nqn_is_valid(v))
+		memcpy(e->nqn, v, strlen(v) + 1);
+	else if (streq(line, "NVMF_RAID_NS_UUID") && vol_uuid_parse(v, e->ns.uuid) == 0)
+		e->ns.has_uuid = true;
+	else if (streq(line, "NVMF_RAID_NS_NGUID") && vol_nguid_parse(v, e->ns.nguid) == 0)
+		e->ns.has_nguid = true;
+	else if (streq(line, "NVMF_RAID_NSID")) {
+		long n;
+
+		if (vol_parse_int(v, 1, VOL_NSID_MAX, false, &n) < 0)
+			return -EBADMSG;
+		e->ns.nsid = (uint32_t)n;
+	} else
+		return -EBADMSG;
+	return 0;
+}
+
+int desc_index_parse(char *buf, size_t len, struct desc_index_entry *ret)
+{
+	struct desc_index_entry e = {};
+	char *line = buf, *nl;
 
 	if (len < 2 || buf[len - 1] != '\n' || memchr(buf, 0, len) ||
 	    strncmp(buf, INDEX_KEY_VOLUME, STRLEN(INDEX_KEY_VOLUME)) != 0)
 		return -EBADMSG;
-	nl = strchr(buf, '\n');
-	*nl = 0;
-	memmove(buf, buf + STRLEN(INDEX_KEY_VOLUME), strlen(buf + STRLEN(INDEX_KEY_VOLUME)) + 1);
-	return vol_name_is_valid(buf) ? 0 : -EBADMSG;
+	buf[len - 1] = 0;
+	for (; line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = 0;
+		if (index_line(line, &e) < 0)
+			return -EBADMSG;
+	}
+	/* Entries of version 1 carry the volume, replica and single only. */
+	if (!*e.volume || !*e.replica)
+		return -EBADMSG;
+	*ret = e;
+	return 0;
 }
 
-/* The volume an index entry names; -ENOENT if there is none, -EBADMSG if
- * it is not a valid entry (a symlink, a directory, junk). */
-static int index_read(int idx_fd, const char *uuid, char **ret_volume)
+/* The entry @name of directory @dir_fd; -ENOENT if there is none, -EBADMSG
+ * if it is not a valid entry (a symlink, a directory, junk). */
+static int index_read(int dir_fd, const char *name, struct desc_index_entry *ret)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
 	int r;
 
-	r = read_file_at(idx_fd, uuid, INDEX_SIZE_MAX, &buf, &len);
+	r = read_file_at(dir_fd, name, INDEX_SIZE_MAX, &buf, &len);
 	if (r == -ELOOP || r == -EBADFD || r == -EFBIG)
 		return -EBADMSG;
 	if (r < 0)
 		return r;
-	r = index_parse(buf, len);
-	if (r < 0)
-		return r;
-	*ret_volume = TAKE_PTR(buf);
-	return 0;
+	return desc_index_parse(buf, len, ret);
 }
 
-/* 1 if the entry already names volume; 0 if it may be (over)written;
+/* 1 if the entry already says this; 0 if it may be (over)written;
  * -EEXIST if another attached volume owns the namespace. */
-static int index_check(int run_fd, int idx_fd, const char *uuid, const char *volume)
+static int index_check(int run_fd, int dir_fd, const char *name, const char *volume,
+		       const char *content)
 {
-	_cleanup_free_ char *other = NULL;
-	char name[NAME_MAX + 1];
+	_cleanup_free_ char *buf = NULL;
+	struct desc_index_entry other;
+	char file[NAME_MAX + 1];
+	size_t len;
 	int r;
 
-	r = index_read(idx_fd, uuid, &other);
-	if (r == -ENOENT || r == -EBADMSG)
+	r = read_file_at(dir_fd, name, INDEX_SIZE_MAX, &buf, &len);
+	if (r == -ENOENT || r == -ELOOP || r == -EBADFD || r == -EFBIG)
 		return 0;
 	if (r < 0)
 		return r;
-	if (streq(other, volume))
+	if (len == strlen(content) && memcmp(buf, content, len) == 0)
 		return 1;
+	if (desc_index_parse(buf, len, &other) < 0 || streq(other.volume, volume))
+		return 0;
 	/* Without a descriptor the other volume is gone (a helper died
 	 * before cleaning up): its entry is stale. */
-	if (desc_file_name(other, name) < 0)
+	if (desc_file_name(other.volume, file) < 0)
 		return 0;
-	if (faccessat(run_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+	if (faccessat(run_fd, file, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	return log_error_errno(EEXIST, "%s: namespace %s is already used by volume %s.",
-			       volume, uuid, other);
+			       volume, name, other.volume);
+}
+
+static void index_content(const struct desc *d, const struct desc_replica *r, char *buf,
+			  size_t size)
+{
+	char u[37], g[33];
+	int n;
+
+	n = snprintf(buf, size, INDEX_KEY_VOLUME "%s\nNVMF_RAID_REPLICA=%s\nNVMF_RAID_SINGLE=%d\n"
+		     "NVMF_RAID_NQN=%s\n", d->volume, r->name, d->n_replicas == 1, r->nqn);
+	if (r->ns.has_uuid) {
+		vol_uuid_format(r->ns.uuid, u);
+		n += snprintf(buf + n, size - (size_t)n, "NVMF_RAID_NS_UUID=%s\n", u);
+	}
+	if (r->ns.has_nguid) {
+		vol_nguid_format(r->ns.nguid, g);
+		n += snprintf(buf + n, size - (size_t)n, "NVMF_RAID_NS_NGUID=%s\n", g);
+	}
+	if (r->ns.nsid)
+		snprintf(buf + n, size - (size_t)n, "NVMF_RAID_NSID=%u\n", r->ns.nsid);
 }
 
 int desc_open_subdir(const char *sub, bool create, int *ret_run_fd, int *ret_sub_fd)
@@ -116,76 +220,93 @@ int desc_open_subdir(const char *sub, bool create, int *ret_run_fd, int *ret_sub
 	return 0;
 }
 
+/* Opens $RUNTIME/@dir, creating it if @create. */
+static int index_dir_open(const char *dir, bool create, int *ret_run_fd, int *ret_fd)
+{
+	return desc_open_subdir(dir, create, ret_run_fd, ret_fd);
+}
+
+static int index_write_one(int run_fd, const struct desc *d, const struct desc_replica *rep)
+{
+	_cleanup_close_ int dir_fd = -EBADF;
+	char content[INDEX_SIZE_MAX], name[NAME_MAX + 1];
+	const char *dir;
+	int r;
+
+	/* The entry's name is a path component: built from parsed values only. */
+	r = desc_index_entry_name(rep->nqn, &rep->ns, &dir, name);
+	if (r < 0)
+		return log_error_errno(r, "%s: replica %s: no index entry name for its namespace: %m",
+				       d->volume, rep->name);
+	r = mkdir_parents_secure_at(run_fd, dir, 0755, &dir_fd);
+	if (r < 0)
+		return log_debug_errno(r, "Failed to open the %s directory: %m", dir);
+	index_content(d, rep, content, sizeof(content));
+	r = index_check(run_fd, dir_fd, name, d->volume, content);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = write_file_atomic_at(dir_fd, name, content, strlen(content), 0644);
+	if (r < 0)
+		return log_debug_errno(r, "Failed to write index entry %s/%s: %m", dir, name);
+	return 1;
+}
+
 int desc_write_index(const struct desc *d)
 {
-	_cleanup_close_ int run_fd = -EBADF, idx_fd = -EBADF;
-	char content[INDEX_SIZE_MAX];
+	_cleanup_close_ int run_fd = -EBADF;
 	bool changed = false;
 	int r;
 
 	assert(d);
 	if (!vol_name_is_valid(d->volume) || d->n_replicas > VOL_REPLICAS_MAX)
 		return -EINVAL;
-	r = desc_open_subdir(DESC_INDEX_DIR, true, &run_fd, &idx_fd);
+	r = desc_open_runtime_dir(true, &run_fd);
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < d->n_replicas; i++) {
-		char uuid[37];
-
-		snprintf(content, sizeof(content), INDEX_KEY_VOLUME "%s\nNVMF_RAID_REPLICA=%s\nNVMF_RAID_SINGLE=%d\n",
-			 d->volume, d->replicas[i].name, d->n_replicas == 1);
-
-		/* The entry's name is a path component: canonical UUIDs only. */
-		r = uuid_canonical(d->replicas[i].uuid, uuid);
+		r = index_write_one(run_fd, d, &d->replicas[i]);
 		if (r < 0)
 			return r;
-		r = index_check(run_fd, idx_fd, uuid, d->volume);
-		if (r < 0)
-			return r;
-		if (r > 0)
-			continue;
-		r = write_file_atomic_at(idx_fd, uuid, content, strlen(content), 0644);
-		if (r < 0)
-			return log_debug_errno(r, "Failed to write index entry %s: %m", uuid);
-		changed = true;
+		changed = changed || r > 0;
 	}
 	return changed;
 }
 
-/* Removes the entry uuid if it names volume: 1 if removed. */
-static int index_remove_entry(int idx_fd, const char *uuid, const char *volume)
+/* Removes the entry @name if it names @volume: 1 if removed. */
+static int index_remove_entry(int dir_fd, const char *name, const char *volume)
 {
-	_cleanup_free_ char *owner = NULL;
+	struct desc_index_entry e;
 	int r;
 
-	r = index_read(idx_fd, uuid, &owner);
+	r = index_read(dir_fd, name, &e);
 	if (r == -ENOENT || r == -EBADMSG)
 		return 0;
 	if (r < 0)
 		return r;
-	if (!streq(owner, volume))
+	if (!streq(e.volume, volume))
 		return 0;
-	return remove_file_at(idx_fd, uuid);
+	return remove_file_at(dir_fd, name);
 }
 
 int desc_remove_index(const struct desc *d)
 {
-	_cleanup_close_ int idx_fd = -EBADF;
 	bool removed = false;
 	int r;
 
 	assert(d);
-	r = desc_open_subdir(DESC_INDEX_DIR, false, NULL, &idx_fd);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
 	for (unsigned i = 0; i < d->n_replicas && i < VOL_REPLICAS_MAX; i++) {
-		char uuid[37];
+		_cleanup_close_ int dir_fd = -EBADF;
+		char name[NAME_MAX + 1];
+		const char *dir;
 
-		if (uuid_canonical(d->replicas[i].uuid, uuid) < 0)
+		if (desc_index_entry_name(d->replicas[i].nqn, &d->replicas[i].ns, &dir, name) < 0)
 			continue;	/* no such entry can exist */
-		r = index_remove_entry(idx_fd, uuid, d->volume);
+		r = index_dir_open(dir, false, NULL, &dir_fd);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			return r;
+		r = index_remove_entry(dir_fd, name, d->volume);
 		if (r < 0)
 			return r;
 		removed = removed || r > 0;
@@ -193,16 +314,16 @@ int desc_remove_index(const struct desc *d)
 	return removed;
 }
 
-/* Scans the whole index: catches entries of replicas no longer in the
- * descriptor, and works when the descriptor is unreadable. */
-static int index_remove_volume(int idx_fd, const char *volume)
+/* Scans a whole index directory: catches entries of replicas no longer in
+ * the descriptor, and works when the descriptor is unreadable. */
+static int index_remove_volume(int dir_fd, const char *volume)
 {
 	_cleanup_closedir_ DIR *dir = NULL;
 	bool removed = false;
 	struct dirent *de;
 	int fd, r;
 
-	fd = fcntl(idx_fd, F_DUPFD_CLOEXEC, 3);
+	fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
 		return -errno;
 	dir = fdopendir(fd);
@@ -215,7 +336,7 @@ static int index_remove_volume(int idx_fd, const char *volume)
 		/* Dot files are not entries (".", "..", our temporaries). */
 		if (de->d_name[0] == '.')
 			continue;
-		r = index_remove_entry(idx_fd, de->d_name, volume);
+		r = index_remove_entry(dir_fd, de->d_name, volume);
 		if (r < 0)
 			return r;
 		removed = removed || r > 0;
@@ -227,7 +348,7 @@ static int index_remove_volume(int idx_fd, const char *volume)
 
 int desc_remove(const char *volume)
 {
-	_cleanup_close_ int run_fd = -EBADF, idx_fd = -EBADF;
+	_cleanup_close_ int run_fd = -EBADF;
 	char name[NAME_MAX + 1];
 	int r, removed;
 
@@ -241,36 +362,62 @@ int desc_remove(const char *volume)
 	removed = remove_file_at(run_fd, name);
 	if (removed < 0)
 		return log_debug_errno(removed, "Failed to remove %s: %m", name);
-	r = open_dir_secure_at(run_fd, DESC_INDEX_DIR, &idx_fd);
-	if (r == -ENOENT)
-		return removed;
-	if (r < 0)
-		return log_debug_errno(r, "Failed to open the %s directory: %m", DESC_INDEX_DIR);
-	r = index_remove_volume(idx_fd, volume);
-	if (r < 0)
-		return log_debug_errno(r, "Failed to clean the %s directory: %m", DESC_INDEX_DIR);
-	return removed || r > 0;
+	for (size_t i = 0; i < ELEMENTSOF(index_dirs); i++) {
+		_cleanup_close_ int dir_fd = -EBADF;
+
+		r = open_dir_secure_at(run_fd, index_dirs[i], &dir_fd);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			return log_debug_errno(r, "Failed to open the %s directory: %m", index_dirs[i]);
+		r = index_remove_volume(dir_fd, volume);
+		if (r < 0)
+			return log_debug_errno(r, "Failed to clean the %s directory: %m", index_dirs[i]);
+		removed = removed || r > 0;
+	}
+	return removed;
 }
 
-int desc_lookup_uuid(const char *uuid, char **ret_volume)
+/* The entry @name of index directory @dir, if it is valid and its
+ * subsystem and every identifier match what the namespace shows. */
+static int index_try(const char *dir, const char *name, const char *nqn,
+		     const struct vol_ns_id *seen, struct desc_index_entry *ret)
 {
-	_cleanup_close_ int idx_fd = -EBADF;
-	char canonical[37];
+	_cleanup_close_ int dir_fd = -EBADF;
+	struct desc_index_entry e;
 	int r;
 
-	assert(ret_volume);
-	if (uuid_canonical(uuid, canonical) < 0)
-		return -EINVAL;
-	r = desc_open_subdir(DESC_INDEX_DIR, false, NULL, &idx_fd);
+	r = index_dir_open(dir, false, NULL, &dir_fd);
 	if (r < 0)
 		return r;
-	r = index_read(idx_fd, canonical, ret_volume);
-	if (r == -EBADMSG) {
-		const char *dir = DESC_RUNTIME_DIR;
+	r = index_read(dir_fd, name, &e);
+	if (r < 0)
+		return r;
+	/* An entry without NVMF_RAID_NQN predates NGUID and NSID support: its
+	 * by-uuid name was the whole identity. */
+	if ((*e.nqn && !streq(e.nqn, nqn)) || (*e.nqn && !vol_ns_id_matches(&e.ns, seen)))
+		return -ENOENT;
+	*ret = e;
+	return 0;
+}
 
-		(void)desc_runtime_dir(&dir);
-		return log_error_errno(r, "%s/%s/%s: not a valid index entry.", dir,
-				       DESC_INDEX_DIR, canonical);
+int desc_index_find(const char *nqn, const struct vol_ns_id *seen, struct desc_index_entry *ret)
+{
+	char name[NAME_MAX + 1];
+	int r = -ENOENT;
+
+	assert(nqn && seen && ret);
+	/* A namespace without a UUID shows its NGUID as "uuid" too (the
+	 * kernel's uuid_show()): by-uuid is tried anyway, the match decides. */
+	if (seen->has_uuid) {
+		vol_uuid_format(seen->uuid, name);
+		r = index_try(DESC_INDEX_DIR, name, nqn, seen, ret);
 	}
+	if (r == -ENOENT && seen->has_nguid) {
+		vol_nguid_format(seen->nguid, name);
+		r = index_try(DESC_INDEX_NGUID_DIR, name, nqn, seen, ret);
+	}
+	if (r == -ENOENT && seen->nsid && nsid_entry_name(seen->nsid, nqn, name) == 0)
+		r = index_try(DESC_INDEX_NSID_DIR, name, nqn, seen, ret);
 	return r;
 }

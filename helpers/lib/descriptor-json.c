@@ -116,6 +116,22 @@ static json_object *md_to_json(const struct desc_md *md)
 	return TAKE_PTR(o);
 }
 
+int desc_ns_id_to_json(struct json_object *o, const struct vol_ns_id *id)
+{
+	char u[37], g[33];
+
+	if (id->has_uuid)
+		vol_uuid_format(id->uuid, u);
+	if (id->has_nguid)
+		vol_nguid_format(id->nguid, g);
+	if (add_string(o, "uuid", id->has_uuid ? u : NULL) < 0 ||
+	    add_string(o, "nguid", id->has_nguid ? g : NULL) < 0)
+		return -ENOMEM;
+	if (!id->nsid)
+		return json_object_object_add(o, "nsid", NULL) < 0 ? -ENOMEM : 0;
+	return add(o, "nsid", json_object_new_int64(id->nsid));
+}
+
 static int replica_to_json(const struct desc_replica *r, json_object **ret)
 {
 	_cleanup_json_ json_object *o = NULL, *portals = NULL;
@@ -131,7 +147,7 @@ static int replica_to_json(const struct desc_replica *r, json_object **ret)
 		if (append(portals, json_object_new_string(r->portals[i])) < 0)
 			return -ENOMEM;
 	if (add_string(o, "name", r->name) < 0 || add_string(o, "nqn", r->nqn) < 0 ||
-	    add_string(o, "uuid", r->uuid) < 0 || add(o, "portals", TAKE_PTR(portals)) < 0 ||
+	    desc_ns_id_to_json(o, &r->ns) < 0 || add(o, "portals", TAKE_PTR(portals)) < 0 ||
 	    add(o, "outdated", json_object_new_boolean(r->outdated)) < 0 ||
 	    add_string(o, "state", state) < 0 || add_string(o, "device", r->device) < 0)
 		return -ENOMEM;
@@ -340,8 +356,9 @@ static int parse_header(const struct pctx *c, json_object *root, const char *exp
 	r = get_int(c, root, "version", INT64_MIN, INT64_MAX, &v);
 	if (r < 0)
 		return r;
-	if (v != DESC_VERSION)
-		return bad(c, "version", "unsupported version %" PRId64 ", want %d", v, DESC_VERSION);
+	/* Version 1 had a namespace UUID for every replica: a subset of 2. */
+	if (v != 1 && v != DESC_VERSION)
+		return bad(c, "version", "unsupported version %" PRId64 ", want 1 or %d", v, DESC_VERSION);
 	r = get_string(c, root, "volume", false, VOL_NAME_MAX, &s);
 	if (r < 0)
 		return r;
@@ -439,10 +456,45 @@ static int parse_portals(const struct pctx *c, json_object *obj, struct desc_rep
 	return 0;
 }
 
+/* "uuid", "nguid" (absent in version 1) and "nsid": each a value or
+ * null, at least one a value. */
+static int parse_ns_id(const struct pctx *c, json_object *o, struct vol_ns_id *id)
+{
+	json_object *v = NULL;
+	const char *s;
+	int r;
+
+	*id = (struct vol_ns_id){};
+	r = get_string(c, o, "uuid", true, 36, &s);
+	if (r < 0)
+		return r;
+	if (s && vol_uuid_parse(s, id->uuid) < 0)
+		return bad(c, "uuid", "invalid UUID");
+	id->has_uuid = s;
+	if (json_object_object_get_ex(o, "nguid", &v) && v) {
+		r = get_string(c, o, "nguid", true, 36, &s);
+		if (r < 0)
+			return r;
+		if (vol_nguid_parse(s, id->nguid) < 0)
+			return bad(c, "nguid", "invalid NGUID");
+		id->has_nguid = true;
+	}
+	if (json_object_object_get_ex(o, "nsid", &v) && v) {
+		int64_t n;
+
+		r = get_int(c, o, "nsid", 1, VOL_NSID_MAX, &n);
+		if (r < 0)
+			return r;
+		id->nsid = (uint32_t)n;
+	}
+	if (!id->has_uuid && !id->has_nguid && !id->nsid)
+		return bad(c, "uuid", "no uuid, nguid or nsid: the namespace is unknown");
+	return 0;
+}
+
 static int parse_replica(const struct pctx *c, json_object *o, struct desc_replica *dr)
 {
 	const char *s;
-	uint8_t uuid[16];
 	int r;
 
 	r = get_string(c, o, "name", false, VOL_REPLICA_NAME_MAX, &s);
@@ -457,12 +509,9 @@ static int parse_replica(const struct pctx *c, json_object *o, struct desc_repli
 	if (!vol_nqn_is_valid(s))
 		return bad(c, "nqn", "invalid NQN");
 	snprintf(dr->nqn, sizeof(dr->nqn), "%s", s);
-	r = get_string(c, o, "uuid", false, 36, &s);
+	r = parse_ns_id(c, o, &dr->ns);
 	if (r < 0)
 		return r;
-	if (vol_uuid_parse(s, uuid) < 0)
-		return bad(c, "uuid", "invalid UUID");
-	vol_uuid_format(uuid, dr->uuid);
 	r = parse_portals(c, o, dr);
 	if (r < 0)
 		return r;
@@ -484,8 +533,10 @@ static int check_unique(const struct pctx *c, const struct desc *d, unsigned i)
 	for (unsigned j = 0; j < i; j++) {
 		if (streq(d->replicas[j].name, d->replicas[i].name))
 			return bad(c, "name", "replica %s appears twice", d->replicas[i].name);
-		if (streq(d->replicas[j].uuid, d->replicas[i].uuid))
-			return bad(c, "uuid", "namespace %s appears twice", d->replicas[i].uuid);
+		if (vol_ns_id_shared(d->replicas[j].nqn, &d->replicas[j].ns, d->replicas[i].nqn,
+				     &d->replicas[i].ns))
+			return bad(c, "uuid", "replicas %s and %s name one namespace",
+				   d->replicas[j].name, d->replicas[i].name);
 	}
 	return 0;
 }

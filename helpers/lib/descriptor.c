@@ -119,8 +119,7 @@ static int replica_from_volume(struct desc_replica *dr, const struct vol_replica
 		return -EINVAL;
 	snprintf(dr->name, sizeof(dr->name), "%s", vr->name);
 	snprintf(dr->nqn, sizeof(dr->nqn), "%s", vr->nqn);
-	/* From the bytes, not uuid_str: the bytes are what was validated. */
-	vol_uuid_format(vr->uuid, dr->uuid);
+	dr->ns = vr->ns;
 	for (unsigned i = 0; i < vr->n_portals; i++)
 		vol_portal_format(&vr->portals[i], dr->portals[i], sizeof(dr->portals[i]));
 	dr->n_portals = vr->n_portals;
@@ -167,21 +166,6 @@ struct desc_replica *desc_find_replica(struct desc *d, const char *name)
 	assert(d);
 	for (unsigned i = 0; i < d->n_replicas; i++)
 		if (streq(d->replicas[i].name, name))
-			return &d->replicas[i];
-	return NULL;
-}
-
-struct desc_replica *desc_find_replica_by_uuid(struct desc *d, const char *uuid)
-{
-	uint8_t bytes[16];
-	char canonical[37];
-
-	assert(d);
-	if (!uuid || vol_uuid_parse(uuid, bytes) < 0)
-		return NULL;
-	vol_uuid_format(bytes, canonical);
-	for (unsigned i = 0; i < d->n_replicas; i++)
-		if (streq(d->replicas[i].uuid, canonical))
 			return &d->replicas[i];
 	return NULL;
 }

@@ -7,6 +7,7 @@
  *
  *   $RUNTIME/<volume>.json		the volume as parsed plus live state
  *   $RUNTIME/by-uuid/<ns-uuid>		NVMF_RAID_VOLUME=<volume>…: who owns a namespace
+ *   $RUNTIME/by-nguid/…, by-nsid/…	the same for replicas without a UUID
  *
  * $RUNTIME is /run/nvmf-raid, or $NVMF_RAID_RUNTIME_DIR (an absolute path;
  * meant for tests).  Its parent is trusted as it is; the runtime directory
@@ -25,13 +26,17 @@
  *                   "notify": null | "/path" },
  *     "md": { "device": null | "/dev/md127", "uuid": null | "…",
  *             "name": null | "…" },
- *     "replicas": [ { "name": "a", "nqn": "nqn.…", "uuid": "…",
+ *     "replicas": [ { "name": "a", "nqn": "nqn.…",
+ *                     "uuid": "…" | null, "nguid": "<32 hex>" | null,
+ *                     "nsid": N | null,
  *                     "portals": [ "tcp://127.0.0.1:4420", … ],
  *                     "outdated": false, "state": "absent",
  *                     "device": null | "/dev/nvme1n1" }, … ] }
  *
  * Readers ignore unknown keys, so a key may be added without a version bump;
- * removing, renaming or retyping one needs version 2.
+ * removing, renaming or retyping one needs a new version.  Version 2 made
+ * "uuid" nullable and added "nguid" and "nsid" (at least one is set);
+ * version 1 files (a UUID for every replica) are still read.
  *
  * Errors: content that is not a valid descriptor (malformed or truncated
  * JSON, trailing data, wrong format/version, foreign volume, missing or
@@ -41,6 +46,7 @@
  */
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stddef.h>
 
 #include "macro.h"
@@ -48,10 +54,12 @@
 #include "volume.h"
 
 #define DESC_FORMAT "nvmf-raid-descriptor"
-#define DESC_VERSION 1
+#define DESC_VERSION 2
 #define DESC_RUNTIME_DIR "/run/nvmf-raid"
 #define DESC_RUNTIME_DIR_ENV "NVMF_RAID_RUNTIME_DIR"
-#define DESC_INDEX_DIR "by-uuid"
+#define DESC_INDEX_DIR "by-uuid"		/* replicas found by namespace UUID */
+#define DESC_INDEX_NGUID_DIR "by-nguid"	/* … by NGUID (no UUID given) */
+#define DESC_INDEX_NSID_DIR "by-nsid"		/* … by subsystem and NSID only */
 #define DESC_SIZE_MAX (1024 * 1024)	/* larger descriptors are refused unread */
 #define DESC_PORTAL_MAX 160		/* "tcp://[" traddr "]:" port, NUL */
 #define DESC_DEVICE_PREFIX "/dev/nvmf-raid/"
@@ -75,7 +83,7 @@ struct desc_md {
 struct desc_replica {
 	char name[VOL_REPLICA_NAME_MAX + 1];
 	char nqn[VOL_NQN_MAX + 1];
-	char uuid[37];				/* namespace UUID, canonical form */
+	struct vol_ns_id ns;			/* its namespace in subsystem nqn */
 	char portals[VOL_PORTALS_MAX][DESC_PORTAL_MAX];	/* URI form */
 	unsigned n_portals;
 	bool outdated;				/* outdated = yes in the volume file */
@@ -156,11 +164,12 @@ int desc_set_string(char **field, const char *value);
 struct desc_replica *desc_find_replica(struct desc *d, const char *name);
 
 /**
- * desc_find_replica_by_uuid() - the replica with namespace UUID @uuid
- * (any case)
- * Return: the replica, or NULL (also for an invalid @uuid).
+ * desc_ns_id_to_json() - add "uuid", "nguid" and "nsid" of @id to object
+ * @o, each null when not given (the descriptor's and status's spelling)
+ * Return: 0 or -ENOMEM.
  */
-struct desc_replica *desc_find_replica_by_uuid(struct desc *d, const char *uuid);
+struct json_object;
+int desc_ns_id_to_json(struct json_object *o, const struct vol_ns_id *id);
 
 /**
  * desc_serialise() - the JSON text of @d, pretty-printed, newline-terminated
@@ -243,13 +252,40 @@ int desc_remove_index(const struct desc *d);
  */
 int desc_remove(const char *volume);
 
+/* An entry of the namespace index (descriptor-index.c). */
+struct desc_index_entry {
+	char volume[VOL_NAME_MAX + 1];
+	char replica[VOL_REPLICA_NAME_MAX + 1];
+	bool single;				/* a one-replica volume */
+	char nqn[VOL_NQN_MAX + 1];		/* empty in entries of version 1 */
+	struct vol_ns_id ns;
+};
+
 /**
- * desc_lookup_uuid() - the volume that owns namespace @uuid
- * @uuid: a namespace UUID, any case
- * @ret_volume: the volume name, to free()
- *
- * Return: 0; -ENOENT if no volume owns it; -EINVAL for an invalid @uuid;
- * -EBADMSG (logged) if the entry holds no valid volume name; other negative
- * errno.
+ * desc_index_entry_name() - where the index keeps the entry of a replica
+ * @nqn, @id:	the replica's subsystem and namespace
+ * @ret_dir:	DESC_INDEX_DIR, DESC_INDEX_NGUID_DIR or DESC_INDEX_NSID_DIR
+ * @ret_name:	the entry's file name
+ * Return: 0; -EINVAL if @id gives nothing; -ENAMETOOLONG for an NSID-only
+ * replica whose NQN, escaped, does not fit a file name.
  */
-int desc_lookup_uuid(const char *uuid, char **ret_volume);
+int desc_index_entry_name(const char *nqn, const struct vol_ns_id *id, const char **ret_dir,
+			  char ret_name[static NAME_MAX + 1]);
+
+/**
+ * desc_index_parse() - parse an entry's text (modified); pure, fuzzable
+ * Return: 0, or -EBADMSG.
+ */
+int desc_index_parse(char *buf, size_t len, struct desc_index_entry *ret);
+
+/**
+ * desc_index_find() - the replica that owns a namespace, as udev sees it
+ * @nqn:	the subsystem NQN the namespace belongs to
+ * @seen:	its identifiers as sysfs shows them (uuid, nguid, nsid)
+ *
+ * Tries by-uuid, by-nguid and by-nsid in turn; an entry counts only if its
+ * subsystem and every identifier it gives match (vol_ns_id_matches()).
+ * Return: 0; -ENOENT if no volume owns it; -EBADMSG for an invalid entry;
+ * other negative errno.
+ */
+int desc_index_find(const char *nqn, const struct vol_ns_id *seen, struct desc_index_entry *ret);

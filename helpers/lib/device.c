@@ -84,33 +84,78 @@ int dev_trigger_change(const char *syspath)
 	return 0;
 }
 
-int dev_namespace_by_uuid(struct udev *udev, const char *uuid, struct udev_device **ret)
+/* A sysfs attribute of @dev, "\n" stripped by libudev; NULL if absent. */
+static const char *attr(struct udev_device *dev, const char *name)
+{
+	const char *v = udev_device_get_sysattr_value(dev, name);
+
+	return v && *v ? v : NULL;
+}
+
+int dev_ns_identity(struct udev_device *dev, char ret_nqn[static VOL_NQN_MAX + 1],
+		    struct vol_ns_id *ret)
+{
+	struct udev_device *parent;
+	const char *v, *nqn;
+	struct vol_ns_id id = {};
+	long nsid;
+
+	/* Native multipath: nvmeXcYnZ are hidden paths without a device node;
+	 * nvmeXnY is the head md must use. */
+	v = attr(dev, "hidden");
+	if ((v && streq(v, "1")) || !streq(udev_device_get_devtype(dev) ?: "", "disk"))
+		return -ENODEV;
+	v = attr(dev, "nsid");
+	if (!v || vol_parse_int(v, 1, VOL_NSID_MAX, false, &nsid) < 0)
+		return -ENODEV;
+	id.nsid = (uint32_t)nsid;
+	/* The head hangs below its nvme-subsystem, a namespace without
+	 * multipath below its controller: both know the subsystem NQN. */
+	parent = udev_device_get_parent(dev);
+	nqn = parent ? attr(parent, "subsysnqn") : NULL;
+	if (!nqn || strlen(nqn) > VOL_NQN_MAX)
+		return -ENODEV;
+	v = attr(dev, "uuid");
+	id.has_uuid = v && vol_uuid_parse(v, id.uuid) == 0;
+	v = attr(dev, "nguid");
+	id.has_nguid = v && vol_nguid_parse(v, id.nguid) == 0;
+	memcpy(ret_nqn, nqn, strlen(nqn) + 1);
+	*ret = id;
+	return 0;
+}
+
+int dev_namespace_find(struct udev *udev, const char *nqn, const struct vol_ns_id *want,
+		       struct udev_device **ret)
 {
 	_cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = udev_enumerate_new(udev);
 	struct udev_list_entry *item;
+	char u[37];
 
 	if (!e)
 		return -ENOMEM;
 	if (udev_enumerate_add_match_subsystem(e, "block") < 0 ||
-	    udev_enumerate_add_match_sysattr(e, "uuid", uuid) < 0 ||
-	    udev_enumerate_scan_devices(e) < 0)
+	    udev_enumerate_add_match_sysattr(e, "nsid", NULL) < 0)
+		return -ENOMEM;
+	if (want->has_uuid) {
+		vol_uuid_format(want->uuid, u);
+		if (udev_enumerate_add_match_sysattr(e, "uuid", u) < 0)
+			return -ENOMEM;
+	}
+	if (udev_enumerate_scan_devices(e) < 0)
 		return -ENOMEM;
 	udev_list_entry_foreach(item, udev_enumerate_get_list_entry(e)) {
 		struct udev_device *d = udev_device_new_from_syspath(udev, udev_list_entry_get_name(item));
-		const char *hidden;
+		char seen_nqn[VOL_NQN_MAX + 1];
+		struct vol_ns_id seen;
 
 		if (!d)
 			continue;
-		/* Native multipath: nvmeXcYnZ are hidden paths without a
-		 * device node; nvmeXnY is the head md must use. */
-		hidden = udev_device_get_sysattr_value(d, "hidden");
-		if ((hidden && streq(hidden, "1")) || !udev_device_get_devnode(d) ||
-		    !streq(udev_device_get_devtype(d), "disk")) {
-			udev_device_unref(d);
-			continue;
+		if (udev_device_get_devnode(d) && dev_ns_identity(d, seen_nqn, &seen) == 0 &&
+		    streq(seen_nqn, nqn) && vol_ns_id_matches(want, &seen)) {
+			*ret = d;
+			return 1;
 		}
-		*ret = d;
-		return 1;
+		udev_device_unref(d);
 	}
 	return 0;
 }

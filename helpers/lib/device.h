@@ -15,6 +15,7 @@
 #include <libudev.h>
 
 #include "macro.h"
+#include "volume.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct udev *, udev_unref);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct udev_monitor *, udev_monitor_unref);
@@ -44,11 +45,23 @@ int dev_monitor_next(struct udev_monitor *mon, uint64_t deadline_usec, struct ud
 int dev_trigger_change(const char *syspath);
 
 /**
- * dev_namespace_by_uuid() - the visible namespace block device with
- * namespace UUID @uuid (the multipath head, not a hidden path)
+ * dev_ns_identity() - what NVMe namespace block device @dev shows: the NQN
+ * of its subsystem, and its uuid, nguid and nsid attributes (a namespace
+ * without a UUID shows its NGUID as "uuid": the kernel's uuid_show())
+ * Return: 0; -ENODEV if @dev is no visible NVMe namespace (a hidden
+ * multipath path, a partition, not NVMe).
+ */
+int dev_ns_identity(struct udev_device *dev, char ret_nqn[static VOL_NQN_MAX + 1],
+		    struct vol_ns_id *ret);
+
+/**
+ * dev_namespace_find() - the visible namespace block device (the
+ * multipath head, not a hidden path) of subsystem @nqn that @want names
+ * (vol_ns_id_matches())
  * Return: 1 with the device, 0 if none, negative errno on failure.
  */
-int dev_namespace_by_uuid(struct udev *udev, const char *uuid, struct udev_device **ret);
+int dev_namespace_find(struct udev *udev, const char *nqn, const struct vol_ns_id *want,
+		       struct udev_device **ret);
 
 /**
  * dev_in_use() - whether @devnode is mounted or held (holders/ not empty)

@@ -121,8 +121,10 @@ static int connect_portal(nvme_root_t root, const struct vol_volume *v,
 	host = nvme_default_host(root);
 	if (!host)
 		return -ENOMEM;
+	/* A link-local portal is reached through its zone's interface. */
 	c = nvme_create_ctrl(root, r->nqn, transport_name(p->transport), p->traddr,
-			     NULL, NULL, p->transport == VOL_TRANSPORT_FC ? NULL : p->trsvcid);
+			     NULL, p->host_iface[0] ? p->host_iface : NULL,
+			     p->transport == VOL_TRANSPORT_FC ? NULL : p->trsvcid);
 	if (!c)
 		return -fab_errno(errno);
 	nvmf_default_config(&cfg);

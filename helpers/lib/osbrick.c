@@ -223,8 +223,7 @@ static int read_uuid(struct pctx *c, json_object *o, struct rep *rep)
 static int read_address(struct pctx *c, json_object *v, const char *path, struct vol_portal *p)
 {
 	char pr[PRINT_MAX + 4];
-	unsigned char bin[16];
-	const char *s = NULL;
+	const char *s = NULL, *why = NULL;
 	int r;
 
 	if (!json_object_is_type(v, json_type_string))
@@ -232,13 +231,13 @@ static int read_address(struct pctx *c, json_object *v, const char *path, struct
 	r = string_of(c, v, path, &s);
 	if (r < 0)
 		return r;
-	/* Only what an IP address is made of: nothing else reaches the file. */
-	p->family = strchr(s, ':') ? AF_INET6 : AF_INET;
-	if (!*s || strlen(s) >= sizeof(p->traddr) || strspn(s, "0123456789abcdefABCDEF.:") != strlen(s) ||
-	    inet_pton(p->family, s, bin) != 1)
-		return bad(c, path, "address '%s' is not an IP address (host names are not resolved)",
+	if (s[0] == '[')
+		return bad(c, path, "address '%s': in JSON an IPv6 address goes without brackets",
 			   printable(s, pr));
-	inet_ntop(p->family, bin, p->traddr, sizeof(p->traddr));
+	p->family = strchr(s, ':') ? AF_INET6 : AF_INET;
+	if (vol_ip_parse(s, strlen(s), AF_UNSPEC, p, &why) < 0)
+		return bad(c, path, "address '%s' is not an IP address: %s%s", printable(s, pr), why,
+			   p->family == AF_INET6 ? "" : " (host names are not resolved)");
 	return 0;
 }
 

@@ -122,7 +122,7 @@ static void reconcile_replica(struct pass *p, struct desc_replica *r)
 	const char *node = NULL;
 	enum state now, old = r->state;
 
-	if (dev_namespace_by_uuid(p->udev, r->uuid, &nd) > 0)
+	if (dev_namespace_find(p->udev, r->nqn, &r->ns, &nd) > 0)
 		node = udev_device_get_devnode(nd);
 	/* A namespace that came back under a new name is the same replica. */
 	if (node && (!r->device || !streq(r->device, node)) && observed(p, r, NULL) != STATE_FAULTY &&

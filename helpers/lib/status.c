@@ -226,7 +226,7 @@ static int replica_to_json(const struct status_volume *v, const struct status_re
 	}
 	if (add_string(o, "name", r->name) < 0 || add_string(o, "state", state) < 0 ||
 	    add_string(o, "device", r->device) < 0 || add_size(o, "size", r->size) < 0 ||
-	    add_string(o, "nqn", r->nqn) < 0 || add_string(o, "uuid", r->uuid) < 0 ||
+	    add_string(o, "nqn", r->nqn) < 0 || desc_ns_id_to_json(o, &r->ns) < 0 ||
 	    add_value(o, "portals", TAKE_PTR(portals)) < 0 ||
 	    add_value(o, "outdated", json_object_new_boolean(r->outdated)) < 0 ||
 	    add(o, "progress", progress ? progress_new(v->sync_completed, v->sync_total) : NULL,
@@ -484,11 +484,11 @@ static int gather_replicas(struct udev *udev, struct status_volume *s, const str
 	 * have gone to another replica's namespace. */
 	for (unsigned i = 0; i < s->n_replicas; i++) {
 		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
-		int r = dev_namespace_by_uuid(udev, s->replicas[i].uuid, &dev);
+		int r = dev_namespace_find(udev, s->replicas[i].nqn, &s->replicas[i].ns, &dev);
 
 		if (r < 0)
-			log_debug_errno(r, "%s: cannot look for namespace %s: %m", s->name,
-					s->replicas[i].uuid);
+			log_debug_errno(r, "%s: cannot look for the namespace of replica %s: %m",
+					s->name, s->replicas[i].name);
 		if (r > 0 && !(s->replicas[i].device = strdup(udev_device_get_devnode(dev))))
 			return -ENOMEM;
 	}
@@ -533,7 +533,7 @@ static int copy_desc(struct status_volume *s, const struct desc *d)
 
 		memcpy(r->name, dr->name, sizeof(r->name));
 		memcpy(r->nqn, dr->nqn, sizeof(r->nqn));
-		memcpy(r->uuid, dr->uuid, sizeof(r->uuid));
+		r->ns = dr->ns;
 		memcpy(r->portals, dr->portals, sizeof(r->portals));
 		r->n_portals = dr->n_portals;
 		r->outdated = dr->outdated;

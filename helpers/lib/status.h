@@ -28,7 +28,9 @@
  *                    "replicas": [ { "name": "a", "state": "in-sync" | null,
  *                                    "device": "/dev/nvme1n1" | null,
  *                                    "size": 67108864 | null, "nqn": "…",
- *                                    "uuid": "…", "portals": [ "tcp://…" ],
+ *                                    "uuid": "…" | null,
+ *                                    "nguid": "<32 hex>" | null,
+ *                                    "nsid": 10 | null, "portals": [ "tcp://…" ],
  *                                    "outdated": false,
  *                                    "progress": null | 0.0094 } ] } ] }
  *
@@ -65,7 +67,7 @@ enum status_state {
 struct status_replica {
 	char name[VOL_REPLICA_NAME_MAX + 1];
 	char nqn[VOL_NQN_MAX + 1];
-	char uuid[37];
+	struct vol_ns_id ns;		/* its namespace in subsystem nqn */
 	char portals[VOL_PORTALS_MAX][DESC_PORTAL_MAX];
 	unsigned n_portals;
 	bool outdated;			/* outdated = yes in the volume file */

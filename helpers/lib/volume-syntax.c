@@ -106,37 +106,48 @@ static size_t nqn_domain_len(const char *s)
 	return i;
 }
 
+bool vol_nqn_is_standard(const char *nqn)
+{
+	uint8_t u[16];
+
+	if (!nqn || vol_nqn_check(nqn, NULL) < 0)
+		return false;
+	if (strncmp(nqn, NQN_UUID_PREFIX, STRLEN(NQN_UUID_PREFIX)) == 0)
+		return vol_uuid_parse(nqn + STRLEN(NQN_UUID_PREFIX), u) == 0;
+	return strncmp(nqn, "nqn.", 4) == 0 && strlen(nqn) > 12 && nqn_date_is_valid(nqn + 4) &&
+	       nqn_domain_len(nqn + 12) > 0 && nqn[12 + nqn_domain_len(nqn + 12) + 1];
+}
+
 int vol_nqn_check(const char *nqn, const char **ret_why)
 {
-	const char *why = NULL, *p;
-	uint8_t u[16];
-	size_t d;
+	size_t n = strnlen(nqn, VOL_NQN_MAX + 1);
+	const char *why = NULL;
 
-	if (strnlen(nqn, VOL_NQN_MAX + 1) > VOL_NQN_MAX)
-		why = "too long";
-	else if (strncmp(nqn, NQN_UUID_PREFIX, STRLEN(NQN_UUID_PREFIX)) == 0) {
-		if (vol_uuid_parse(nqn + STRLEN(NQN_UUID_PREFIX), u) < 0)
-			why = "no valid UUID after \"" NQN_UUID_PREFIX "\"";
-	} else if (strncmp(nqn, "nqn.", 4) != 0)
-		why = "does not start with \"nqn.\"";
-	else if (!nqn_date_is_valid(nqn + 4))
-		why = "no date code \"yyyy-mm.\" after \"nqn.\"";
-	else if ((d = nqn_domain_len(nqn + 12)) == 0)
-		why = "no reverse domain name (as in \"org.example\") followed by ':'";
-	else if (!nqn[12 + d + 1])
-		why = "nothing after the ':'";
+	if (n == 0)
+		why = "empty";
+	else if (n > VOL_NQN_MAX)
+		why = "longer than 223 bytes";
+	else if (nqn[0] == ' ' || nqn[n - 1] == ' ')
+		why = "a leading or trailing blank, which a volume file cannot keep";
 	else
-		/* The kernel splits its connect options at ',': never let one
-		 * into an option value. */
-		for (p = nqn + 12 + d + 1; *p && !why; p++)
-			if (*p <= ' ' || *p > '~' || *p == ',')
-				why = "a space, ',', control or non-ASCII character after the ':'";
+		for (const char *p = nqn; *p && !why; p++)
+			if (*p < ' ' || *p > '~')
+				why = "a control or non-ASCII character";
+			else if (*p == ',')
+				why = "a ',', which splits the kernel's connect options";
+			else if (*p == '"' || *p == '\\')
+				why = "a '\"' or '\\', which a volume file cannot carry";
 	if (why) {
 		if (ret_why)
 			*ret_why = why;
 		return -EINVAL;
 	}
 	return 0;
+}
+
+bool vol_nqn_needs_quotes(const char *nqn)
+{
+	return strpbrk(nqn, ";#'") != NULL;
 }
 
 bool vol_nqn_is_valid(const char *nqn)
@@ -178,6 +189,84 @@ void vol_uuid_format(const uint8_t u[16], char ret[37])
 		 u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
 }
 
+int vol_nguid_parse(const char *s, uint8_t ret[16])
+{
+	uint8_t g[16];
+	unsigned n = 0;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	for (; *s; s++) {
+		int v = hex_value(*s);
+
+		if (*s == '-' && s[1] && s[1] != '-')
+			continue;
+		if (v < 0 || n >= 32)
+			return -EINVAL;
+		if (n % 2 == 0)
+			g[n / 2] = (uint8_t)(v << 4);
+		else
+			g[n / 2] |= (uint8_t)v;
+		n++;
+	}
+	if (n != 32)
+		return -EINVAL;
+	memcpy(ret, g, sizeof(g));
+	return 0;
+}
+
+void vol_nguid_format(const uint8_t g[16], char ret[33])
+{
+	for (unsigned i = 0; i < 16; i++)
+		snprintf(ret + 2 * i, 3, "%02x", g[i]);
+}
+
+void vol_ns_id_describe(const struct vol_ns_id *id, char *buf, size_t size)
+{
+	char u[37] = "", g[33] = "";
+	int n = 0;
+
+	buf[0] = 0;
+	if (id->has_uuid) {
+		vol_uuid_format(id->uuid, u);
+		n = snprintf(buf, size, "uuid %s", u);
+	}
+	if (id->has_nguid && n >= 0 && (size_t)n < size) {
+		vol_nguid_format(id->nguid, g);
+		n += snprintf(buf + n, size - (size_t)n, "%snguid %s", n ? ", " : "", g);
+	}
+	if (id->nsid && n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, "%snsid %u", n ? ", " : "", id->nsid);
+}
+
+bool vol_ns_id_matches(const struct vol_ns_id *want, const struct vol_ns_id *seen)
+{
+	if (!want->has_uuid && !want->has_nguid && !want->nsid)
+		return false;
+	if (want->has_uuid && (!seen->has_uuid || memcmp(want->uuid, seen->uuid, 16) != 0))
+		return false;
+	if (want->has_nguid && (!seen->has_nguid || memcmp(want->nguid, seen->nguid, 16) != 0))
+		return false;
+	return !want->nsid || want->nsid == seen->nsid;
+}
+
+bool vol_ns_id_eq(const struct vol_ns_id *a, const struct vol_ns_id *b)
+{
+	return a->has_uuid == b->has_uuid && a->has_nguid == b->has_nguid && a->nsid == b->nsid &&
+	       (!a->has_uuid || memcmp(a->uuid, b->uuid, 16) == 0) &&
+	       (!a->has_nguid || memcmp(a->nguid, b->nguid, 16) == 0);
+}
+
+const char *vol_ns_id_shared(const char *nqn_a, const struct vol_ns_id *a, const char *nqn_b,
+			     const struct vol_ns_id *b)
+{
+	if (a->has_uuid && b->has_uuid && memcmp(a->uuid, b->uuid, 16) == 0)
+		return "uuid";
+	if (a->has_nguid && b->has_nguid && memcmp(a->nguid, b->nguid, 16) == 0)
+		return "nguid";
+	return a->nsid && a->nsid == b->nsid && streq(nqn_a, nqn_b) ? "nsid" : NULL;
+}
+
 static int why_not(const char **ret_why, const char *why)
 {
 	*ret_why = why;
@@ -204,40 +293,88 @@ static int port_parse(const char *s, char ret[8])
 	return 0;
 }
 
+/* An interface name as the kernel's dev_valid_name() takes one, narrowed
+ * to what cannot break an option string: [A-Za-z0-9_.-], not "." or "..". */
+static bool iface_is_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > VOL_IFACE_MAX || streq(s, ".") || streq(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (!ascii_alnum(*s) && *s != '_' && *s != '.' && *s != '-')
+			return false;
+	return true;
+}
+
+int vol_ip_parse(const char *s, size_t len, int family, struct vol_portal *p, const char **ret_why)
+{
+	char addr[INET6_ADDRSTRLEN + 1 + VOL_IFACE_MAX + 1];
+	unsigned char bin[16];
+	char *zone;
+
+	if (len == 0)
+		return why_not(ret_why, "no IP address");
+	if (len >= sizeof(addr))
+		return why_not(ret_why, "too long for an IP address");
+	memcpy(addr, s, len);
+	addr[len] = 0;
+	zone = strchr(addr, '%');
+	if (zone)
+		*zone++ = 0;
+	if (family == AF_UNSPEC)
+		family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(family, addr, bin) != 1)
+		return why_not(ret_why, family == AF_INET ? "not an IPv4 address" : "not an IPv6 address");
+	p->family = family;
+	/* The canonical form, so "[::1]" and "[0::1]" are seen as one portal. */
+	if (!inet_ntop(family, bin, p->traddr, sizeof(p->traddr)))
+		return why_not(ret_why, "unprintable address");
+	p->host_iface[0] = 0;
+	/* fe80::/10 is only reachable through a named interface: the kernel
+	 * binds the connection to host_iface (nvme-tcp, kernel 5.14 and later). */
+	if (family == AF_INET6 && bin[0] == 0xfe && (bin[1] & 0xc0) == 0x80) {
+		if (!zone)
+			return why_not(ret_why, "a link-local address needs its interface, as in fe80::1%eth0");
+		if (!iface_is_valid(zone))
+			return why_not(ret_why, "the zone is not an interface name (1-15 of A-Z a-z 0-9 _ . -)");
+		memcpy(p->host_iface, zone, strlen(zone) + 1);
+		/* traddr keeps the zone: the kernel and libnvme take "fe80::1%eth0". */
+		snprintf(p->traddr + strlen(p->traddr), sizeof(p->traddr) - strlen(p->traddr), "%%%s",
+			 zone);
+	} else if (zone) {
+		return why_not(ret_why, "a zone ('%' and an interface) only goes with a link-local fe80:: address");
+	}
+	return 0;
+}
+
 /* "ADDR:PORT" or "[ADDR6]:PORT", after the "tcp://" or "rdma://". */
 static int portal_parse_ip(const char *s, struct vol_portal *p, const char **ret_why)
 {
-	char addr[INET6_ADDRSTRLEN];
-	unsigned char bin[16];
 	const char *start = s, *end;
+	int family;
 
 	if (*s == '[') {
 		start = s + 1;
 		end = strchr(start, ']');
 		if (!end)
 			return why_not(ret_why, "'[' without ']'");
-		p->family = AF_INET6;
+		family = AF_INET6;
 		s = end + 1;
 	} else {
 		end = strchr(s, ':');
 		if (end && strchr(end + 1, ':'))
 			return why_not(ret_why, "an IPv6 address must be in brackets, as in tcp://[::1]:4420");
-		p->family = AF_INET;
+		family = AF_INET;
 		s = end;
 	}
 	if (!s || *s != ':')
 		return why_not(ret_why, "no ':PORT'");
-	if (end == start || (size_t)(end - start) >= sizeof(addr))
-		return why_not(ret_why, "no IP address");
-	memcpy(addr, start, (size_t)(end - start));
-	addr[end - start] = 0;
-	if (inet_pton(p->family, addr, bin) != 1)
-		return why_not(ret_why, p->family == AF_INET ?
-			"not an IPv4 address (host names are not resolved)" :
-			"not an IPv6 address");
-	/* The canonical form, so "[::1]" and "[0::1]" are seen as one portal. */
-	if (!inet_ntop(p->family, bin, p->traddr, sizeof(p->traddr)))
-		return why_not(ret_why, "unprintable address");
+	if (vol_ip_parse(start, (size_t)(end - start), family, p, ret_why) < 0) {
+		if (family == AF_INET && streq(*ret_why, "not an IPv4 address"))
+			*ret_why = "not an IPv4 address (host names are not resolved)";
+		return -EINVAL;
+	}
 	if (port_parse(s + 1, p->trsvcid) < 0)
 		return why_not(ret_why, "the port is not a decimal number 1..65535");
 	return 0;

@@ -133,9 +133,21 @@ static int parse_nqn(struct vol_ctx *ctx, const struct vol_key *k, const char *v
 	if (n > VOL_NQN_MAX)
 		return vol_key_err(ctx, "too long (%zu bytes, at most %d)", n, VOL_NQN_MAX);
 	if (vol_nqn_check(value, &why) < 0)
-		return vol_key_err(ctx, "'%s' is not an NQN: %s", value, why);
+		return vol_key_err(ctx, "'%s' cannot be a subsystem NQN: %s", value, why);
+	/* The kernel and os-brick take it; so do we (Cinder's nvmet target
+	 * uses "nqn.nvme-subsystem-1-<volume id>"). */
+	if (!vol_nqn_is_standard(value))
+		log_debug("%s: %s:%u [%s] nqn: '%s' is not in the NVMe base specification's form; used as it is.",
+			  ctx->volume, ctx->path, ctx->line, ctx->section, value);
 	memcpy(rep->nqn, value, n + 1);
 	return 0;
+}
+
+/* The first namespace key of the section, for messages about the namespace. */
+static void note_ns_line(struct vol_ctx *ctx, struct vol_replica *rep)
+{
+	if (!rep->ns_line || ctx->line < rep->ns_line)
+		rep->ns_line = ctx->line;
 }
 
 static int parse_uuid(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
@@ -150,9 +162,38 @@ static int parse_uuid(struct vol_ctx *ctx, const struct vol_key *k, const char *
 	/* NVMe reports the nil UUID for "no UUID": it names no namespace. */
 	if (memcmp(u, nil, sizeof(u)) == 0)
 		return vol_key_err(ctx, "the nil UUID names no namespace");
-	memcpy(rep->uuid, u, sizeof(u));
-	vol_uuid_format(u, rep->uuid_str);
-	rep->uuid_line = ctx->line;
+	memcpy(rep->ns.uuid, u, sizeof(u));
+	rep->ns.has_uuid = true;
+	note_ns_line(ctx, rep);
+	return 0;
+}
+
+static int parse_nguid(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
+{
+	static const uint8_t nil[16];
+	struct vol_replica *rep = base;
+	uint8_t g[16];
+
+	if (vol_nguid_parse(value, g) < 0)
+		return vol_key_err(ctx, "'%s' is not an NGUID (32 hex digits, dashes allowed)", value);
+	/* All zeroes is "no NGUID" in Identify Namespace. */
+	if (memcmp(g, nil, sizeof(g)) == 0)
+		return vol_key_err(ctx, "an all-zero NGUID names no namespace");
+	memcpy(rep->ns.nguid, g, sizeof(g));
+	rep->ns.has_nguid = true;
+	note_ns_line(ctx, rep);
+	return 0;
+}
+
+static int parse_nsid(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
+{
+	struct vol_replica *rep = base;
+	long v;
+
+	if (vol_parse_int(value, 1, VOL_NSID_MAX, false, &v) < 0)
+		return vol_key_err(ctx, "'%s' is not a namespace id (1..%u)", value, VOL_NSID_MAX);
+	rep->ns.nsid = (uint32_t)v;
+	note_ns_line(ctx, rep);
 	return 0;
 }
 
@@ -241,7 +282,9 @@ static const struct vol_key volume_keys[] = {
 
 static const struct vol_key replica_keys[] = {
 	{ .name = "nqn", .parse = parse_nqn, .required = true },
-	{ .name = "uuid", .parse = parse_uuid, .required = true },
+	{ .name = "uuid", .parse = parse_uuid },
+	{ .name = "nguid", .parse = parse_nguid },
+	{ .name = "nsid", .parse = parse_nsid },
 	{ .name = "portals", .parse = parse_portals, .required = true },
 	{ .name = "outdated", .parse = parse_bool,
 	  .offset = offsetof(struct vol_replica, outdated) },
@@ -321,6 +364,18 @@ static void load_keys(struct vol_ctx *ctx, dictionary *d, const struct vol_scan_
 	ctx->key = NULL;
 }
 
+/* Whether the section names its namespace, valid or not (a bad value was
+ * reported already). */
+static bool section_has_ns_key(const struct vol_scan_section *sec)
+{
+	for (unsigned i = 0; i < sec->n_keys; i++)
+		if (strcasecmp(sec->keys[i].name, "uuid") == 0 ||
+		    strcasecmp(sec->keys[i].name, "nguid") == 0 ||
+		    strcasecmp(sec->keys[i].name, "nsid") == 0)
+			return true;
+	return false;
+}
+
 static void load_replica(struct vol_ctx *ctx, dictionary *d, const struct vol_scan_section *sec,
 			 struct vol_volume *v, unsigned *n_total)
 {
@@ -334,6 +389,9 @@ static void load_replica(struct vol_ctx *ctx, dictionary *d, const struct vol_sc
 			"invalid replica name '%s' (1-%d of A-Z a-z 0-9 _ -)", name,
 			VOL_REPLICA_NAME_MAX);
 	load_keys(ctx, d, sec, replica_keys, ELEMENTSOF(replica_keys), &rep);
+	if (!section_has_ns_key(sec))
+		vol_err(ctx, 0, sec->line, sec->name, NULL,
+			"no namespace: give uuid, nguid or nsid (the namespace within the subsystem)");
 	if (++*n_total > VOL_REPLICAS_MAX) {
 		free(rep.dhchap_key);
 		return;
@@ -371,7 +429,6 @@ static unsigned volume_key_line(const struct vol_scan *scan, const char *key)
 static void check_volume(struct vol_ctx *ctx, const struct vol_scan *scan, struct vol_volume *v,
 			 unsigned n_total)
 {
-	static const uint8_t nil[16];
 
 	if (n_total == 0)
 		vol_err(ctx, 0, 0, NULL, NULL, "no [replica.*] section; a volume needs a replica");
@@ -385,16 +442,20 @@ static void check_volume(struct vol_ctx *ctx, const struct vol_scan *scan, struc
 	for (unsigned j = 1; j < v->n_replicas; j++) {
 		const struct vol_replica *b = &v->replicas[j];
 
-		for (unsigned i = 0; i < j && memcmp(b->uuid, nil, sizeof(nil)) != 0; i++)
-			if (memcmp(v->replicas[i].uuid, b->uuid, sizeof(b->uuid)) == 0) {
-				char sec[STRLEN("replica.") + VOL_REPLICA_NAME_MAX + 1];
+		for (unsigned i = 0; i < j; i++) {
+			const char *key = vol_ns_id_shared(v->replicas[i].nqn, &v->replicas[i].ns,
+							   b->nqn, &b->ns);
+			char sec[STRLEN("replica.") + VOL_REPLICA_NAME_MAX + 1], id[160];
 
-				snprintf(sec, sizeof(sec), "replica.%s", b->name);
-				vol_err(ctx, 0, b->uuid_line, sec, "uuid",
-					"namespace UUID %s is also used by [replica.%s] (line %u)",
-					b->uuid_str, v->replicas[i].name, v->replicas[i].uuid_line);
-				break;
-			}
+			if (!key)
+				continue;
+			snprintf(sec, sizeof(sec), "replica.%s", b->name);
+			vol_ns_id_describe(&b->ns, id, sizeof(id));
+			vol_err(ctx, 0, b->ns_line, sec, key,
+				"the namespace (%s) is also the one of [replica.%s] (line %u)", id,
+				v->replicas[i].name, v->replicas[i].ns_line);
+			break;
+		}
 	}
 }
 
@@ -607,15 +668,18 @@ static int cross_pair(const struct vol_volume *a, const struct vol_volume *b)
 		for (unsigned i = 0; i < a->n_replicas; i++) {
 			const struct vol_replica *ra = &a->replicas[i], *rb = &b->replicas[j];
 			_cleanup_free_ char *pa = NULL, *pb = NULL;
+			const char *key = vol_ns_id_shared(ra->nqn, &ra->ns, rb->nqn, &rb->ns);
+			char id[160];
 
-			if (memcmp(ra->uuid, rb->uuid, sizeof(ra->uuid)) != 0)
+			if (!key)
 				continue;
 			pa = vol_printable(a->path);
 			pb = vol_printable(b->path);
+			vol_ns_id_describe(&rb->ns, id, sizeof(id));
 			r = log_error_errno(EINVAL,
-					    "%s: %s:%u [replica.%s] uuid: namespace UUID %s is also used by volume %s (%s:%u [replica.%s])",
-					    b->name, strna(pb), rb->uuid_line, rb->name, rb->uuid_str,
-					    a->name, strna(pa), ra->uuid_line, ra->name);
+					    "%s: %s:%u [replica.%s] %s: the namespace (%s) is also used by volume %s (%s:%u [replica.%s])",
+					    b->name, strna(pb), rb->ns_line, rb->name, key, id,
+					    a->name, strna(pa), ra->ns_line, ra->name);
 		}
 	return r;
 }

@@ -17,7 +17,9 @@
 #define VOL_REPLICA_NAME_MAX 32		/* [A-Za-z0-9_-]{1,32} */
 #define VOL_NQN_MAX 223			/* NVMe base spec: NQN is at most 223 bytes */
 #define VOL_REPLICAS_MAX 16
-#define VOL_PORTALS_MAX 8
+#define VOL_PORTALS_MAX 16		/* one vendor sends up to 16 paths */
+#define VOL_NSID_MAX 0xfffffffeU	/* 0xffffffff is the broadcast NSID */
+#define VOL_IFACE_MAX 15		/* IFNAMSIZ - 1 */
 #define VOL_FILE_SIZE_MAX (1024 * 1024)	/* larger files are refused unread */
 
 #define VOL_ETC_DIR SYSCONFDIR "/nvmf-raid/volumes"
@@ -42,19 +44,36 @@ struct vol_portal {
 	char traddr[128];
 	char trsvcid[8];
 	int family;			/* AF_INET, AF_INET6, or AF_UNSPEC for fc */
+	/* The zone of a link-local IPv6 address ("fe80::1%eth0"): the
+	 * interface the kernel must use (host_iface), else empty. */
+	char host_iface[VOL_IFACE_MAX + 1];
+};
+
+/*
+ * How a replica's namespace is found within its subsystem (contract.md):
+ * by UUID, else NGUID, else NSID, as os-brick does; at least one is given,
+ * and every one given must match.  The NGUID is compared as 16 bytes; the
+ * kernel shows it in /sys/block/nvmeXnY/nguid in the UUID layout, nvme-cli
+ * as 32 hex digits.
+ */
+struct vol_ns_id {
+	bool has_uuid;
+	bool has_nguid;
+	uint8_t uuid[16];
+	uint8_t nguid[16];
+	uint32_t nsid;			/* 1..VOL_NSID_MAX, 0 if not given */
 };
 
 struct vol_replica {
 	char name[VOL_REPLICA_NAME_MAX + 1];	/* the part after "replica." */
 	char nqn[VOL_NQN_MAX + 1];
-	uint8_t uuid[16];
-	char uuid_str[37];			/* canonical lower-case form */
+	struct vol_ns_id ns;			/* its namespace in subsystem nqn */
 	struct vol_portal portals[VOL_PORTALS_MAX];
 	unsigned n_portals;
 	bool outdated;
 	char *dhchap_key;			/* path of the key file, or NULL */
 	unsigned line;				/* line of the section header */
-	unsigned uuid_line;			/* line of its "uuid" key */
+	unsigned ns_line;			/* line of its first uuid/nguid/nsid key */
 };
 
 struct vol_volume {
@@ -88,18 +107,78 @@ bool vol_name_is_valid(const char *name);
 bool vol_replica_name_is_valid(const char *name);
 
 /**
- * vol_nqn_is_valid() - NQN syntax: "nqn.yyyy-mm.reverse.domain:…" or
- * "nqn.2014-08.org.nvmexpress:uuid:<uuid>", at most 223 bytes.
+ * vol_nqn_is_valid() - whether @nqn can name a subsystem (vol_nqn_check())
  */
 bool vol_nqn_is_valid(const char *nqn);
 
 /**
- * vol_nqn_check() - vol_nqn_is_valid(), saying why not
+ * vol_nqn_check() - whether @nqn can work as a subsystem NQN
  * @nqn:	the NQN, not NULL
  * @ret_why:	if not NULL, set to a static reason on failure
+ *
+ * The kernel takes any subsystem NQN (drivers/nvme/host/fabrics.c
+ * nvmf_parse_options(): "nqn=%s", at most NVMF_NQN_SIZE - 1 bytes) and so
+ * does os-brick; Cinder's own nvmet target names subsystems
+ * "nqn.nvme-subsystem-1-<volume id>", without the NVMe base spec's date
+ * code.  Refused is only what cannot work: empty, longer than 223 bytes,
+ * a byte outside printable ASCII, ',' (splits the kernel's option string),
+ * '"' or '\' (end or escape an iniparser value), or leading and trailing
+ * blanks (iniparser strips them).
  * Return: 0, or -EINVAL.
  */
 int vol_nqn_check(const char *nqn, const char **ret_why);
+
+/**
+ * vol_nqn_is_standard() - whether @nqn has the NVMe base spec's form
+ * ("nqn.yyyy-mm.reverse.domain:…" or "nqn.2014-08.org.nvmexpress:uuid:…");
+ * others work and earn a notice, never a refusal
+ */
+bool vol_nqn_is_standard(const char *nqn);
+
+/**
+ * vol_nqn_needs_quotes() - whether @nqn must be written "quoted" in a
+ * volume file (it holds ';' or '#', which start a comment otherwise)
+ */
+bool vol_nqn_needs_quotes(const char *nqn);
+
+/**
+ * vol_nguid_parse() - parse an NGUID: 32 hex digits in any case, dashes
+ * anywhere between them allowed ("1a2b…" or the kernel's UUID layout)
+ * Return: 0, or -EINVAL.
+ */
+int vol_nguid_parse(const char *s, uint8_t ret[16]);
+
+/**
+ * vol_nguid_format() - 32 lower-case hex digits, as nvme-cli prints one
+ */
+void vol_nguid_format(const uint8_t nguid[16], char ret[33]);
+
+/**
+ * vol_ns_id_describe() - @id for a message: "uuid …, nguid …, nsid N"
+ * (those given)
+ */
+void vol_ns_id_describe(const struct vol_ns_id *id, char *buf, size_t size);
+
+/**
+ * vol_ns_id_matches() - whether a namespace that shows @seen (its sysfs
+ * uuid, nguid and nsid) is the one @want names: every identifier @want
+ * gives is shown and equal; false if @want gives none
+ */
+bool vol_ns_id_matches(const struct vol_ns_id *want, const struct vol_ns_id *seen);
+
+/**
+ * vol_ns_id_eq() - whether @a and @b give the same identifiers
+ */
+bool vol_ns_id_eq(const struct vol_ns_id *a, const struct vol_ns_id *b);
+
+/**
+ * vol_ns_id_shared() - whether two replicas name the same namespace: equal
+ * UUIDs or equal NGUIDs (both unique across subsystems), or the same
+ * subsystem and NSID
+ * Return: the key that says so ("uuid", "nguid" or "nsid"), or NULL.
+ */
+const char *vol_ns_id_shared(const char *nqn_a, const struct vol_ns_id *a, const char *nqn_b,
+			     const struct vol_ns_id *b);
 
 /**
  * vol_uuid_parse() - parse a UUID (any case, with dashes) into 16 bytes
@@ -110,10 +189,21 @@ void vol_uuid_format(const uint8_t uuid[16], char ret[37]);
 
 /**
  * vol_portal_parse() - parse "tcp://ADDR:PORT", "rdma://ADDR:PORT"
- * (IPv6 in brackets) or "fc://nn-0x…:pn-0x…"
+ * (IPv6 in brackets, a link-local one with its zone: "[fe80::1%eth0]")
+ * or "fc://nn-0x…:pn-0x…"
  * Return: 0, or -EINVAL with a reason in @ret_why (static string).
  */
 int vol_portal_parse(const char *s, struct vol_portal *ret, const char **ret_why);
+
+/**
+ * vol_ip_parse() - an IP address without brackets, a link-local IPv6 one
+ * with its zone ("fe80::1%eth0"), into @p's family, traddr (canonical, the
+ * zone kept) and host_iface (the zone)
+ * @s, @len:	the text, not NUL-terminated
+ * @family:	AF_INET, AF_INET6, or AF_UNSPEC to tell by a ':'
+ * Return: 0, or -EINVAL with a reason in @ret_why (static string).
+ */
+int vol_ip_parse(const char *s, size_t len, int family, struct vol_portal *p, const char **ret_why);
 
 /**
  * vol_portal_format() - the URI form of @p, as the volume file spells it.
@@ -185,8 +275,8 @@ int vol_parse(const char *path, const char *buf, size_t size, struct vol_volume 
 int vol_find(const char *name, char **ret_path);
 
 /**
- * vol_check_cross() - rules across volumes: a namespace UUID used by two
- * volume files (both named in the error).  @vols are loaded volumes; two
+ * vol_check_cross() - rules across volumes: a namespace named by two
+ * volume files (vol_ns_id_same(); both named in the error).  @vols are loaded volumes; two
  * entries with the same path are one file named twice and not compared.
  * Return: 0, or -EINVAL (logged).
  */
@@ -210,7 +300,7 @@ int vol_list_files(char ***ret_paths, unsigned *ret_n);
  * vol_check_against_others() - vol_check_cross() of @v against every other
  * volume file (vol_list_files()); files that do not load are skipped, they
  * fail their own unit
- * Return: 0, -EINVAL (logged) on a shared namespace UUID, negative errno.
+ * Return: 0, -EINVAL (logged) on a shared namespace, negative errno.
  */
 int vol_check_against_others(const struct vol_volume *v);
 

@@ -58,10 +58,10 @@ static struct vol_volume *make_volume(const char *name, unsigned n)
 		snprintf(r->name, sizeof(r->name), "r%u", i);
 		snprintf(r->nqn, sizeof(r->nqn), NQN_FMT, i);
 		snprintf(uuid, sizeof(uuid), UUID_FMT, (uint8_t)i);
-		vol_uuid_parse(uuid, r->uuid);
-		memcpy(r->uuid_str, uuid, sizeof(uuid));
-		r->portals[0] = (struct vol_portal){ VOL_TRANSPORT_TCP, "127.0.0.1", "4420", AF_INET };
-		r->portals[1] = (struct vol_portal){ VOL_TRANSPORT_TCP, "::1", "4421", AF_INET6 };
+		vol_uuid_parse(uuid, r->ns.uuid);
+		r->ns.has_uuid = true;
+		r->portals[0] = (struct vol_portal){ VOL_TRANSPORT_TCP, "127.0.0.1", "4420", AF_INET, "" };
+		r->portals[1] = (struct vol_portal){ VOL_TRANSPORT_TCP, "::1", "4421", AF_INET6, "" };
 		r->n_portals = 2;
 		r->outdated = i % 2;
 	}
@@ -225,7 +225,7 @@ static char *slurp(const char *rel)
 static const char golden[] =
 	"{\n"
 	"  \"format\": \"nvmf-raid-descriptor\",\n"
-	"  \"version\": 1,\n"
+	"  \"version\": 2,\n"
 	"  \"volume\": \"db1\",\n"
 	"  \"source\": \"/etc/nvmf-raid/volumes/db1.conf\",\n"
 	"  \"persistent\": true,\n"
@@ -249,6 +249,8 @@ static const char golden[] =
 	"      \"name\": \"r0\",\n"
 	"      \"nqn\": \"nqn.2014-08.org.nvmexpress:uuid:0c468c4d-a385-47e0-8299-6e9505127700\",\n"
 	"      \"uuid\": \"96e25fb4-9f91-4c88-ab59-275fd3547700\",\n"
+	"      \"nguid\": null,\n"
+	"      \"nsid\": null,\n"
 	"      \"portals\": [\n"
 	"        \"tcp://127.0.0.1:4420\",\n"
 	"        \"tcp://[::1]:4421\"\n"
@@ -275,9 +277,8 @@ static void test_from_volume(void)
 	is_str(d->replicas[1].portals[1], "tcp://[::1]:4421", "portal in URI form");
 	ok(!d->md.device && !d->md.uuid && !d->md.name, "no md yet");
 	ok(desc_find_replica(d, "r1") == &d->replicas[1], "find replica by name");
-	ok(desc_find_replica_by_uuid(d, "96E25FB4-9F91-4C88-AB59-275FD3547701") == &d->replicas[1],
-	   "find replica by upper-case UUID");
-	ok(!desc_find_replica_by_uuid(d, "nope"), "invalid UUID finds nothing");
+	ok(d->replicas[1].ns.has_uuid && d->replicas[1].ns.uuid[15] == 1 && !d->replicas[1].ns.nsid,
+	   "namespace identity copied");
 	is_int(desc_set_string(&d->md.device, "/dev/md127"), 1, "set_string: changed");
 	is_int(desc_set_string(&d->md.device, "/dev/md127"), 0, "set_string: unchanged");
 	is_int(desc_set_string(&d->md.device, NULL), 1, "set_string: cleared");
@@ -308,7 +309,7 @@ static void check_equal(const struct desc *a, const struct desc *b, const char *
 		const struct desc_replica *x = &a->replicas[i], *y = &b->replicas[i];
 
 		same = streq(x->name, y->name) && streq(x->nqn, y->nqn) &&
-		       streq(x->uuid, y->uuid) && x->n_portals == y->n_portals &&
+		       vol_ns_id_eq(&x->ns, &y->ns) && x->n_portals == y->n_portals &&
 		       x->outdated == y->outdated && x->state == y->state &&
 		       (x->device ? streq(x->device, y->device) : !y->device);
 		for (unsigned j = 0; same && j < x->n_portals; j++)
@@ -391,10 +392,12 @@ static const struct edit {
 	{ "missing replica key", "replicas.0.state", NULL },
 	{ "0 replicas", "replicas", "[]" },
 	{ "portal with a host name", "replicas.0.portals.0", "\"tcp://host.example:4420\"" },
-	{ "9 portals", "replicas.0.portals",
+	{ "17 portals", "replicas.0.portals",
 	  "[\"tcp://[::1]:1\", \"tcp://[::1]:2\", \"tcp://[::1]:3\", \"tcp://[::1]:4\","
 	  " \"tcp://[::1]:5\", \"tcp://[::1]:6\", \"tcp://[::1]:7\", \"tcp://[::1]:8\","
-	  " \"tcp://[::1]:9\"]" },
+	  " \"tcp://[::1]:9\", \"tcp://[::1]:10\", \"tcp://[::1]:11\", \"tcp://[::1]:12\","
+	  " \"tcp://[::1]:13\", \"tcp://[::1]:14\", \"tcp://[::1]:15\", \"tcp://[::1]:16\","
+	  " \"tcp://[::1]:17\"]" },
 	{ "invalid volume name", "volume", "\"../../etc\"" },
 	{ "device not /dev/nvmf-raid/<volume>", "device", "\"/dev/sda\"" },
 	{ "relative source", "source", "\"db1.conf\"" },
@@ -408,7 +411,7 @@ static const struct edit {
 	{ "replica device outside /dev", "replicas.0.device", "\"/etc/passwd\"" },
 	{ "invalid replica name", "replicas.0.name", "\"a b\"" },
 	{ "invalid replica UUID", "replicas.0.uuid", "\"not-a-uuid\"" },
-	{ "invalid NQN", "replicas.0.nqn", "\"iqn.2001-04.com.x\"" },
+	{ "invalid NQN", "replicas.0.nqn", "\"nqn.2001-04.com.x:a,b\"" },
 	{ "two replicas with one UUID", "replicas.1.uuid", "\"96e25fb4-9f91-4c88-ab59-275fd3547700\"" },
 	{ "two replicas with one name", "replicas.1.name", "\"r0\"" },
 };
@@ -429,8 +432,12 @@ static void test_reject(void)
 	reject_appended(base, "{}", "a second object after the first");
 	reject_appended(base, "\n,", "a comma after the object");
 	reject_replaced(base, "\"nvmf-raid-descriptor\"", "\"nvmf-raid-other\"", "wrong format");
-	reject_replaced(base, "\"version\": 1", "\"version\": 2", "wrong version");
-	reject_replaced(base, "\"version\": 1", "\"version\": \"1\"", "version as a string");
+	reject_replaced(base, "\"version\": 2", "\"version\": 3", "wrong version");
+	reject_replaced(base, "\"version\": 2", "\"version\": \"2\"", "version as a string");
+	reject_replaced(base, "\"uuid\": \"96e25fb4-9f91-4c88-ab59-275fd3547700\"", "\"uuid\": null",
+			"a replica without uuid, nguid or nsid");
+	reject_replaced(base, "\"nsid\": null", "\"nsid\": 0", "nsid 0");
+	reject_replaced(base, "\"nguid\": null", "\"nguid\": \"xyz\"", "invalid nguid");
 	reject(base, "db2", "foreign volume name");
 	reject_replaced(base, "\"absent\"", "\"sleeping\"", "bad state string");
 	reject_replaced(base, "\"absent\"", "\"ABSENT\"", "state in the wrong case");
@@ -464,15 +471,28 @@ static void test_accept(void)
 		abort();
 	is_int(desc_parse(t1, strlen(t1), "db1", &d), 0, "trailing whitespace accepted");
 	desc_free(TAKE_PTR(d));
-	t2 = replace(base, "\"version\": 1,", "\"version\": 1, \"future\": [1, {}],");
+	t2 = replace(base, "\"version\": 2,", "\"version\": 2, \"future\": [1, {}],");
 	is_int(desc_parse(t2, strlen(t2), "db1", &d), 0, "unknown keys ignored");
 	desc_free(TAKE_PTR(d));
+	{
+		/* A descriptor written before an upgrade: version 1, no
+		 * "nguid"/"nsid" keys, a UUID for every replica. */
+		_cleanup_free_ char *a = replace(base, "\"version\": 2,", "\"version\": 1,"),
+				    *b = replace(a, "      \"nguid\": null,\n      \"nsid\": null,\n", "");
+
+		is_int(desc_parse(b, strlen(b), "db1", &d), 0, "a version 1 descriptor is read");
+		ok(d && d->replicas[0].ns.has_uuid && !d->replicas[0].ns.nsid, "  ... its UUID kept");
+		desc_free(TAKE_PTR(d));
+	}
 	t3 = replace(base, "96e25fb4-9f91-4c88-ab59-275fd3547700",
 		     "96E25FB4-9F91-4C88-AB59-275FD3547700");
 	is_int(desc_parse(t3, strlen(t3), "db1", &d), 0, "upper-case UUID accepted");
-	if (d)
-		is_str(d->replicas[0].uuid, "96e25fb4-9f91-4c88-ab59-275fd3547700",
-		       "and stored canonical");
+	if (d) {
+		char u[37];
+
+		vol_uuid_format(d->replicas[0].ns.uuid, u);
+		is_str(u, "96e25fb4-9f91-4c88-ab59-275fd3547700", "and stored as bytes");
+	}
 	is_int(desc_parse(base, strlen(base), "../x", &d), -EINVAL,
 	       "invalid expected volume is the caller's error");
 }
@@ -530,12 +550,30 @@ static void test_big_file(void)
 	remove_file_at(fd, "big.json");
 }
 
+/* The volume owning namespace @uuid of subsystem r@i's NQN, as the probe
+ * asks: -ENOENT, -EBADMSG, or 0 with the name in @ret. */
+static int lookup(unsigned i, const char *uuid, char ret[VOL_NAME_MAX + 1])
+{
+	struct vol_ns_id seen = { .has_uuid = true, .nsid = 1 };
+	struct desc_index_entry e;
+	char nqn[VOL_NQN_MAX + 1];
+	int r;
+
+	snprintf(nqn, sizeof(nqn), NQN_FMT, i);
+	if (vol_uuid_parse(uuid, seen.uuid) < 0)
+		return -EINVAL;
+	r = desc_index_find(nqn, &seen, &e);
+	if (r == 0)
+		memcpy(ret, e.volume, sizeof(e.volume));
+	return r;
+}
+
 static void test_index(void)
 {
 	_cleanup_desc_ struct desc *d = make_desc("db1", 3), *other = make_desc("db2", 1);
-	_cleanup_free_ char *vol = NULL, *entry = NULL;
+	_cleanup_free_ char *entry = NULL;
 	_cleanup_close_ int fd = -EBADF, idx = -EBADF;
-	char uuid0[37], uuid1[37];
+	char uuid0[37], uuid1[37], vol[VOL_NAME_MAX + 1];
 
 	snprintf(uuid0, sizeof(uuid0), UUID_FMT, (uint8_t)0);
 	snprintf(uuid1, sizeof(uuid1), UUID_FMT, (uint8_t)1);
@@ -544,45 +582,48 @@ static void test_index(void)
 	is_int(desc_write_index(d), 0, "index already right: 0");
 	is_int(mode_at("run/nvmf-raid/by-uuid") & 07777, 0755, "by-uuid is 0755");
 	entry = slurp("run/nvmf-raid/by-uuid/96e25fb4-9f91-4c88-ab59-275fd3547702");
-	is_str(entry, "NVMF_RAID_VOLUME=db1\nNVMF_RAID_REPLICA=r2\nNVMF_RAID_SINGLE=0\n",
-	       "entry holds KEY=VALUE lines for udev: volume, replica, single");
-	ok(desc_lookup_uuid(uuid1, &vol) == 0 && streq(vol, "db1"), "lookup finds db1");
-	free(TAKE_PTR(vol));
-	ok(desc_lookup_uuid("96E25FB4-9F91-4C88-AB59-275FD3547701", &vol) == 0 && streq(vol, "db1"),
+	is_str(entry, "NVMF_RAID_VOLUME=db1\nNVMF_RAID_REPLICA=r2\nNVMF_RAID_SINGLE=0\n"
+		      "NVMF_RAID_NQN=nqn.2014-08.org.nvmexpress:uuid:0c468c4d-a385-47e0-8299-6e9505127702\n"
+		      "NVMF_RAID_NS_UUID=96e25fb4-9f91-4c88-ab59-275fd3547702\n",
+	       "entry holds KEY=VALUE lines: volume, replica, single, subsystem, namespace");
+	ok(lookup(1, uuid1, vol) == 0 && streq(vol, "db1"), "lookup finds db1");
+	ok(lookup(1, "96E25FB4-9F91-4C88-AB59-275FD3547701", vol) == 0 && streq(vol, "db1"),
 	   "lookup with an upper-case UUID");
-	free(TAKE_PTR(vol));
-	is_int(desc_lookup_uuid("96e25fb4-9f91-4c88-ab59-275fd35477ff", &vol), -ENOENT,
+	is_int(lookup(2, uuid1, vol), -ENOENT, "the UUID in another subsystem: -ENOENT");
+	is_int(lookup(1, "96e25fb4-9f91-4c88-ab59-275fd35477ff", vol), -ENOENT,
 	       "unknown namespace: -ENOENT");
-	is_int(desc_lookup_uuid("../../etc/passwd", &vol), -EINVAL, "invalid UUID: -EINVAL");
 
 	/* db2 claims r0's namespace while db1 is attached: a conflict. */
-	snprintf(other->replicas[0].uuid, sizeof(other->replicas[0].uuid), "%s", uuid0);
+	vol_uuid_parse(uuid0, other->replicas[0].ns.uuid);
 	is_int(desc_write(other), 0, "write db2");
 	is_int(desc_write_index(other), -EEXIST, "namespace of an attached volume: -EEXIST");
-	ok(desc_lookup_uuid(uuid0, &vol) == 0 && streq(vol, "db1"), "entry still names db1");
-	free(TAKE_PTR(vol));
+	ok(lookup(0, uuid0, vol) == 0 && streq(vol, "db1"), "entry still names db1");
 
 	desc_open_runtime_dir(false, &fd);
 	remove_file_at(fd, "db1.json");
 	is_int(desc_write_index(other), 1, "entry of a volume without descriptor is stale: replaced");
-	ok(desc_lookup_uuid(uuid0, &vol) == 0 && streq(vol, "db2"), "entry now names db2");
-	free(TAKE_PTR(vol));
+	ok(lookup(0, uuid0, vol) == 0 && streq(vol, "db2"), "entry now names db2");
 	is_int(desc_remove_index(d), 1, "remove db1's entries: 1");
-	ok(desc_lookup_uuid(uuid0, &vol) == 0 && streq(vol, "db2"), "db2's entry left alone");
-	free(TAKE_PTR(vol));
-	is_int(desc_lookup_uuid(uuid1, &vol), -ENOENT, "db1's entry gone");
+	ok(lookup(0, uuid0, vol) == 0 && streq(vol, "db2"), "db2's entry left alone");
+	is_int(lookup(1, uuid1, vol), -ENOENT, "db1's entry gone");
 	is_int(desc_remove_index(d), 0, "nothing left to remove: 0");
 
 	open_dir_nofollow(fd, "by-uuid", &idx);
 	write_file_atomic_at(idx, uuid1, "NVMF_RAID_VOLUME=db 1\n", 22, 0644);
-	is_int(desc_lookup_uuid(uuid1, &vol), -EBADMSG, "junk entry: -EBADMSG");
+	is_int(lookup(1, uuid1, vol), -EBADMSG, "junk entry: -EBADMSG");
 	write_file_atomic_at(idx, uuid1, "db1\n", 4, 0644);
-	is_int(desc_lookup_uuid(uuid1, &vol), -EBADMSG, "entry without the key: -EBADMSG");
+	is_int(lookup(1, uuid1, vol), -EBADMSG, "entry without the key: -EBADMSG");
 	write_file_atomic_at(idx, uuid1, "NVMF_RAID_VOLUME=db1", 20, 0644);
-	is_int(desc_lookup_uuid(uuid1, &vol), -EBADMSG, "entry without newline: -EBADMSG");
+	is_int(lookup(1, uuid1, vol), -EBADMSG, "entry without newline: -EBADMSG");
+	{
+		static const char v1[] = "NVMF_RAID_VOLUME=db1\nNVMF_RAID_REPLICA=r1\nNVMF_RAID_SINGLE=0\n";
+
+		write_file_atomic_at(idx, uuid1, v1, STRLEN(v1), 0644);
+	}
+	ok(lookup(1, uuid1, vol) == 0 && streq(vol, "db1"), "an entry of version 1 (no NQN) still works");
 	remove_file_at(idx, uuid1);
 	is_int(desc_remove("db2"), 1, "desc_remove db2: 1");
-	is_int(desc_lookup_uuid(uuid0, &vol), -ENOENT, "its entry is gone");
+	is_int(lookup(0, uuid0, vol), -ENOENT, "its entry is gone");
 	ok(mode_at("run/nvmf-raid/db2.json") == (mode_t)-1, "its descriptor is gone");
 	is_int(desc_remove("db2"), 0, "desc_remove again: 0");
 	is_int(desc_remove("a/b"), -EINVAL, "desc_remove of an invalid name: -EINVAL");
@@ -590,10 +631,60 @@ static void test_index(void)
 	is_int(count_temporaries("run/nvmf-raid/by-uuid"), 0, "no temporary file left in by-uuid");
 }
 
+/* Replicas found by NGUID and by NSID alone (contract.md): their entries,
+ * and the probe's lookup, which checks the subsystem and every identifier. */
+static void test_index_nguid_nsid(void)
+{
+	_cleanup_desc_ struct desc *d = make_desc("db3", 3);
+	_cleanup_free_ char *e1 = NULL, *e2 = NULL;
+	struct desc_index_entry e;
+	struct vol_ns_id seen = { .has_nguid = true, .nsid = 5 };
+	const char *dir;
+	char name[NAME_MAX + 1], slashy[VOL_NQN_MAX + 1];
+
+	d->replicas[1].ns = (struct vol_ns_id){ .has_nguid = true };
+	vol_nguid_parse("1a2b3c4d5e6f70818293a4b5c6d7e8f9", d->replicas[1].ns.nguid);
+	d->replicas[2].ns = (struct vol_ns_id){ .nsid = 10 };
+	snprintf(d->replicas[2].nqn, sizeof(d->replicas[2].nqn), "nqn.nvme-subsystem-1-a/b%%c");
+	is_int(desc_write(d), 0, "write db3");
+	is_int(desc_write_index(d), 1, "index of uuid, nguid and nsid replicas written");
+	e1 = slurp("run/nvmf-raid/by-nguid/1a2b3c4d5e6f70818293a4b5c6d7e8f9");
+	ok(e1 && strstr(e1, "NVMF_RAID_REPLICA=r1\n") &&
+	   strstr(e1, "NVMF_RAID_NS_NGUID=1a2b3c4d5e6f70818293a4b5c6d7e8f9\n"), "by-nguid entry");
+	e2 = slurp("run/nvmf-raid/by-nsid/10@nqn.nvme-subsystem-1-a%2Fb%25c");
+	ok(e2 && strstr(e2, "NVMF_RAID_NSID=10\n"), "by-nsid entry, '/' and '%%' escaped");
+
+	memcpy(seen.nguid, d->replicas[1].ns.nguid, 16);
+	ok(desc_index_find(d->replicas[1].nqn, &seen, &e) == 0 && streq(e.replica, "r1"),
+	   "an NGUID-only replica is found by the namespace's nguid");
+	seen.has_uuid = true;	/* the kernel shows the NGUID as "uuid" too */
+	memcpy(seen.uuid, seen.nguid, 16);
+	ok(desc_index_find(d->replicas[1].nqn, &seen, &e) == 0 && streq(e.replica, "r1"),
+	   "  ... also when sysfs shows it as uuid as well");
+	is_int(desc_index_find(d->replicas[0].nqn, &seen, &e), -ENOENT,
+	       "  ... not in another subsystem");
+	seen = (struct vol_ns_id){ .nsid = 10, .has_uuid = true };
+	ok(desc_index_find("nqn.nvme-subsystem-1-a/b%c", &seen, &e) == 0 && streq(e.replica, "r2") &&
+	   e.ns.nsid == 10, "an NSID-only replica is found by subsystem and nsid");
+	seen.nsid = 11;
+	is_int(desc_index_find("nqn.nvme-subsystem-1-a/b%c", &seen, &e), -ENOENT,
+	       "  ... not by another nsid");
+
+	memset(slashy, '/', VOL_NQN_MAX);
+	slashy[VOL_NQN_MAX] = 0;
+	memcpy(slashy, "nqn.", 4);
+	is_int(desc_index_entry_name(slashy, &(struct vol_ns_id){ .nsid = 1 }, &dir, name),
+	       -ENAMETOOLONG, "an NQN of 219 '/' does not fit a file name escaped: -ENAMETOOLONG");
+	is_int(desc_remove("db3"), 1, "desc_remove db3");
+	ok(mode_at("run/nvmf-raid/by-nsid/10@nqn.nvme-subsystem-1-a%2Fb%25c") == (mode_t)-1 &&
+	   mode_at("run/nvmf-raid/by-nguid/1a2b3c4d5e6f70818293a4b5c6d7e8f9") == (mode_t)-1,
+	   "  ... its by-nguid and by-nsid entries gone too");
+}
+
 static void test_index_symlink(void)
 {
 	_cleanup_desc_ struct desc *d = make_desc("db1", 1);
-	_cleanup_free_ char *vol = NULL;
+	char vol[VOL_NAME_MAX + 1];
 	int r;
 
 	mkdirat(tmp_fd, "elsewhere", 0755);
@@ -603,7 +694,7 @@ static void test_index_symlink(void)
 	ok(r == -ELOOP || r == -ENOTDIR, "by-uuid as a symlink is refused (r=%d)", r);
 	ok(mode_at("elsewhere/96e25fb4-9f91-4c88-ab59-275fd3547700") == (mode_t)-1,
 	   "nothing written through it");
-	r = desc_lookup_uuid("96e25fb4-9f91-4c88-ab59-275fd3547700", &vol);
+	r = lookup(0, "96e25fb4-9f91-4c88-ab59-275fd3547700", vol);
 	ok(r == -ELOOP || r == -ENOTDIR, "lookup refuses it too (r=%d)", r);
 	unlinkat(tmp_fd, "run/nvmf-raid/by-uuid", 0);
 }
@@ -630,6 +721,7 @@ int main(void)
 	test_files();
 	test_big_file();
 	test_index();
+	test_index_nguid_nsid();
 	test_index_symlink();
 
 	close(tmp_fd);

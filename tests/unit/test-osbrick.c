@@ -148,8 +148,12 @@ static void test_spec_examples(void)
 		"spec example 2 without a name");
 	v = accepted_as(replicated, "db1", "db1", 2, &o, "spec example 2 with --volume db1");
 	if (v && o) {
-		is_str(v->replicas[0].uuid_str, UUID1, "  ... replica 0 is the first entry");
-		is_str(v->replicas[1].uuid_str, UUID2, "  ... replica 1 is the second entry");
+		char u0[37], u1[37];
+
+		vol_uuid_format(v->replicas[0].ns.uuid, u0);
+		vol_uuid_format(v->replicas[1].ns.uuid, u1);
+		is_str(u0, UUID1, "  ... replica 0 is the first entry");
+		is_str(u1, UUID2, "  ... replica 1 is the second entry");
 		is_str(v->replicas[1].name, "1", "  ... named [replica.1]");
 		is_str(v->replicas[1].nqn, NQN2, "  ... with its NQN");
 		ok(strstr(o->text, "[replica.1]\nnqn = " NQN2 "\nuuid = " UUID2
@@ -174,7 +178,7 @@ static void test_osbrick_forms(void)
 		"   \"ns_id\": 1, \"host_nqn\": \"nqn.2014-08.org.nvmexpress:uuid:11\","
 		"   \"portals\": [[\"10.0.0.1\", \"4420\", \"tcp\"], [\"10.0.1.1\", 4420, \"RoCEv2\"]]},"
 		"  {\"target_nqn\": \"" NQN2 "\", \"vol_uuid\": \"" UUID2 "\", \"ns_id\": \"7\","
-		"   \"portals\": [[\"fe80::2\", 4421, \"rdma\"]]}]}";
+		"   \"portals\": [[\"fe80::2%ib0\", 4421, \"rdma\"]]}]}";
 
 	accepted(FLAT(""), NULL, UUID1, 1, "os-brick flat: target_nqn, vol_uuid, portals list");
 	accepted(FLAT(", \"volume_replicas\": null"), NULL, UUID1, 1, "os-brick flat, volume_replicas null");
@@ -183,10 +187,10 @@ static void test_osbrick_forms(void)
 		is_int(v->replicas[0].n_portals, 2, "  ... replica 0 has 2 portals");
 		is_int(v->replicas[0].portals[1].transport, VOL_TRANSPORT_RDMA, "  ... RoCEv2 is rdma");
 		is_int(v->replicas[1].portals[0].transport, VOL_TRANSPORT_RDMA, "  ... rdma is rdma");
-		is_str(v->replicas[1].portals[0].traddr, "fe80::2", "  ... IPv6 address");
+		is_str(v->replicas[1].portals[0].traddr, "fe80::2%ib0", "  ... IPv6 link-local address with its zone");
 		ok(strstr(o->text, "portals = tcp://10.0.0.1:4420, rdma://10.0.1.1:4420\n") != NULL,
 		   "  ... both portals in the file");
-		ok(strstr(o->text, "portals = rdma://[fe80::2]:4421\n") != NULL,
+		ok(strstr(o->text, "portals = rdma://[fe80::2%ib0]:4421\n") != NULL,
 		   "  ... IPv6 in brackets in the URI");
 		is_str(o->replicas[0].host_nqn, "nqn.2014-08.org.nvmexpress:uuid:11", "  ... host_nqn kept for the verb");
 		is_str(o->replicas[0].path, "volume_replicas[0]", "  ... with its JSON path");
@@ -288,8 +292,8 @@ static void test_nqns(void)
 		"connection_properties: no \"target_nqn\" (or \"nqn\")", "flat without an NQN");
 	refused("{\"volume_replicas\": [{\"uuid\": \"" UUID1 "\", \"portals\": [" P_OBJ("127.0.0.1", "4420", "tcp") "]}]}",
 		NULL, "volume_replicas[0]: no \"target_nqn\" (or \"nqn\")", "replica without an NQN");
-	refused("{\"volume_replicas\": [" BRICK_REP(UUID1, "iqn.2001-04.com.example:x", P_LIST("127.0.0.1", "4420", "tcp")) "]}",
-		NULL, "volume_replicas[0].target_nqn: 'iqn.2001-04.com.example:x' is not an NQN", "an iSCSI name");
+	refused("{\"volume_replicas\": [" BRICK_REP(UUID1, "iqn.2001-04.com.example:x,y", P_LIST("127.0.0.1", "4420", "tcp")) "]}",
+		NULL, "volume_replicas[0].target_nqn: 'iqn.2001-04.com.example:x,y' is not an NQN", "an NQN with ','");
 	refused("{\"volume_replicas\": [" BRICK_REP(UUID1, "nqn.2014-08.org.example:\\n[volume]", P_LIST("127.0.0.1", "4420", "tcp")) "]}",
 		NULL, "volume_replicas[0].target_nqn: 'nqn.2014-08.org.example:?[volume]' is not an NQN",
 		"an NQN with a newline, printed harmlessly");
@@ -300,7 +304,7 @@ static void test_nqns(void)
 	refused("{\"volume_replicas\": [" SPEC_REP(UUID1, "nqn.2014-08.org.example:a#b", P_OBJ("127.0.0.1", "4420", "tcp")) "]}",
 		NULL, "volume_replicas[0].nqn: 'nqn.2014-08.org.example:a#b' holds one of", "an NQN with '#'");
 	refused("{\"volume_replicas\": [" SPEC_REP(UUID1, "nqn.2014-08.org.example:a\\\"b", P_OBJ("127.0.0.1", "4420", "tcp")) "]}",
-		NULL, "volume_replicas[0].nqn: 'nqn.2014-08.org.example:a\"b' holds one of", "an NQN with '\"'");
+		NULL, "volume_replicas[0].nqn: 'nqn.2014-08.org.example:a\"b' is not an NQN: a '\"' or '\\'", "an NQN with '\"'");
 	accepted("{\"volume_replicas\": [" SPEC_REP(UUID1, "nqn.1992-08.com.netapp:sn.0a1b:subsystem.vol_1+x/y@z=w", P_OBJ("127.0.0.1", "4420", "tcp")) "]}",
 		 NULL, UUID1, 1, "an NQN with _ + / @ =");
 }
@@ -341,12 +345,13 @@ static void test_portal_values(void)
 		{ P_LIST("127.0.0.1", "true", "tcp"), "the port must be a number or a string, not a boolean", "boolean port" },
 		{ P_LIST("127.0.0.1", "\"\"", "tcp"), "port '' is not a number", "empty port" },
 		{ P_LIST("127.0.0.1", "\"44 20\"", "tcp"), "port '44 20' is not a number", "port with a space" },
-		{ P_LIST("storage.example", "4420", "tcp"), "address 'storage.example' is not an IP address (host names are not resolved)", "host name" },
-		{ P_LIST("[::1]", "4420", "tcp"), "address '[::1]' is not an IP address", "IPv6 already in brackets" },
+		{ P_LIST("storage.example", "4420", "tcp"), "address 'storage.example' is not an IP address: not an IPv4 address (host names are not resolved)", "host name" },
+		{ P_LIST("[::1]", "4420", "tcp"), "address '[::1]': in JSON an IPv6 address goes without brackets", "IPv6 already in brackets" },
 		{ P_LIST("1.2.3", "4420", "tcp"), "address '1.2.3' is not an IP address", "short IPv4" },
 		{ P_LIST("", "4420", "tcp"), "address '' is not an IP address", "empty address" },
 		{ P_LIST("127.0.0.1, tcp://1.2.3.4:1", "4420", "tcp"), "is not an IP address", "a list smuggled in" },
-		{ P_LIST("fe80::1%eth0", "4420", "tcp"), "address 'fe80::1%eth0' is not an IP address", "IPv6 zone" },
+		{ P_LIST("fe80::1", "4420", "tcp"), "address 'fe80::1' is not an IP address: a link-local address needs its interface", "IPv6 link-local without its zone" },
+		{ P_LIST("::1%eth0", "4420", "tcp"), "address '::1%eth0' is not an IP address: a zone", "zone on a global address" },
 		{ "[1, 4420, \"tcp\"]", "the address must be a string, not an integer", "numeric address" },
 		{ P_LIST("127.0.0.1", "4420", "fc"), "portals[0]: transport \"fc\" is not supported", "transport fc" },
 		{ P_LIST("127.0.0.1", "4420", "loop"), "transport \"loop\" is not supported", "transport loop" },
@@ -375,22 +380,22 @@ static void test_portal_counts(void)
 	_cleanup_free_ char *eight = NULL, *nine = NULL;
 	char *list = strdup("");
 
-	for (int i = 1; i <= 9; i++) {
+	for (int i = 1; i <= 17; i++) {
 		char *next = xasprintf("%s%s[\"10.0.0.%d\", 4420, \"tcp\"]", list, i > 1 ? ", " : "", i);
 
 		free(list);
 		list = next;
-		if (i == 8)
+		if (i == 16)
 			eight = xasprintf("{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"portals\": [%s]}", list);
 	}
 	nine = xasprintf("{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"portals\": [%s]}", list);
 	free(list);
-	accepted(eight, NULL, UUID1, 1, "8 portals");
-	refused(nine, NULL, "portals: 9 portals; a replica needs 1 to 8", "9 portals");
+	accepted(eight, NULL, UUID1, 1, "16 portals");
+	refused(nine, NULL, "portals: 17 portals; a replica needs 1 to 16", "17 portals");
 	refused("{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"portals\": []}", NULL,
-		"portals: 0 portals; a replica needs 1 to 8", "empty portals");
+		"portals: 0 portals; a replica needs 1 to 16", "empty portals");
 	refused("{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\"}", NULL,
-		"portals: missing: a replica needs 1 to 8 portals", "no portals");
+		"portals: missing: a replica needs 1 to 16 portals", "no portals");
 	refused("{\"nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"target_portal\": \"127.0.0.1\", "
 		"\"target_port\": 4420, \"transport_type\": \"tcp\"}", NULL,
 		"(the old \"target_portal\"/\"target_port\"/\"transport_type\" form is not supported)",

@@ -53,6 +53,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 	"          \"size\": 67108864,\n" \
 	"          \"nqn\": \"nqn.2024-01.io.nvmf-raid.test:db1-a\",\n" \
 	"          \"uuid\": \"96e25fb4-9f91-4c88-ab59-275fd3547700\",\n" \
+	"          \"nguid\": null,\n" \
+	"          \"nsid\": null,\n" \
 	"          \"portals\": [\n" \
 	"            \"tcp://127.0.0.1:4420\"\n" \
 	"          ],\n" \
@@ -66,6 +68,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 	"          \"size\": 67108864,\n" \
 	"          \"nqn\": \"nqn.2024-01.io.nvmf-raid.test:db1-b\",\n" \
 	"          \"uuid\": \"96e25fb4-9f91-4c88-ab59-275fd3547701\",\n" \
+	"          \"nguid\": null,\n" \
+	"          \"nsid\": null,\n" \
 	"          \"portals\": [\n" \
 	"            \"tcp://127.0.0.1:4421\"\n" \
 	"          ],\n" \
@@ -79,6 +83,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 	"          \"size\": null,\n" \
 	"          \"nqn\": \"nqn.2024-01.io.nvmf-raid.test:db1-c\",\n" \
 	"          \"uuid\": \"96e25fb4-9f91-4c88-ab59-275fd3547702\",\n" \
+	"          \"nguid\": null,\n" \
+	"          \"nsid\": null,\n" \
 	"          \"portals\": [\n" \
 	"            \"tcp://127.0.0.1:4422\"\n" \
 	"          ],\n" \
@@ -147,7 +153,12 @@ static struct status_volume *make_volume(const char *name, unsigned n)
 
 		snprintf(r->name, sizeof(r->name), "%c", 'a' + i);
 		snprintf(r->nqn, sizeof(r->nqn), "nqn.2024-01.io.nvmf-raid.test:%s-%c", name, 'a' + i);
-		snprintf(r->uuid, sizeof(r->uuid), "96e25fb4-9f91-4c88-ab59-275fd35477%02x", i);
+		{
+			char u[37];
+
+			snprintf(u, sizeof(u), "96e25fb4-9f91-4c88-ab59-275fd35477%02x", i);
+			r->ns.has_uuid = vol_uuid_parse(u, r->ns.uuid) == 0;
+		}
 		snprintf(r->portals[0], sizeof(r->portals[0]), "tcp://127.0.0.1:%u", 4420 + i);
 		r->n_portals = 1;
 		r->state = S;
@@ -316,8 +327,8 @@ static void check_volume_keys(json_object *v, const json_type *nullable_as, cons
 static void check_replica_keys(json_object *r, const json_type *nullable_as, const char *what)
 {
 	static const char *const keys[] = { "name", "state", "device", "size", "nqn", "uuid",
-					    "portals", "outdated", "progress" };
-	static const json_type types[] = { STR, NUL, NUL, NUL, STR, STR, ARR, BOOL, NUL };
+					    "nguid", "nsid", "portals", "outdated", "progress" };
+	static const json_type types[] = { STR, NUL, NUL, NUL, STR, NUL, NUL, NUL, ARR, BOOL, NUL };
 
 	check_keys(r, what, keys, types, nullable_as, ELEMENTSOF(keys));
 }
@@ -439,7 +450,7 @@ static void test_sync_completed(void)
 
 /* Types the nullable keys have when not null. */
 static const json_type vol_alt[] = { STR, STR, BOOL, STR, BOOL, STR, STR, INT, INT, OBJ, STR, ARR };
-static const json_type rep_alt[] = { STR, STR, STR, INT, STR, STR, ARR, BOOL, DBL };
+static const json_type rep_alt[] = { STR, STR, STR, INT, STR, STR, NUL, NUL, ARR, BOOL, DBL };
 
 static void test_json_degraded(void)
 {
@@ -531,7 +542,7 @@ static void test_json_inactive(void)
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o = parse_volume(text, &root), *reps = get(o, "replicas");
 	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, INT, NUL, NUL, ARR };
-	static const json_type rep_null[] = { STR, NUL, NUL, NUL, STR, STR, ARR, BOOL, NUL };
+	static const json_type rep_null[] = { STR, NUL, NUL, NUL, STR, STR, NUL, NUL, ARR, BOOL, NUL };
 
 	check_volume_keys(o, vol_null, "inactive volume: device, md, size, sync, error null");
 	is_str(get_str(o, "state"), "inactive", "state inactive");

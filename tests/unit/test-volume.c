@@ -137,7 +137,8 @@ static char *replica_with(const char *key, const char *value)
 			 extra ? "\n" : "");
 }
 
-static const char *const replica_keys[] = { "nqn", "uuid", "portals", "outdated", "dhchap-key" };
+static const char *const replica_keys[] = { "nqn", "uuid", "nguid", "nsid", "portals", "outdated",
+					    "dhchap-key" };
 
 /* One TAP line: @key = @value in its section is accepted or refused with a
  * message naming the section and the key. */
@@ -203,16 +204,18 @@ static const struct {
 	{ "nqn", NQN1, true }, { "nqn", "nqn.2024-01.io.nvmf-raid.test:r1", true },
 	{ "nqn", "nqn.1992-08.com.netapp:sn.0123456789abcdef:vs.1", true },
 	{ "nqn", "nqn.2016-06.io.spdk:cnode1", true },
-	{ "nqn", "NQN.2014-08.org.example:x", false }, { "nqn", "iqn.2014-08.org.example:x", false },
-	{ "nqn", "nqn.2014-13.org.example:x", false }, { "nqn", "nqn.2014-00.org.example:x", false },
-	{ "nqn", "nqn.14-08.org.example:x", false }, { "nqn", "nqn.2014-8.org.example:x", false },
-	{ "nqn", "nqn.2014-08.example:x", false }, { "nqn", "nqn.2014-08.org.example", false },
-	{ "nqn", "nqn.2014-08.org.example:", false }, { "nqn", "nqn.2014-08.org..example:x", false },
-	{ "nqn", "nqn.2014-08.-org.example:x", false }, { "nqn", "nqn.2014-08.org-.example:x", false },
-	{ "nqn", "nqn.2014-08.org.ex_ample:x", false }, { "nqn", "nqn.2014-08.org.example:a,b", false },
-	{ "nqn", "nqn.2014-08.org.example:a b", false },
-	{ "nqn", "nqn.2014-08.org.nvmexpress:uuid:not-a-uuid", false },
-	{ "nqn", NQN1 "0", false }, { "nqn", "nqn.2014-08.org.example:caf\xc3\xa9", false },
+	/* Whatever the kernel and os-brick take (contract.md "NQNs"). */
+	{ "nqn", "nqn.nvme-subsystem-1-3f9d2c7e-8a41-4b6e-9c0d-5e7f1a2b3c4d", true },
+	{ "nqn", "NQN.2014-08.org.example:x", true }, { "nqn", "iqn.2014-08.org.example:x", true },
+	{ "nqn", "nqn.2014-13.org.example:x", true }, { "nqn", "nqn.2014-08.org.example", true },
+	{ "nqn", "nqn.2014-08.org.ex_ample:x/y=z", true },
+	{ "nqn", "nqn.2014-08.org.example:a b", true },
+	{ "nqn", "nqn.2014-08.org.nvmexpress:uuid:not-a-uuid", true },
+	{ "nqn", "\"nqn.2014-08.org.example:a;b#c\"", true },
+	{ "nqn", "nqn.2014-08.org.example:a,b", false },
+	{ "nqn", "nqn.2014-08.org.example:a\\b", false },
+	{ "nqn", "'nqn.2014-08.org.example:a\"b'", false },
+	{ "nqn", NQN1 "0", true }, { "nqn", "nqn.2014-08.org.example:caf\xc3\xa9", false },
 	{ "nqn", "", false },
 	{ "uuid", UUID1, true }, { "uuid", "96E25FB4-9F91-4C88-AB59-275FD354777E", true },
 	{ "uuid", "96e25fb49f914c88ab59275fd354777e", false },
@@ -222,8 +225,20 @@ static const struct {
 	{ "uuid", "96e25fb4-9f91-4c88-ab59-275fd354777g", false },
 	{ "uuid", "96e25fb4-9f914-c88-ab59-275fd354777e", false },
 	{ "uuid", "00000000-0000-0000-0000-000000000000", false }, { "uuid", "", false },
+	{ "nguid", "1a2b3c4d5e6f70818293a4b5c6d7e8f9", true },
+	{ "nguid", "1A2B3C4D-5E6F-7081-8293-A4B5C6D7E8F9", true },
+	{ "nguid", "1a2b3c4d5e6f70818293a4b5c6d7e8f", false },
+	{ "nguid", "1a2b3c4d5e6f70818293a4b5c6d7e8f90", false },
+	{ "nguid", "-1a2b3c4d5e6f70818293a4b5c6d7e8f9", false },
+	{ "nguid", "1a2b3c4d5e6f70818293a4b5c6d7e8f9-", false },
+	{ "nguid", "1a2b--3c4d5e6f70818293a4b5c6d7e8f9", false },
+	{ "nguid", "1a2b3c4d5e6f70818293a4b5c6d7e8fg", false },
+	{ "nguid", "00000000000000000000000000000000", false }, { "nguid", "", false },
+	{ "nsid", "1", true }, { "nsid", "10", true }, { "nsid", "4294967294", true },
+	{ "nsid", "0", false }, { "nsid", "4294967295", false }, { "nsid", "-1", false },
+	{ "nsid", "0x10", false }, { "nsid", "010", true }, { "nsid", "", false },
 	{ "portals", PORTAL1, true }, { "portals", "rdma://10.0.0.1:4420", true },
-	{ "portals", "tcp://[::1]:4420", true }, { "portals", "tcp://[fe80::1:2]:1", true },
+	{ "portals", "tcp://[::1]:4420", true }, { "portals", "tcp://[fe80::1:2%e1]:1", true },
 	{ "portals", "tcp://1.2.3.4:65535", true },
 	{ "portals", "fc://nn-0x1000000000000001:pn-0x20000000000000Af", true },
 	{ "portals", PORTAL1 ",tcp://127.0.0.1:4421", true },
@@ -240,7 +255,16 @@ static const struct {
 	{ "portals", "tcp://01.2.3.4:4420", false }, { "portals", "tcp://localhost:4420", false },
 	{ "portals", "tcp://::1:4420", false }, { "portals", "tcp://[::1:4420", false },
 	{ "portals", "tcp://[::1]4420", false }, { "portals", "tcp://[1.2.3.4]:4420", false },
-	{ "portals", "tcp://[fe80::1%eth0]:4420", false }, { "portals", "tcp://[]:4420", false },
+	{ "portals", "tcp://[fe80::1%eth0]:4420", true },
+	{ "portals", "tcp://[fe80::5054:ff:fe12:3456%ens3]:4420", true },
+	{ "portals", "rdma://[FE80::1%ib0.8001]:4420", true },
+	{ "portals", "tcp://[fe80::1]:4420", false }, { "portals", "tcp://[::1%eth0]:4420", false },
+	{ "portals", "tcp://[fe80::1%]:4420", false }, { "portals", "tcp://[fe80::1%eth/0]:4420", false },
+	{ "portals", "tcp://[fe80::1%eth,0]:4420", false },
+	{ "portals", "tcp://[fe80::1%abcdefghijklmnop]:4420", false },
+	{ "portals", "tcp://[fe80::1%eth0]:4420 tcp://[fe80::1%eth1]:4420", true },
+	{ "portals", "tcp://[fe80::1%eth0]:4420 tcp://[FE80::1%eth0]:4420", false },
+	{ "portals", "tcp://1.2.3.4%eth0:4420", false }, { "portals", "tcp://[]:4420", false },
 	{ "portals", "tcp://:4420", false }, { "portals", "fc://nn-0x1234:pn-0x5678", false },
 	{ "portals", "fc://nn-0x1000000000000001:pn-0x200000000000000g", false },
 	{ "portals", "fc://nn-0x1000000000000001:pn-0x2000000000000002x", false },
@@ -360,6 +384,80 @@ static void test_nqn_numbers(void)
 	is_int(vol_parse_bool(NULL), -EINVAL, "bool NULL");
 }
 
+#define NGUID1 "1a2b3c4d5e6f70818293a4b5c6d7e8f9"
+#define NQN_CINDER "nqn.nvme-subsystem-1-3f9d2c7e-8a41-4b6e-9c0d-5e7f1a2b3c4d"
+
+/* [replica.NAME] of subsystem @nqn whose namespace is @id ("uuid = …"). */
+static char *ns_replica(const char *name, const char *nqn, const char *id)
+{
+	return xasprintf("[replica.%s]\nnqn = %s\n%s\nportals = " PORTAL1 "\n", name, nqn, id);
+}
+
+/* contract.md: a namespace by uuid, else nguid, else nsid within its
+ * subsystem; several may be given; two replicas naming one are refused. */
+static void test_namespace_identity(void)
+{
+	_cleanup_vol_ struct vol_volume *v = NULL;
+	_cleanup_free_ char *a = ns_replica("a", NQN1, "nguid = " NGUID1),
+			    *b = ns_replica("b", NQN_CINDER, "nsid = 10"),
+			    *t = xasprintf("%s%s", a, b);
+	char g[33];
+
+	is_int(load(t, &v), 0, "an NGUID-only and an NSID-only replica");
+	if (v) {
+		vol_nguid_format(v->replicas[0].ns.nguid, g);
+		ok(v->replicas[0].ns.has_nguid && !v->replicas[0].ns.has_uuid, "  ... a by NGUID");
+		is_str(g, NGUID1, "  ... the NGUID");
+		ok(v->replicas[1].ns.nsid == 10 && !v->replicas[1].ns.has_uuid &&
+		   !v->replicas[1].ns.has_nguid, "  ... b by NSID 10 alone");
+		is_str(v->replicas[1].nqn, NQN_CINDER, "  ... in Cinder's nvmet subsystem");
+	}
+	free(b), free(t);
+	b = ns_replica("b", NQN1, "nsid = 10\nuuid = " UUID2 "\nnguid = 0f2b3c4d5e6f70818293a4b5c6d7e8f9");
+	t = xasprintf("%s%s", a, b);
+	accepted(t, "all three given");
+	free(b), free(t);
+	b = ns_replica("b", NQN1, "nguid = 1A2B3C4D-5E6F-7081-8293-A4B5C6D7E8F9");
+	t = xasprintf("%s%s", a, b);
+	refused(t, "[replica.b] nguid: the namespace (nguid " NGUID1 ") is also the one of [replica.a]",
+		"one NGUID in two replicas refused");
+	free(a), free(b), free(t);
+	a = ns_replica("a", NQN1, "nsid = 1");
+	b = ns_replica("b", NQN1, "nsid = 1");
+	t = xasprintf("%s%s", a, b);
+	refused(t, "[replica.b] nsid: the namespace (nsid 1) is also the one of [replica.a]",
+		"one NSID of one subsystem in two replicas refused");
+	free(b), free(t);
+	b = ns_replica("b", NQN_CINDER, "nsid = 1");
+	t = xasprintf("%s%s", a, b);
+	accepted(t, "NSID 1 of two subsystems: two namespaces");
+}
+
+static void test_ns_id_helpers(void)
+{
+	struct vol_ns_id want = { .nsid = 3 }, seen = { .nsid = 3, .has_uuid = true };
+	uint8_t g[16];
+	char buf[160];
+
+	ok(vol_ns_id_matches(&want, &seen), "NSID alone matches a namespace with a UUID too");
+	want.has_nguid = true;
+	ok(!vol_ns_id_matches(&want, &seen), "an NGUID the namespace does not show: no match");
+	seen.has_nguid = true;
+	ok(vol_ns_id_matches(&want, &seen), "every identifier equal: match");
+	seen.nsid = 4;
+	ok(!vol_ns_id_matches(&want, &seen), "one differs: no match");
+	ok(!vol_ns_id_matches(&(struct vol_ns_id){}, &seen), "nothing wanted matches nothing");
+	ok(vol_nguid_parse("1a2b3c4d-5e6f-7081-8293-a4b5c6d7e8f9", g) == 0,
+	   "the kernel's layout of an NGUID parses");
+	want = (struct vol_ns_id){ .has_uuid = true, .nsid = 7 };
+	vol_uuid_parse(UUID1, want.uuid);
+	vol_ns_id_describe(&want, buf, sizeof(buf));
+	is_str(buf, "uuid " UUID1 ", nsid 7", "vol_ns_id_describe()");
+	ok(vol_nqn_is_standard(NQN1), "a uuid NQN is standard");
+	ok(!vol_nqn_is_standard(NQN_CINDER), "Cinder's nvmet NQN is not, and is still valid");
+	ok(vol_nqn_is_valid(NQN_CINDER), "  ... valid");
+}
+
 static void test_example(void)
 {
 	_cleanup_free_ char *path = xasprintf("%s/conf/example.conf",
@@ -394,9 +492,16 @@ static void test_example(void)
 	is_int(v->n_replicas, 1, "one replica");
 	is_str(v->replicas[0].name, "a", "replica name");
 	is_str(v->replicas[0].nqn, NQN1, "nqn");
-	is_str(v->replicas[0].uuid_str, UUID1, "uuid");
+	{
+		char u[37];
+
+		vol_uuid_format(v->replicas[0].ns.uuid, u);
+		is_str(u, UUID1, "uuid");
+		ok(v->replicas[0].ns.has_uuid && !v->replicas[0].ns.has_nguid && !v->replicas[0].ns.nsid,
+		   "only the uuid given");
+	}
 	is_int(v->replicas[0].line, 12, "line of the replica section");
-	is_int(v->replicas[0].uuid_line, 14, "line of the uuid key");
+	is_int(v->replicas[0].ns_line, 14, "line of the uuid key");
 	is_int(v->replicas[0].n_portals, 2, "two portals");
 	is_str(v->replicas[0].portals[1].traddr, "::1", "second portal address");
 	is_str(v->replicas[0].portals[1].trsvcid, "4421", "second portal port");
@@ -544,8 +649,8 @@ static void test_structure(void)
 	refused("[replica.a]\nuuid = " UUID1 "\n", "db1.conf:1 [replica.a] nqn: missing",
 		"missing nqn refused");
 	ok(strstr(errs, "[replica.a] portals: missing"), "... and missing portals too");
-	refused("[replica.a]\nnqn = " NQN1 "\nportals = " PORTAL1 "\n", "[replica.a] uuid: missing",
-		"missing uuid refused");
+	refused("[replica.a]\nnqn = " NQN1 "\nportals = " PORTAL1 "\n",
+		"[replica.a]: no namespace: give uuid, nguid or nsid", "no uuid, nguid or nsid refused");
 }
 
 /* @n replicas r0, r1, … each with its own UUID and @portals. */
@@ -576,17 +681,22 @@ static void test_limits(void)
 	t = replicas(17, PORTAL1);
 	refused(t, "db1.conf: too many replicas (17, at most 16)", "17 replicas refused");
 	free(t);
+	/* One vendor sends up to 16 paths (contract.md: 1..16). */
 	t = replicas(8, "tcp://[::1]:1 tcp://[::1]:2 tcp://[::1]:3 tcp://[::1]:4, tcp://[::1]:5,"
-		     "tcp://[::1]:6 ,tcp://[::1]:7 , tcp://[::1]:8");
+		     "tcp://[::1]:6 ,tcp://[::1]:7 , tcp://[::1]:8 tcp://[::1]:9 tcp://[::1]:10 "
+		     "tcp://[::1]:11 tcp://[::1]:12 tcp://[::1]:13 tcp://[::1]:14 tcp://[::1]:15 "
+		     "tcp://[::1]:16");
 	v = NULL;
-	is_int(load(t, &v), 0, "8 portals accepted");
-	is_int(v ? v->replicas[7].n_portals : 0, 8, "... all 8 kept");
-	is_str(v ? v->replicas[7].portals[7].trsvcid : NULL, "8", "... in order");
+	is_int(load(t, &v), 0, "16 portals accepted");
+	is_int(v ? v->replicas[7].n_portals : 0, 16, "... all 16 kept");
+	is_str(v ? v->replicas[7].portals[15].trsvcid : NULL, "16", "... in order");
 	vol_free(v);
 	free(t);
 	t = replicas(1, "tcp://[::1]:1 tcp://[::1]:2 tcp://[::1]:3 tcp://[::1]:4 tcp://[::1]:5 "
-		     "tcp://[::1]:6 tcp://[::1]:7 tcp://[::1]:8 tcp://[::1]:9");
-	refused(t, "db1.conf:4 [replica.r0] portals: too many portals (9, at most 8)", "9 portals refused");
+		     "tcp://[::1]:6 tcp://[::1]:7 tcp://[::1]:8 tcp://[::1]:9 tcp://[::1]:10 "
+		     "tcp://[::1]:11 tcp://[::1]:12 tcp://[::1]:13 tcp://[::1]:14 tcp://[::1]:15 "
+		     "tcp://[::1]:16 tcp://[::1]:17");
+	refused(t, "db1.conf:4 [replica.r0] portals: too many portals (17, at most 16)", "17 portals refused");
 	free(t);
 	t = xasprintf("[volume]\nmin-replicas = 2\n%s", nqn = replicas(2, PORTAL1));
 	v = NULL;
@@ -602,8 +712,8 @@ static void test_limits(void)
 	nqn = replica_with("outdated", "no");
 	t = xasprintf("%s[replica.b]\nnqn = %s\nuuid = 96E25FB4-9F91-4C88-AB59-275FD354777E\n"
 		      "portals = " PORTAL1 "\n", nqn, NQN1);
-	refused(t, "db1.conf:8 [replica.b] uuid: namespace UUID " UUID1
-		" is also used by [replica.a] (line 3)", "one namespace UUID in two replicas refused");
+	refused(t, "db1.conf:8 [replica.b] uuid: the namespace (uuid " UUID1
+		") is also the one of [replica.a] (line 3)", "one namespace UUID in two replicas refused");
 }
 
 static void test_messages(void)
@@ -803,7 +913,7 @@ static void test_cross(void)
 	r = vol_check_cross(vols, 3);
 	capture_end(&cap, errs, sizeof(errs));
 	is_int(r, -EINVAL, "one namespace UUID in two volume files refused");
-	want = xasprintf("b: %s:4 [replica.y] uuid: namespace UUID %s is also used by volume a (%s:4 [replica.x])",
+	want = xasprintf("b: %s:4 [replica.y] uuid: the namespace (uuid %s) is also used by volume a (%s:4 [replica.x])",
 			 b, UUID1, a);
 	diag_errs(ok(strstr(errs, want), "... naming both files and sections"));
 	for (size_t i = 0; i < ELEMENTSOF(vols); i++)
@@ -906,7 +1016,8 @@ static void test_check(void)
 	is_int(run_check("a", bad, "b", NULL), EXIT_USAGE, "check with one invalid file: 2");
 	ok(strstr(out, "a: ") && strstr(out, "b: ") && !strstr(out, "bad:"),
 	   "... the valid ones still reported ok");
-	ok(strstr(errs, "bad.conf:2 [replica.a] nqn: 'nope' is not an NQN"), "... the error named");
+	ok(strstr(errs, "bad.conf:1 [replica.a]: no namespace: give uuid, nguid or nsid"),
+	   "... the error named");
 
 	clash = volume_file(run_dir, "c.conf", "z", UUID1);
 	is_int(run_check(NULL), EXIT_USAGE, "check: a UUID in two volumes: 2");
@@ -946,6 +1057,8 @@ int main(void)
 	test_names();
 	test_syntax();
 	test_nqn_numbers();
+	test_namespace_identity();
+	test_ns_id_helpers();
 	test_keys();
 	test_example();
 	test_file_forms();
