@@ -195,7 +195,9 @@ static void decide(struct attach *a, bool deadline_passed)
 	for (unsigned i = 0; i < in.n; i++) {
 		in.kind[i] = a->desc->replicas[i].state == STATE_ABSENT ? KIND_ABSENT : a->kind[i];
 		in.outdated[i] = a->vol->replicas[i].outdated;
-		in.in_record[i] = a->have_record && state_record_has(&a->record, a->vol->replicas[i].name);
+		in.in_record[i] = a->have_record &&
+				  state_record_vouches(&a->record, a->vol->replicas[i].name,
+						       a->vol->replicas[i].nqn, &a->vol->replicas[i].ns);
 	}
 	if (in.n == 1) {
 		/* No array: the namespace is the volume, or nothing is. */

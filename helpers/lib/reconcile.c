@@ -164,14 +164,15 @@ void reconcile_record(const struct desc *d)
 	snprintf(rec.md_uuid, sizeof(rec.md_uuid), "%s", d->md.uuid);
 	for (unsigned i = 0; i < d->n_replicas; i++)
 		if (d->replicas[i].state == STATE_IN_SYNC)
-			snprintf(rec.in_sync[rec.n_in_sync++], sizeof(rec.in_sync[0]), "%s",
-				 d->replicas[i].name);
+			(void)state_record_add(&rec, d->replicas[i].name, d->replicas[i].nqn,
+					       &d->replicas[i].ns);
 	if (rec.n_in_sync == 0)
 		return;		/* an array with no in-sync member is not running */
+	/* A version 1 record (has_ns false) is rewritten with the namespaces. */
 	same = state_record_read(d->volume, &old) == 0 && old.n_in_sync == rec.n_in_sync &&
-	       streq(old.md_uuid, rec.md_uuid);
+	       streq(old.md_uuid, rec.md_uuid) && old.has_ns[0];
 	for (unsigned i = 0; same && i < rec.n_in_sync; i++)
-		same = state_record_has(&old, rec.in_sync[i]);
+		same = state_record_vouches(&old, rec.in_sync[i], rec.nqn[i], &rec.ns[i]);
 	if (same)
 		return;
 	for (unsigned i = 0; i < d->n_replicas; i++) {

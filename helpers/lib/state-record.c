@@ -7,13 +7,14 @@
 
 #include <json-c/json.h>
 
+#include "descriptor.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "state-record.h"
 
 #define RECORD_FORMAT "nvmf-raid-record"
-#define RECORD_VERSION 1
+#define RECORD_VERSION 2
 #define RECORD_SIZE_MAX (64 * 1024)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
@@ -43,12 +44,42 @@ static int open_record_dir(bool create, int *ret_fd)
 	return open_dir_secure(parent, slash + 1, ret_fd);
 }
 
-bool state_record_has(const struct state_record *rec, const char *name)
+static int find(const struct state_record *rec, const char *name)
 {
 	for (unsigned i = 0; i < rec->n_in_sync; i++)
 		if (streq(rec->in_sync[i], name))
-			return true;
-	return false;
+			return (int)i;
+	return -1;
+}
+
+bool state_record_has(const struct state_record *rec, const char *name)
+{
+	return find(rec, name) >= 0;
+}
+
+bool state_record_vouches(const struct state_record *rec, const char *name, const char *nqn,
+			  const struct vol_ns_id *ns)
+{
+	int i = find(rec, name);
+
+	if (i < 0)
+		return false;
+	return !rec->has_ns[i] || (streq(rec->nqn[i], nqn) && vol_ns_id_eq(&rec->ns[i], ns));
+}
+
+int state_record_add(struct state_record *rec, const char *name, const char *nqn,
+		     const struct vol_ns_id *ns)
+{
+	unsigned i = rec->n_in_sync;
+
+	if (i >= VOL_REPLICAS_MAX)
+		return -E2BIG;
+	snprintf(rec->in_sync[i], sizeof(rec->in_sync[i]), "%s", name);
+	snprintf(rec->nqn[i], sizeof(rec->nqn[i]), "%s", nqn);
+	rec->ns[i] = *ns;
+	rec->has_ns[i] = true;
+	rec->n_in_sync++;
+	return 0;
 }
 
 static int bad(const char *volume, const char *what)
@@ -57,7 +88,68 @@ static int bad(const char *volume, const char *what)
 			       volume ? volume : "?", record_dir(), volume ? volume : "?", what);
 }
 
-static int parse_in_sync(json_object *arr, const char *vol, struct state_record *rec)
+static int ns_string(json_object *o, const char *key, const char **ret)
+{
+	json_object *v = NULL;
+
+	*ret = NULL;
+	if (!json_object_object_get_ex(o, key, &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -EBADMSG;
+	*ret = json_object_get_string(v);
+	return 0;
+}
+
+/* One entry of version 2: the replica and its namespace. */
+static int parse_member(json_object *e, struct state_record *rec)
+{
+	unsigned i = rec->n_in_sync;
+	const char *name, *nqn, *uuid, *nguid;
+	json_object *v = NULL;
+	struct vol_ns_id *ns = &rec->ns[i];
+
+	if (!json_object_is_type(e, json_type_object) || ns_string(e, "name", &name) < 0 ||
+	    ns_string(e, "nqn", &nqn) < 0 || ns_string(e, "uuid", &uuid) < 0 ||
+	    ns_string(e, "nguid", &nguid) < 0 || !name || !nqn || !vol_replica_name_is_valid(name) ||
+	    !vol_nqn_is_valid(nqn) || state_record_has(rec, name))
+		return -EBADMSG;
+	*ns = (struct vol_ns_id){};
+	if ((uuid && vol_uuid_parse(uuid, ns->uuid) < 0) ||
+	    (nguid && vol_nguid_parse(nguid, ns->nguid) < 0))
+		return -EBADMSG;
+	ns->has_uuid = uuid;
+	ns->has_nguid = nguid;
+	if (json_object_object_get_ex(e, "nsid", &v) && v) {
+		int64_t n = json_object_get_int64(v);
+
+		if (!json_object_is_type(v, json_type_int) || n < 1 || n > VOL_NSID_MAX)
+			return -EBADMSG;
+		ns->nsid = (uint32_t)n;
+	}
+	if (!ns->has_uuid && !ns->has_nguid && !ns->nsid)
+		return -EBADMSG;
+	snprintf(rec->in_sync[i], sizeof(rec->in_sync[i]), "%s", name);
+	snprintf(rec->nqn[i], sizeof(rec->nqn[i]), "%s", nqn);
+	rec->has_ns[i] = true;
+	rec->n_in_sync++;
+	return 0;
+}
+
+/* Version 1: a replica name. */
+static int parse_name(json_object *e, struct state_record *rec)
+{
+	const char *s = json_object_get_string(e);
+
+	if (!json_object_is_type(e, json_type_string) || !vol_replica_name_is_valid(s) ||
+	    state_record_has(rec, s))
+		return -EBADMSG;
+	snprintf(rec->in_sync[rec->n_in_sync++], VOL_REPLICA_NAME_MAX + 1, "%s", s);
+	return 0;
+}
+
+static int parse_in_sync(json_object *arr, const char *vol, int64_t version,
+			 struct state_record *rec)
 {
 	size_t n;
 
@@ -68,13 +160,10 @@ static int parse_in_sync(json_object *arr, const char *vol, struct state_record 
 		return bad(vol, "more than 16 in-sync replicas");
 	for (size_t i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(arr, i);
-		const char *s = json_object_get_string(e);
 
-		if (!json_object_is_type(e, json_type_string) || !vol_replica_name_is_valid(s))
-			return bad(vol, "in-sync holds an invalid replica name");
-		if (state_record_has(rec, s))
-			return bad(vol, "in-sync names a replica twice");
-		snprintf(rec->in_sync[rec->n_in_sync++], VOL_REPLICA_NAME_MAX + 1, "%s", s);
+		if ((version == 1 ? parse_name(e, rec) : parse_member(e, rec)) < 0)
+			return bad(vol, version == 1 ? "in-sync holds an invalid or repeated replica name" :
+				   "in-sync holds an invalid or repeated replica, or one without its namespace");
 	}
 	return 0;
 }
@@ -86,6 +175,7 @@ int state_record_parse(const char *buf, size_t len, const char *expected_volume,
 	struct state_record rec = {};
 	json_tokener *tok;
 	json_object *v;
+	int64_t version;
 	const char *s;
 	enum json_tokener_error err;
 
@@ -99,8 +189,9 @@ int state_record_parse(const char *buf, size_t len, const char *expected_volume,
 		return bad(expected_volume, "not a JSON object");
 	if (!json_object_object_get_ex(root, "format", &v) || !streq(json_object_get_string(v), RECORD_FORMAT) ||
 	    !json_object_object_get_ex(root, "version", &v) || !json_object_is_type(v, json_type_int) ||
-	    json_object_get_int64(v) != RECORD_VERSION)
-		return bad(expected_volume, "not an nvmf-raid record of version 1");
+	    (json_object_get_int64(v) != 1 && json_object_get_int64(v) != RECORD_VERSION))
+		return bad(expected_volume, "not an nvmf-raid record of version 1 or 2");
+	version = json_object_get_int64(v);
 	if (!json_object_object_get_ex(root, "volume", &v) || !(s = json_object_get_string(v)) ||
 	    !json_object_is_type(v, json_type_string) || !vol_name_is_valid(s) ||
 	    (expected_volume && !streq(s, expected_volume)))
@@ -116,7 +207,7 @@ int state_record_parse(const char *buf, size_t len, const char *expected_volume,
 	rec.events = (uint64_t)json_object_get_int64(v);
 	if (!json_object_object_get_ex(root, "in-sync", &v))
 		return bad(expected_volume, "in-sync missing");
-	if (parse_in_sync(v, expected_volume, &rec) < 0)
+	if (parse_in_sync(v, expected_volume, version, &rec) < 0)
 		return -EBADMSG;
 	*ret = rec;
 	return 0;
@@ -144,6 +235,17 @@ int state_record_read(const char *volume, struct state_record *ret)
 	return state_record_parse(buf, len, volume, ret);
 }
 
+static json_object *member_to_json(const struct state_record *rec, unsigned i)
+{
+	_cleanup_(json_object_putp) json_object *o = json_object_new_object();
+
+	if (!o || json_object_object_add(o, "name", json_object_new_string(rec->in_sync[i])) < 0 ||
+	    json_object_object_add(o, "nqn", json_object_new_string(rec->nqn[i])) < 0 ||
+	    desc_ns_id_to_json(o, &rec->ns[i]) < 0)
+		return NULL;
+	return TAKE_PTR(o);
+}
+
 static int record_to_json(const struct state_record *rec, char **ret)
 {
 	_cleanup_(json_object_putp) json_object *root = json_object_new_object();
@@ -159,9 +261,20 @@ static int record_to_json(const struct state_record *rec, char **ret)
 	json_object_object_add(root, "volume", json_object_new_string(rec->volume));
 	json_object_object_add(root, "md-uuid", json_object_new_string(rec->md_uuid));
 	json_object_object_add(root, "events", json_object_new_int64((int64_t)rec->events));
-	for (unsigned i = 0; i < rec->n_in_sync; i++)
-		json_object_array_add(arr, json_object_new_string(rec->in_sync[i]));
 	json_object_object_add(root, "in-sync", arr);
+	for (unsigned i = 0; i < rec->n_in_sync; i++) {
+		json_object *m;
+
+		/* Only what a reader can check is written: no entry without
+		 * its namespace. */
+		if (!rec->has_ns[i])
+			return -EINVAL;
+		m = member_to_json(rec, i);
+		if (!m || json_object_array_add(arr, m) < 0) {
+			json_object_put(m);
+			return -ENOMEM;
+		}
+	}
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
 	if (!text || asprintf(ret, "%s\n", text) < 0)
 		return -ENOMEM;

@@ -8,8 +8,16 @@
  * Assembly never starts from a member outside that set: this is what keeps
  * a host from serving stale data after the spec's split-brain sequence.
  *
- *   { "format": "nvmf-raid-record", "version": 1, "volume": "db1",
- *     "md-uuid": "…", "events": 42, "in-sync": [ "a", "b" ] }
+ *   { "format": "nvmf-raid-record", "version": 2, "volume": "db1",
+ *     "md-uuid": "…", "events": 42,
+ *     "in-sync": [ { "name": "a", "nqn": "nqn.…", "uuid": "…" | null,
+ *                    "nguid": "<32 hex>" | null, "nsid": N | null }, … ] }
+ *
+ * Each in-sync replica is recorded with the namespace it was then (its
+ * subsystem and uuid/nguid/nsid): a volume file edited since to point the
+ * name at another namespace does not inherit the vouching.  Version 1
+ * recorded names only ("in-sync": [ "a", "b" ]); it is still read, and
+ * vouches by name alone until the next write.
  *
  * The directory is $NVMF_RAID_STATE_DIR (tests) or LOCALSTATEDIR/lib/nvmf-raid.
  * Written atomically and fsync'd (file and directory) before it counts.
@@ -25,6 +33,10 @@ struct state_record {
 	char md_uuid[36];
 	uint64_t events;
 	char in_sync[VOL_REPLICAS_MAX][VOL_REPLICA_NAME_MAX + 1];
+	/* The namespace of in_sync[i]; has_ns false in a version 1 record. */
+	bool has_ns[VOL_REPLICAS_MAX];
+	char nqn[VOL_REPLICAS_MAX][VOL_NQN_MAX + 1];
+	struct vol_ns_id ns[VOL_REPLICAS_MAX];
 	unsigned n_in_sync;
 };
 
@@ -51,6 +63,23 @@ int state_record_remove(const char *volume);
  * state_record_has() - whether replica @name is in the in-sync set
  */
 bool state_record_has(const struct state_record *rec, const char *name);
+
+/**
+ * state_record_vouches() - whether the record vouches for replica @name
+ * on namespace @ns of subsystem @nqn: @name is in the in-sync set and was
+ * recorded on that same namespace (vol_ns_id_eq()), or, in a version 1
+ * record, by name alone
+ */
+bool state_record_vouches(const struct state_record *rec, const char *name, const char *nqn,
+			  const struct vol_ns_id *ns);
+
+/**
+ * state_record_add() - add replica @name on namespace @ns of @nqn to the
+ * in-sync set of @rec
+ * Return: 0, or -E2BIG when the set is full.
+ */
+int state_record_add(struct state_record *rec, const char *name, const char *nqn,
+		     const struct vol_ns_id *ns);
 
 /**
  * state_record_parse() - parse a record held in memory (pure; fuzzable)

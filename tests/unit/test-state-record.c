@@ -30,7 +30,7 @@ static void test_parse(void)
 	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":1,\"volume\":\"db2\","
 		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[]}", "db1", &rec),
 	       -EBADMSG, "record of another volume refused");
-	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":2,\"volume\":\"db1\","
+	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":3,\"volume\":\"db1\","
 		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[]}", "db1", &rec),
 	       -EBADMSG, "unknown version refused");
 	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":1,\"volume\":\"db1\","
@@ -46,15 +46,41 @@ static void test_parse(void)
 	is_int(parse("[]", "db1", &rec), -EBADMSG, "not an object refused");
 }
 
+static void test_versions(void)
+{
+	struct state_record rec;
+	struct vol_ns_id ns = { .nsid = 3 };
+
+	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":1,\"volume\":\"db1\","
+		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[\"a\"]}", "db1", &rec),
+	       0, "a version 1 record (names only) is read");
+	ok(state_record_vouches(&rec, "a", "nqn.x:y", &ns), "  ... and vouches by name alone");
+	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":2,\"volume\":\"db1\","
+		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[\"a\"]}", "db1", &rec),
+	       -EBADMSG, "version 2 with a bare name refused");
+	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":2,\"volume\":\"db1\","
+		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[{\"name\":\"a\",\"nqn\":\"nqn.x:y\","
+		     "\"uuid\":null,\"nguid\":null,\"nsid\":null}]}", "db1", &rec),
+	       -EBADMSG, "version 2 entry without a namespace refused");
+	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":2,\"volume\":\"db1\","
+		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[{\"name\":\"a\",\"nqn\":\"nqn.x:y\","
+		     "\"nsid\":3}]}", "db1", &rec),
+	       0, "version 2 entry with an NSID");
+	ok(state_record_vouches(&rec, "a", "nqn.x:y", &ns), "  ... vouches for that namespace");
+	ns.nsid = 4;
+	ok(!state_record_vouches(&rec, "a", "nqn.x:y", &ns), "  ... not for another");
+}
+
 static void test_roundtrip(void)
 {
 	char dir[] = "/tmp/nvmf-raid-test-record.XXXXXX", path[128];
-	struct state_record rec = { .volume = "db1", .md_uuid = "a:b:c:d", .events = 7, .n_in_sync = 2 },
-			    back;
+	struct state_record rec = { .volume = "db1", .md_uuid = "a:b:c:d", .events = 7 }, back;
+	struct vol_ns_id a = { .has_nguid = true, .nguid = { 0x1a, 0x2b } }, c = { .nsid = 10 },
+			 other = { .nsid = 11 };
 	struct stat st;
 
-	strcpy(rec.in_sync[0], "a");
-	strcpy(rec.in_sync[1], "c");
+	ok(state_record_add(&rec, "a", "nqn.2025-02.test.example:a", &a) == 0 &&
+	   state_record_add(&rec, "c", "nqn.nvme-subsystem-1-x", &c) == 0, "two replicas added");
 	if (!mkdtemp(dir))
 		return;
 	snprintf(path, sizeof(path), "%s/state", dir);
@@ -64,6 +90,14 @@ static void test_roundtrip(void)
 	is_int(state_record_write(&rec), 0, "same content: 0, nothing written");
 	is_int(state_record_read("db1", &back), 0, "read back");
 	ok(back.n_in_sync == 2 && state_record_has(&back, "c") && back.events == 7, "round trip");
+	ok(state_record_vouches(&back, "a", "nqn.2025-02.test.example:a", &a) &&
+	   state_record_vouches(&back, "c", "nqn.nvme-subsystem-1-x", &c),
+	   "  ... vouching for each replica on its namespace (NGUID, NSID)");
+	ok(!state_record_vouches(&back, "c", "nqn.nvme-subsystem-1-x", &other),
+	   "  ... not for c moved to another namespace in the volume file");
+	ok(!state_record_vouches(&back, "c", "nqn.2025-02.test.example:a", &c),
+	   "  ... nor to another subsystem");
+	ok(!state_record_vouches(&back, "b", "nqn.nvme-subsystem-1-x", &c), "  ... nor for b");
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0755, "directory created 0755");
 	snprintf(path, sizeof(path), "%s/state/db1.json", dir);
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644, "record is 0644");
@@ -81,6 +115,7 @@ int main(void)
 {
 	log_set_max_level(LOG_CRIT);
 	test_parse();
+	test_versions();
 	test_roundtrip();
 	return tap_done();
 }

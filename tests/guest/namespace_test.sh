@@ -1,0 +1,226 @@
+#!/bin/bash
+# Issue 10, items 1, 3 and 5 against kernel nvmet: subsystem NQNs as
+# Cinder's own target names them, replicas found by NGUID or by NSID alone
+# (contract.md "Volume files"), 16 portals per replica, and a link-local
+# IPv6 portal on a dummy interface.  Values are made up.
+# shellcheck source=lib/target.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/target.sh"
+# shellcheck source=lib/common.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/common.sh"
+# shellcheck source=lib/volume.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/volume.sh"
+
+CURSOR=/tmp/namespace-test.cursor
+IFACE=nrll0
+LL_ADDR=fe80::5054:ff:fe12:3456
+RAW_NQNS=/tmp/namespace-test.nqns
+
+oneTimeSetUp() {
+	tgt_modules || return 1
+	: > "$RAW_NQNS"
+}
+
+setUp() {
+	journal_mark "$CURSOR"
+}
+
+tearDown() {
+	local v nqn
+	for v in $(ls "$VOLDIR" 2>/dev/null | sed -n 's/\.conf$//p'); do drop_volume "$v"; done
+	while read -r nqn; do raw_remove "$nqn"; done < "$RAW_NQNS"
+	: > "$RAW_NQNS"
+	tgt_remove_all
+	ip link del "$IFACE" 2> /dev/null
+	return 0
+}
+
+# raw_subsys NQN : a subsystem under any NQN (tgt_add prefixes its own).
+raw_subsys() {
+	local s=$NVMET/subsystems/$1
+	mkdir "$s" || return 1
+	echo 1 > "$s/attr_allow_any_host"
+	echo "$1" >> "$RAW_NQNS"
+}
+
+# raw_ns NQN NSID SIZE UUID|nil [NGUID] : a namespace; "nil" gives it no
+# UUID (nvmet makes up one otherwise), NGUID in the kernel's layout.
+raw_ns() {
+	local ns=$NVMET/subsystems/$1/namespaces/$2 img
+	img=$TGT_STORE/raw-$(echo "$1" | md5sum | cut -c1-8)-$2.img
+	mkdir -p "$TGT_STORE"
+	truncate -s "$3" "$img" || return 1
+	mkdir "$ns" || return 1
+	echo "$img" > "$ns/device_path"
+	if [ "$4" = nil ]; then
+		echo 00000000-0000-0000-0000-000000000000 > "$ns/device_uuid"
+	else
+		echo "$4" > "$ns/device_uuid"
+	fi
+	[ -n "${5:-}" ] && echo "$5" > "$ns/device_nguid"
+	echo 1 > "$ns/enable"
+}
+
+raw_link() { ln -s "$NVMET/subsystems/$1" "$NVMET/ports/$2/subsystems/$1"; }
+
+raw_remove() {
+	local s=$NVMET/subsystems/$1 p ns
+	[ -d "$s" ] || return 0
+	nvme disconnect -n "$1" > /dev/null 2>&1
+	for p in "$NVMET"/ports/*; do rm -f "$p/subsystems/$1"; done
+	for ns in "$s"/namespaces/*; do
+		[ -d "$ns" ] || continue
+		echo 0 > "$ns/enable"
+		rm -f "$(cat "$ns/device_path")"
+		rmdir "$ns"
+	done
+	rmdir "$s"
+}
+
+# ns_dev NQN NSID : the visible namespace device of NSID in subsystem NQN.
+ns_dev() {
+	local b
+	for b in /sys/block/nvme*; do
+		[ "$(cat "$b/hidden" 2>/dev/null)" = 1 ] && continue
+		[ "$(cat "$b/nsid" 2>/dev/null)" = "$2" ] || continue
+		[ "$(cat "$b/../subsysnqn" 2>/dev/null)" = "$1" ] || continue
+		basename "$b"
+		return 0
+	done
+	return 1
+}
+
+status_key() {
+	nvmf-raid status --json "$1" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)["volumes"][0]
+r = v["replicas"][int(sys.argv[1])]
+print(r[sys.argv[2]] if sys.argv[2] in r else v[sys.argv[2]])' "$2" "$3"
+}
+
+# Item 1: Cinder's LVM + nvmet target names a subsystem
+# nqn.<target_prefix>-<volume id>, without the spec's date code.
+test_cinder_nvmet_subsystem_nqn() {
+	local id=3f9d2c7e-8a41-4b6e-9c0d-5e7f1a2b3c4d nqn dev
+	nqn=nqn.nvme-subsystem-1-$id
+	raw_subsys "$nqn" && raw_ns "$nqn" 10 64M "$id" && tgt_port 1 && raw_link "$nqn" 1 ||
+		fail "target"
+	mkdir -p "$VOLDIR"
+	printf '[volume]\ndegraded-timeout = 20\n[replica.a]\nnqn = %s\nuuid = %s\nnsid = 10\nportals = %s\n' \
+		"$nqn" "$id" "$(tgt_port_uri 1)" > "$VOLDIR/volume-$id.conf"
+	nvmf-raid check "volume-$id"
+	assertEquals "nvmf-raid check accepts the NQN" 0 $?
+	systemctl start "nvmf-raid@volume-$id"
+	assertEquals "attached" 0 $?
+	dev=$(ns_dev "$nqn" 10)
+	assertEquals "the link is namespace 10 of $nqn" "$dev" \
+		"$(basename "$(readlink -f "/dev/nvmf-raid/volume-$id")")"
+	fio_write "/dev/nvmf-raid/volume-$id"
+	assertEquals "fio write+verify" 0 $?
+	assertEquals "status: nsid" 10 "$(status_key "volume-$id" 0 nsid)"
+	assertEquals "status: the NQN as given" "$nqn" "$(status_key "volume-$id" 0 nqn)"
+	systemctl stop "nvmf-raid@volume-$id"
+	assertEquals "detached" 0 $?
+	assertEquals "controller gone" "" "$(ctrls_by_nqn "$nqn")"
+}
+
+# Item 3: Dell and Pure send only an NGUID; the flat form may carry only
+# ns_id.  A namespace without a UUID shows its NGUID as "uuid" in sysfs
+# too; the NSID-only replica's subsystem holds a decoy namespace 1.
+test_nguid_only_and_nsid_only_replicas_form_one_array() {
+	local na=nqn.2025-02.test.example:pure-like nb=nqn.2025-02.test.example:flat-v1
+	local nguid=1a2b3c4d-5e6f-7081-8293-a4b5c6d7e8f9 da db md
+	raw_subsys "$na" && raw_ns "$na" 1 64M nil "$nguid" && tgt_port 1 && raw_link "$na" 1 ||
+		fail "target a"
+	raw_subsys "$nb" && raw_ns "$nb" 1 64M "$(new_uuid)" && raw_ns "$nb" 3 64M "$(new_uuid)" &&
+		raw_link "$nb" 1 || fail "target b"
+	mkdir -p "$VOLDIR"
+	printf '[volume]\ndegraded-timeout = 20\n[replica.a]\nnqn = %s\nnguid = %s\nportals = %s\n[replica.b]\nnqn = %s\nnsid = 3\nportals = %s\n' \
+		"$na" "${nguid//-/}" "$(tgt_port_uri 1)" "$nb" "$(tgt_port_uri 1)" > "$VOLDIR/ids.conf"
+	systemctl start nvmf-raid@ids
+	assertEquals "attached" 0 $?
+	da=$(ns_dev "$na" 1) db=$(ns_dev "$nb" 3)
+	md=$(md_of ids)
+	assertEquals "the NGUID-only namespace shows no UUID of its own" "$nguid" \
+		"$(cat "/sys/block/$da/uuid" 2>/dev/null)"
+	assertEquals "raid1 of 2" 2 "$(cat "/sys/block/$md/md/raid_disks" 2>/dev/null)"
+	assertTrue "member a is the namespace with that NGUID" "[ -e /sys/block/$md/md/dev-$da ]"
+	assertTrue "member b is namespace 3, not the decoy 1" "[ -e /sys/block/$md/md/dev-$db ]"
+	assertFalse "the decoy namespace 1 is no member" \
+		"[ -e /sys/block/$md/md/dev-$(ns_dev "$nb" 1) ]"
+	assertTrue "index by NGUID" "[ -f /run/nvmf-raid/by-nguid/${nguid//-/} ]"
+	assertTrue "index by NSID" "[ -f /run/nvmf-raid/by-nsid/3@$nb ]"
+	assertEquals "status: a's nguid" "${nguid//-/}" "$(status_key ids 0 nguid)"
+	assertEquals "status: b's nsid" 3 "$(status_key ids 1 nsid)"
+	assertEquals "status: b has no uuid" None "$(status_key ids 1 uuid)"
+	fio_write /dev/nvmf-raid/ids
+	assertEquals "fio write+verify" 0 $?
+	systemctl stop nvmf-raid@ids
+	assertEquals "detached" 0 $?
+	assertFalse "index entries removed" "[ -e /run/nvmf-raid/by-nsid/3@$nb ]"
+	systemctl start nvmf-raid@ids
+	assertEquals "attached again" 0 $?
+	journal_since "$CURSOR" | grep -q "ids: assembling"
+	assertTrue "the second start assembled the array it had made" $?
+	assertEquals "not degraded" 0 "$(md_degraded "$(md_of ids)")"
+	fio_verify /dev/nvmf-raid/ids
+	assertEquals "data written before the detach verifies" 0 $?
+}
+
+# Item 3: up to 16 portals per replica (one vendor sends 16 paths): one
+# namespace head over 16 controllers.
+test_sixteen_portals() {
+	local nqn=nqn.2025-02.test.example:sixteen p portals="" n
+	raw_subsys "$nqn" && raw_ns "$nqn" 1 64M "$(new_uuid)" || fail "target"
+	for p in $(seq 10 25); do
+		mkdir "$NVMET/ports/$p" || fail "port $p"
+		echo 127.0.0.1 > "$NVMET/ports/$p/addr_traddr"
+		echo tcp > "$NVMET/ports/$p/addr_trtype"
+		echo $((4400 + p)) > "$NVMET/ports/$p/addr_trsvcid"
+		echo ipv4 > "$NVMET/ports/$p/addr_adrfam"
+		raw_link "$nqn" "$p"
+		portals="$portals tcp://127.0.0.1:$((4400 + p))"
+	done
+	mkdir -p "$VOLDIR"
+	printf '[volume]\ndegraded-timeout = 60\n[replica.a]\nnqn = %s\nnsid = 1\nportals =%s\n' \
+		"$nqn" "$portals" > "$VOLDIR/paths.conf"
+	systemctl start nvmf-raid@paths
+	assertEquals "attached" 0 $?
+	n=$(ctrls_by_nqn "$nqn" | wc -l)
+	assertEquals "16 controllers, one per portal" 16 "$n"
+	assertEquals "one namespace head" "$(ns_dev "$nqn" 1)" \
+		"$(basename "$(readlink -f /dev/nvmf-raid/paths)")"
+	systemctl stop nvmf-raid@paths
+	assertEquals "all 16 disconnected" "" "$(ctrls_by_nqn "$nqn")"
+	for p in $(seq 10 25); do rm -f "$NVMET/ports/$p/subsystems/$nqn"; rmdir "$NVMET/ports/$p"; done
+}
+
+# Item 5: a link-local portal, its interface as the zone.
+test_link_local_portal() {
+	local nqn=nqn.2025-02.test.example:linklocal c addr
+	ip link add "$IFACE" type dummy && ip link set "$IFACE" up &&
+		ip -6 addr add "$LL_ADDR/64" dev "$IFACE" nodad || fail "dummy interface"
+	raw_subsys "$nqn" && raw_ns "$nqn" 1 64M "$(new_uuid)" || fail "target"
+	mkdir "$NVMET/ports/30" && echo "$LL_ADDR%$IFACE" > "$NVMET/ports/30/addr_traddr" &&
+		echo tcp > "$NVMET/ports/30/addr_trtype" && echo 4460 > "$NVMET/ports/30/addr_trsvcid" &&
+		echo ipv6 > "$NVMET/ports/30/addr_adrfam" && raw_link "$nqn" 30 || fail "port"
+	mkdir -p "$VOLDIR"
+	printf '[volume]\ndegraded-timeout = 20\n[replica.a]\nnqn = %s\nnsid = 1\nportals = tcp://[%s%%%s]:4460\n' \
+		"$nqn" "$LL_ADDR" "$IFACE" > "$VOLDIR/ll.conf"
+	nvmf-raid check ll
+	assertEquals "check accepts tcp://[fe80::…%$IFACE]:4460" 0 $?
+	systemctl start nvmf-raid@ll
+	assertEquals "attached" 0 $?
+	c=$(ctrls_by_nqn "$nqn")
+	addr=$(cat "/sys/class/nvme/$c/address" 2>/dev/null)
+	echo "controller $c address: $addr"
+	assertContains "connected to the link-local address" "$addr" "traddr=$LL_ADDR"
+	assertContains "through the interface (host_iface)" "$addr" "host_iface=$IFACE"
+	assertTrue "the volume's device" "[ -b /dev/nvmf-raid/ll ]"
+	systemctl stop nvmf-raid@ll
+	assertEquals "disconnected" "" "$(ctrls_by_nqn "$nqn")"
+	rm -f "$NVMET/ports/30/subsystems/$nqn"
+	rmdir "$NVMET/ports/30"
+}
+
+# shellcheck disable=SC1091
+. shunit2
