@@ -29,7 +29,8 @@
 #define UUID2 "4a5b6c7d-1111-4222-8333-944455556666"
 #define PORTAL1 "tcp://127.0.0.1:4420"
 
-/* contract.md "Volume files", verbatim; conf/example.conf is the same. */
+/* contract.md "Volume files", verbatim but for the keys of issues to come
+ * (write-mostly, dhchap-ctrl-key, tls); conf/example.conf is the same. */
 static const char contract_example[] =
 	"[volume]\n"
 	"# every key optional; defaults shown\n"
@@ -44,8 +45,10 @@ static const char contract_example[] =
 	"\n"
 	"[replica.a]             ; one section per replica, \"replica.\" + 1-32 of [A-Za-z0-9_-]\n"
 	"nqn = nqn.2014-08.org.nvmexpress:uuid:0c468c4d-a385-47e0-8299-6e95051277db\n"
-	"uuid = 96e25fb4-9f91-4c88-ab59-275fd354777e   ; the namespace UUID\n"
-	"portals = tcp://127.0.0.1:4420, tcp://[::1]:4421   ; 1..8, comma or space separated\n"
+	"uuid = 96e25fb4-9f91-4c88-ab59-275fd354777e   ; the namespace: uuid, or nguid, or nsid\n"
+	"# nguid = 1a2b3c4d5e6f70818293a4b5c6d7e8f9    ; 32 hex digits (dashes allowed)\n"
+	"# nsid = 10                                    ; namespace id within the subsystem\n"
+	"portals = tcp://127.0.0.1:4420, tcp://[::1]:4421   ; 1..16, comma or space separated\n"
 	"outdated = no           ; yes: the backend knows this replica is stale; never start from it\n"
 	"dhchap-key =            ; optional NVMe in-band auth host key (file must then be mode 0600)\n";
 
