@@ -150,39 +150,39 @@ static void note_ns_line(struct vol_ctx *ctx, struct vol_replica *rep)
 		rep->ns_line = ctx->line;
 }
 
-static int parse_uuid(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
+/* A 16-byte namespace identifier of the replica: parsed with @parse,
+ * all zeroes refused (NVMe's "none"), stored in @dst. */
+static int parse_id16(struct vol_ctx *ctx, struct vol_replica *rep, const char *value,
+		      int (*parse)(const char *, uint8_t[16]), const char *form, uint8_t dst[16],
+		      bool *has)
 {
 	static const uint8_t nil[16];
-	struct vol_replica *rep = base;
-	uint8_t u[16];
+	uint8_t id[16];
 
-	if (vol_uuid_parse(value, u) < 0)
-		return vol_key_err(ctx, "'%s' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-				   value);
-	/* NVMe reports the nil UUID for "no UUID": it names no namespace. */
-	if (memcmp(u, nil, sizeof(u)) == 0)
-		return vol_key_err(ctx, "the nil UUID names no namespace");
-	memcpy(rep->ns.uuid, u, sizeof(u));
-	rep->ns.has_uuid = true;
+	if (parse(value, id) < 0)
+		return vol_key_err(ctx, "'%s' is not %s", value, form);
+	if (memcmp(id, nil, sizeof(id)) == 0)
+		return vol_key_err(ctx, "all zeroes names no namespace");
+	memcpy(dst, id, sizeof(id));
+	*has = true;
 	note_ns_line(ctx, rep);
 	return 0;
 }
 
+static int parse_uuid(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
+{
+	struct vol_replica *rep = base;
+
+	return parse_id16(ctx, rep, value, vol_uuid_parse,
+			  "a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", rep->ns.uuid, &rep->ns.has_uuid);
+}
+
 static int parse_nguid(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
 {
-	static const uint8_t nil[16];
 	struct vol_replica *rep = base;
-	uint8_t g[16];
 
-	if (vol_nguid_parse(value, g) < 0)
-		return vol_key_err(ctx, "'%s' is not an NGUID (32 hex digits, dashes allowed)", value);
-	/* All zeroes is "no NGUID" in Identify Namespace. */
-	if (memcmp(g, nil, sizeof(g)) == 0)
-		return vol_key_err(ctx, "an all-zero NGUID names no namespace");
-	memcpy(rep->ns.nguid, g, sizeof(g));
-	rep->ns.has_nguid = true;
-	note_ns_line(ctx, rep);
-	return 0;
+	return parse_id16(ctx, rep, value, vol_nguid_parse, "an NGUID (32 hex digits, dashes allowed)",
+			  rep->ns.nguid, &rep->ns.has_nguid);
 }
 
 static int parse_nsid(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
