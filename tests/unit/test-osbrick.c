@@ -237,6 +237,160 @@ static void test_nqns(void)
 		 NULL, UUID1, 1, "an NQN with _ + / @ =");
 }
 
+/* ';', '#' and '\'' may be in an NQN; the file then quotes it, and
+ * vol_parse() reads back exactly that NQN. */
+static void test_nqn_quoting(void)
+{
+	static const char *const nqns[] = {
+		"nqn.2014-08.org.example:a;b", "nqn.2014-08.org.example:a#b",
+		"nqn.2014-08.org.example:it's", "'nqn.2014-08.org.example:x'",
+		"nqn.2014-08.org.example:a ;b #c",
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(nqns); i++) {
+		_cleanup_free_ char *json = xasprintf("{\"target_nqn\": \"%s\", \"vol_uuid\": \"" UUID1 "\", "
+						      "\"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}",
+						      nqns[i]);
+		_cleanup_free_ char *line = xasprintf("\nnqn = \"%s\"\n", nqns[i]);
+		_cleanup_free_ char *what = xasprintf("NQN %s", nqns[i]);
+		struct osb_volume *o = NULL;
+		struct vol_volume *v = accepted_as(json, NULL, UUID1, 1, &o, what);
+
+		if (v && o) {
+			ok(strstr(o->text, line) != NULL, "  ... written in double quotes");
+			is_str(v->replicas[0].nqn, nqns[i], "  ... vol_parse() reads back exactly that NQN");
+		}
+		vol_free(v);
+		osb_free(o);
+	}
+}
+
+#define TARGET(ids) \
+	"{\"target_nqn\": \"" NQN1 "\", " ids ", \"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}"
+#define SECTION0(id) "\n[replica.0]\nnqn = " NQN1 "\n" id "\nportals = tcp://127.0.0.1:4420\n"
+#define NGUID1 "1a2b3c4d5e6f70818293a4b5c6d7e8f9"
+
+/* os-brick finds the namespace by uuid, else nguid, else ns_id; the file
+ * gets that one, and every one given is checked. */
+static void test_namespace_ids(void)
+{
+	attached(TARGET("\"vol_uuid\": \"" UUID1 "\", \"volume_nguid\": \"" NGUID1 "\", \"ns_id\": 7"), NULL,
+		 UUID1, SECTION0("uuid = " UUID1), "uuid, nguid and ns_id: the uuid only");
+	attached(TARGET("\"volume_nguid\": \"1A2B3C4D-5E6F-7081-8293-A4B5C6D7E8F9\", \"ns_id\": \"7\""), NULL,
+		 NGUID1, SECTION0("nguid = " NGUID1), "nguid in UUID layout and ns_id: the nguid, canonical");
+	attached(TARGET("\"ns_id\": 4294967294"), "v", "v", SECTION0("nsid = 4294967294"),
+		 "ns_id only, the largest");
+	attached(TARGET("\"vol_uuid\": \"\", \"volume_nguid\": \"\", \"ns_id\": \"7\""), "v", "v",
+		 SECTION0("nsid = 7"), "empty vol_uuid and volume_nguid are not given, as in os-brick");
+	attached(TARGET("\"volume_nguid\": \"" NGUID1 "\", \"ns_id\": 0"), NULL, NGUID1,
+		 SECTION0("nguid = " NGUID1), "ns_id 0 is not given, as in os-brick");
+	refused(TARGET("\"ns_id\": 0"), "v", "connection_properties: no namespace identifier", "only ns_id 0");
+	refused(TARGET("\"vol_uuid\": \"" UUID1 "\", \"volume_nguid\": \"xyz\""), NULL,
+		"volume_nguid: 'xyz' is not an NGUID (32 hex digits, dashes allowed)",
+		"a malformed NGUID beside a good UUID: refused, as os-brick does");
+	refused(TARGET("\"volume_nguid\": \"" NGUID1 "0\""), NULL, "is not an NGUID", "33 hex digits");
+	refused(TARGET("\"volume_nguid\": \"00000000-0000-0000-0000-000000000000\""), NULL,
+		"volume_nguid: the nil NGUID names no namespace", "nil NGUID");
+	refused(TARGET("\"ns_id\": \"010\""), "v", "ns_id: '010' is not a namespace ID (1..4294967294, in decimal)",
+		"ns_id with a leading zero (os-brick compares text)");
+	refused(TARGET("\"ns_id\": \" 7\""), "v", "ns_id: ' 7' is not a namespace ID", "ns_id with a blank");
+	refused(TARGET("\"ns_id\": 4294967295"), "v", "ns_id: 4294967295 is not a namespace ID (1..4294967294)",
+		"the broadcast NSID");
+	refused(TARGET("\"ns_id\": -1"), "v", "ns_id: -1 is not a namespace ID", "negative ns_id");
+	refused("{\"alias\": \"d\", \"volume_replicas\": ["
+		"{\"target_nqn\": \"" NQN1 "\", \"volume_nguid\": \"" NGUID1 "\", \"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}, "
+		"{\"target_nqn\": \"" NQN2 "\", \"volume_nguid\": \"" NGUID1 "\", \"portals\": [" P_LIST("127.0.0.2", "4420", "tcp") "]}]}",
+		NULL, "volume_replicas[1].volume_nguid: names the namespace of volume_replicas[0] too (nguid " NGUID1 ")",
+		"two replicas with one NGUID");
+	refused("{\"alias\": \"d\", \"volume_replicas\": ["
+		"{\"target_nqn\": \"" NQN1 "\", \"ns_id\": 7, \"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}, "
+		"{\"target_nqn\": \"" NQN1 "\", \"ns_id\": \"7\", \"portals\": [" P_LIST("127.0.0.2", "4420", "tcp") "]}]}",
+		NULL, "volume_replicas[1].ns_id: names the namespace of volume_replicas[0] too (nsid 7 in the same subsystem)",
+		"two replicas with one subsystem and NSID");
+	accepted("{\"alias\": \"d\", \"volume_replicas\": ["
+		 "{\"target_nqn\": \"" NQN1 "\", \"ns_id\": 7, \"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}, "
+		 "{\"target_nqn\": \"" NQN2 "\", \"ns_id\": 7, \"portals\": [" P_LIST("127.0.0.2", "4420", "tcp") "]}]}",
+		 NULL, "d", 2, "NSID 7 in two subsystems");
+}
+
+#define OLD(extra) \
+	"{\"nqn\": \"" NQN1 "\", \"target_portal\": \"192.0.2.1\", \"target_port\": 4420, " \
+	"\"transport_type\": \"tcp\"" extra "}"
+#define OLD_SECTION(id) "\n[replica.0]\nnqn = " NQN1 "\n" id "\nportals = tcp://192.0.2.1:4420\n"
+
+/* os-brick's original form: neither "target_nqn" nor "volume_replicas". */
+static void test_old_form(void)
+{
+	struct osb_volume *o = NULL;
+	struct vol_volume *v;
+
+	attached(OLD(", \"ns_id\": \"3\""), "v", "v", OLD_SECTION("nsid = 3"), "old form, ns_id only");
+	attached(OLD(", \"volume_nguid\": \"" NGUID1 "\", \"ns_id\": 3, \"host_nqn\": \"" NQN2 "\""), NULL,
+		 NGUID1, OLD_SECTION("nguid = " NGUID1), "old form with volume_nguid: it names the volume");
+	attached(OLD(", \"vol_uuid\": \"" CINDER "\", \"ns_id\": 3"), NULL, CINDER, OLD_SECTION("nsid = 3"),
+		 "old form: vol_uuid names the volume, not the namespace (os-brick drops it)");
+	attached(OLD(", \"ns_id\": 3, \"portals\": [" P_LIST("127.0.0.9", "1", "tcp") "]"), "v", "v",
+		 OLD_SECTION("nsid = 3"), "old form: its portal wins over \"portals\", as in os-brick");
+	refused(OLD(", \"vol_uuid\": \"" UUID1 "\"") , NULL,
+		"this old form's \"vol_uuid\" does not count, os-brick drops it", "old form, vol_uuid only");
+	refused("{\"nqn\": \"" NQN1 "\", \"target_portal\": \"192.0.2.1\", \"transport_type\": \"tcp\", \"ns_id\": 3}",
+		"v", "target_port: missing: the old form (neither \"target_nqn\" nor \"volume_replicas\") gives its "
+		"portal as \"target_portal\", \"target_port\" and \"transport_type\"", "old form without target_port");
+	refused("{\"target_portal\": \"192.0.2.1\", \"target_port\": 4420, \"transport_type\": \"tcp\", \"ns_id\": 3}",
+		"v", "nqn: missing: the old form (neither \"target_nqn\" nor \"volume_replicas\") names the subsystem "
+		"by \"nqn\"", "old form without nqn");
+	refused("{}", NULL, "nqn: missing", "an empty object");
+	refused(OLD(", \"ns_id\": 3, \"target_portal\": \"[2001:db8::1]\""), "v",
+		"target_portal: address '[2001:db8::1]': in JSON an IPv6 address goes without brackets",
+		"old form, IPv6 in brackets");
+	v = accepted_as("{\"nqn\": \"" NQN1 "\", \"target_portal\": \"fe80::10%ens3\", \"target_port\": \"4420\", "
+			"\"transport_type\": \"rdma\", \"ns_id\": 1}", "v", "v", 1, &o, "old form, link-local portal");
+	if (v && o) {
+		ok(strstr(o->text, "\nportals = rdma://[fe80::10%ens3]:4420\n") != NULL, "  ... its URI in the file");
+		is_str(v->replicas[0].portals[0].host_iface, "ens3", "  ... the zone is the interface");
+	}
+	vol_free(v);
+	osb_free(o);
+}
+
+/* os-brick: RoCEv2 and rdma are rdma, anything else tcp. */
+static void test_transports(void)
+{
+	static const struct {
+		const char *transport, *uri, *notice;
+	} good[] = {
+		{ "RDMA", "rdma://", NULL }, { "roce", "rdma://", NULL }, { "ROCEV2", "rdma://", NULL },
+		{ "Tcp", "tcp://", NULL },
+		{ "nvme-tcp", "tcp://", "portals[0]: transport \"nvme-tcp\" is taken as tcp, as os-brick does" },
+		{ "", "tcp://", "transport \"\" is taken as tcp" },
+	};
+	static const char *const bad[] = { "fc", "FC", "loop", "pcie" };
+
+	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+		_cleanup_free_ char *json = xasprintf("{\"target_nqn\": \"" NQN1 "\", \"ns_id\": 1, \"portals\": "
+						      "[[\"192.0.2.1\", 4420, \"%s\"]]}", good[i].transport);
+		_cleanup_free_ char *what = xasprintf("transport \"%s\"", good[i].transport);
+		_cleanup_free_ char *want = xasprintf("\nportals = %s192.0.2.1:4420\n", good[i].uri);
+		struct osb_volume *o = NULL;
+		struct vol_volume *v = accepted_as(json, "v", "v", 1, &o, what);
+
+		if (o)
+			ok(strstr(o->text, want) != NULL, "  ... %s", good[i].uri);
+		if (good[i].notice)
+			diag(ok(strstr(errs, good[i].notice) != NULL, "  ... with a notice"));
+		vol_free(v);
+		osb_free(o);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		_cleanup_free_ char *json = xasprintf("{\"target_nqn\": \"" NQN1 "\", \"ns_id\": 1, \"portals\": "
+						      "[[\"192.0.2.1\", 4420, \"%s\"]]}", bad[i]);
+		_cleanup_free_ char *needle = xasprintf("portals[0]: transport \"%s\" is not supported: it is "
+							"not reached at an IP address and port", bad[i]);
+
+		refused(json, "v", needle, bad[i]);
+	}
+}
+
 static void test_portals(void)
 {
 	struct osb_volume *o = NULL;
@@ -331,6 +485,15 @@ static void test_portal_counts(void)
 		"target_nqn with the old form's portal keys");
 }
 
+/* Three replicas, alias "x", with this replica_count. */
+static char *three_replicas(const char *count)
+{
+	return xasprintf("{\"alias\": \"x\", \"replica_count\": %s, \"volume_replicas\": [%s, %s, %s]}", count,
+			 BRICK_REP(UUID1, NQN1, P_LIST("127.0.0.1", "1", "tcp")),
+			 BRICK_REP(UUID2, NQN2, P_LIST("127.0.0.1", "2", "tcp")),
+			 BRICK_REP(CINDER, NQN2, P_LIST("127.0.0.1", "3", "tcp")));
+}
+
 static void test_replica_counts(void)
 {
 	const char *rep = BRICK_REP(UUID1, NQN1, P_LIST("127.0.0.1", "4420", "tcp"));
@@ -359,6 +522,25 @@ static void test_replica_counts(void)
 
 		refused(wrong, NULL, "replica_count: 2, but there is 1 replica", "replica_count mismatch");
 		accepted(flat, NULL, UUID1, 1, "flat with replica_count 3: ignored, as os-brick does");
+	}
+	{
+		_cleanup_free_ char *zero = three_replicas("0"), *two = three_replicas("2"),
+				    *one = three_replicas("1"), *minus = three_replicas("-1");
+
+		accepted(zero, NULL, "x", 3, "replica_count 0: the number of replicas, as in os-brick");
+		accepted(two, NULL, "x", 3, "replica_count 2 of 3 replicas: all used, as in os-brick");
+		diag(ok(strstr(errs, "replica_count: 2, but there are 3 replicas; all are used") != NULL, "  ... with a notice"));
+		refused(one, NULL, "replica_count: 1, but there are 3 replicas: os-brick would attach one of them without RAID",
+			"replica_count 1 of 3 replicas");
+		refused(minus, NULL, "replica_count: -1 is not a number of replicas", "replica_count -1");
+	}
+	{
+		_cleanup_free_ char *bad = xasprintf("{\"vol_uuid\": \"volume-x\", \"volume_replicas\": [%s]}", rep);
+		_cleanup_free_ char *bare = xasprintf("{\"vol_uuid\": \"5C0A4F3E1F574B439D3C6ED6B3BB8A57\", \"volume_replicas\": [%s]}", rep);
+
+		refused(bad, NULL, "vol_uuid: 'volume-x' is not a UUID; os-brick refuses it too (it is the Cinder volume id)",
+			"top-level vol_uuid beside volume_replicas not a UUID");
+		accepted(bare, NULL, "5C0A4F3E1F574B439D3C6ED6B3BB8A57", 1, "top-level vol_uuid without dashes: names the volume as given");
 	}
 }
 
@@ -669,6 +851,10 @@ int main(void)
 	test_names();
 	test_uuids();
 	test_nqns();
+	test_nqn_quoting();
+	test_namespace_ids();
+	test_old_form();
+	test_transports();
 	test_portals();
 	test_portal_values();
 	test_portal_counts();
