@@ -68,9 +68,7 @@ static void test_spec_examples(void)
 	v = accepted_as(flat, NULL, UUID1, 1, &o, "spec example 1 (flat, volume_replicas null)");
 	if (v && o) {
 		is_str(o->text,
-		       "# Written by \"nvmf-raid os-brick connect\" from os-brick's connection_properties;\n"
-		       "# removed by \"nvmf-raid os-brick disconnect\".  See nvmf-raid(8).\n"
-		       "\n[replica.0]\nnqn = " NQN1 "\nuuid = " UUID1 "\nportals = tcp://127.0.0.1:4420\n",
+		       OSB_FILE_HEADER "\n[replica.0]\nnqn = " NQN1 "\nuuid = " UUID1 "\nportals = tcp://127.0.0.1:4420\n",
 		       "  ... the exact volume file");
 		is_str(v->replicas[0].name, "0", "  ... its section is [replica.0]");
 		is_str(v->replicas[0].portals[0].trsvcid, "4420", "  ... port 4420");
