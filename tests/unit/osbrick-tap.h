@@ -9,9 +9,11 @@
  */
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "lib/osbrick.h"
 #include "lib/volume.h"
 #include "tap.h"
@@ -22,6 +24,17 @@
 	"# removed by \"nvmf-raid os-brick disconnect\".  See nvmf-raid(8).\n"
 
 static char errs[65536];
+
+/* Logs to stderr (captured by parse()), and volume directories that
+ * osb_validate() names files after but never opens. */
+static inline void osb_test_setup(const char *ident)
+{
+	log_setup(ident);
+	log_set_target(LOG_TARGET_CONSOLE);
+	log_set_max_level(LOG_INFO);
+	setenv(VOL_RUN_DIR_ENV, "/nonexistent/nvmf-raid-test/run", 1);
+	setenv(VOL_ETC_DIR_ENV, "/nonexistent/nvmf-raid-test/etc", 1);
+}
 
 /* osb_parse() of @len bytes, its messages in errs. */
 static inline int parse_n(const char *json, size_t len, const char *override, struct osb_volume **ret)

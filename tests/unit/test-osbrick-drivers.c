@@ -370,12 +370,7 @@ static void test_intel_rsd(void)
 
 int main(void)
 {
-	log_setup("test-osbrick-drivers");
-	log_set_target(LOG_TARGET_CONSOLE);
-	log_set_max_level(LOG_INFO);
-	/* osb_validate() names the file after this directory, never opens it. */
-	setenv(VOL_RUN_DIR_ENV, "/nonexistent/nvmf-raid-test/run", 1);
-	setenv(VOL_ETC_DIR_ENV, "/nonexistent/nvmf-raid-test/etc", 1);
+	osb_test_setup("test-osbrick-drivers");
 
 	test_issue_example();
 	test_cinder_nvmet_v1();

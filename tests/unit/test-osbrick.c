@@ -836,12 +836,7 @@ static void test_unit_jobs(void)
 
 int main(void)
 {
-	log_setup("test-osbrick");
-	log_set_target(LOG_TARGET_CONSOLE);
-	log_set_max_level(LOG_INFO);
-	/* osb_validate() names the file after this directory, never opens it. */
-	setenv(VOL_RUN_DIR_ENV, "/nonexistent/nvmf-raid-test/run", 1);
-	setenv(VOL_ETC_DIR_ENV, "/nonexistent/nvmf-raid-test/etc", 1);
+	osb_test_setup("test-osbrick");
 
 	test_spec_examples();
 	test_osbrick_forms();
