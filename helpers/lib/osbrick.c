@@ -174,6 +174,9 @@ static void pick_name(struct osb_ctx *c, json_object *root, const char *override
 		   *vol_uuid = peek_string(root, "vol_uuid");
 	char id[37];
 
+	/* "" is no vol_uuid to os-brick; beside volume_replicas it was refused. */
+	if (vol_uuid && !*vol_uuid)
+		vol_uuid = NULL;
 	if (override)
 		name = override, what = "--volume";
 	else if (alias)

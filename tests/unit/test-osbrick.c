@@ -280,6 +280,8 @@ static void test_namespace_ids(void)
 		 "ns_id only, the largest");
 	attached(TARGET("\"vol_uuid\": \"\", \"volume_nguid\": \"\", \"ns_id\": \"7\""), "v", "v",
 		 SECTION0("nsid = 7"), "empty vol_uuid and volume_nguid are not given, as in os-brick");
+	attached(TARGET("\"vol_uuid\": \"\", \"volume_nguid\": \"" NGUID1 "\""), NULL, NGUID1,
+		 SECTION0("nguid = " NGUID1), "an empty vol_uuid names nothing either: the NGUID names the volume");
 	attached(TARGET("\"volume_nguid\": \"" NGUID1 "\", \"ns_id\": 0"), NULL, NGUID1,
 		 SECTION0("nguid = " NGUID1), "ns_id 0 is not given, as in os-brick");
 	refused(TARGET("\"ns_id\": 0"), "v", "connection_properties: no namespace identifier", "only ns_id 0");
