@@ -7,6 +7,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <json-c/json.h>
 
@@ -16,6 +17,12 @@
 
 #define OSB_JSON_PATH_MAX 96	/* "volume_replicas[15].portals[15].transport" */
 #define OSB_PRINT_MAX 64
+/* The longest line of a volume file, VOL_LINE_MAX of volume-internal.h
+ * (iniparser 4.1 reads 1024-byte lines): 16 link-local portals with long
+ * interface names do not fit.  test-osbrick checks the two agree. */
+#define OSB_LINE_MAX 1000
+#define OSB_URI_MAX 192		/* "rdma://[" INET6_ADDRSTRLEN "%" IFNAMSIZ "]:65535" */
+#define OSB_PORTALS_TEXT_MAX (VOL_PORTALS_MAX * (OSB_URI_MAX + 2))
 
 struct osb_ctx {
 	unsigned n_errors;
@@ -58,6 +65,10 @@ int osb_get_string(struct osb_ctx *c, json_object *o, const char *prefix, const 
 /* Whether @o has member @key at all, null included: os-brick tells its
  * shapes apart by "key in conn_props". */
 bool osb_has(json_object *o, const char *key);
+
+/* The value of "portals =": @t's URIs joined by ", ", into @buf of at
+ * least OSB_PORTALS_TEXT_MAX bytes.  Return: its length. */
+size_t osb_portals_text(const struct osb_target *t, char *buf, size_t size);
 
 /*
  * osb_read_target() - a target of the newer forms: "target_nqn" (or

@@ -416,6 +416,33 @@ static bool portal_eq(const struct vol_portal *a, const struct vol_portal *b)
 	       streq(a->trsvcid, b->trsvcid);
 }
 
+size_t osb_portals_text(const struct osb_target *t, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	assert(size >= OSB_PORTALS_TEXT_MAX);
+	buf[0] = 0;
+	for (unsigned j = 0; j < t->n_portals; j++) {
+		char uri[OSB_URI_MAX];
+
+		vol_portal_format(&t->portals[j], uri, sizeof(uri));
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", j ? ", " : "", uri);
+	}
+	return n;
+}
+
+/* The portals must fit on one line of the volume file. */
+static int check_portals_line(struct osb_ctx *c, const char *path, const struct osb_target *t)
+{
+	char text[OSB_PORTALS_TEXT_MAX];
+	size_t n = STRLEN("portals = ") + osb_portals_text(t, text, sizeof(text));
+
+	if (n > OSB_LINE_MAX)
+		return osb_bad(c, path, "%u portals take %zu bytes in the volume file, whose lines hold at "
+			       "most %d; give fewer", t->n_portals, n, OSB_LINE_MAX);
+	return 0;
+}
+
 /* 1 to VOL_PORTALS_MAX distinct portals.  One listed twice is connected
  * once, as os-brick does (Pure's driver lists a portal once for every
  * configured CIDR it falls in). */
@@ -460,7 +487,7 @@ static int read_portals(struct osb_ctx *c, json_object *o, struct osb_target *t)
 		first[t->n_portals] = i;
 		t->portals[t->n_portals++] = p;
 	}
-	return r < 0 ? r : 0;
+	return r < 0 ? r : check_portals_line(c, path, t);
 }
 
 /* ---- the host ----------------------------------------------------------- */

@@ -22,7 +22,6 @@
 /* Our own nesting is 5 deep, but unknown keys (qos_specs…) may nest too;
  * json-c's default of 32 would only help an attacker. */
 #define JSON_DEPTH_MAX 16
-#define URI_MAX 192		/* "rdma://[" INET6_ADDRSTRLEN "%" IFNAMSIZ "]:65535" */
 
 /* NVMeOFConnProps.__init__() */
 enum shape {
@@ -213,7 +212,7 @@ static int parse_json(struct osb_ctx *c, const char *buf, size_t len, json_objec
 
 static void format_target(FILE *f, unsigned i, const struct osb_target *t)
 {
-	char id[37];
+	char id[37], portals[OSB_PORTALS_TEXT_MAX];
 
 	/* In quotes ';' and '#' start no comment and '\'' no quote;
 	 * vol_nqn_check() let no '"' through. */
@@ -227,14 +226,8 @@ static void format_target(FILE *f, unsigned i, const struct osb_target *t)
 		fprintf(f, "nguid = %s\n", id);
 	} else
 		fprintf(f, "nsid = %" PRIu32 "\n", t->ns.nsid);
-	fputs("portals = ", f);
-	for (unsigned j = 0; j < t->n_portals; j++) {
-		char uri[URI_MAX];
-
-		vol_portal_format(&t->portals[j], uri, sizeof(uri));
-		fprintf(f, "%s%s", j ? ", " : "", uri);
-	}
-	fputc('\n', f);
+	osb_portals_text(t, portals, sizeof(portals));
+	fprintf(f, "portals = %s\n", portals);
 }
 
 /* The volume file; every value in it passed the checks of osbrick-target.c. */

@@ -47,7 +47,9 @@
  * to pick a RAID member.
  *
  * Portals: 1 to 16 distinct; one listed twice is connected once, as os-brick
- * does (Pure lists a port once per CIDR it falls in).  ADDR is an IP
+ * does (Pure lists a port once per CIDR it falls in).  They must fit on the
+ * one 1000-byte line of the volume file, which only many long link-local
+ * addresses with long interface names do not.  ADDR is an IP
  * address without brackets, a link-local IPv6 one with its zone
  * ("fe80::1%ens3"); PORT a number or decimal string.  TRANSPORT:
  * os-brick's Portal() takes "rdma" and "RoCEv2" as rdma and anything else

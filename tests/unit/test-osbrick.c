@@ -472,6 +472,40 @@ static void test_portal_counts(void)
 	nine = xasprintf("{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"portals\": [%s]}", list);
 	free(list);
 	accepted(eight, NULL, UUID1, 1, "16 portals");
+	{
+		/* The longest URIs there are make a line longer than a volume
+		 * file may have. */
+		char *longest = strdup("");
+		_cleanup_free_ char *json = NULL;
+
+		for (int i = 0; i < 16; i++) {
+			char *next = xasprintf("%s%s[\"febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff%%abcdefghijklmno\", %d, \"rdma\"]",
+					       longest, i ? ", " : "", 65535 - i);
+
+			free(longest);
+			longest = next;
+		}
+		json = xasprintf("{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"portals\": [%s]}",
+				 longest);
+		free(longest);
+		refused(json, NULL, "portals: 16 portals take 1160 bytes in the volume file, whose lines hold at most 1000; give fewer",
+			"16 link-local portals with the longest addresses, zones and ports");
+		free(json);
+		json = NULL;
+		longest = strdup("");
+		/* Just below the limit, which is vol_parse()'s. */
+		for (int i = 0; i < 13; i++) {
+			char *next = xasprintf("%s%s[\"febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff%%abcdefghijklmno\", %d, \"rdma\"]",
+					       longest, i ? ", " : "", 65535 - i);
+
+			free(longest);
+			longest = next;
+		}
+		json = xasprintf("{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"portals\": [%s, "
+				 "[\"febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff%%a\", 4420, \"tcp\"]]}", longest);
+		free(longest);
+		accepted(json, NULL, UUID1, 1, "14 such portals, a line of 1000 bytes");
+	}
 	refused(nine, NULL, "portals: more than 16 distinct portals (portals[16] is the 17th); a replica takes 1 to 16",
 		"17 portals");
 	refused("{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"portals\": []}", NULL,
