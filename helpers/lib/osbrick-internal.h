@@ -17,10 +17,6 @@
 
 #define OSB_JSON_PATH_MAX 96	/* "volume_replicas[15].portals[15].transport" */
 #define OSB_PRINT_MAX 64
-/* The longest line of a volume file, VOL_LINE_MAX of volume-internal.h
- * (iniparser 4.1 reads 1024-byte lines): 16 link-local portals with long
- * interface names do not fit.  test-osbrick checks the two agree. */
-#define OSB_LINE_MAX 1000
 #define OSB_URI_MAX 192		/* "rdma://[" INET6_ADDRSTRLEN "%" IFNAMSIZ "]:65535" */
 #define OSB_PORTALS_TEXT_MAX (VOL_PORTALS_MAX * (OSB_URI_MAX + 2))
 

@@ -437,9 +437,9 @@ static int check_portals_line(struct osb_ctx *c, const char *path, const struct 
 	char text[OSB_PORTALS_TEXT_MAX];
 	size_t n = STRLEN("portals = ") + osb_portals_text(t, text, sizeof(text));
 
-	if (n > OSB_LINE_MAX)
+	if (n > VOL_LINE_MAX)
 		return osb_bad(c, path, "%u portals take %zu bytes in the volume file, whose lines hold at "
-			       "most %d; give fewer", t->n_portals, n, OSB_LINE_MAX);
+			       "most %d; give fewer", t->n_portals, n, VOL_LINE_MAX);
 	return 0;
 }
 

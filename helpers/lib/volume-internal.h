@@ -19,8 +19,6 @@
 #include "log.h"
 #include "volume.h"
 
-/* iniparser 4.1 reads lines into 1024-byte buffers and refuses longer ones. */
-#define VOL_LINE_MAX 1000
 
 struct vol_ctx {
 	char *volume;		/* printable: the volume name, or the base name */

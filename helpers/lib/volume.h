@@ -21,6 +21,8 @@
 #define VOL_NSID_MAX 0xfffffffeU	/* 0xffffffff is the broadcast NSID */
 #define VOL_IFACE_MAX 15		/* IFNAMSIZ - 1 */
 #define VOL_FILE_SIZE_MAX (1024 * 1024)	/* larger files are refused unread */
+/* iniparser 4.1 reads lines into 1024-byte buffers and refuses longer ones. */
+#define VOL_LINE_MAX 1000
 
 #define VOL_ETC_DIR SYSCONFDIR "/nvmf-raid/volumes"
 #define VOL_RUN_DIR "/run/nvmf-raid/volumes"
