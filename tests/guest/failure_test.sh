@@ -75,8 +75,14 @@ wait_state() { wait_until "${4:-30}" sh -c "[ \"\$(python3 -c 'import json,sys
 d=json.load(open(\"/run/nvmf-raid/$1.json\"))
 print([r[\"state\"] for r in d[\"replicas\"] if r[\"name\"]==\"$2\"][0])')\" = $3 ]"; }
 
+# The in-sync replicas of VOL's record, by name.
 recorded() {
-	python3 -c 'import json,sys; print(" ".join(json.load(open("/var/lib/nvmf-raid/%s.json" % sys.argv[1]))["in-sync"]))' "$1"
+	python3 -c 'import json,sys; print(" ".join(e["name"] for e in json.load(open("/var/lib/nvmf-raid/%s.json" % sys.argv[1]))["in-sync"]))' "$1"
+}
+
+# The namespace UUID VOL's record holds for in-sync replica NAME.
+recorded_uuid() {
+	python3 -c 'import json,sys; print([e["uuid"] for e in json.load(open("/var/lib/nvmf-raid/%s.json" % sys.argv[1]))["in-sync"] if e["name"] == sys.argv[2]][0])' "$1" "$2"
 }
 
 # Sectors written to a replica's namespace so far, over its paths: the
@@ -197,6 +203,7 @@ test_split_brain_is_refused_then_heals() {
 	assertTrue "c and d failed" $?
 	wait_until 10 sh -c '[ "$(python3 -c "import json; print(\" \".join(json.load(open(\"/var/lib/nvmf-raid/sb.json\"))[\"in-sync\"]))")" = "r1 r2" ]'
 	assertEquals "record: only a and b in sync" "r1 r2" "$(recorded sb)"
+	assertEquals "record: r2 on its namespace" "$(replica_uuid sb 2)" "$(recorded_uuid sb r2)"
 	sleep 2		# writes continue on a and b
 	stop_fio
 	write_pattern sb
