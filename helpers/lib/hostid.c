@@ -64,6 +64,11 @@ static const char *env_or(const char *name, const char *fallback)
 	return e && *e ? e : fallback;
 }
 
+const char *hostid_dir(void)
+{
+	return env_or(HOSTID_DIR_ENV, HOSTID_DIR);
+}
+
 int hostid_nqn_check(const char *nqn, const char **ret_why)
 {
 	size_t n = strnlen(nqn, HOSTID_NQN_MAX + 1);
@@ -352,7 +357,7 @@ int hostid_get(char **ret_hostnqn, char **ret_hostid)
 
 	assert(ret_hostnqn);
 	assert(ret_hostid);
-	h.dir = env_or(HOSTID_DIR_ENV, HOSTID_DIR);
+	h.dir = hostid_dir();
 	r = open_dir_trusting(h.dir, NULL, false, &h.dir_fd);
 	if (r < 0 && r != -ENOENT)
 		return log_error_errno(r, "Failed to open %s%s: %m", h.dir,

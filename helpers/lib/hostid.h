@@ -25,6 +25,13 @@
 #define HOSTID_NQN_UUID_PREFIX "nqn.2014-08.org.nvmexpress:uuid:"
 
 /**
+ * hostid_dir() - the directory of hostnqn and hostid
+ *
+ * Return: $NVMF_RAID_NVME_ETC if set, else HOSTID_DIR.
+ */
+const char *hostid_dir(void);
+
+/**
  * hostid_nqn_check() - whether @nqn can be a host NQN
  * @nqn:	the candidate, not NULL
  * @ret_why:	if not NULL, set to a static reason on failure
