@@ -8,8 +8,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include <systemd/sd-id128.h>
-
 #include "fileio.h"
 #include "hostid.h"
 #include "log.h"
@@ -19,11 +17,6 @@
 /* Both files hold one short line; a larger file is not one of them.  A
  * page, because sysfs attributes (product_uuid) report that size. */
 #define HOSTID_FILE_MAX 4096
-
-/* Ours, for sd_id128_get_machine_app_specific(): the host UUID is stable
- * per machine without giving the machine ID away (machine-id(5)). */
-#define HOSTID_APP_ID \
-	SD_ID128_MAKE(45, 7f, ce, 97, 53, 07, 40, 80, 98, 63, 4a, c7, ad, 9b, 62, d3)
 
 /* Where a new UUID came from, as the journal says it. */
 enum source {

@@ -14,12 +14,20 @@
 
 #include <stdbool.h>
 
+#include <systemd/sd-id128.h>
+
 #define HOSTID_DIR "/etc/nvme"
 #define HOSTID_DMI_UUID "/sys/class/dmi/id/product_uuid"
 /* Tests point these at a scratch directory and a fake DMI UUID; ignored in
  * setuid/setgid programs (secure_getenv()). */
 #define HOSTID_DIR_ENV "NVMF_RAID_NVME_ETC"
 #define HOSTID_DMI_UUID_ENV "NVMF_RAID_DMI_PRODUCT_UUID"
+
+/* Ours, for sd_id128_get_machine_app_specific(): a host without a DMI
+ * system UUID gets one derived from its machine ID, stable without giving
+ * the machine ID away (machine-id(5)).  Changing it changes their identity. */
+#define HOSTID_APP_ID \
+	SD_ID128_MAKE(45, 7f, ce, 97, 53, 07, 40, 80, 98, 63, 4a, c7, ad, 9b, 62, d3)
 
 #define HOSTID_NQN_MAX 223		/* NVMe base spec, and the kernel's NVMF_NQN_SIZE */
 #define HOSTID_NQN_UUID_PREFIX "nqn.2014-08.org.nvmexpress:uuid:"

@@ -18,6 +18,7 @@
 #include "lib/hostid.h"
 #include "lib/log.h"
 #include "lib/macro.h"
+#include "lib/volume.h"
 #include "tap.h"
 
 /* Made up, as every value here. */
@@ -205,9 +206,16 @@ static void test_no_dmi(void)
 		   "  ... journal names the source");
 		if (!have_machine_id)
 			continue;
-		if (!first)
+		if (!first) {
+			sd_id128_t want;
+			char w[37] = "";
+
 			first = strdup(id);
-		else
+			if (sd_id128_get_machine_app_specific(HOSTID_APP_ID, &want) == 0)
+				vol_uuid_format(want.bytes, w);
+			ok(streq(id, w),
+			   "  ... the machine ID's UUID for our application id");
+		} else
 			is_str(id, first, "  ... the same UUID as before: stable per machine");
 	}
 	if (!have_machine_id)
