@@ -5,8 +5,9 @@
 # controller (two replicas, each through 127.0.0.1:4420 and [::1]:4421)
 # carries them: after detach and re-attach too, with targets that then
 # admit this host only; when two volumes start at once after the files
-# were lost; and after a reboot (boot 2, with the DMI UUID back if the
-# guest has one: the files win).
+# were lost; from a DMI UUID when there is one (a fake one over
+# /sys/class/dmi/id: Debian 12's qemu guest has none); and after a reboot
+# (boot 2, without that DMI UUID: the files win).
 #
 # The image's own /etc/nvme is restored when the suite ends (boot 1 if it
 # did not get to ask for the reboot, else boot 2).
@@ -115,6 +116,7 @@ created_source() {
 
 restore_identity() {
 	umount "$DMI" 2> /dev/null
+	mountpoint -q "${DMI%/*}" && umount "${DMI%/*}"
 	if [ -d "$STATE/etc-nvme" ]; then
 		rm -rf /etc/nvme
 		mv "$STATE/etc-nvme" /etc/nvme
@@ -143,6 +145,7 @@ oneTimeTearDown() {
 	tgt_remove_all
 	if [ "$BOOT" = 1 ] && [ -f "${NVMF_RAID_REBOOT_FLAG:-/nonexistent}" ]; then
 		umount "$DMI" 2> /dev/null	# boot 2 restores
+		mountpoint -q "${DMI%/*}" && umount "${DMI%/*}"
 		return 0
 	fi
 	restore_identity
@@ -230,6 +233,28 @@ test_two_starts_at_once_create_once() {
 	drop hidb
 }
 
+# A DMI system UUID where the guest has none: a directory of ours over
+# /sys/class/dmi/id, read through the real path.
+test_dmi_uuid_wins_when_there() {
+	local fake=4c4c4544-0042-3510-8052-b4c04f384833 id
+	[ -d "${DMI%/*}" ] || { startSkipping; return; }
+	systemctl stop nvmf-raid@hid
+	mkdir -p "$STATE/dmi"
+	echo "4C4C4544-0042-3510-8052-B4C04F384833" > "$STATE/dmi/product_uuid"
+	mount --bind "$STATE/dmi" "${DMI%/*}" || fail "mount over ${DMI%/*}"
+	rm -f /etc/nvme/hostnqn /etc/nvme/hostid
+	journal_mark "$CURSOR"
+	systemctl start nvmf-raid@hid
+	assertEquals "attached" 0 $?
+	umount "${DMI%/*}"
+	id=$(head -n 1 /etc/nvme/hostid)
+	assertEquals "host ID: the DMI UUID, lower case" "$fake" "$id"
+	assertEquals "host NQN from it" "$UUID_NQN$fake" "$(head -n 1 /etc/nvme/hostnqn)"
+	assertEquals "journal says so" "from the DMI system UUID" "$(journal_since "$CURSOR" | created_source)"
+	assert_one_identity "DMI UUID" 4 hid
+	file_identity > "$STATE/identity"
+}
+
 test_boot1_reboot() {
 	drop hid
 	assertTrue "identity files there for the reboot" "[ -s /etc/nvme/hostnqn ] && [ -s /etc/nvme/hostid ]"
@@ -256,6 +281,7 @@ suite() {
 		suite_addTest test_first_attach_creates_one_identity
 		suite_addTest test_reattach_same_identity_admitted_alone
 		suite_addTest test_two_starts_at_once_create_once
+		suite_addTest test_dmi_uuid_wins_when_there
 		suite_addTest test_boot1_reboot
 		return
 	fi
