@@ -120,6 +120,7 @@ restore_identity() {
 	if [ -d "$STATE/etc-nvme" ]; then
 		rm -rf /etc/nvme
 		mv "$STATE/etc-nvme" /etc/nvme
+		echo "restored the image's /etc/nvme: $(cat /etc/nvme/hostnqn 2> /dev/null)"
 	fi
 	rm -rf "$STATE"
 }
