@@ -256,6 +256,28 @@ test_dmi_uuid_wins_when_there() {
 	file_identity > "$STATE/identity"
 }
 
+# An identity that cannot be had fails the start at once, naming the file.
+test_invalid_hostnqn_fails_start_at_once() {
+	local t0 t1 saved
+	systemctl stop nvmf-raid@hid
+	saved=$(cat /etc/nvme/hostnqn)
+	echo "host-1" > /etc/nvme/hostnqn
+	journal_mark "$CURSOR"
+	t0=$(uptime_s)
+	systemctl start nvmf-raid@hid > /dev/null 2>&1
+	assertNotEquals "start fails" 0 $?
+	t1=$(uptime_s)
+	assertEquals "exit status 1" 1 "$(unit_status hid)"
+	journal_since "$CURSOR" | grep -q '/etc/nvme/hostnqn: not a valid host NQN: does not start with "nqn."'
+	assertTrue "journal names the file and why" $?
+	assertEquals "nothing connected" "" "$(ctrl_identities hid)"
+	assertEquals "the file is left alone" "host-1" "$(cat /etc/nvme/hostnqn)"
+	echo "failed after $(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')s"
+	assertTrue "before the degraded timeout (20 s)" "awk -v a=$t0 -v b=$t1 'BEGIN {exit !(b - a < 15)}'"
+	echo "$saved" > /etc/nvme/hostnqn
+	systemctl reset-failed nvmf-raid@hid
+}
+
 test_boot1_reboot() {
 	drop hid
 	assertTrue "identity files there for the reboot" "[ -s /etc/nvme/hostnqn ] && [ -s /etc/nvme/hostid ]"
@@ -283,6 +305,7 @@ suite() {
 		suite_addTest test_reattach_same_identity_admitted_alone
 		suite_addTest test_two_starts_at_once_create_once
 		suite_addTest test_dmi_uuid_wins_when_there
+		suite_addTest test_invalid_hostnqn_fails_start_at_once
 		suite_addTest test_boot1_reboot
 		return
 	fi
