@@ -26,6 +26,7 @@
 #include "lib/helper.h"
 #include "lib/fabrics.h"
 #include "lib/fileio.h"
+#include "lib/hostid.h"
 #include "lib/log.h"
 #include "lib/md.h"
 #include "lib/reconcile.h"
@@ -458,10 +459,23 @@ static bool already_attached(const struct vol_volume *v, const char *link)
 	return true;
 }
 
+/* This host's identity, created here if missing, before the connect
+ * threads: without it no replica can be connected, and waiting the
+ * degraded timeout would not help.  hostid_get() logs why not. */
+static int identity_ready(void)
+{
+	_cleanup_free_ char *nqn = NULL, *id = NULL;
+
+	return hostid_get(&nqn, &id);
+}
+
 static int attach_locked(struct attach *a)
 {
 	int r;
 
+	r = identity_ready();
+	if (r < 0)
+		return r;
 	r = desc_from_volume(a->vol, &a->desc);
 	if (r < 0)
 		return r;

@@ -14,6 +14,7 @@
 #include <nvme/util.h>
 
 #include "fabrics.h"
+#include "hostid.h"
 #include "log.h"
 #include "macro.h"
 
@@ -111,16 +112,32 @@ static nvme_ctrl_t find_ctrl(nvme_root_t root, const char *nqn, const struct vol
 	return NULL;
 }
 
-static int connect_portal(nvme_root_t root, const struct vol_volume *v,
+/* This host's identity (hostid.h) as a libnvme host, which puts hostnqn=
+ * and hostid= into the connect options.  Not nvme_default_host(): without
+ * /etc/nvme/hostnqn it makes up a random NQN per call and sends no host ID,
+ * and targets with host ACLs refuse that. */
+static int lookup_host(nvme_root_t root, nvme_host_t *ret)
+{
+	_cleanup_free_ char *nqn = NULL, *id = NULL;
+	nvme_host_t h;
+	int r;
+
+	r = hostid_get(&nqn, &id);
+	if (r < 0)
+		return r;	/* logged there, naming the file */
+	h = nvme_lookup_host(root, nqn, id);
+	if (!h)
+		return log_oom();
+	*ret = h;
+	return 0;
+}
+
+static int connect_portal(nvme_root_t root, nvme_host_t host, const struct vol_volume *v,
 			  const struct vol_replica *r, const struct vol_portal *p)
 {
 	struct nvme_fabrics_config cfg;
-	nvme_host_t host;
 	nvme_ctrl_t c;
 
-	host = nvme_default_host(root);
-	if (!host)
-		return -ENOMEM;
 	/* A link-local portal is reached through its zone's interface. */
 	c = nvme_create_ctrl(root, r->nqn, transport_name(p->transport), p->traddr,
 			     NULL, p->host_iface[0] ? p->host_iface : NULL,
@@ -160,6 +177,7 @@ int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r)
 {
 	_cleanup_(nvme_free_treep) nvme_root_t root = nvme_scan(NULL);
 	int connected = 0, present = 0, last = 0;
+	nvme_host_t host = NULL;
 
 	if (!root)
 		return log_error_errno(errno, "Failed to scan the NVMe topology: %m");
@@ -177,7 +195,11 @@ int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r)
 			present++;
 			continue;
 		}
-		k = connect_portal(root, v, r, p);
+		/* Only when something is to be connected: looking may create
+		 * the identity files. */
+		if (!host && (k = lookup_host(root, &host)) < 0)
+			return k;
+		k = connect_portal(root, host, v, r, p);
 		if (k == -EALREADY) {
 			present++;
 			continue;

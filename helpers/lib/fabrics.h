@@ -16,14 +16,16 @@
 
 /**
  * fab_connect_replica() - connect every portal of @r that has no
- * controller yet, with @v's timeouts and the host NQN/ID of /etc/nvme
+ * controller yet, with @v's timeouts and this host's NQN and ID
+ * (hostid_get(): /etc/nvme/hostnqn and hostid, created when missing)
  *
  * Also sets ctrl_loss_tmo, reconnect_delay and fast_io_fail_tmo through
  * sysfs on every controller of the replica (libnvme 1.3 drops negative
  * values from the connect options, so ctrl_loss_tmo=-1 would become the
  * kernel's 600 s).
  * Return: number of portals connected now (>= 0) if at least one portal
- * has a controller afterwards, else the last error.
+ * has a controller afterwards, else the last error; the error of
+ * hostid_get() (logged there) if the identity cannot be had.
  */
 int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r);
 

@@ -334,20 +334,13 @@ static int read_all(int fd, size_t hint, size_t max_size, char **ret_buf, size_t
 	return 0;
 }
 
-int read_file_at(int dir_fd, const char *name, size_t max_size, char **ret_buf,
-		 size_t *ret_size)
+int read_file_fd(int fd, size_t max_size, char **ret_buf, size_t *ret_size)
 {
-	_cleanup_close_ int fd = -EBADF;
 	struct stat st;
 
+	assert(fd >= 0);
 	assert(ret_buf);
 	assert(max_size < SIZE_MAX / 2);
-	if (!filename_is_valid(name))
-		return -EINVAL;
-	/* O_NONBLOCK: a FIFO planted here must not hang us before fstat(). */
-	fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode))
@@ -355,6 +348,20 @@ int read_file_at(int dir_fd, const char *name, size_t max_size, char **ret_buf,
 	if ((uint64_t)st.st_size > max_size)
 		return -EFBIG;
 	return read_all(fd, (size_t)st.st_size, max_size, ret_buf, ret_size);
+}
+
+int read_file_at(int dir_fd, const char *name, size_t max_size, char **ret_buf,
+		 size_t *ret_size)
+{
+	_cleanup_close_ int fd = -EBADF;
+
+	if (!filename_is_valid(name))
+		return -EINVAL;
+	/* O_NONBLOCK: a FIFO planted here must not hang us before fstat(). */
+	fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	return read_file_fd(fd, max_size, ret_buf, ret_size);
 }
 
 int remove_file_at(int dir_fd, const char *name)

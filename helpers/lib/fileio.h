@@ -124,6 +124,21 @@ int read_file_at(int dir_fd, const char *name, size_t max_size, char **ret_buf,
 		 size_t *ret_size);
 
 /**
+ * read_file_fd() - read_file_at() of a file its caller opened
+ * @fd: the open file, read from its current offset; opened O_NONBLOCK by
+ *	callers that may meet a FIFO
+ * @max_size: the largest size accepted
+ * @ret_buf: the content, NUL-terminated, to free()
+ * @ret_size: if not NULL, the number of bytes read
+ *
+ * For files opened another way than read_file_at() does, e.g. following a
+ * symlink, or by an absolute path in /sys.
+ *
+ * Return: as read_file_at(), less the errors of opening.
+ */
+int read_file_fd(int fd, size_t max_size, char **ret_buf, size_t *ret_size);
+
+/**
  * remove_file_at() - unlink @name in @dir_fd if it exists
  *
  * Return: 1 if removed, 0 if it did not exist, -EINVAL for an invalid

@@ -149,6 +149,21 @@ static void test_read(void)
 	is_int(read_file_at(tmp_fd, "../x", 1024, &buf, NULL), -EINVAL, "path refused");
 }
 
+static void test_read_fd(void)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd = -EBADF, fifo = -EBADF;
+	size_t len = 0;
+
+	/* "biglink" and "fifo" are test_read()'s. */
+	fd = openat(tmp_fd, "biglink", O_RDONLY | O_CLOEXEC);
+	ok(fd >= 0 && read_file_fd(fd, 100, &buf, &len) == 0 && len == 100,
+	   "read_file_fd: reads a file opened through a symlink");
+	fifo = openat(tmp_fd, "fifo", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	is_int(fifo >= 0 ? read_file_fd(fifo, 100, &buf, NULL) : -errno, -EBADFD,
+	       "read_file_fd: FIFO refused");
+}
+
 static void test_remove(void)
 {
 	write_file_atomic_at(tmp_fd, "gone", "x", 1, 0644);
@@ -266,6 +281,7 @@ int main(void)
 	test_atomic_write_errors();
 	test_atomic_write_symlink();
 	test_read();
+	test_read_fd();
 	test_remove();
 	test_mkdir();
 	test_lock();
