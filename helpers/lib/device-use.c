@@ -66,8 +66,9 @@ static int read_devt(const char *sysdir, dev_t *ret)
 	return 0;
 }
 
-/* Adds the device whose sysfs directory is @sysdir.  A char device that
- * does not exist is no error: older kernels have no generic devices. */
+/* Adds the device whose sysfs directory is @sysdir.  One that is not
+ * there is no error: it went away meanwhile (nobody uses it then), or it
+ * is a generic char device, which older kernels do not have. */
 static int set_add(struct use_set *s, const char *sysdir, const char *name, mode_t type)
 {
 	struct use_target *t;
@@ -78,7 +79,7 @@ static int set_add(struct use_set *s, const char *sysdir, const char *name, mode
 	if (!filename_is_valid(name))
 		return -EINVAL;
 	r = read_devt(sysdir, &devt);
-	if (r == -ENOENT && type == S_IFCHR)
+	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
 		return log_debug_errno(r, "Cannot read the device number in %s: %m", sysdir);
@@ -113,7 +114,7 @@ static int set_add_disk(struct use_set *s, const char *sysdir, const char *name)
 		return r;
 	d = opendir(sysdir);
 	if (!d)
-		return -errno;
+		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d))) {
 		_cleanup_free_ char *part = NULL;
 		char attr[NAME_MAX + 16];

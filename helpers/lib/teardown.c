@@ -56,7 +56,7 @@ static int nqn_used_elsewhere(const char *volume, const char *nqn)
  * another volume, or for whoever uses one of its other namespaces.  Our
  * own namespaces are not counted (released by now: array stopped).  When
  * that cannot be told, it stays: a controller left connected costs a
- * reconnecting connection, one pulled from under a user costs his data. */
+ * reconnecting connection, one pulled from under its user costs data. */
 static int nqn_kept(const struct desc *d, const char *nqn)
 {
 	const char *own[VOL_REPLICAS_MAX];
