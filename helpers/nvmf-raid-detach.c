@@ -3,12 +3,12 @@
  * nvmf-raid-detach VOLUME: ExecStop= of nvmf-raid@.service.
  *
  * Refuses while the volume's device is mounted or held open; otherwise
- * stops the array, disconnects the subsystems no other attached volume
- * uses and removes the runtime files.  Detaching a volume that is not
+ * stops the array, disconnects the subsystems nobody else needs (no other
+ * attached volume, no other namespace in use: teardown_connections()) and
+ * removes the runtime files.  Detaching a volume that is not
  * attached succeeds and changes nothing.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,26 +27,21 @@
 #include "lib/volume.h"
 
 /* The device users hold: the array, or the namespace of one replica.
- * Mounted or held by another device: busy.  For a lone namespace an
- * exclusive open also catches other exclusive users. */
+ * Mounted (also through a partition) or held by another device: busy.  For
+ * a lone namespace an exclusive open also catches other exclusive users;
+ * an array is checked by md itself when it is stopped. */
 static int refuse_if_busy(const struct desc *d, const char *devnode)
 {
 	_cleanup_free_ char *why = NULL;
-	_cleanup_close_ int fd = -EBADF;
 	int r;
 
-	r = dev_in_use(devnode, &why);
+	r = dev_in_use(devnode, d->md.device ? 0 : DEV_USE_EXCLUSIVE, &why);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot tell whether %s is in use: %m", d->volume, devnode);
 	if (r > 0)
-		return log_error_errno(EBUSY, "%s: %s is %s; not detaching.", d->volume, devnode, why);
-	if (!d->md.device) {
-		fd = open(devnode, O_RDONLY | O_EXCL | O_CLOEXEC);
-		if (fd < 0 && errno == EBUSY)
-			return log_error_errno(EBUSY, "%s: %s is held open; not detaching.", d->volume, devnode);
-	}
+		return log_error_errno(EBUSY, "%s: %s; not detaching.", d->volume, why);
 	return 0;
 }
 
@@ -125,8 +120,9 @@ static int detach(const char *name)
 int main(int argc, char *argv[])
 {
 	return helper_main(argc, argv, "nvmf-raid-detach",
-			   "Detach an nvmf-raid volume: stop its array, disconnect the replicas\n"
-			   "no other volume uses and remove its runtime files.  Run by\n"
+			   "Detach an nvmf-raid volume: stop its array, disconnect the subsystems\n"
+			   "nobody else needs (no other volume, no other namespace in use) and\n"
+			   "remove its runtime files.  Run by\n"
 			   "nvmf-raid@VOLUME.service; see nvmf-raid@.service(8).\n",
 			   detach);
 }

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -160,68 +161,21 @@ int dev_namespace_find(struct udev *udev, const char *nqn, const struct vol_ns_i
 	return 0;
 }
 
-static int mounted(dev_t devt, char **ret_where)
+int dev_attr_read(const char *path, char *buf, size_t size)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	_cleanup_free_ char *line = NULL;
-	size_t n = 0;
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
 
+	assert(size > 0);
 	if (!f)
 		return -errno;
-	while (getline(&line, &n, f) > 0) {
-		unsigned maj, min;
-		char where[PATH_MAX];
-
-		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, where) != 3)
-			continue;
-		if (makedev(maj, min) == devt) {
-			if (asprintf(ret_where, "mounted on %s", where) < 0)
-				return -ENOMEM;
-			return 1;
-		}
-	}
+	if (!fgets(buf, (int)size, f))
+		return ferror(f) ? -EIO : -ENODATA;
+	buf[strcspn(buf, "\n")] = 0;
 	return 0;
-}
-
-static int has_holders(dev_t devt)
-{
-	char path[64];
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/holders", major(devt), minor(devt));
-	d = opendir(path);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			return 1;
-	return 0;
-}
-
-int dev_in_use(const char *devnode, char **ret_why)
-{
-	struct stat st;
-	int r;
-
-	if (stat(devnode, &st) < 0)
-		return -errno;
-	if (!S_ISBLK(st.st_mode))
-		return -ENOTBLK;
-	r = mounted(st.st_rdev, ret_why);
-	if (r != 0)
-		return r;
-	r = has_holders(st.st_rdev);
-	if (r > 0) {
-		*ret_why = strdup("held by another device (see holders/ in sysfs)");
-		return *ret_why ? 1 : -ENOMEM;
-	}
-	return r;
 }
 
 int dev_sysfs_read(const char *dev, const char *attr, char *buf, size_t size)
 {
-	_cleanup_fclose_ FILE *f = NULL;
 	const char *base = strrchr(dev, '/');
 	char path[PATH_MAX];
 
@@ -230,13 +184,7 @@ int dev_sysfs_read(const char *dev, const char *attr, char *buf, size_t size)
 		return -EINVAL;
 	if (snprintf(path, sizeof(path), "/sys/block/%s/%s", base, attr) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)size, f))
-		return -EIO;
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
+	return dev_attr_read(path, buf, size);
 }
 
 uint64_t dev_size_bytes(const char *dev)

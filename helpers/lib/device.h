@@ -10,7 +10,10 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #include <libudev.h>
 
@@ -63,12 +66,88 @@ int dev_ns_identity(struct udev_device *dev, char ret_nqn[static VOL_NQN_MAX + 1
 int dev_namespace_find(struct udev *udev, const char *nqn, const struct vol_ns_id *want,
 		       struct udev_device **ret);
 
+/* Where the kernel's views are: "/sys", "/proc", "/dev"; tests point
+ * them at a scratch tree.  NULL where a function takes one: the real ones. */
+struct dev_roots {
+	const char *sys;
+	const char *proc;
+	const char *dev;
+};
+
+enum {
+	/* An open(O_EXCL) fails: mkfs, swap, LVM, a mount in another mount
+	 * namespace, anyone who claimed the device for himself. */
+	DEV_USE_EXCLUSIVE = 1 << 0,
+	/* A process has the device open, exclusively or not (/proc/PID/fd,
+	 * as fuser(1) finds it): a VM's disk, a dd, an os-brick attachment
+	 * being used. */
+	DEV_USE_OPENERS = 1 << 1,
+};
+
 /**
- * dev_in_use() - whether @devnode is mounted or held (holders/ not empty)
- * @ret_why: malloc'ed reason when in use
- * Return: 1 in use, 0 not, negative errno.
+ * dev_in_use() - whether block device @devnode or one of its partitions is
+ * mounted or held by another device (holders/: md, dm), and with @flags
+ * whether it is claimed exclusively or open by any process
+ * @flags: DEV_USE_* beyond mounted and held
+ * @ret_why: malloc'ed reason naming the device when in use, e.g.
+ *	"/dev/nvme0n2p1 is mounted on /mnt"
+ * Return: 1 in use, 0 not, -ENOTBLK if @devnode is not a block device,
+ * other negative errno.
  */
-int dev_in_use(const char *devnode, char **ret_why);
+int dev_in_use(const char *devnode, unsigned flags, char **ret_why);
+
+/**
+ * dev_subsys_in_use() - whether a namespace of NVMe subsystem @nqn other
+ * than those in @skip is in use as dev_in_use() with every DEV_USE_* flag
+ * says, its generic char device (/dev/ngXnY) open counting too
+ * @roots: NULL, or a scratch tree (tests)
+ * @skip: namespaces not to count, the caller's own (vol_ns_id_matches()
+ *	against what sysfs shows)
+ * @n_skip: entries in @skip
+ * @ret_why: malloc'ed reason when in use, naming the namespace
+ *
+ * The namespaces are the visible block devices of the subsystem: the
+ * multipath heads nvmeXnY in its sysfs directory
+ * (/sys/class/nvme-subsystem/nvme-subsysN), and without native multipath
+ * the nvmeXnY below each of its controllers.  Hidden multipath paths
+ * (nvmeXcYnZ) are no one's to use.
+ * Return: 1 in use, 0 not (also when the subsystem is not connected),
+ * negative errno when it cannot be told.
+ */
+int dev_subsys_in_use(const struct dev_roots *roots, const char *nqn,
+		      const struct vol_ns_id *skip, size_t n_skip, char **ret_why);
+
+/* What identifies an open file: a device node by its type and number
+ * (every node of a device is the same device), anything else by inode. */
+struct dev_key {
+	mode_t type;	/* S_IFBLK, S_IFCHR, S_IFREG, ... */
+	dev_t dev;	/* st_rdev of a device node, else st_dev */
+	ino_t ino;	/* 0 for a device node */
+};
+
+/**
+ * dev_key_from_stat() - the dev_key of what @st describes
+ */
+void dev_key_from_stat(const struct stat *st, struct dev_key *ret);
+
+/**
+ * dev_proc_opener() - a process with an fd open on one of @keys, found by
+ * walking @proc/PID/fd as fuser(1) does
+ * @proc: "/proc", or a scratch tree
+ * @ret_index: which of @keys it has open
+ * @ret_pid: the process
+ * Return: 1 with both set, 0 when none has, negative errno if @proc cannot
+ * be read.  Processes that go away meanwhile are skipped.
+ */
+int dev_proc_opener(const char *proc, const struct dev_key *keys, size_t n,
+		    size_t *ret_index, pid_t *ret_pid);
+
+/**
+ * dev_attr_read() - the first line of the sysfs attribute @path, newline
+ * stripped
+ * Return: 0, -ENODATA for an empty file, other negative errno.
+ */
+int dev_attr_read(const char *path, char *buf, size_t size);
 
 /**
  * dev_sysfs_read() - the first line of /sys/block/<dev>/@attr, newline

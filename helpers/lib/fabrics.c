@@ -13,6 +13,7 @@
 #include <nvme/tree.h>
 #include <nvme/util.h>
 
+#include "device.h"
 #include "fabrics.h"
 #include "hostid.h"
 #include "log.h"
@@ -260,15 +261,11 @@ int fab_count_ctrls(const char *nqn)
 
 static int read_attr(const char *ctrl, const char *attr, char *buf, size_t size)
 {
-	char path[128];
-	_cleanup_fclose_ FILE *f = NULL;
+	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "/sys/class/nvme/%s/%s", ctrl, attr);
-	f = fopen(path, "re");
-	if (!f || !fgets(buf, (int)size, f))
-		return -ENOENT;
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
+	if (snprintf(path, sizeof(path), "/sys/class/nvme/%s/%s", ctrl, attr) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	return dev_attr_read(path, buf, size);
 }
 
 bool fab_ctrl_live(const char *nqn)

@@ -52,6 +52,35 @@ static int nqn_used_elsewhere(const char *volume, const char *nqn)
 	return 0;
 }
 
+/* Whether subsystem @nqn must stay connected although @d lets it go: for
+ * another volume, or for whoever uses one of its other namespaces.  Our
+ * own namespaces are not counted (released by now: array stopped).  When
+ * that cannot be told, it stays: a controller left connected costs a
+ * reconnecting connection, one pulled from under its user costs data. */
+static int nqn_kept(const struct desc *d, const char *nqn)
+{
+	struct vol_ns_id own[VOL_REPLICAS_MAX];
+	_cleanup_free_ char *why = NULL;
+	size_t n = 0;
+	int r;
+
+	r = nqn_used_elsewhere(d->volume, nqn);
+	if (r != 0)
+		return r;
+	for (unsigned i = 0; i < d->n_replicas; i++)
+		if (streq(d->replicas[i].nqn, nqn))
+			own[n++] = d->replicas[i].ns;
+	r = dev_subsys_in_use(NULL, nqn, own, n, &why);
+	if (r < 0) {
+		log_warning_errno(r, "%s: keeping %s connected: cannot tell whether its other namespaces are in use: %m",
+				  d->volume, nqn);
+		return 1;
+	}
+	if (r > 0)
+		log_info("%s: keeping %s connected: %s.", d->volume, nqn, why);
+	return r;
+}
+
 int teardown_connections(const struct desc *d)
 {
 	int ret = 0;
@@ -65,7 +94,7 @@ int teardown_connections(const struct desc *d)
 			seen = seen || streq(d->replicas[j].nqn, nqn);
 		if (seen)
 			continue;
-		r = nqn_used_elsewhere(d->volume, nqn);
+		r = nqn_kept(d, nqn);
 		if (r == 0)
 			r = fab_disconnect_nqn(nqn);
 		if (r < 0 && ret == 0)

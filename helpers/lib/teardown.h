@@ -9,8 +9,17 @@
 #include "descriptor.h"
 
 /**
- * teardown_connections() - disconnect the subsystems of @d that no other
- * attached volume (one with a descriptor) uses
+ * teardown_connections() - disconnect the subsystems of @d that nobody
+ * else needs
+ *
+ * A subsystem stays connected while another attached volume (one with a
+ * descriptor) has a replica on it, or while one of its namespaces other
+ * than @d's own is in use: held (md, dm), mounted (also through a
+ * partition), claimed exclusively, or open by any process
+ * (dev_subsys_in_use()).  That is logged once, naming the namespace and
+ * why; the controller is no longer this volume's then, and keeping it is
+ * no error.  Unlike os-brick, which keeps a subsystem while any other
+ * namespace is visible, namespaces nobody uses do not keep it.
  * Return: 0, or the first negative errno (all are attempted).
  */
 int teardown_connections(const struct desc *d);
