@@ -46,8 +46,10 @@ static void help(FILE *f)
 		"is a file, anything else a volume name looked up in %s,\n"
 		"then %s.  Without arguments, every volume file in both\n"
 		"(a file in the first shadows one of the same name in the second).\n"
-		"Volumes are also checked against each other: no namespace UUID may\n"
-		"belong to two of them.  Nothing is connected or written.\n"
+		"Volumes are also checked against each other and, when named, against\n"
+		"every volume file, as attaching does: no namespace (by uuid, nguid, or\n"
+		"subsystem and nsid) may belong to two of them.  Nothing is connected\n"
+		"or written.\n"
 		"\n"
 		"Options:\n"
 		"  -h --help        Show this help\n"
@@ -143,7 +145,7 @@ static int add_arg(struct check *c, const char *arg)
 	return add_path(c, path);
 }
 
-static int check_paths(struct check *c)
+static int check_paths(struct check *c, bool named)
 {
 	_cleanup_free_ struct vol_volume **vols = calloc(c->n_paths ?: 1, sizeof(*vols));
 	_cleanup_free_ bool *bad = calloc(c->n_paths ?: 1, sizeof(*bad));
@@ -160,6 +162,10 @@ static int check_paths(struct check *c)
 			if (vols[a] && vol_check_cross(pair, 2) < 0)
 				c->invalid = bad[a] = bad[b] = true;
 		}
+	/* Named ones against every volume file too, as attaching checks them. */
+	for (unsigned i = 0; named && i < c->n_paths; i++)
+		if (vols[i] && !bad[i] && vol_check_against_others(vols[i]) < 0)
+			c->invalid = bad[i] = true;
 	for (unsigned i = 0; i < c->n_paths; i++) {
 		if (vols[i] && !bad[i])
 			printf("%s: %s: ok (%u replica%s)\n", vols[i]->name, c->paths[i],
@@ -192,7 +198,7 @@ int verb_check(int argc, char *argv[])
 	for (int i = optind; i < argc && r == 0; i++)
 		r = add_arg(&c, argv[i]);
 	if (r == 0)
-		r = check_paths(&c);
+		r = check_paths(&c, optind < argc);
 	if (r < 0)
 		return EXIT_FAILED;
 	return c.invalid ? EXIT_USAGE : c.failed ? EXIT_FAILED : EXIT_OK;

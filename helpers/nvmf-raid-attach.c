@@ -559,8 +559,17 @@ static int attach(const char *name)
 		return EXIT_FAILED;
 	}
 
-	a.have_record = state_record_read(name, &a.record) == 0;
 	a.accept_stale = accept_stale_requested(run_fd, name);
+	/* The record is what keeps stale replicas out: one that cannot be read
+	 * (damaged, of a newer version, unreadable) is not "no record". */
+	r = state_record_read(name, &a.record);
+	a.have_record = r == 0;
+	if (r < 0 && r != -ENOENT && !a.accept_stale) {
+		log_error_errno(r, "%s: the in-sync record cannot be used (%m); refusing to start, so "
+				"that no stale replica is served. Repair or remove it, or override: "
+				"touch /run/nvmf-raid/%s.accept-stale", name, name);
+		return EXIT_FAILED;
+	}
 
 	if (already_attached(a.vol, a.link)) {
 		log_info("%s: already attached as %s.", name, a.link);

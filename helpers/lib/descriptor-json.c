@@ -531,11 +531,13 @@ static int parse_replica(const struct pctx *c, json_object *o, struct desc_repli
 static int check_unique(const struct pctx *c, const struct desc *d, unsigned i)
 {
 	for (unsigned j = 0; j < i; j++) {
+		const char *key = vol_ns_id_shared(d->replicas[j].nqn, &d->replicas[j].ns,
+						   d->replicas[i].nqn, &d->replicas[i].ns);
+
 		if (streq(d->replicas[j].name, d->replicas[i].name))
 			return bad(c, "name", "replica %s appears twice", d->replicas[i].name);
-		if (vol_ns_id_shared(d->replicas[j].nqn, &d->replicas[j].ns, d->replicas[i].nqn,
-				     &d->replicas[i].ns))
-			return bad(c, "uuid", "replicas %s and %s name one namespace",
+		if (key)
+			return bad(c, key, "replicas %s and %s name one namespace",
 				   d->replicas[j].name, d->replicas[i].name);
 	}
 	return 0;

@@ -133,16 +133,28 @@ static int lookup_host(nvme_root_t root, nvme_host_t *ret)
 	return 0;
 }
 
+/* A link-local portal is reached through its zone's interface: the
+ * kernel takes the zone in traddr ("fe80::1%eth0", inet_pton_with_scope())
+ * for every IP transport, and nvme-tcp also binds its socket to host_iface
+ * (kernel 5.14), which nvme-rdma refuses as an option.  A numeric zone is
+ * an interface index, no name for host_iface. */
+static const char *host_iface(const struct vol_portal *p)
+{
+	const char *z = p->host_iface;
+
+	if (p->transport != VOL_TRANSPORT_TCP || !*z || strspn(z, "0123456789") == strlen(z))
+		return NULL;
+	return z;
+}
+
 static int connect_portal(nvme_root_t root, nvme_host_t host, const struct vol_volume *v,
 			  const struct vol_replica *r, const struct vol_portal *p)
 {
 	struct nvme_fabrics_config cfg;
 	nvme_ctrl_t c;
 
-	/* A link-local portal is reached through its zone's interface. */
 	c = nvme_create_ctrl(root, r->nqn, transport_name(p->transport), p->traddr,
-			     NULL, p->host_iface[0] ? p->host_iface : NULL,
-			     p->transport == VOL_TRANSPORT_FC ? NULL : p->trsvcid);
+			     NULL, host_iface(p), p->transport == VOL_TRANSPORT_FC ? NULL : p->trsvcid);
 	if (!c)
 		return -fab_errno(errno);
 	nvmf_default_config(&cfg);

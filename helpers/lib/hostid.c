@@ -132,6 +132,10 @@ static int read_line_at(int dir_fd, const char *name, char **ret)
 	r = read_file_fd(fd, HOSTID_FILE_MAX, &buf, NULL);
 	if (r < 0)
 		return r;
+	/* Blank but for later lines is not "empty": someone's identity may be
+	 * there, and an empty file is the only one we may fill. */
+	if (strspn(buf, " \t\r\n") != strlen(buf) && !*first_line(buf))
+		return -EBADMSG;
 	line = first_line(buf);
 	memmove(buf, line, strlen(line) + 1);
 	*ret = TAKE_PTR(buf);
@@ -165,6 +169,7 @@ static int log_read_error(const struct ident *h, const char *name, int r)
 	const char *why = r == -ELOOP	? "a symbolic link that leads nowhere"
 			  : r == -EBADFD ? "not a regular file"
 			  : r == -EFBIG	 ? "larger than 4096 bytes"
+			  : r == -EBADMSG ? "its first line is blank, text follows"
 					 : NULL;
 
 	if (why)

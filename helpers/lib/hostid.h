@@ -68,13 +68,13 @@ int hostid_nqn_check(const char *nqn, const char **ret_why);
  *    or all-FF, else a UUID derived from /etc/machine-id for this
  *    application, else a random one;
  *  - hostid: the UUID of a "…:uuid:<uuid>" host NQN, else as above.
- * Each creation is logged once at notice level.  When a file cannot be
- * written, a value that is the same on every run (DMI, machine ID) is used
- * unsaved, with a warning; a random one is refused.  Errors are logged here,
- * naming the file.
+ * Each creation is logged once at notice level.  A file that cannot be
+ * written fails the call: no controller is connected under an identity the
+ * host would not keep.  Errors are logged here, naming the file.
  *
  * Return: 0 if both existed, 1 if a file was created; -EINVAL if a file
- * holds no valid value; -ELOOP for a dangling symlink; -EBADFD for a file
+ * holds no valid value; -EBADMSG if its first line is blank but not the
+ * rest; -ELOOP for a dangling symlink; -EBADFD for a file
  * that is not a regular file; other negative errno.
  */
 int hostid_get(char **ret_hostnqn, char **ret_hostid);

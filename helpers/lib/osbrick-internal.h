@@ -32,6 +32,9 @@ struct osb_target {
 	/* Only the identifier os-brick finds the namespace by (osbrick.h). */
 	struct vol_ns_id ns;
 	const char *ns_key;		/* the key it came from, for messages */
+	/* Every identifier given: two targets that share any name one
+	 * namespace, whichever of them os-brick would use. */
+	struct vol_ns_id all;
 	struct vol_portal portals[VOL_PORTALS_MAX];
 	unsigned n_portals;
 	char *host_nqn;

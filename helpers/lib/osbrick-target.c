@@ -269,6 +269,7 @@ static int read_namespace(struct osb_ctx *c, json_object *o, struct osb_target *
 		r = -EINVAL;
 	if (r < 0)
 		return r;
+	t->all = all;
 	t->ns = (struct vol_ns_id){};
 	if (all.has_uuid) {
 		t->ns.has_uuid = true;

@@ -54,10 +54,10 @@ static void check_duplicates(struct osb_ctx *c, const struct osb_target *t, unsi
 
 	for (unsigned j = 1; j < n; j++)
 		for (unsigned i = 0; i < j; i++) {
-			if (!t[i].ok || !t[j].ok || !vol_ns_id_shared(t[i].nqn, &t[i].ns, t[j].nqn, &t[j].ns))
+			if (!t[i].ok || !t[j].ok || !vol_ns_id_shared(t[i].nqn, &t[i].all, t[j].nqn, &t[j].all))
 				continue;
 			osb_join(path, t[j].path, t[j].ns_key);
-			vol_ns_id_describe(&t[j].ns, id, sizeof(id));
+			vol_ns_id_describe(&t[j].all, id, sizeof(id));
 			osb_bad(c, path, "names the namespace of %s too (%s%s)", t[i].path, id,
 				t[j].ns.nsid ? " in the same subsystem" : "");
 			break;

@@ -122,7 +122,11 @@ static void reconcile_replica(struct pass *p, struct desc_replica *r)
 	const char *node = NULL;
 	enum state now, old = r->state;
 
-	if (dev_namespace_find(p->udev, r->nqn, &r->ns, &nd) > 0)
+	/* Only a namespace the probe gave this volume: two volume files may
+	 * name one namespace in ways no check can compare (an NSID here, a
+	 * UUID there), and the probe gives it to one of them only. */
+	if (dev_namespace_find(p->udev, r->nqn, &r->ns, &nd) > 0 &&
+	    streq(udev_device_get_property_value(nd, "NVMF_RAID_VOLUME") ?: "", p->d->volume))
 		node = udev_device_get_devnode(nd);
 	/* A namespace that came back under a new name is the same replica. */
 	if (node && (!r->device || !streq(r->device, node)) && observed(p, r, NULL) != STATE_FAULTY &&
@@ -153,9 +157,28 @@ static void reconcile_replica(struct pass *p, struct desc_replica *r)
 	}
 }
 
+/* The identifiers the namespace of @r shows in sysfs now, all of them: the
+ * record then vouches for the namespace, whichever of them a volume file
+ * names it by later (vol_ns_id_matches()).  What the volume file gives, if
+ * the device cannot be read. */
+static const struct vol_ns_id *shown_ns(const struct desc_replica *r, struct vol_ns_id *buf)
+{
+	_cleanup_(udev_unrefp) struct udev *udev = NULL;
+	_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
+	char nqn[VOL_NQN_MAX + 1];
+	const char *name = r->device ? strrchr(r->device, '/') : NULL;
+
+	if (!name || !(udev = udev_new()) ||
+	    !(dev = udev_device_new_from_subsystem_sysname(udev, "block", name + 1)) ||
+	    dev_ns_identity(dev, nqn, buf) < 0 || !streq(nqn, r->nqn) || !vol_ns_id_matches(&r->ns, buf))
+		return &r->ns;
+	return buf;
+}
+
 void reconcile_record(const struct desc *d)
 {
 	struct state_record rec = {}, old;
+	struct vol_ns_id shown;
 	bool same;
 
 	if (!d->md.uuid)
@@ -165,7 +188,7 @@ void reconcile_record(const struct desc *d)
 	for (unsigned i = 0; i < d->n_replicas; i++)
 		if (d->replicas[i].state == STATE_IN_SYNC)
 			(void)state_record_add(&rec, d->replicas[i].name, d->replicas[i].nqn,
-					       &d->replicas[i].ns);
+					       shown_ns(&d->replicas[i], &shown));
 	if (rec.n_in_sync == 0)
 		return;		/* an array with no in-sync member is not running */
 	/* A version 1 record (has_ns false) is rewritten with the namespaces. */

@@ -64,7 +64,9 @@ bool state_record_vouches(const struct state_record *rec, const char *name, cons
 
 	if (i < 0)
 		return false;
-	return !rec->has_ns[i] || (streq(rec->nqn[i], nqn) && vol_ns_id_eq(&rec->ns[i], ns));
+	/* The record holds what the namespace showed: the replica is that
+	 * namespace if it would have been found by what the file says now. */
+	return !rec->has_ns[i] || (streq(rec->nqn[i], nqn) && vol_ns_id_matches(ns, &rec->ns[i]));
 }
 
 int state_record_add(struct state_record *rec, const char *name, const char *nqn,
@@ -84,7 +86,7 @@ int state_record_add(struct state_record *rec, const char *name, const char *nqn
 
 static int bad(const char *volume, const char *what)
 {
-	return log_error_errno(EBADMSG, "%s: %s/%s.json: %s; ignoring the record.",
+	return log_error_errno(EBADMSG, "%s: %s/%s.json: %s.",
 			       volume ? volume : "?", record_dir(), volume ? volume : "?", what);
 }
 

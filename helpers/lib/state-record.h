@@ -14,8 +14,10 @@
  *                    "nguid": "<32 hex>" | null, "nsid": N | null }, … ] }
  *
  * Each in-sync replica is recorded with the namespace it was then (its
- * subsystem and uuid/nguid/nsid): a volume file edited since to point the
- * name at another namespace does not inherit the vouching.  Version 1
+ * subsystem and every identifier the namespace showed: uuid, nguid,
+ * nsid): a volume file edited since to point the name at another
+ * namespace does not inherit the vouching; one that names the same
+ * namespace by another identifier does.  Version 1
  * recorded names only ("in-sync": [ "a", "b" ]); it is still read, and
  * vouches by name alone until the next write.
  *
@@ -66,9 +68,9 @@ bool state_record_has(const struct state_record *rec, const char *name);
 
 /**
  * state_record_vouches() - whether the record vouches for replica @name
- * on namespace @ns of subsystem @nqn: @name is in the in-sync set and was
- * recorded on that same namespace (vol_ns_id_eq()), or, in a version 1
- * record, by name alone
+ * on namespace @ns of subsystem @nqn: @name is in the in-sync set and the
+ * namespace recorded for it (the identifiers it showed) is one @ns names
+ * (vol_ns_id_matches()), or, in a version 1 record, by name alone
  */
 bool state_record_vouches(const struct state_record *rec, const char *name, const char *nqn,
 			  const struct vol_ns_id *ns);

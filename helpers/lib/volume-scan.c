@@ -206,12 +206,13 @@ static int check_value(struct vol_ctx *ctx, const char *section, const char *key
 	if (*v == '"' || *v == '\'') {
 		const char *close = strchr(v + 1, *v);
 
-		if (close) {
-			close += 1 + strspn(close + 1, " \t");
-			if (*close && *close != ';' && *close != '#')
-				return vol_err(ctx, 0, line, section, key, "text after the quoted value");
-			return 0;
-		}
+		/* iniparser would take the rest as the value, quote dropped. */
+		if (!close)
+			return vol_err(ctx, 0, line, section, key, "%c without its closing %c", *v, *v);
+		close += 1 + strspn(close + 1, " \t");
+		if (*close && *close != ';' && *close != '#')
+			return vol_err(ctx, 0, line, section, key, "text after the quoted value");
+		return 0;
 	}
 	for (const char *p = v; *p; p++) {
 		if (*p != ';' && *p != '#')

@@ -264,6 +264,12 @@ const char *vol_ns_id_shared(const char *nqn_a, const struct vol_ns_id *a, const
 		return "uuid";
 	if (a->has_nguid && b->has_nguid && memcmp(a->nguid, b->nguid, 16) == 0)
 		return "nguid";
+	/* A namespace without a UUID shows its NGUID as one (the kernel's
+	 * uuid_show()), and uuid = finds it by that: the same bytes are the
+	 * same namespace. */
+	if ((a->has_uuid && b->has_nguid && memcmp(a->uuid, b->nguid, 16) == 0) ||
+	    (a->has_nguid && b->has_uuid && memcmp(a->nguid, b->uuid, 16) == 0))
+		return b->has_uuid && memcmp(a->nguid, b->uuid, 16) == 0 ? "uuid" : "nguid";
 	return a->nsid && a->nsid == b->nsid && streq(nqn_a, nqn_b) ? "nsid" : NULL;
 }
 
@@ -331,8 +337,9 @@ int vol_ip_parse(const char *s, size_t len, int family, struct vol_portal *p, co
 	if (!inet_ntop(family, bin, p->traddr, sizeof(p->traddr)))
 		return why_not(ret_why, "unprintable address");
 	p->host_iface[0] = 0;
-	/* fe80::/10 is only reachable through a named interface: the kernel
-	 * binds the connection to host_iface (nvme-tcp, kernel 5.14 and later). */
+	/* fe80::/10 is only reachable through an interface: the zone, a name
+	 * or an index, goes with traddr; a name also as host_iface over tcp
+	 * (fabrics.c). */
 	if (family == AF_INET6 && bin[0] == 0xfe && (bin[1] & 0xc0) == 0x80) {
 		if (!zone)
 			return why_not(ret_why, "a link-local address needs its interface, as in fe80::1%eth0");

@@ -143,18 +143,28 @@ static int parse_nqn(struct vol_ctx *ctx, const struct vol_key *k, const char *v
 	return 0;
 }
 
-/* The first namespace key of the section, for messages about the namespace. */
-static void note_ns_line(struct vol_ctx *ctx, struct vol_replica *rep)
+/* Where the namespace keys are, for messages about the namespace. */
+static void note_ns_line(struct vol_ctx *ctx, struct vol_replica *rep, unsigned *line)
 {
+	*line = ctx->line;
 	if (!rep->ns_line || ctx->line < rep->ns_line)
 		rep->ns_line = ctx->line;
+}
+
+/* The line of @key ("uuid", "nguid", "nsid") of @rep. */
+static unsigned ns_key_line(const struct vol_replica *rep, const char *key)
+{
+	unsigned l = streq(key, "uuid") ? rep->uuid_line : streq(key, "nguid") ? rep->nguid_line :
+		     rep->nsid_line;
+
+	return l ? l : rep->ns_line;
 }
 
 /* A 16-byte namespace identifier of the replica: parsed with @parse,
  * all zeroes refused (NVMe's "none"), stored in @dst. */
 static int parse_id16(struct vol_ctx *ctx, struct vol_replica *rep, const char *value,
 		      int (*parse)(const char *, uint8_t[16]), const char *form, uint8_t dst[16],
-		      bool *has)
+		      bool *has, unsigned *line)
 {
 	static const uint8_t nil[16];
 	uint8_t id[16];
@@ -165,7 +175,7 @@ static int parse_id16(struct vol_ctx *ctx, struct vol_replica *rep, const char *
 		return vol_key_err(ctx, "all zeroes names no namespace");
 	memcpy(dst, id, sizeof(id));
 	*has = true;
-	note_ns_line(ctx, rep);
+	note_ns_line(ctx, rep, line);
 	return 0;
 }
 
@@ -174,7 +184,8 @@ static int parse_uuid(struct vol_ctx *ctx, const struct vol_key *k, const char *
 	struct vol_replica *rep = base;
 
 	return parse_id16(ctx, rep, value, vol_uuid_parse,
-			  "a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", rep->ns.uuid, &rep->ns.has_uuid);
+			  "a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", rep->ns.uuid, &rep->ns.has_uuid,
+			  &rep->uuid_line);
 }
 
 static int parse_nguid(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
@@ -182,7 +193,7 @@ static int parse_nguid(struct vol_ctx *ctx, const struct vol_key *k, const char 
 	struct vol_replica *rep = base;
 
 	return parse_id16(ctx, rep, value, vol_nguid_parse, "an NGUID (32 hex digits, dashes allowed)",
-			  rep->ns.nguid, &rep->ns.has_nguid);
+			  rep->ns.nguid, &rep->ns.has_nguid, &rep->nguid_line);
 }
 
 static int parse_nsid(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
@@ -193,7 +204,7 @@ static int parse_nsid(struct vol_ctx *ctx, const struct vol_key *k, const char *
 	if (vol_parse_int(value, 1, VOL_NSID_MAX, false, &v) < 0)
 		return vol_key_err(ctx, "'%s' is not a namespace id (1..%u)", value, VOL_NSID_MAX);
 	rep->ns.nsid = (uint32_t)v;
-	note_ns_line(ctx, rep);
+	note_ns_line(ctx, rep, &rep->nsid_line);
 	return 0;
 }
 
@@ -451,7 +462,7 @@ static void check_volume(struct vol_ctx *ctx, const struct vol_scan *scan, struc
 				continue;
 			snprintf(sec, sizeof(sec), "replica.%s", b->name);
 			vol_ns_id_describe(&b->ns, id, sizeof(id));
-			vol_err(ctx, 0, b->ns_line, sec, key,
+			vol_err(ctx, 0, ns_key_line(b, key), sec, key,
 				"the namespace (%s) is also the one of [replica.%s] (line %u)", id,
 				v->replicas[i].name, v->replicas[i].ns_line);
 			break;
@@ -678,7 +689,7 @@ static int cross_pair(const struct vol_volume *a, const struct vol_volume *b)
 			vol_ns_id_describe(&rb->ns, id, sizeof(id));
 			r = log_error_errno(EINVAL,
 					    "%s: %s:%u [replica.%s] %s: the namespace (%s) is also used by volume %s (%s:%u [replica.%s])",
-					    b->name, strna(pb), rb->ns_line, rb->name, key, id,
+					    b->name, strna(pb), ns_key_line(rb, key), rb->name, key, id,
 					    a->name, strna(pa), ra->ns_line, ra->name);
 		}
 	return r;

@@ -76,6 +76,7 @@ struct vol_replica {
 	char *dhchap_key;			/* path of the key file, or NULL */
 	unsigned line;				/* line of the section header */
 	unsigned ns_line;			/* line of its first uuid/nguid/nsid key */
+	unsigned uuid_line, nguid_line, nsid_line;	/* of each, 0 if absent */
 };
 
 struct vol_volume {
@@ -175,8 +176,9 @@ bool vol_ns_id_eq(const struct vol_ns_id *a, const struct vol_ns_id *b);
 
 /**
  * vol_ns_id_shared() - whether two replicas name the same namespace: equal
- * UUIDs or equal NGUIDs (both unique across subsystems), or the same
- * subsystem and NSID
+ * UUIDs or equal NGUIDs (both unique across subsystems; a UUID equal to
+ * an NGUID too, as the kernel shows an NGUID as the uuid of a namespace
+ * without one), or the same subsystem and NSID
  * Return: the key that says so ("uuid", "nguid" or "nsid"), or NULL.
  */
 const char *vol_ns_id_shared(const char *nqn_a, const struct vol_ns_id *a, const char *nqn_b,

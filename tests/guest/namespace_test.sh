@@ -128,7 +128,7 @@ test_cinder_nvmet_subsystem_nqn() {
 # too; the NSID-only replica's subsystem holds a decoy namespace 1.
 test_nguid_only_and_nsid_only_replicas_form_one_array() {
 	local na=nqn.2025-02.test.example:pure-like nb=nqn.2025-02.test.example:flat-v1
-	local nguid=1a2b3c4d-5e6f-7081-8293-a4b5c6d7e8f9 da db md
+	local nguid=1a2b3c4d-5e6f-7081-8293-a4b5c6d7e8f9 da db md ub
 	raw_subsys "$na" && raw_ns "$na" 1 64M nil "$nguid" && tgt_port 1 && raw_link "$na" 1 ||
 		fail "target a"
 	raw_subsys "$nb" && raw_ns "$nb" 1 64M "$(new_uuid)" && raw_ns "$nb" 3 64M "$(new_uuid)" &&
@@ -164,6 +164,41 @@ test_nguid_only_and_nsid_only_replicas_form_one_array() {
 	assertEquals "not degraded" 0 "$(md_degraded "$(md_of ids)")"
 	fio_verify /dev/nvmf-raid/ids
 	assertEquals "data written before the detach verifies" 0 $?
+	assertEquals "record: b's namespace as it showed itself, nsid 3 and its UUID" \
+		"3 $(cat "/sys/block/$(ns_dev "$nb" 3)/uuid")" "$(recorded ids b nsid) $(recorded ids b uuid)"
+
+	# Named by another of the identifiers it showed: still the replica the
+	# record vouches for, not a stale one.
+	ub=$(cat "/sys/block/$(ns_dev "$nb" 3)/uuid")
+	systemctl stop nvmf-raid@ids
+	sed -i "s/^nsid = 3\$/uuid = $ub/" "$VOLDIR/ids.conf"
+	journal_mark "$CURSOR"
+	systemctl start nvmf-raid@ids
+	assertEquals "b named by its UUID now: attached" 0 $?
+	assertEquals "  ... both members, none refused as stale" 0 "$(md_degraded "$(md_of ids)")"
+
+	# The record keeps stale replicas out: one that cannot be read is no
+	# "no record" (fail closed), until the admin overrides.
+	systemctl stop nvmf-raid@ids
+	echo '{"format": "nvmf-raid-record", "version": 3}' > /var/lib/nvmf-raid/ids.json
+	journal_mark "$CURSOR"
+	systemctl start nvmf-raid@ids
+	assertNotEquals "unreadable record: start refused" 0 $?
+	assertEquals "  ... exit status 1" 1 "$(unit_status ids)"
+	journal_since "$CURSOR" | grep -q "ids: the in-sync record cannot be used"
+	assertTrue "  ... saying why" $?
+	assertFalse "  ... no device" "[ -e /dev/nvmf-raid/ids ]"
+	systemctl reset-failed nvmf-raid@ids
+	touch /run/nvmf-raid/ids.accept-stale
+	systemctl start nvmf-raid@ids
+	assertEquals "  ... started with the admin override" 0 $?
+}
+
+# recorded VOL REPLICA KEY : KEY of REPLICA's entry in VOL's in-sync record.
+recorded() {
+	python3 -c 'import json,sys
+e = [e for e in json.load(open("/var/lib/nvmf-raid/%s.json" % sys.argv[1]))["in-sync"] if e["name"] == sys.argv[2]]
+print(e[0][sys.argv[3]] if e else "")' "$1" "$2" "$3"
 }
 
 # Item 3: up to 16 portals per replica (one vendor sends 16 paths): one
@@ -196,7 +231,7 @@ test_sixteen_portals() {
 
 # Item 5: a link-local portal, its interface as the zone.
 test_link_local_portal() {
-	local nqn=nqn.2025-02.test.example:linklocal c addr
+	local nqn=nqn.2025-02.test.example:linklocal c addr idx
 	ip link add "$IFACE" type dummy && ip link set "$IFACE" up &&
 		ip -6 addr add "$LL_ADDR/64" dev "$IFACE" nodad || fail "dummy interface"
 	raw_subsys "$nqn" && raw_ns "$nqn" 1 64M "$(new_uuid)" || fail "target"
@@ -218,6 +253,19 @@ test_link_local_portal() {
 	assertTrue "the volume's device" "[ -b /dev/nvmf-raid/ll ]"
 	systemctl stop nvmf-raid@ll
 	assertEquals "disconnected" "" "$(ctrls_by_nqn "$nqn")"
+
+	# The zone as an interface index, as the kernel takes it too: no name
+	# to bind to, the scope goes with the address alone.
+	idx=$(cat "/sys/class/net/$IFACE/ifindex")
+	sed -i "s/%$IFACE\]/%$idx]/" "$VOLDIR/ll.conf"
+	systemctl start nvmf-raid@ll
+	assertEquals "numeric zone %$idx: attached" 0 $?
+	c=$(ctrls_by_nqn "$nqn")
+	addr=$(cat "/sys/class/nvme/$c/address" 2>/dev/null)
+	echo "controller $c address: $addr"
+	assertContains "  ... to the address with its zone" "$addr" "traddr=$LL_ADDR%$idx"
+	assertNotContains "  ... without host_iface" "$addr" "host_iface=$idx"
+	systemctl stop nvmf-raid@ll
 	rm -f "$NVMET/ports/30/subsystems/$nqn"
 	rmdir "$NVMET/ports/30"
 }

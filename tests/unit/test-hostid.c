@@ -282,6 +282,16 @@ static void test_invalid(void)
 	refused("hostnqn", toolong, "longer than 223 bytes", "host NQN too long refused");
 	refused("hostid", "not-a-uuid\n", ": not a valid host ID: not a UUID", "host ID no UUID refused");
 	refused("hostid", ID_UUID "0\n", "not a UUID", "host ID one digit too many refused");
+	{
+		/* An identity below a blank first line is someone's: never
+		 * replaced as if the file were empty. */
+		fresh(DMI_UUID "\n");
+		put("hostnqn", "\n" PLAIN_NQN "\n");
+		put("hostid", ID_UUID "\n");
+		is_int(get(), -EBADMSG, "host NQN below a blank first line: refused");
+		ok(said(path_of("hostnqn")) && said("first line is blank"), "  ... naming the file and why");
+		is_str(content("hostnqn"), "\n" PLAIN_NQN "\n", "  ... file untouched");
+	}
 }
 
 static void test_odd_files(void)

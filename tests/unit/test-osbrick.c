@@ -307,6 +307,18 @@ static void test_namespace_ids(void)
 		"{\"target_nqn\": \"" NQN1 "\", \"ns_id\": \"7\", \"portals\": [" P_LIST("127.0.0.2", "4420", "tcp") "]}]}",
 		NULL, "volume_replicas[1].ns_id: names the namespace of volume_replicas[0] too (nsid 7 in the same subsystem)",
 		"two replicas with one subsystem and NSID");
+	/* os-brick would use the UUID of one and the NGUID of the other; the
+	 * input says both are one namespace all the same. */
+	refused("{\"alias\": \"d\", \"volume_replicas\": ["
+		"{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"volume_nguid\": \"" NGUID1 "\", \"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}, "
+		"{\"target_nqn\": \"" NQN1 "\", \"volume_nguid\": \"" NGUID1 "\", \"portals\": [" P_LIST("127.0.0.2", "4420", "tcp") "]}]}",
+		NULL, "volume_replicas[1].volume_nguid: names the namespace of volume_replicas[0] too",
+		"one namespace by an identifier os-brick would not use on one of them");
+	refused("{\"alias\": \"d\", \"volume_replicas\": ["
+		"{\"target_nqn\": \"" NQN1 "\", \"vol_uuid\": \"" UUID1 "\", \"ns_id\": \"3\", \"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}, "
+		"{\"target_nqn\": \"" NQN1 "\", \"ns_id\": 3, \"portals\": [" P_LIST("127.0.0.2", "4420", "tcp") "]}]}",
+		NULL, "volume_replicas[1].ns_id: names the namespace of volume_replicas[0] too",
+		"one subsystem and NSID, one of them found by UUID");
 	accepted("{\"alias\": \"d\", \"volume_replicas\": ["
 		 "{\"target_nqn\": \"" NQN1 "\", \"ns_id\": 7, \"portals\": [" P_LIST("127.0.0.1", "4420", "tcp") "]}, "
 		 "{\"target_nqn\": \"" NQN2 "\", \"ns_id\": 7, \"portals\": [" P_LIST("127.0.0.2", "4420", "tcp") "]}]}",

@@ -71,6 +71,23 @@ static void test_versions(void)
 	ok(!state_record_vouches(&rec, "a", "nqn.x:y", &ns), "  ... not for another");
 }
 
+/* The record holds what the namespace showed; a volume file may name it
+ * by any of those identifiers. */
+static void test_vouching(void)
+{
+	struct state_record rec = { .volume = "db1", .md_uuid = "x" };
+	struct vol_ns_id shown = { .has_uuid = true, .uuid = { 0x96, 0xe2 }, .nsid = 1 },
+			 by_nsid = { .nsid = 1 }, by_uuid = { .has_uuid = true, .uuid = { 0x96, 0xe2 } },
+			 by_nguid = { .has_nguid = true, .nguid = { 0x96, 0xe2 } },
+			 by_both = { .has_uuid = true, .uuid = { 0x96, 0xe2 }, .nsid = 2 };
+
+	state_record_add(&rec, "a", "nqn.x:y", &shown);
+	ok(state_record_vouches(&rec, "a", "nqn.x:y", &by_nsid), "recorded namespace named by its NSID");
+	ok(state_record_vouches(&rec, "a", "nqn.x:y", &by_uuid), "  ... by its UUID");
+	ok(!state_record_vouches(&rec, "a", "nqn.x:y", &by_nguid), "  ... not by an NGUID it did not show");
+	ok(!state_record_vouches(&rec, "a", "nqn.x:y", &by_both), "  ... not when one identifier differs");
+}
+
 static void test_roundtrip(void)
 {
 	char dir[] = "/tmp/nvmf-raid-test-record.XXXXXX", path[128];
@@ -116,6 +133,7 @@ int main(void)
 	log_set_max_level(LOG_CRIT);
 	test_parse();
 	test_versions();
+	test_vouching();
 	test_roundtrip();
 	return tap_done();
 }

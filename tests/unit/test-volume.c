@@ -220,6 +220,7 @@ static const struct {
 	{ "nqn", "'nqn.2014-08.org.example:a\"b'", false },
 	{ "nqn", NQN1 "0", true }, { "nqn", "nqn.2014-08.org.example:caf\xc3\xa9", false },
 	{ "nqn", "", false },
+	{ "nqn", "\"nqn.2014-08.org.example:x", false }, { "nqn", "'nqn.2014-08.org.example:x", false },
 	{ "uuid", UUID1, true }, { "uuid", "96E25FB4-9F91-4C88-AB59-275FD354777E", true },
 	{ "uuid", "96e25fb49f914c88ab59275fd354777e", false },
 	{ "uuid", "{96e25fb4-9f91-4c88-ab59-275fd354777e}", false },
@@ -424,12 +425,21 @@ static void test_namespace_identity(void)
 	t = xasprintf("%s%s", a, b);
 	refused(t, "[replica.b] nguid: the namespace (nguid " NGUID1 ") is also the one of [replica.a]",
 		"one NGUID in two replicas refused");
+	free(b), free(t);
+	b = ns_replica("b", NQN_CINDER, "uuid = 1a2b3c4d-5e6f-7081-8293-a4b5c6d7e8f9");
+	t = xasprintf("%s%s", a, b);
+	refused(t, "[replica.b] uuid: the namespace (uuid 1a2b3c4d-5e6f-7081-8293-a4b5c6d7e8f9) is also "
+		"the one of [replica.a]", "a UUID equal to another replica's NGUID refused");
 	free(a), free(b), free(t);
 	a = ns_replica("a", NQN1, "nsid = 1");
 	b = ns_replica("b", NQN1, "nsid = 1");
 	t = xasprintf("%s%s", a, b);
 	refused(t, "[replica.b] nsid: the namespace (nsid 1) is also the one of [replica.a]",
 		"one NSID of one subsystem in two replicas refused");
+	free(b), free(t);
+	b = ns_replica("b", NQN1, "uuid = " UUID2 "\nnsid = 1");
+	t = xasprintf("%s%s", a, b);
+	refused(t, "db1.conf:8 [replica.b] nsid: the namespace", "  ... the line of the nsid key named");
 	free(b), free(t);
 	b = ns_replica("b", NQN_CINDER, "nsid = 1");
 	t = xasprintf("%s%s", a, b);
@@ -1028,7 +1038,10 @@ static void test_check(void)
 	ok(!strstr(out, "a: ") && !strstr(out, "c: ") && strstr(out, "b: "),
 	   "... neither called ok, the third one is");
 	is_int(run_check("a", "c", NULL), EXIT_USAGE, "check of the two named volumes: 2");
-	is_int(run_check("b", "c", NULL), EXIT_OK, "check of two volumes that do not clash");
+	is_int(run_check("b", NULL), EXIT_OK, "check of a volume that clashes with none");
+	is_int(run_check("c", NULL), EXIT_USAGE,
+	       "check of one volume named alone: checked against every volume file, as attach does: 2");
+	ok(strstr(errs, "also used by volume"), "... naming the clash");
 
 	unlink(clash);
 	unlink(bad);
