@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -88,30 +90,7 @@ static void ctrl_apply_timeouts(const struct vol_volume *v, const char *ctrl)
 		log_warning_errno(r, "Failed to set timeouts of controller %s: %m", ctrl);
 }
 
-static bool ctrl_matches(nvme_ctrl_t c, const char *nqn, const struct vol_portal *p)
-{
-	const char *svc = nvme_ctrl_get_trsvcid(c);
 
-	return streq(nvme_ctrl_get_subsysnqn(c), nqn) &&
-	       streq(nvme_ctrl_get_transport(c), transport_name(p->transport)) &&
-	       streq(nvme_ctrl_get_traddr(c), p->traddr) &&
-	       (p->transport == VOL_TRANSPORT_FC || streq(svc, p->trsvcid));
-}
-
-/* The controller of @nqn through portal @p in the scanned topology. */
-static nvme_ctrl_t find_ctrl(nvme_root_t root, const char *nqn, const struct vol_portal *p)
-{
-	nvme_host_t h;
-	nvme_subsystem_t s;
-	nvme_ctrl_t c;
-
-	nvme_for_each_host(root, h)
-		nvme_for_each_subsystem(h, s)
-			nvme_subsystem_for_each_ctrl(s, c)
-				if (ctrl_matches(c, nqn, p))
-					return c;
-	return NULL;
-}
 
 /* This host's identity (hostid.h) as a libnvme host, which puts hostnqn=
  * and hostid= into the connect options.  Not nvme_default_host(): without
@@ -136,25 +115,78 @@ static int lookup_host(nvme_root_t root, nvme_host_t *ret)
 /* A link-local portal is reached through its zone's interface: the
  * kernel takes the zone in traddr ("fe80::1%eth0", inet_pton_with_scope())
  * for every IP transport, and nvme-tcp also binds its socket to host_iface
- * (kernel 5.14), which nvme-rdma refuses as an option.  A numeric zone is
- * an interface index, no name for host_iface. */
-static const char *host_iface(const struct vol_portal *p)
+ * (kernel 5.14), an option nvme-rdma refuses.  libnvme 1.3 reads a zone
+ * as an interface name only (if_nametoindex()), so an index, which the
+ * kernel would take, is turned into its name here.
+ * Return: 0 with @traddr and @iface (empty: none) set, or -ENODEV. */
+static int portal_zone(const struct vol_portal *p, char traddr[static sizeof(p->traddr)],
+		       char iface[static IF_NAMESIZE])
 {
 	const char *z = p->host_iface;
+	char *pct;
 
-	if (p->transport != VOL_TRANSPORT_TCP || !*z || strspn(z, "0123456789") == strlen(z))
-		return NULL;
-	return z;
+	snprintf(traddr, sizeof(p->traddr), "%s", p->traddr);
+	iface[0] = 0;
+	if (!*z)
+		return 0;
+	if (strspn(z, "0123456789") == strlen(z)) {
+		if (!if_indextoname((unsigned)strtoul(z, NULL, 10), iface))
+			return log_error_errno(ENODEV, "No network interface with index %s (the zone of %s)",
+					       z, p->traddr);
+		pct = strchr(traddr, '%');
+		if (pct)
+			snprintf(pct + 1, sizeof(p->traddr) - (size_t)(pct + 1 - traddr), "%s", iface);
+	} else {
+		snprintf(iface, IF_NAMESIZE, "%s", z);
+	}
+	if (p->transport != VOL_TRANSPORT_TCP)
+		iface[0] = 0;
+	return 0;
+}
+
+static bool ctrl_matches(nvme_ctrl_t c, const char *nqn, const struct vol_portal *p)
+{
+	const char *svc = nvme_ctrl_get_trsvcid(c);
+	char traddr[sizeof(p->traddr)], iface[IF_NAMESIZE];
+
+	/* The kernel shows the address as it was connected: the zone by name. */
+	if (portal_zone(p, traddr, iface) < 0)
+		return false;
+	return streq(nvme_ctrl_get_subsysnqn(c), nqn) &&
+	       streq(nvme_ctrl_get_transport(c), transport_name(p->transport)) &&
+	       streq(nvme_ctrl_get_traddr(c), traddr) &&
+	       (p->transport == VOL_TRANSPORT_FC || streq(svc, p->trsvcid));
+}
+
+/* The controller of @nqn through portal @p in the scanned topology. */
+static nvme_ctrl_t find_ctrl(nvme_root_t root, const char *nqn, const struct vol_portal *p)
+{
+	nvme_host_t h;
+	nvme_subsystem_t s;
+	nvme_ctrl_t c;
+
+	nvme_for_each_host(root, h)
+		nvme_for_each_subsystem(h, s)
+			nvme_subsystem_for_each_ctrl(s, c)
+				if (ctrl_matches(c, nqn, p))
+					return c;
+	return NULL;
 }
 
 static int connect_portal(nvme_root_t root, nvme_host_t host, const struct vol_volume *v,
 			  const struct vol_replica *r, const struct vol_portal *p)
 {
 	struct nvme_fabrics_config cfg;
+	char traddr[sizeof(p->traddr)], iface[IF_NAMESIZE];
 	nvme_ctrl_t c;
+	int r_zone;
 
-	c = nvme_create_ctrl(root, r->nqn, transport_name(p->transport), p->traddr,
-			     NULL, host_iface(p), p->transport == VOL_TRANSPORT_FC ? NULL : p->trsvcid);
+	r_zone = portal_zone(p, traddr, iface);
+	if (r_zone < 0)
+		return r_zone;
+	c = nvme_create_ctrl(root, r->nqn, transport_name(p->transport), traddr,
+			     NULL, iface[0] ? iface : NULL,
+			     p->transport == VOL_TRANSPORT_FC ? NULL : p->trsvcid);
 	if (!c)
 		return -fab_errno(errno);
 	nvmf_default_config(&cfg);

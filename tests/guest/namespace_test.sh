@@ -254,8 +254,8 @@ test_link_local_portal() {
 	systemctl stop nvmf-raid@ll
 	assertEquals "disconnected" "" "$(ctrls_by_nqn "$nqn")"
 
-	# The zone as an interface index, as the kernel takes it too: no name
-	# to bind to, the scope goes with the address alone.
+	# The zone as an interface index, as the kernel takes it too (libnvme
+	# 1.3 does not): connected through the interface of that index.
 	idx=$(cat "/sys/class/net/$IFACE/ifindex")
 	sed -i "s/%$IFACE\]/%$idx]/" "$VOLDIR/ll.conf"
 	systemctl start nvmf-raid@ll
@@ -263,8 +263,10 @@ test_link_local_portal() {
 	c=$(ctrls_by_nqn "$nqn")
 	addr=$(cat "/sys/class/nvme/$c/address" 2>/dev/null)
 	echo "controller $c address: $addr"
-	assertContains "  ... to the address with its zone" "$addr" "traddr=$LL_ADDR%$idx"
-	assertNotContains "  ... without host_iface" "$addr" "host_iface=$idx"
+	assertContains "  ... through the interface of index $idx" "$addr" "host_iface=$IFACE"
+	systemctl reload nvmf-raid@ll
+	assertEquals "  ... a reload finds the controller, connects nothing more" 1 \
+		"$(ctrls_by_nqn "$nqn" | wc -l)"
 	systemctl stop nvmf-raid@ll
 	rm -f "$NVMET/ports/30/subsystems/$nqn"
 	rmdir "$NVMET/ports/30"
