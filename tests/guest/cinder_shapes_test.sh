@@ -14,88 +14,25 @@
 RUNVOL=/run/nvmf-raid/volumes
 OUT=/tmp/cinder-shapes.out
 ERR=/tmp/cinder-shapes.err
-RAW=/tmp/cinder-shapes.nqns
 CINDER_ID=0b6e1c55-7d3a-4f0e-9a21-4c8d2e6f1a30
 
 oneTimeSetUp() {
 	tgt_modules || return 1
-	tgt_port 1 || return 1
-	: > "$RAW"
+	tgt_port 1
 }
 
 tearDown() {
-	local v nqn
+	local v
 	for v in $(ls "$RUNVOL" 2>/dev/null | sed -n 's/\.conf$//p'); do
 		systemctl stop "nvmf-raid@$v" > /dev/null 2>&1
 		systemctl reset-failed "nvmf-raid@$v" > /dev/null 2>&1
 		rm -f "$RUNVOL/$v.conf" "/var/lib/nvmf-raid/$v.json"
 	done
-	while read -r nqn; do
-		nvme disconnect -n "$nqn" > /dev/null 2>&1
-		subsys_remove "$nqn"
-	done < "$RAW"
-	: > "$RAW"
+	tgt_raw_remove_all
 	return 0
 }
 
-# osb ACTION JSON [ARGS...] : stdout in $OUT, stderr in $ERR, status in $RC.
-osb() {
-	local action=$1 json=$2
-	shift 2
-	printf '%s\n' "$json" | nvmf-raid os-brick "$action" "$@" > "$OUT" 2> "$ERR"
-	RC=$?
-	return $RC
-}
-
 answer_for() { printf '{"type": "block", "path": "/dev/nvmf-raid/%s"}' "$1"; }
-
-# subsys NQN : a subsystem under the NQN as the backend spells it, on port 1.
-subsys() {
-	local s=$NVMET/subsystems/$1
-	mkdir "$s" || return 1
-	echo 1 > "$s/attr_allow_any_host"
-	ln -s "$s" "$NVMET/ports/1/subsystems/$1"
-	echo "$1" >> "$RAW"
-}
-
-# ns NQN NSID UUID|nil [NGUID] : a 64 MiB namespace; "nil": no UUID.
-ns() {
-	local n=$NVMET/subsystems/$1/namespaces/$2 img
-	img=$TGT_STORE/shape-$(echo "$1" | md5sum | cut -c1-8)-$2.img
-	mkdir -p "$TGT_STORE"
-	truncate -s 64M "$img" && mkdir "$n" || return 1
-	echo "$img" > "$n/device_path"
-	[ "$3" = nil ] && set -- "$1" "$2" 00000000-0000-0000-0000-000000000000 "${4:-}"
-	echo "$3" > "$n/device_uuid"
-	[ -n "${4:-}" ] && echo "$4" > "$n/device_nguid"
-	echo 1 > "$n/enable"
-}
-
-subsys_remove() {
-	local s=$NVMET/subsystems/$1 n
-	[ -d "$s" ] || return 0
-	rm -f "$NVMET/ports/1/subsystems/$1"
-	for n in "$s"/namespaces/*; do
-		[ -d "$n" ] || continue
-		echo 0 > "$n/enable"
-		rm -f "$(cat "$n/device_path")"
-		rmdir "$n"
-	done
-	rmdir "$s"
-}
-
-# ns_dev NQN NSID : the visible namespace device of NSID in subsystem NQN.
-ns_dev() {
-	local b
-	for b in /sys/block/nvme*; do
-		[ "$(cat "$b/hidden" 2>/dev/null)" = 1 ] && continue
-		[ "$(cat "$b/nsid" 2>/dev/null)" = "$2" ] || continue
-		[ "$(cat "$b/../subsysnqn" 2>/dev/null)" = "$1" ] || continue
-		basename "$b"
-		return 0
-	done
-	return 1
-}
 
 # Item 1, the issue's own input: Cinder's LVM + nvmet target (nvmet.py,
 # connection info version 2) names the subsystem nqn.<prefix>-<volume id>
@@ -103,7 +40,7 @@ ns_dev() {
 test_cinder_nvmet_v2_as_the_issue_sends_it() {
 	local id=3f9d2c7e-8a41-4b6e-9c0d-5e7f1a2b3c4d nqn
 	nqn=nqn.nvme-subsystem-1-$id
-	subsys "$nqn" && ns "$nqn" 10 "$id" || fail "target"
+	tgt_raw_add "$nqn" 1 && tgt_raw_ns "$nqn" 10 64M "$id" || fail "target"
 	osb connect "{\"target_nqn\": \"$nqn\", \"vol_uuid\": \"$id\", \"portals\": [[\"127.0.0.1\", \"4420\", \"tcp\"]], \"ns_id\": \"10\", \"qos_specs\": null, \"access_mode\": \"rw\", \"encrypted\": false, \"enforce_multipath\": false}"
 	assertEquals "connect: exit 0 ($(cat "$ERR"))" 0 "$RC"
 	assertEquals "os-brick's answer" "$(answer_for "$id")" "$(cat "$OUT")"
@@ -123,7 +60,8 @@ test_cinder_nvmet_v2_as_the_issue_sends_it() {
 # subsystem holds the namespaces of many volumes: ns_id picks ours.
 test_flat_version_1_shared_target_by_ns_id() {
 	local nqn=nqn.nvme-subsystem-1 json
-	subsys "$nqn" && ns "$nqn" 1 "$(new_uuid)" && ns "$nqn" 2 "$(new_uuid)" || fail "target"
+	tgt_raw_add "$nqn" 1 && tgt_raw_ns "$nqn" 1 64M "$(new_uuid)" &&
+		tgt_raw_ns "$nqn" 2 64M "$(new_uuid)" || fail "target"
 	json="{\"nqn\": \"$nqn\", \"target_portal\": \"127.0.0.1\", \"target_port\": 4420, \"transport_type\": \"tcp\", \"ns_id\": 2, \"volume_nguid\": null, \"host_nqn\": \"$(cat /etc/nvme/hostnqn)\"}"
 	osb connect "$json" --volume "volume-$CINDER_ID"
 	assertEquals "connect: exit 0 ($(cat "$ERR"))" 0 "$RC"
@@ -141,7 +79,8 @@ test_flat_version_1_shared_target_by_ns_id() {
 test_nguid_only_replicas_make_one_array() {
 	local na=nqn.2010-06.com.example:flasharray.0a1b2c3d nb=nqn.2010-06.com.example:flasharray.4e5f6a7b
 	local ga=24b7e2c1a0d3f4e5d6c7b8a9e0f1a2b3 gb=35c8f3d2b1e4a5f6e7d8c9bae1f2a3b4 json md
-	subsys "$na" && ns "$na" 1 nil "$ga" && subsys "$nb" && ns "$nb" 1 nil "$gb" || fail "targets"
+	tgt_raw_add "$na" 1 && tgt_raw_ns "$na" 1 64M nil "$ga" && tgt_raw_add "$nb" 1 &&
+		tgt_raw_ns "$nb" 1 64M nil "$gb" || fail "targets"
 	json="{\"vol_uuid\": \"$CINDER_ID\", \"alias\": \"pure-like\", \"replica_count\": 2, \"volume_replicas\": [
 	  {\"target_nqn\": \"$na\", \"volume_nguid\": \"$ga\", \"portals\": [[\"127.0.0.1\", 4420, \"tcp\"]]},
 	  {\"target_nqn\": \"$nb\", \"volume_nguid\": \"$gb\", \"portals\": [[\"127.0.0.1\", 4420, \"tcp\"]]}]}"

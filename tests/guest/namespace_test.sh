@@ -13,11 +13,9 @@
 CURSOR=/tmp/namespace-test.cursor
 IFACE=nrll0
 LL_ADDR=fe80::5054:ff:fe12:3456
-RAW_NQNS=/tmp/namespace-test.nqns
 
 oneTimeSetUp() {
 	tgt_modules || return 1
-	: > "$RAW_NQNS"
 }
 
 setUp() {
@@ -25,68 +23,12 @@ setUp() {
 }
 
 tearDown() {
-	local v nqn
+	local v
 	for v in $(ls "$VOLDIR" 2>/dev/null | sed -n 's/\.conf$//p'); do drop_volume "$v"; done
-	while read -r nqn; do raw_remove "$nqn"; done < "$RAW_NQNS"
-	: > "$RAW_NQNS"
+	tgt_raw_remove_all
 	tgt_remove_all
 	ip link del "$IFACE" 2> /dev/null
 	return 0
-}
-
-# raw_subsys NQN : a subsystem under any NQN (tgt_add prefixes its own).
-raw_subsys() {
-	local s=$NVMET/subsystems/$1
-	mkdir "$s" || return 1
-	echo 1 > "$s/attr_allow_any_host"
-	echo "$1" >> "$RAW_NQNS"
-}
-
-# raw_ns NQN NSID SIZE UUID|nil [NGUID] : a namespace; "nil" gives it no
-# UUID (nvmet makes up one otherwise), NGUID in the kernel's layout.
-raw_ns() {
-	local ns=$NVMET/subsystems/$1/namespaces/$2 img
-	img=$TGT_STORE/raw-$(echo "$1" | md5sum | cut -c1-8)-$2.img
-	mkdir -p "$TGT_STORE"
-	truncate -s "$3" "$img" || return 1
-	mkdir "$ns" || return 1
-	echo "$img" > "$ns/device_path"
-	if [ "$4" = nil ]; then
-		echo 00000000-0000-0000-0000-000000000000 > "$ns/device_uuid"
-	else
-		echo "$4" > "$ns/device_uuid"
-	fi
-	[ -n "${5:-}" ] && echo "$5" > "$ns/device_nguid"
-	echo 1 > "$ns/enable"
-}
-
-raw_link() { ln -s "$NVMET/subsystems/$1" "$NVMET/ports/$2/subsystems/$1"; }
-
-raw_remove() {
-	local s=$NVMET/subsystems/$1 p ns
-	[ -d "$s" ] || return 0
-	nvme disconnect -n "$1" > /dev/null 2>&1
-	for p in "$NVMET"/ports/*; do rm -f "$p/subsystems/$1"; done
-	for ns in "$s"/namespaces/*; do
-		[ -d "$ns" ] || continue
-		echo 0 > "$ns/enable"
-		rm -f "$(cat "$ns/device_path")"
-		rmdir "$ns"
-	done
-	rmdir "$s"
-}
-
-# ns_dev NQN NSID : the visible namespace device of NSID in subsystem NQN.
-ns_dev() {
-	local b
-	for b in /sys/block/nvme*; do
-		[ "$(cat "$b/hidden" 2>/dev/null)" = 1 ] && continue
-		[ "$(cat "$b/nsid" 2>/dev/null)" = "$2" ] || continue
-		[ "$(cat "$b/../subsysnqn" 2>/dev/null)" = "$1" ] || continue
-		basename "$b"
-		return 0
-	done
-	return 1
 }
 
 status_key() {
@@ -102,8 +44,7 @@ print(r[sys.argv[2]] if sys.argv[2] in r else v[sys.argv[2]])' "$2" "$3"
 test_cinder_nvmet_subsystem_nqn() {
 	local id=3f9d2c7e-8a41-4b6e-9c0d-5e7f1a2b3c4d nqn dev
 	nqn=nqn.nvme-subsystem-1-$id
-	raw_subsys "$nqn" && raw_ns "$nqn" 10 64M "$id" && tgt_port 1 && raw_link "$nqn" 1 ||
-		fail "target"
+	tgt_raw_add "$nqn" 1 && tgt_raw_ns "$nqn" 10 64M "$id" || fail "target"
 	mkdir -p "$VOLDIR"
 	printf '[volume]\ndegraded-timeout = 20\n[replica.a]\nnqn = %s\nuuid = %s\nnsid = 10\nportals = %s\n' \
 		"$nqn" "$id" "$(tgt_port_uri 1)" > "$VOLDIR/volume-$id.conf"
@@ -129,10 +70,9 @@ test_cinder_nvmet_subsystem_nqn() {
 test_nguid_only_and_nsid_only_replicas_form_one_array() {
 	local na=nqn.2025-02.test.example:pure-like nb=nqn.2025-02.test.example:flat-v1
 	local nguid=1a2b3c4d-5e6f-7081-8293-a4b5c6d7e8f9 da db md ub
-	raw_subsys "$na" && raw_ns "$na" 1 64M nil "$nguid" && tgt_port 1 && raw_link "$na" 1 ||
-		fail "target a"
-	raw_subsys "$nb" && raw_ns "$nb" 1 64M "$(new_uuid)" && raw_ns "$nb" 3 64M "$(new_uuid)" &&
-		raw_link "$nb" 1 || fail "target b"
+	tgt_raw_add "$na" 1 && tgt_raw_ns "$na" 1 64M nil "$nguid" || fail "target a"
+	tgt_raw_add "$nb" 1 && tgt_raw_ns "$nb" 1 64M "$(new_uuid)" &&
+		tgt_raw_ns "$nb" 3 64M "$(new_uuid)" || fail "target b"
 	mkdir -p "$VOLDIR"
 	printf '[volume]\ndegraded-timeout = 20\n[replica.a]\nnqn = %s\nnguid = %s\nportals = %s\n[replica.b]\nnqn = %s\nnsid = 3\nportals = %s\n' \
 		"$na" "${nguid//-/}" "$(tgt_port_uri 1)" "$nb" "$(tgt_port_uri 1)" > "$VOLDIR/ids.conf"
@@ -205,14 +145,14 @@ print(e[0][sys.argv[3]] if e else "")' "$1" "$2" "$3"
 # namespace head over 16 controllers.
 test_sixteen_portals() {
 	local nqn=nqn.2025-02.test.example:sixteen p portals="" n
-	raw_subsys "$nqn" && raw_ns "$nqn" 1 64M "$(new_uuid)" || fail "target"
+	tgt_raw_add "$nqn" && tgt_raw_ns "$nqn" 1 64M "$(new_uuid)" || fail "target"
 	for p in $(seq 10 25); do
 		mkdir "$NVMET/ports/$p" || fail "port $p"
 		echo 127.0.0.1 > "$NVMET/ports/$p/addr_traddr"
 		echo tcp > "$NVMET/ports/$p/addr_trtype"
 		echo $((4400 + p)) > "$NVMET/ports/$p/addr_trsvcid"
 		echo ipv4 > "$NVMET/ports/$p/addr_adrfam"
-		raw_link "$nqn" "$p"
+		ln -s "$NVMET/subsystems/$nqn" "$NVMET/ports/$p/subsystems/$nqn"
 		portals="$portals tcp://127.0.0.1:$((4400 + p))"
 	done
 	mkdir -p "$VOLDIR"
@@ -234,10 +174,11 @@ test_link_local_portal() {
 	local nqn=nqn.2025-02.test.example:linklocal c addr idx
 	ip link add "$IFACE" type dummy && ip link set "$IFACE" up &&
 		ip -6 addr add "$LL_ADDR/64" dev "$IFACE" nodad || fail "dummy interface"
-	raw_subsys "$nqn" && raw_ns "$nqn" 1 64M "$(new_uuid)" || fail "target"
+	tgt_raw_add "$nqn" && tgt_raw_ns "$nqn" 1 64M "$(new_uuid)" || fail "target"
 	mkdir "$NVMET/ports/30" && echo "$LL_ADDR%$IFACE" > "$NVMET/ports/30/addr_traddr" &&
 		echo tcp > "$NVMET/ports/30/addr_trtype" && echo 4460 > "$NVMET/ports/30/addr_trsvcid" &&
-		echo ipv6 > "$NVMET/ports/30/addr_adrfam" && raw_link "$nqn" 30 || fail "port"
+		echo ipv6 > "$NVMET/ports/30/addr_adrfam" &&
+		ln -s "$NVMET/subsystems/$nqn" "$NVMET/ports/30/subsystems/$nqn" || fail "port"
 	mkdir -p "$VOLDIR"
 	printf '[volume]\ndegraded-timeout = 20\n[replica.a]\nnqn = %s\nnsid = 1\nportals = tcp://[%s%%%s]:4460\n' \
 		"$nqn" "$LL_ADDR" "$IFACE" > "$VOLDIR/ll.conf"

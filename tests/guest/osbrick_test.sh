@@ -47,16 +47,6 @@ tearDown() {
 
 used() { echo "$1" >> "$USED"; }
 
-# osb ACTION JSON [ARGS...] : nvmf-raid os-brick ACTION with JSON on stdin;
-# stdout in $OUT, stderr in $ERR, the exit status in $RC (an assertion's
-# message may run commands, which would change $? before it is read).
-osb() {
-	local action=$1 json=$2
-	shift 2
-	printf '%s\n' "$json" | nvmf-raid os-brick "$action" "$@" > "$OUT" 2> "$ERR"
-	RC=$?
-	return $RC
-}
 
 # make_replicas VOL N [SIZE] : targets VOL-r1..VOL-rN, replica I on tgt_port
 # I (so replica 2 is reached over IPv6, [::1]:4421), UUIDs in VOL.uuids.

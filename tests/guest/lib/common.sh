@@ -36,6 +36,30 @@ ctrls_by_nqn() {
 	done
 }
 
+# ns_dev NQN NSID : the visible namespace device of NSID in subsystem NQN.
+ns_dev() {
+	local b
+	for b in /sys/block/nvme*; do
+		[ "$(cat "$b/hidden" 2>/dev/null)" = 1 ] && continue
+		[ "$(cat "$b/nsid" 2>/dev/null)" = "$2" ] || continue
+		[ "$(cat "$b/../subsysnqn" 2>/dev/null)" = "$1" ] || continue
+		basename "$b"
+		return 0
+	done
+	return 1
+}
+
+# osb ACTION JSON [ARGS...] : nvmf-raid os-brick ACTION with JSON on stdin;
+# stdout in $OUT, stderr in $ERR, the exit status in $RC (an assertion's
+# message may run commands, which would change $? before it is read).
+osb() {
+	local action=$1 json=$2
+	shift 2
+	printf '%s\n' "$json" | nvmf-raid os-brick "$action" "$@" > "$OUT" 2> "$ERR"
+	RC=$?
+	return $RC
+}
+
 ctrl_state() { cat "/sys/class/nvme/$1/state" 2>/dev/null; }
 
 # md member state ("in_sync", "faulty", ...) of block device DEV in mdX.

@@ -10,6 +10,10 @@
 #   tgt_ns_disable NAME [NSID] / tgt_ns_enable NAME [NSID]
 #   tgt_grow NAME SIZE [NSID]          grow the backing file, announce it
 #   tgt_remove NAME / tgt_remove_all
+#   tgt_raw_add NQN [PORT...]          a subsystem under the NQN as a backend
+#                                      spells it (tgt_add prefixes its own)
+#   tgt_raw_ns NQN NSID SIZE UUID|nil [NGUID]
+#   tgt_raw_remove NQN / tgt_raw_remove_all
 #
 # PORT is an id of tgt_port: 1 = tcp 127.0.0.1:4420 (default),
 # 2 = tcp [::1]:4421, 3..9 = tcp 127.0.0.1:4422..4428 (one port per replica
@@ -145,4 +149,58 @@ tgt_remove_all() {
 		[ -d "$p" ] && rmdir "$p" 2>/dev/null
 	done
 	return 0
+}
+
+# Subsystems under any NQN, as storage backends name them (Cinder's nvmet:
+# nqn.nvme-subsystem-1-<volume id>); remembered for tgt_raw_remove_all.
+TGT_RAW_LIST=$TGT_STORE/raw.nqns
+
+tgt_raw_add() {
+	local nqn=$1 s=$NVMET/subsystems/$1 port
+	shift
+	mkdir -p "$TGT_STORE"
+	mkdir "$s" || return 1
+	echo 1 > "$s/attr_allow_any_host"
+	echo "$nqn" >> "$TGT_RAW_LIST"
+	for port in "$@"; do
+		tgt_port "$port" || return 1
+		ln -s "$s" "$NVMET/ports/$port/subsystems/$nqn"
+	done
+}
+
+# tgt_raw_ns NQN NSID SIZE UUID|nil [NGUID] : "nil" gives the namespace no
+# UUID (nvmet makes one up otherwise); NGUID in the kernel's layout or not.
+tgt_raw_ns() {
+	local ns=$NVMET/subsystems/$1/namespaces/$2 img
+	img=$TGT_STORE/raw-$(echo "$1" | md5sum | cut -c1-8)-$2.img
+	truncate -s "$3" "$img" && mkdir "$ns" || return 1
+	echo "$img" > "$ns/device_path"
+	if [ "$4" = nil ]; then
+		echo 00000000-0000-0000-0000-000000000000 > "$ns/device_uuid"
+	else
+		echo "$4" > "$ns/device_uuid"
+	fi
+	[ -n "${5:-}" ] && echo "$5" > "$ns/device_nguid"
+	echo 1 > "$ns/enable"
+}
+
+tgt_raw_remove() {
+	local s=$NVMET/subsystems/$1 p ns
+	[ -d "$s" ] || return 0
+	nvme disconnect -n "$1" > /dev/null 2>&1
+	for p in "$NVMET"/ports/*; do rm -f "$p/subsystems/$1"; done
+	for ns in "$s"/namespaces/*; do
+		[ -d "$ns" ] || continue
+		echo 0 > "$ns/enable"
+		rm -f "$(cat "$ns/device_path")"
+		rmdir "$ns"
+	done
+	rmdir "$s"
+}
+
+tgt_raw_remove_all() {
+	local nqn
+	[ -f "$TGT_RAW_LIST" ] || return 0
+	while read -r nqn; do tgt_raw_remove "$nqn"; done < "$TGT_RAW_LIST"
+	rm -f "$TGT_RAW_LIST"
 }
