@@ -64,22 +64,13 @@ const char *hostid_dir(void)
 
 int hostid_nqn_check(const char *nqn, const char **ret_why)
 {
-	size_t n = strnlen(nqn, HOSTID_NQN_MAX + 1);
-	const char *why = NULL;
-
-	if (n == 0)
-		why = "empty";
-	else if (n > HOSTID_NQN_MAX)
-		why = "longer than 223 bytes";
-	else if (strncmp(nqn, "nqn.", 4) != 0)
-		why = "does not start with \"nqn.\"";
-	else
-		for (const unsigned char *p = (const unsigned char *)nqn; *p && !why; p++)
-			if (*p < ' ' || *p > '~' || *p == ',')
-				why = "a ',', control or non-ASCII character";
-	if (why) {
+	/* What the kernel takes as an NQN (vol_nqn_check()), and a host NQN
+	 * as nvme-cli and libnvme write one: "nqn." first. */
+	if (vol_nqn_check(nqn, ret_why) < 0)
+		return -EINVAL;
+	if (strncmp(nqn, "nqn.", 4) != 0) {
 		if (ret_why)
-			*ret_why = why;
+			*ret_why = "does not start with \"nqn.\"";
 		return -EINVAL;
 	}
 	return 0;
