@@ -369,20 +369,22 @@ static bool name_is(const char *name, bool ns)
 	return n > 0 && name[n] == 0 && name[4] >= '0' && name[4] <= '9';
 }
 
-/* What the namespace in sysfs directory @dir shows: uuid, nguid, nsid. */
+/* What the namespace in sysfs directory @dir shows: uuid, nguid, nsid
+ * (read from @dir, which may be a scratch tree, not through libudev). */
 static void ns_seen(const char *dir, struct vol_ns_id *ret)
 {
-	char path[PATH_MAX], v[64];
-	long nsid;
+	static const char *const names[] = { "uuid", "nguid", "nsid" };
+	char v[ELEMENTSOF(names)][64];
+	const char *p[ELEMENTSOF(names)];
 
-	*ret = (struct vol_ns_id){};
-	snprintf(path, sizeof(path), "%s/uuid", dir);
-	ret->has_uuid = dev_attr_read(path, v, sizeof(v)) >= 0 && vol_uuid_parse(v, ret->uuid) == 0;
-	snprintf(path, sizeof(path), "%s/nguid", dir);
-	ret->has_nguid = dev_attr_read(path, v, sizeof(v)) >= 0 && vol_nguid_parse(v, ret->nguid) == 0;
-	snprintf(path, sizeof(path), "%s/nsid", dir);
-	if (dev_attr_read(path, v, sizeof(v)) >= 0 && vol_parse_int(v, 1, VOL_NSID_MAX, false, &nsid) == 0)
-		ret->nsid = (uint32_t)nsid;
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		p[i] = dev_attr_read(path, v[i], sizeof(v[i])) >= 0 ? v[i] : NULL;
+	}
+	/* A fake tree may leave out nsid: whatever is there still counts. */
+	(void)dev_ns_id_parse(p[0], p[1], p[2], ret);
 }
 
 /* Adds namespace @name of directory @parent (the subsystem's, or a

@@ -93,33 +93,39 @@ static const char *attr(struct udev_device *dev, const char *name)
 	return v && *v ? v : NULL;
 }
 
+int dev_ns_id_parse(const char *uuid, const char *nguid, const char *nsid, struct vol_ns_id *ret)
+{
+	long n;
+
+	*ret = (struct vol_ns_id){};
+	ret->has_uuid = uuid && vol_uuid_parse(uuid, ret->uuid) == 0;
+	ret->has_nguid = nguid && vol_nguid_parse(nguid, ret->nguid) == 0;
+	if (!nsid || vol_parse_int(nsid, 1, VOL_NSID_MAX, false, &n) < 0)
+		return -ENODEV;
+	ret->nsid = (uint32_t)n;
+	return 0;
+}
+
 int dev_ns_identity(struct udev_device *dev, char ret_nqn[static VOL_NQN_MAX + 1],
 		    struct vol_ns_id *ret)
 {
 	struct udev_device *parent;
 	const char *v, *nqn;
-	struct vol_ns_id id = {};
-	long nsid;
+	struct vol_ns_id id;
 
 	/* Native multipath: nvmeXcYnZ are hidden paths without a device node;
 	 * nvmeXnY is the head md must use. */
 	v = attr(dev, "hidden");
 	if ((v && streq(v, "1")) || !streq(udev_device_get_devtype(dev) ?: "", "disk"))
 		return -ENODEV;
-	v = attr(dev, "nsid");
-	if (!v || vol_parse_int(v, 1, VOL_NSID_MAX, false, &nsid) < 0)
+	if (dev_ns_id_parse(attr(dev, "uuid"), attr(dev, "nguid"), attr(dev, "nsid"), &id) < 0)
 		return -ENODEV;
-	id.nsid = (uint32_t)nsid;
 	/* The head hangs below its nvme-subsystem, a namespace without
 	 * multipath below its controller: both know the subsystem NQN. */
 	parent = udev_device_get_parent(dev);
 	nqn = parent ? attr(parent, "subsysnqn") : NULL;
 	if (!nqn || strlen(nqn) > VOL_NQN_MAX)
 		return -ENODEV;
-	v = attr(dev, "uuid");
-	id.has_uuid = v && vol_uuid_parse(v, id.uuid) == 0;
-	v = attr(dev, "nguid");
-	id.has_nguid = v && vol_nguid_parse(v, id.nguid) == 0;
 	memcpy(ret_nqn, nqn, strlen(nqn) + 1);
 	*ret = id;
 	return 0;

@@ -48,6 +48,15 @@ int dev_monitor_next(struct udev_monitor *mon, uint64_t deadline_usec, struct ud
 int dev_trigger_change(const char *syspath);
 
 /**
+ * dev_ns_id_parse() - a namespace's identifiers from the text of its sysfs
+ * attributes uuid, nguid and nsid (each NULL when absent; invalid ones
+ * count as absent)
+ * Return: 0, or -ENODEV without a valid nsid (no NVMe namespace); @ret is
+ * filled either way.
+ */
+int dev_ns_id_parse(const char *uuid, const char *nguid, const char *nsid, struct vol_ns_id *ret);
+
+/**
  * dev_ns_identity() - what NVMe namespace block device @dev shows: the NQN
  * of its subsystem, and its uuid, nguid and nsid attributes (a namespace
  * without a UUID shows its NGUID as "uuid": the kernel's uuid_show())

@@ -161,14 +161,14 @@ static void reconcile_replica(struct pass *p, struct desc_replica *r)
  * record then vouches for the namespace, whichever of them a volume file
  * names it by later (vol_ns_id_matches()).  What the volume file gives, if
  * the device cannot be read. */
-static const struct vol_ns_id *shown_ns(const struct desc_replica *r, struct vol_ns_id *buf)
+static const struct vol_ns_id *shown_ns(struct udev *udev, const struct desc_replica *r,
+				       struct vol_ns_id *buf)
 {
-	_cleanup_(udev_unrefp) struct udev *udev = NULL;
 	_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
 	char nqn[VOL_NQN_MAX + 1];
 	const char *name = r->device ? strrchr(r->device, '/') : NULL;
 
-	if (!name || !(udev = udev_new()) ||
+	if (!name || !udev ||
 	    !(dev = udev_device_new_from_subsystem_sysname(udev, "block", name + 1)) ||
 	    dev_ns_identity(dev, nqn, buf) < 0 || !streq(nqn, r->nqn) || !vol_ns_id_matches(&r->ns, buf))
 		return &r->ns;
@@ -177,6 +177,7 @@ static const struct vol_ns_id *shown_ns(const struct desc_replica *r, struct vol
 
 void reconcile_record(const struct desc *d)
 {
+	_cleanup_(udev_unrefp) struct udev *udev = NULL;
 	struct state_record rec = {}, old;
 	struct vol_ns_id shown;
 	bool same;
@@ -185,10 +186,11 @@ void reconcile_record(const struct desc *d)
 		return;
 	snprintf(rec.volume, sizeof(rec.volume), "%s", d->volume);
 	snprintf(rec.md_uuid, sizeof(rec.md_uuid), "%s", d->md.uuid);
+	udev = udev_new();
 	for (unsigned i = 0; i < d->n_replicas; i++)
 		if (d->replicas[i].state == STATE_IN_SYNC)
 			(void)state_record_add(&rec, d->replicas[i].name, d->replicas[i].nqn,
-					       shown_ns(&d->replicas[i], &shown));
+					       shown_ns(udev, &d->replicas[i], &shown));
 	if (rec.n_in_sync == 0)
 		return;		/* an array with no in-sync member is not running */
 	/* A version 1 record (has_ns false) is rewritten with the namespaces. */
