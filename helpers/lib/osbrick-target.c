@@ -411,12 +411,6 @@ static int read_portal(struct osb_ctx *c, json_object *v, const char *path, stru
 	return r;
 }
 
-static bool portal_eq(const struct vol_portal *a, const struct vol_portal *b)
-{
-	return a->transport == b->transport && streq(a->traddr, b->traddr) &&
-	       streq(a->trsvcid, b->trsvcid);
-}
-
 size_t osb_portals_text(const struct osb_target *t, char *buf, size_t size)
 {
 	size_t n = 0;
@@ -475,7 +469,7 @@ static int read_portals(struct osb_ctx *c, json_object *o, struct osb_target *t)
 			r = -EINVAL;
 			continue;
 		}
-		for (j = 0; j < t->n_portals && !portal_eq(&t->portals[j], &p); j++)
+		for (j = 0; j < t->n_portals && !vol_portal_eq(&t->portals[j], &p); j++)
 			;
 		if (j < t->n_portals) {
 			log_notice("%s: the same portal as %s[%zu]; connected once.", item, path, first[j]);

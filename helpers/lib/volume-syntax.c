@@ -436,6 +436,13 @@ int vol_portal_parse(const char *s, struct vol_portal *ret, const char **ret_why
 	return 0;
 }
 
+bool vol_portal_eq(const struct vol_portal *a, const struct vol_portal *b)
+{
+	/* traddr is canonical and keeps a link-local address's zone. */
+	return a->transport == b->transport && streq(a->traddr, b->traddr) &&
+	       streq(a->trsvcid, b->trsvcid);
+}
+
 void vol_portal_format(const struct vol_portal *p, char *buf, size_t size)
 {
 	const char *scheme = p->transport == VOL_TRANSPORT_TCP ? "tcp" :

@@ -208,12 +208,6 @@ static int parse_nsid(struct vol_ctx *ctx, const struct vol_key *k, const char *
 	return 0;
 }
 
-static bool portal_eq(const struct vol_portal *a, const struct vol_portal *b)
-{
-	return a->transport == b->transport && streq(a->traddr, b->traddr) &&
-	       streq(a->trsvcid, b->trsvcid);
-}
-
 /* One entry of the list; counts it in *n even beyond VOL_PORTALS_MAX. */
 static int add_portal(struct vol_ctx *ctx, struct vol_replica *rep, const char *s, size_t len,
 		      unsigned *n)
@@ -229,7 +223,7 @@ static int add_portal(struct vol_ctx *ctx, struct vol_replica *rep, const char *
 	if (vol_portal_parse(tok, &p, &why) < 0)
 		return vol_key_err(ctx, "'%s': %s", tok, why);
 	for (unsigned i = 0; i < *n && i < VOL_PORTALS_MAX; i++)
-		if (portal_eq(&rep->portals[i], &p))
+		if (vol_portal_eq(&rep->portals[i], &p))
 			return vol_key_err(ctx, "'%s' is listed twice", tok);
 	if (*n < VOL_PORTALS_MAX)
 		rep->portals[*n] = p;

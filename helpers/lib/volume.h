@@ -210,6 +210,11 @@ int vol_portal_parse(const char *s, struct vol_portal *ret, const char **ret_why
 int vol_ip_parse(const char *s, size_t len, int family, struct vol_portal *p, const char **ret_why);
 
 /**
+ * vol_portal_eq() - whether @a and @b are one portal (one path)
+ */
+bool vol_portal_eq(const struct vol_portal *a, const struct vol_portal *b);
+
+/**
  * vol_portal_format() - the URI form of @p, as the volume file spells it.
  */
 void vol_portal_format(const struct vol_portal *p, char *buf, size_t size);
