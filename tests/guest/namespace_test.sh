@@ -147,11 +147,7 @@ test_sixteen_portals() {
 	local nqn=nqn.2025-02.test.example:sixteen p portals="" n
 	tgt_raw_add "$nqn" && tgt_raw_ns "$nqn" 1 64M "$(new_uuid)" || fail "target"
 	for p in $(seq 10 25); do
-		mkdir "$NVMET/ports/$p" || fail "port $p"
-		echo 127.0.0.1 > "$NVMET/ports/$p/addr_traddr"
-		echo tcp > "$NVMET/ports/$p/addr_trtype"
-		echo $((4400 + p)) > "$NVMET/ports/$p/addr_trsvcid"
-		echo ipv4 > "$NVMET/ports/$p/addr_adrfam"
+		tgt_port_make "$p" 127.0.0.1 $((4400 + p)) ipv4 || fail "port $p"
 		ln -s "$NVMET/subsystems/$nqn" "$NVMET/ports/$p/subsystems/$nqn"
 		portals="$portals tcp://127.0.0.1:$((4400 + p))"
 	done
@@ -169,28 +165,34 @@ test_sixteen_portals() {
 	for p in $(seq 10 25); do rm -f "$NVMET/ports/$p/subsystems/$nqn"; rmdir "$NVMET/ports/$p"; done
 }
 
+# start_ll NQN : starts volume ll; $RC its status, $ADDR the sysfs address
+# of its controller of subsystem NQN.
+start_ll() {
+	local c
+	systemctl start nvmf-raid@ll
+	RC=$?
+	c=$(ctrls_by_nqn "$1")
+	ADDR=$(cat "/sys/class/nvme/$c/address" 2>/dev/null)
+	echo "controller $c address: $ADDR"
+}
+
 # Item 5: a link-local portal, its interface as the zone.
 test_link_local_portal() {
-	local nqn=nqn.2025-02.test.example:linklocal c addr idx
+	local nqn=nqn.2025-02.test.example:linklocal idx
 	ip link add "$IFACE" type dummy && ip link set "$IFACE" up &&
 		ip -6 addr add "$LL_ADDR/64" dev "$IFACE" nodad || fail "dummy interface"
 	tgt_raw_add "$nqn" && tgt_raw_ns "$nqn" 1 64M "$(new_uuid)" || fail "target"
-	mkdir "$NVMET/ports/30" && echo "$LL_ADDR%$IFACE" > "$NVMET/ports/30/addr_traddr" &&
-		echo tcp > "$NVMET/ports/30/addr_trtype" && echo 4460 > "$NVMET/ports/30/addr_trsvcid" &&
-		echo ipv6 > "$NVMET/ports/30/addr_adrfam" &&
+	tgt_port_make 30 "$LL_ADDR%$IFACE" 4460 ipv6 &&
 		ln -s "$NVMET/subsystems/$nqn" "$NVMET/ports/30/subsystems/$nqn" || fail "port"
 	mkdir -p "$VOLDIR"
 	printf '[volume]\ndegraded-timeout = 20\n[replica.a]\nnqn = %s\nnsid = 1\nportals = tcp://[%s%%%s]:4460\n' \
 		"$nqn" "$LL_ADDR" "$IFACE" > "$VOLDIR/ll.conf"
 	nvmf-raid check ll
 	assertEquals "check accepts tcp://[fe80::…%$IFACE]:4460" 0 $?
-	systemctl start nvmf-raid@ll
-	assertEquals "attached" 0 $?
-	c=$(ctrls_by_nqn "$nqn")
-	addr=$(cat "/sys/class/nvme/$c/address" 2>/dev/null)
-	echo "controller $c address: $addr"
-	assertContains "connected to the link-local address" "$addr" "traddr=$LL_ADDR"
-	assertContains "through the interface (host_iface)" "$addr" "host_iface=$IFACE"
+	start_ll "$nqn"
+	assertEquals "attached" 0 "$RC"
+	assertContains "connected to the link-local address" "$ADDR" "traddr=$LL_ADDR"
+	assertContains "through the interface (host_iface)" "$ADDR" "host_iface=$IFACE"
 	assertTrue "the volume's device" "[ -b /dev/nvmf-raid/ll ]"
 	systemctl stop nvmf-raid@ll
 	assertEquals "disconnected" "" "$(ctrls_by_nqn "$nqn")"
@@ -199,12 +201,9 @@ test_link_local_portal() {
 	# 1.3 does not): connected through the interface of that index.
 	idx=$(cat "/sys/class/net/$IFACE/ifindex")
 	sed -i "s/%$IFACE\]/%$idx]/" "$VOLDIR/ll.conf"
-	systemctl start nvmf-raid@ll
-	assertEquals "numeric zone %$idx: attached" 0 $?
-	c=$(ctrls_by_nqn "$nqn")
-	addr=$(cat "/sys/class/nvme/$c/address" 2>/dev/null)
-	echo "controller $c address: $addr"
-	assertContains "  ... through the interface of index $idx" "$addr" "host_iface=$IFACE"
+	start_ll "$nqn"
+	assertEquals "numeric zone %$idx: attached" 0 "$RC"
+	assertContains "  ... through the interface of index $idx" "$ADDR" "host_iface=$IFACE"
 	systemctl reload nvmf-raid@ll
 	assertEquals "  ... a reload finds the controller, connects nothing more" 1 \
 		"$(ctrls_by_nqn "$nqn" | wc -l)"

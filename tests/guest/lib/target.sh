@@ -10,6 +10,7 @@
 #   tgt_ns_disable NAME [NSID] / tgt_ns_enable NAME [NSID]
 #   tgt_grow NAME SIZE [NSID]          grow the backing file, announce it
 #   tgt_remove NAME / tgt_remove_all
+#   tgt_port_make ID ADDR PORT ipv4|ipv6  a port of any address
 #   tgt_raw_add NQN [PORT...]          a subsystem under the NQN as a backend
 #                                      spells it (tgt_add prefixes its own)
 #   tgt_raw_ns NQN NSID SIZE UUID|nil [NGUID]
@@ -40,11 +41,17 @@ tgt_port() {
 	[3-9]) addr=127.0.0.1 fam=ipv4 svc=$((4419 + id)) ;;
 	*) echo "tgt_port: unknown port id $id" >&2; return 1 ;;
 	esac
+	tgt_port_make "$id" "$addr" "$svc" "$fam"
+}
+
+# tgt_port_make ID TRADDR TRSVCID ipv4|ipv6 : a tcp port of any address.
+tgt_port_make() {
+	local p=$NVMET/ports/$1
 	mkdir "$p" || return 1
-	echo "$addr" > "$p/addr_traddr"
+	echo "$2" > "$p/addr_traddr"
 	echo tcp > "$p/addr_trtype"
-	echo "$svc" > "$p/addr_trsvcid"
-	echo "$fam" > "$p/addr_adrfam"
+	echo "$3" > "$p/addr_trsvcid"
+	echo "$4" > "$p/addr_adrfam"
 }
 
 # tgt_port_addr ID : "tcp://ADDR:PORT" as a volume file spells it.
