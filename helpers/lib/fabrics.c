@@ -118,7 +118,8 @@ static int lookup_host(nvme_root_t root, nvme_host_t *ret)
  * (kernel 5.14), an option nvme-rdma refuses.  libnvme 1.3 reads a zone
  * as an interface name only (if_nametoindex()), so an index, which the
  * kernel would take, is turned into its name here.
- * Return: 0 with @traddr and @iface (empty: none) set, or -ENODEV. */
+ * Return: 0 with @traddr and @iface (empty: none) set, or -ENODEV (not
+ * logged: it is asked for every controller compared). */
 static int portal_zone(const struct vol_portal *p, char traddr[static sizeof(p->traddr)],
 		       char iface[static IF_NAMESIZE])
 {
@@ -131,8 +132,7 @@ static int portal_zone(const struct vol_portal *p, char traddr[static sizeof(p->
 		return 0;
 	if (strspn(z, "0123456789") == strlen(z)) {
 		if (!if_indextoname((unsigned)strtoul(z, NULL, 10), iface))
-			return log_error_errno(ENODEV, "No network interface with index %s (the zone of %s)",
-					       z, p->traddr);
+			return -ENODEV;
 		pct = strchr(traddr, '%');
 		if (pct)
 			snprintf(pct + 1, sizeof(p->traddr) - (size_t)(pct + 1 - traddr), "%s", iface);
@@ -181,6 +181,7 @@ static int connect_portal(nvme_root_t root, nvme_host_t host, const struct vol_v
 	nvme_ctrl_t c;
 	int r_zone;
 
+	/* -ENODEV: no interface of that index; the caller names the portal. */
 	r_zone = portal_zone(p, traddr, iface);
 	if (r_zone < 0)
 		return r_zone;
