@@ -220,12 +220,6 @@ int desc_open_subdir(const char *sub, bool create, int *ret_run_fd, int *ret_sub
 	return 0;
 }
 
-/* Opens $RUNTIME/@dir, creating it if @create. */
-static int index_dir_open(const char *dir, bool create, int *ret_run_fd, int *ret_fd)
-{
-	return desc_open_subdir(dir, create, ret_run_fd, ret_fd);
-}
-
 static int index_write_one(int run_fd, const struct desc *d, const struct desc_replica *rep)
 {
 	_cleanup_close_ int dir_fd = -EBADF;
@@ -301,7 +295,7 @@ int desc_remove_index(const struct desc *d)
 
 		if (desc_index_entry_name(d->replicas[i].nqn, &d->replicas[i].ns, &dir, name) < 0)
 			continue;	/* no such entry can exist */
-		r = index_dir_open(dir, false, NULL, &dir_fd);
+		r = desc_open_subdir(dir, false, NULL, &dir_fd);
 		if (r == -ENOENT)
 			continue;
 		if (r < 0)
@@ -387,7 +381,7 @@ static int index_try(const char *dir, const char *name, const char *nqn,
 	struct desc_index_entry e;
 	int r;
 
-	r = index_dir_open(dir, false, NULL, &dir_fd);
+	r = desc_open_subdir(dir, false, NULL, &dir_fd);
 	if (r < 0)
 		return r;
 	r = index_read(dir_fd, name, &e);
