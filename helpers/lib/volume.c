@@ -143,21 +143,23 @@ static int parse_nqn(struct vol_ctx *ctx, const struct vol_key *k, const char *v
 	return 0;
 }
 
-/* Where the namespace keys are, for messages about the namespace. */
-static void note_ns_line(struct vol_ctx *ctx, struct vol_replica *rep, unsigned *line)
-{
-	*line = ctx->line;
-	if (!rep->ns_line || ctx->line < rep->ns_line)
-		rep->ns_line = ctx->line;
-}
-
-/* The line of @key ("uuid", "nguid", "nsid") of @rep. */
+/* The line of @key ("uuid", "nguid", "nsid") of @rep, for messages. */
 static unsigned ns_key_line(const struct vol_replica *rep, const char *key)
 {
-	unsigned l = streq(key, "uuid") ? rep->uuid_line : streq(key, "nguid") ? rep->nguid_line :
-		     rep->nsid_line;
+	return streq(key, "uuid") ? rep->uuid_line : streq(key, "nguid") ? rep->nguid_line :
+	       rep->nsid_line;
+}
 
-	return l ? l : rep->ns_line;
+/* The line of the first of them: where the namespace is named. */
+static unsigned ns_line(const struct vol_replica *rep)
+{
+	const unsigned lines[] = { rep->uuid_line, rep->nguid_line, rep->nsid_line };
+	unsigned l = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(lines); i++)
+		if (lines[i] && (!l || lines[i] < l))
+			l = lines[i];
+	return l;
 }
 
 /* A 16-byte namespace identifier of the replica: parsed with @parse,
@@ -175,7 +177,7 @@ static int parse_id16(struct vol_ctx *ctx, struct vol_replica *rep, const char *
 		return vol_key_err(ctx, "all zeroes names no namespace");
 	memcpy(dst, id, sizeof(id));
 	*has = true;
-	note_ns_line(ctx, rep, line);
+	*line = ctx->line;
 	return 0;
 }
 
@@ -204,7 +206,7 @@ static int parse_nsid(struct vol_ctx *ctx, const struct vol_key *k, const char *
 	if (vol_parse_int(value, 1, VOL_NSID_MAX, false, &v) < 0)
 		return vol_key_err(ctx, "'%s' is not a namespace id (1..%u)", value, VOL_NSID_MAX);
 	rep->ns.nsid = (uint32_t)v;
-	note_ns_line(ctx, rep, &rep->nsid_line);
+	rep->nsid_line = ctx->line;
 	return 0;
 }
 
@@ -458,7 +460,7 @@ static void check_volume(struct vol_ctx *ctx, const struct vol_scan *scan, struc
 			vol_ns_id_describe(&b->ns, id, sizeof(id));
 			vol_err(ctx, 0, ns_key_line(b, key), sec, key,
 				"the namespace (%s) is also the one of [replica.%s] (line %u)", id,
-				v->replicas[i].name, v->replicas[i].ns_line);
+				v->replicas[i].name, ns_line(&v->replicas[i]));
 			break;
 		}
 	}
@@ -684,7 +686,7 @@ static int cross_pair(const struct vol_volume *a, const struct vol_volume *b)
 			r = log_error_errno(EINVAL,
 					    "%s: %s:%u [replica.%s] %s: the namespace (%s) is also used by volume %s (%s:%u [replica.%s])",
 					    b->name, strna(pb), ns_key_line(rb, key), rb->name, key, id,
-					    a->name, strna(pa), ra->ns_line, ra->name);
+					    a->name, strna(pa), ns_line(ra), ra->name);
 		}
 	return r;
 }

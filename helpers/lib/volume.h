@@ -75,8 +75,7 @@ struct vol_replica {
 	bool outdated;
 	char *dhchap_key;			/* path of the key file, or NULL */
 	unsigned line;				/* line of the section header */
-	unsigned ns_line;			/* line of its first uuid/nguid/nsid key */
-	unsigned uuid_line, nguid_line, nsid_line;	/* of each, 0 if absent */
+	unsigned uuid_line, nguid_line, nsid_line;	/* lines of its keys, 0 if absent */
 };
 
 struct vol_volume {

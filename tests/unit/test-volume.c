@@ -514,7 +514,7 @@ static void test_example(void)
 		   "only the uuid given");
 	}
 	is_int(v->replicas[0].line, 12, "line of the replica section");
-	is_int(v->replicas[0].ns_line, 14, "line of the uuid key");
+	is_int(v->replicas[0].uuid_line, 14, "line of the uuid key");
 	is_int(v->replicas[0].n_portals, 2, "two portals");
 	is_str(v->replicas[0].portals[1].traddr, "::1", "second portal address");
 	is_str(v->replicas[0].portals[1].trsvcid, "4421", "second portal port");
