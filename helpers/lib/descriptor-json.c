@@ -456,39 +456,73 @@ static int parse_portals(const struct pctx *c, json_object *obj, struct desc_rep
 	return 0;
 }
 
-/* "uuid", "nguid" (absent in version 1) and "nsid": each a value or
- * null, at least one a value. */
-static int parse_ns_id(const struct pctx *c, json_object *o, struct vol_ns_id *id)
+/* One identifier of @o: absent or null is not given; -EBADMSG for another
+ * type or a value that is no identifier. */
+static int ns_id_member(json_object *o, const char *key, struct vol_ns_id *id)
 {
 	json_object *v = NULL;
 	const char *s;
+	int64_t n;
+
+	if (!json_object_object_get_ex(o, key, &v) || !v)
+		return 0;
+	if (streq(key, "nsid")) {
+		n = json_object_get_int64(v);
+		if (!json_object_is_type(v, json_type_int) || n < 1 || n > VOL_NSID_MAX)
+			return -EBADMSG;
+		id->nsid = (uint32_t)n;
+		return 0;
+	}
+	/* 36: a UUID, or an NGUID as we write it (32) or the kernel (36). */
+	if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) > 36)
+		return -EBADMSG;
+	s = json_object_get_string(v);
+	if (streq(key, "uuid")) {
+		if (vol_uuid_parse(s, id->uuid) < 0)
+			return -EBADMSG;
+		id->has_uuid = true;
+	} else {
+		if (vol_nguid_parse(s, id->nguid) < 0)
+			return -EBADMSG;
+		id->has_nguid = true;
+	}
+	return 0;
+}
+
+int desc_ns_id_from_json(struct json_object *o, struct vol_ns_id *ret, const char **ret_key,
+			 const char **ret_why)
+{
+	static const char *const keys[] = { "uuid", "nguid", "nsid" };
+	static const char *const whys[] = { "invalid UUID", "invalid NGUID",
+					    "not a namespace id (1..4294967294)" };
+	struct vol_ns_id id = {};
+
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+		if (ns_id_member(o, keys[i], &id) < 0) {
+			*ret_key = keys[i];
+			*ret_why = whys[i];
+			return -EBADMSG;
+		}
+	if (!id.has_uuid && !id.has_nguid && !id.nsid) {
+		*ret_key = "uuid";
+		*ret_why = "no uuid, nguid or nsid: the namespace is unknown";
+		return -EBADMSG;
+	}
+	*ret = id;
+	return 0;
+}
+
+/* Every version has "uuid", null or not; "nguid" and "nsid" came with 2. */
+static int parse_ns_id(const struct pctx *c, json_object *o, struct vol_ns_id *id)
+{
+	const char *s, *key, *why;
 	int r;
 
-	*id = (struct vol_ns_id){};
 	r = get_string(c, o, "uuid", true, 36, &s);
 	if (r < 0)
 		return r;
-	if (s && vol_uuid_parse(s, id->uuid) < 0)
-		return bad(c, "uuid", "invalid UUID");
-	id->has_uuid = s;
-	if (json_object_object_get_ex(o, "nguid", &v) && v) {
-		r = get_string(c, o, "nguid", true, 36, &s);
-		if (r < 0)
-			return r;
-		if (vol_nguid_parse(s, id->nguid) < 0)
-			return bad(c, "nguid", "invalid NGUID");
-		id->has_nguid = true;
-	}
-	if (json_object_object_get_ex(o, "nsid", &v) && v) {
-		int64_t n;
-
-		r = get_int(c, o, "nsid", 1, VOL_NSID_MAX, &n);
-		if (r < 0)
-			return r;
-		id->nsid = (uint32_t)n;
-	}
-	if (!id->has_uuid && !id->has_nguid && !id->nsid)
-		return bad(c, "uuid", "no uuid, nguid or nsid: the namespace is unknown");
+	if (desc_ns_id_from_json(o, id, &key, &why) < 0)
+		return bad(c, key, "%s", why);
 	return 0;
 }
 

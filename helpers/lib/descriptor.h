@@ -172,6 +172,17 @@ struct json_object;
 int desc_ns_id_to_json(struct json_object *o, const struct vol_ns_id *id);
 
 /**
+ * desc_ns_id_from_json() - read "uuid", "nguid" and "nsid" of object @o,
+ * each absent or null when not given (the descriptor's and the state
+ * record's spelling); pure
+ * @ret_key, @ret_why: on failure, the key at fault and why (static)
+ * Return: 0, or -EBADMSG for a value that is no identifier or when none
+ * is given.
+ */
+int desc_ns_id_from_json(struct json_object *o, struct vol_ns_id *ret, const char **ret_key,
+			 const char **ret_why);
+
+/**
  * desc_serialise() - the JSON text of @d, pretty-printed, newline-terminated
  * @d: the descriptor
  * @ret_text: the text, to free()

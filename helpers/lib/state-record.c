@@ -107,29 +107,12 @@ static int ns_string(json_object *o, const char *key, const char **ret)
 static int parse_member(json_object *e, struct state_record *rec)
 {
 	unsigned i = rec->n_in_sync;
-	const char *name, *nqn, *uuid, *nguid;
-	json_object *v = NULL;
-	struct vol_ns_id *ns = &rec->ns[i];
+	const char *name, *nqn, *key, *why;
 
 	if (!json_object_is_type(e, json_type_object) || ns_string(e, "name", &name) < 0 ||
-	    ns_string(e, "nqn", &nqn) < 0 || ns_string(e, "uuid", &uuid) < 0 ||
-	    ns_string(e, "nguid", &nguid) < 0 || !name || !nqn || !vol_replica_name_is_valid(name) ||
-	    !vol_nqn_is_valid(nqn) || state_record_has(rec, name))
-		return -EBADMSG;
-	*ns = (struct vol_ns_id){};
-	if ((uuid && vol_uuid_parse(uuid, ns->uuid) < 0) ||
-	    (nguid && vol_nguid_parse(nguid, ns->nguid) < 0))
-		return -EBADMSG;
-	ns->has_uuid = uuid;
-	ns->has_nguid = nguid;
-	if (json_object_object_get_ex(e, "nsid", &v) && v) {
-		int64_t n = json_object_get_int64(v);
-
-		if (!json_object_is_type(v, json_type_int) || n < 1 || n > VOL_NSID_MAX)
-			return -EBADMSG;
-		ns->nsid = (uint32_t)n;
-	}
-	if (!ns->has_uuid && !ns->has_nguid && !ns->nsid)
+	    ns_string(e, "nqn", &nqn) < 0 || !name || !nqn || !vol_replica_name_is_valid(name) ||
+	    !vol_nqn_is_valid(nqn) || state_record_has(rec, name) ||
+	    desc_ns_id_from_json(e, &rec->ns[i], &key, &why) < 0)
 		return -EBADMSG;
 	snprintf(rec->in_sync[i], sizeof(rec->in_sync[i]), "%s", name);
 	snprintf(rec->nqn[i], sizeof(rec->nqn[i]), "%s", nqn);
