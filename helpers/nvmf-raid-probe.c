@@ -36,7 +36,7 @@ static int probe(const char *devpath)
 	int r;
 
 	/* udev's $devpath: "/devices/…", never "..". */
-	if (devpath[0] != '/' || strstr(devpath, "/../") || asprintf(&syspath, "/sys%s", devpath) < 0)
+	if (devpath[0] != '/' || strstr(devpath, "/..") || asprintf(&syspath, "/sys%s", devpath) < 0)
 		return log_error_errno(EINVAL, "Not a device path: %s", devpath);
 	if (!udev)
 		return log_oom();

@@ -267,9 +267,10 @@ const char *vol_ns_id_shared(const char *nqn_a, const struct vol_ns_id *a, const
 	/* A namespace without a UUID shows its NGUID as one (the kernel's
 	 * uuid_show()), and uuid = finds it by that: the same bytes are the
 	 * same namespace. */
-	if ((a->has_uuid && b->has_nguid && memcmp(a->uuid, b->nguid, 16) == 0) ||
-	    (a->has_nguid && b->has_uuid && memcmp(a->nguid, b->uuid, 16) == 0))
-		return b->has_uuid && memcmp(a->nguid, b->uuid, 16) == 0 ? "uuid" : "nguid";
+	if (a->has_nguid && b->has_uuid && memcmp(a->nguid, b->uuid, 16) == 0)
+		return "uuid";
+	if (a->has_uuid && b->has_nguid && memcmp(a->uuid, b->nguid, 16) == 0)
+		return "nguid";
 	return a->nsid && a->nsid == b->nsid && streq(nqn_a, nqn_b) ? "nsid" : NULL;
 }
 
