@@ -31,6 +31,7 @@
 #include "lib/exit-status.h"
 #include "lib/helper.h"
 #include "lib/fabrics.h"
+#include "lib/failover.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/md.h"
@@ -38,6 +39,11 @@
 #include "lib/volume.h"
 
 #define MAX_WATCH (3 + VOL_REPLICAS_MAX * 2)
+
+/* How often the paths of an array's members are sampled (failover.h):
+ * the kernel tells no one when a controller stops being live or a request
+ * stops completing. */
+#define SAMPLE_MS 250
 
 static volatile sig_atomic_t stop;
 
@@ -89,14 +95,149 @@ static void close_watches(struct pollfd *p, unsigned n)
 		p[i].fd = safe_close(p[i].fd);
 }
 
+/* Whether failing subsystem @nqn over costs no other attached volume its
+ * data: deleting a controller drops the namespaces of every volume on it
+ * (a shared subsystem), so each of them must have another in-sync replica
+ * that is reachable. */
+static bool others_can_lose(const char *self, const char *nqn)
+{
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_closedir_ DIR *dir = NULL;
+	struct dirent *de;
+
+	if (desc_open_runtime_dir(false, &fd) < 0 || !(dir = fdopendir(fd)))
+		return true;
+	TAKE_FD(fd);
+	while ((de = readdir(dir))) {
+		_cleanup_desc_ struct desc *d = NULL;
+		char name[VOL_NAME_MAX + 1];
+		size_t n = strlen(de->d_name);
+		bool uses = false, other = false;
+
+		if (de->d_name[0] == '.' || n <= 5 || n - 5 > VOL_NAME_MAX || !streq(de->d_name + n - 5, ".json"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(n - 5), de->d_name);
+		if (streq(name, self) || desc_read(name, &d) < 0)
+			continue;
+		for (unsigned i = 0; i < d->n_replicas; i++) {
+			if (streq(d->replicas[i].nqn, nqn))
+				uses = true;
+			else if (d->replicas[i].state == STATE_IN_SYNC && fab_ctrl_live(d->replicas[i].nqn))
+				other = true;
+		}
+		if (uses && !other) {
+			log_warning("%s: not failing subsystem %s over: volume %s has no other replica reachable.",
+				    self, nqn, name);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* One sample of every member's paths; fails over the lost ones that may
+ * be, and tells when no data is reachable (suspended) and when it is
+ * again (resumed).  Return: true if a replica is being failed over. */
+static bool failover_tick(struct fo_volume *fo)
+{
+	const char *notify = fo->notify[0] ? fo->notify : NULL;
+	uint64_t now = now_usec(), tmo = (uint64_t)fo->tmo_sec * 1000000;
+	bool acted = false, all_lost;
+
+	for (unsigned i = 0; i < fo->n; i++) {
+		struct fo_track *t = &fo->r[i];
+		struct fo_sample smp = {};
+
+		if (!t->head[0] || fo_sample(t->head, &smp) < 0)
+			smp = (struct fo_sample){};
+		if (smp.paths > 0)
+			(void)fo_set_io_timeout(t->head, fo_io_timeout_ms(fo->tmo_sec));
+		if (!fo_update(t, &smp, now, tmo) || !t->member || t->deleting > 0 || smp.paths == 0)
+			continue;
+		if (!fo_can_fail(fo, i) || !others_can_lose(fo->volume, t->nqn))
+			continue;
+		t->deleting = fo_delete_ctrls(t->nqn);
+		if (t->deleting < 0) {
+			log_warning_errno(t->deleting, "%s: cannot fail replica %s over: %m", fo->volume, t->name);
+			t->deleting = 0;
+			continue;
+		}
+		log_warning("%s: replica %s %s for %.1f s; failing it over (its controllers are deleted, "
+			    "then connected again).", fo->volume, t->name,
+			    smp.live ? "has I/O in flight and none completing" : "is unreachable",
+			    (double)(now - t->bad_since) / 1e6);
+		acted = true;
+	}
+
+	all_lost = fo_all_lost(fo);
+	if (all_lost && !fo->suspended) {
+		fo->suspended = true;
+		fo->suspended_since = now;
+		event_emit(EVENT_SUSPENDED, fo->volume, NULL, notify,
+			   "%s: no in-sync replica is reachable; I/O waits until one returns.", fo->volume);
+	} else if (!all_lost && fo->suspended) {
+		fo->suspended = false;
+		event_emit(EVENT_RESUMED, fo->volume, NULL, notify,
+			   "%s: an in-sync replica is reachable again after %.1f s; I/O goes on.", fo->volume,
+			   (double)(now - fo->suspended_since) / 1e6);
+	}
+	return acted;
+}
+
+static void reap(struct fo_volume *fo)
+{
+	pid_t pid;
+
+	/* notify programs are started, not waited for (event.c), and so are
+	 * the failover and connect children; mdadm runs are waited for by
+	 * exec_run(), so none of theirs is left to take here. */
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+		for (unsigned i = 0; i < fo->n; i++) {
+			if (fo->r[i].deleting == pid)
+				fo->r[i].deleting = 0;
+			if (fo->r[i].connecting == pid)
+				fo->r[i].connecting = 0;
+		}
+}
+
+/* Reconcile until nothing changes.  Watch first, then look: a change
+ * between the two would otherwise go unnoticed.  A pass that acted
+ * (re-added a member, so new sysfs files) is followed by another.
+ * Return: as reconcile_volume(). */
+static int passes(struct udev *udev, const char *name, struct fo_volume *fo, char **mddev,
+		  struct pollfd *p, unsigned *n, int *retry_ms)
+{
+	int r = 0;
+
+	for (int pass = 0; pass < 4; pass++) {
+		char *now = NULL;
+
+		close_watches(p + 1, *n);
+		*n = *mddev ? open_watches(*mddev, p + 1, MAX_WATCH) : 0;
+		r = reconcile_volume(udev, name, fo, &now, retry_ms);
+		if (r == -ENOENT)
+			return r;
+		/* The array appeared, went, or a pass acted: again. */
+		if (r <= 0 && streq(now, *mddev) == !!now) {
+			free(now);
+			break;
+		}
+		free(*mddev);
+		*mddev = now;
+	}
+	return r;
+}
+
 static int monitor(const char *name)
 {
+	struct fo_volume fo = {};
 	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
 	_cleanup_(udev_monitor_unrefp) struct udev_monitor *mon = NULL;
 	_cleanup_free_ char *mddev = NULL;
 	struct pollfd p[1 + MAX_WATCH];
 	unsigned n = 0;
 	int r, retry_ms = -1;
+	uint64_t retry_at = 0;
+	bool pass_due = true;
 
 	if (!udev)
 		return log_oom();
@@ -107,32 +248,29 @@ static int monitor(const char *name)
 
 	log_info("%s: monitoring.", name);
 	while (!stop) {
-		/* Watch first, then look: a change between the two would
-		 * otherwise go unnoticed.  A pass that acted (re-added a
-		 * member, so new sysfs files) is followed by another. */
-		for (int pass = 0; pass < 4; pass++) {
-			char *now = NULL;
+		uint64_t t = now_usec();
+		int timeout;
 
-			close_watches(p + 1, n);
-			n = mddev ? open_watches(mddev, p + 1, MAX_WATCH) : 0;
-			r = reconcile_volume(udev, name, &now, &retry_ms);
+		/* A pass on every event and when a connect is due; the
+		 * samples of the members' paths in between are cheap. */
+		if (pass_due || (retry_at && t >= retry_at)) {
+			r = passes(udev, name, &fo, &mddev, p, &n, &retry_ms);
 			if (r == -ENOENT) {
 				log_info("%s: no longer attached; monitor exits.", name);
-				close_watches(p + 1, n);
-				return 0;
-			}
-			/* The array appeared, went, or a pass acted: again. */
-			if (r <= 0 && streq(now, mddev) == !!now) {
-				free(now);
 				break;
 			}
-			free(mddev);
-			mddev = now;
+			pass_due = false;
+			retry_at = retry_ms >= 0 ? now_usec() + (uint64_t)retry_ms * 1000 : 0;
+			t = now_usec();
 		}
-
-		r = poll(p, 1 + n, retry_ms);
+		timeout = retry_at ? (int)((retry_at > t ? retry_at - t : 0) / 1000) : -1;
+		if (mddev && fo.n > 1 && (timeout < 0 || timeout > SAMPLE_MS))
+			timeout = SAMPLE_MS;
+		r = poll(p, 1 + n, timeout);
 		if (r < 0 && errno != EINTR)
 			return log_error_errno(errno, "%s: poll failed: %m", name);
+		if (r > 0)
+			pass_due = true;
 		if (r > 0 && (p[0].revents & POLLIN)) {
 			/* Drain: one reconcile covers a burst of events. */
 			struct udev_device *d;
@@ -140,11 +278,9 @@ static int monitor(const char *name)
 			while ((d = udev_monitor_receive_device(mon)))
 				udev_device_unref(d);
 		}
-		/* notify programs are started, not waited for (event.c): reap
-		 * the finished ones.  mdadm runs are waited for by exec_run(),
-		 * so none of theirs is left to take here. */
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
+		reap(&fo);
+		if (mddev && failover_tick(&fo))
+			pass_due = true;
 	}
 	close_watches(p + 1, n);
 	return 0;

@@ -24,6 +24,8 @@ static const struct {
 	[EVENT_DEGRADED_START] = { EVENT_ID_DEGRADED_START, "degraded", LOG_WARNING },
 	[EVENT_STALE_REFUSED] = { EVENT_ID_STALE_REFUSED, "stale-refused", LOG_ERR },
 	[EVENT_ARRAY_STOPPED] = { EVENT_ID_ARRAY_STOPPED, NULL, LOG_NOTICE },
+	[EVENT_SUSPENDED] = { EVENT_ID_SUSPENDED, "suspended", LOG_ERR },
+	[EVENT_RESUMED] = { EVENT_ID_RESUMED, "resumed", LOG_NOTICE },
 };
 
 const char *event_notify_name(enum event e)

@@ -4,7 +4,7 @@
 /*
  * event_: what admins and tools key on (contract.md "Events").  Each event
  * is one journal message with a MESSAGE_ID (catalog/nvmf-raid.catalog
- * explains it), and, for the four the contract names, a run of the
+ * explains it), and, for the six the contract names, a run of the
  * volume's notify program as "PROGRAM EVENT VOLUME REPLICA" (argv, no
  * shell, not waited for).
  */
@@ -19,6 +19,8 @@ enum event {
 	EVENT_DEGRADED_START,		/* notify: degraded */
 	EVENT_STALE_REFUSED,		/* notify: stale-refused */
 	EVENT_ARRAY_STOPPED,
+	EVENT_SUSPENDED,		/* notify: suspended; no replica reachable, I/O waits */
+	EVENT_RESUMED,			/* notify: resumed */
 	_EVENT_MAX,
 };
 
@@ -29,6 +31,8 @@ enum event {
 #define EVENT_ID_DEGRADED_START   "ff933a302c9c46358ef8bc08b81fb4cb"
 #define EVENT_ID_STALE_REFUSED    "a32e29b027114861a81493ddfb2fa54d"
 #define EVENT_ID_ARRAY_STOPPED    "5922dc56c7ba4989ba28ae077acf96a7"
+#define EVENT_ID_SUSPENDED        "1f496015685d4292af959a2c6a8c5db2"
+#define EVENT_ID_RESUMED          "63dc815b5a7d45c08534ffdf724c308c"
 
 /**
  * event_emit() - log @e for @volume (and @replica, or NULL) with @message,

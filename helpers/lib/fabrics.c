@@ -85,7 +85,7 @@ static void ctrl_apply_timeouts(const struct vol_volume *v, const char *ctrl)
 	if (r >= 0)
 		r = ctrl_attr_write(ctrl, "ctrl_loss_tmo", v->ctrl_loss_tmo);
 	if (r >= 0)
-		r = ctrl_attr_write(ctrl, "fast_io_fail_tmo", v->fast_io_fail_tmo);
+		r = ctrl_attr_write(ctrl, "fast_io_fail_tmo", -1);
 	if (r < 0)
 		log_warning_errno(r, "Failed to set timeouts of controller %s: %m", ctrl);
 }
@@ -194,7 +194,9 @@ static int connect_portal(nvme_root_t root, nvme_host_t host, const struct vol_v
 	cfg.keep_alive_tmo = (int)v->keep_alive_tmo;
 	cfg.reconnect_delay = (int)v->reconnect_delay;
 	cfg.ctrl_loss_tmo = v->ctrl_loss_tmo;
-	cfg.fast_io_fail_tmo = v->fast_io_fail_tmo;
+	/* Off: the monitor fails I/O over, knowing the other replicas
+	 * (failover.h); the kernel's timer would fail the last one too. */
+	cfg.fast_io_fail_tmo = -1;
 	if (r->dhchap_key) {
 		_cleanup_free_ char *key = NULL;
 		_cleanup_fclose_ FILE *f = fopen(r->dhchap_key, "re");

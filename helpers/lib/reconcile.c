@@ -18,6 +18,7 @@
 
 struct pass {
 	struct udev *udev;
+	struct fo_volume *fo;
 	struct desc *d;
 	const char *mddev;
 	char md_uuid[36];
@@ -83,25 +84,49 @@ static int put_back(struct pass *p, struct desc_replica *r, const char *node)
 	return 0;
 }
 
-/* The kernel gave the controller up (ctrl-loss-tmo): connect again, as
- * the kernel would have kept doing with ctrl-loss-tmo = -1. */
+static struct fo_track *track_of(struct pass *p, const char *name)
+{
+	for (unsigned i = 0; p->fo && i < p->fo->n; i++)
+		if (streq(p->fo->r[i].name, name))
+			return &p->fo->r[i];
+	return NULL;
+}
+
+/* The replica has no controller: the kernel gave it up (ctrl-loss-tmo) or
+ * the monitor deleted it to fail it over (failover.h).  Connect again, as
+ * the kernel would have kept doing with ctrl-loss-tmo = -1 — in a child:
+ * a connect to a silent portal takes the kernel's TCP connect timeout,
+ * and the monitor must go on watching meanwhile.  The next pass after the
+ * child ended sees the namespace (udev) or retries. */
 static void reconnect(struct pass *p, struct desc_replica *r)
 {
-	_cleanup_vol_ struct vol_volume *v = NULL;
-	_cleanup_free_ char *path = NULL;
-	int saved = log_get_max_level();
+	struct fo_track *t = track_of(p, r->name);
+	pid_t pid;
 
-	if (fab_count_ctrls(r->nqn) > 0)
+	p->retry_ms = (int)(p->d->settings.reconnect_delay ? p->d->settings.reconnect_delay : 1) * 1000;
+	if ((t && t->connecting > 0) || fab_count_ctrls(r->nqn) > 0)
 		return;
-	log_set_max_level(LOG_CRIT);
-	if (vol_find(p->d->volume, &path) < 0 || vol_load(path, &v) < 0) {
-		log_set_max_level(saved);
+	pid = fork();
+	if (pid < 0) {
+		log_warning_errno(errno, "%s: cannot start reconnecting replica %s: %m", p->d->volume, r->name);
 		return;
 	}
-	log_set_max_level(saved);
-	for (unsigned i = 0; i < v->n_replicas; i++)
-		if (streq(v->replicas[i].name, r->name) && fab_connect_replica(v, &v->replicas[i]) < 0)
-			p->retry_ms = (int)(v->reconnect_delay ? v->reconnect_delay : 1) * 1000;
+	if (pid == 0) {
+		_cleanup_vol_ struct vol_volume *v = NULL;
+		_cleanup_free_ char *path = NULL;
+		int saved = log_get_max_level();
+
+		log_set_max_level(LOG_CRIT);
+		if (vol_find(p->d->volume, &path) < 0 || vol_load(path, &v) < 0)
+			_exit(EXIT_FAILURE);
+		log_set_max_level(saved);
+		for (unsigned i = 0; i < v->n_replicas; i++)
+			if (streq(v->replicas[i].name, r->name))
+				_exit(fab_connect_replica(v, &v->replicas[i]) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+		_exit(EXIT_FAILURE);
+	}
+	if (t)
+		t->connecting = pid;
 }
 
 static enum state observed(struct pass *p, struct desc_replica *r, const char *node)
@@ -214,11 +239,12 @@ void reconcile_record(const struct desc *d)
 			 rec.n_in_sync, d->n_replicas, (unsigned long long)rec.events);
 }
 
-int reconcile_volume(struct udev *udev, const char *name, char **ret_mddev, int *ret_retry_ms)
+int reconcile_volume(struct udev *udev, const char *name, struct fo_volume *fo, char **ret_mddev,
+		     int *ret_retry_ms)
 {
 	_cleanup_close_ int run_fd = -EBADF, lock_fd = -EBADF;
 	_cleanup_desc_ struct desc *d = NULL;
-	struct pass p = { .udev = udev, .retry_ms = -1 };
+	struct pass p = { .udev = udev, .fo = fo, .retry_ms = -1 };
 	int r;
 
 	*ret_mddev = NULL;
@@ -244,6 +270,8 @@ int reconcile_volume(struct udev *udev, const char *name, char **ret_mddev, int 
 		if (r < 0)
 			log_warning_errno(r, "%s: failed to update the descriptor: %m", name);
 	}
+	if (fo)
+		fo_volume_load(fo, d);
 	*ret_mddev = strdup(d->md.device);
 	*ret_retry_ms = p.retry_ms;
 	return p.acted;

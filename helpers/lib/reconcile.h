@@ -13,6 +13,7 @@
 #include <libudev.h>
 
 #include "descriptor.h"
+#include "failover.h"
 
 /**
  * reconcile_record() - write /var/lib/nvmf-raid/VOLUME.json (in-sync set
@@ -23,6 +24,8 @@ void reconcile_record(const struct desc *d);
 
 /**
  * reconcile_volume() - one pass over volume @name, under its lock
+ * @fo:		the monitor's view of the replicas, brought up to date from the
+ *		descriptor (fo_volume_load()); its connect children are kept there
  * @ret_mddev:	the array's device node (malloc'ed), or NULL for a volume
  *		without md or an array that is not running
  * @ret_retry_ms: -1, or when to call again without an event (a connect to
@@ -31,4 +34,5 @@ void reconcile_record(const struct desc *d);
  * are watched), 0 otherwise; -ENOENT when the volume is not attached (no
  * descriptor); other negative errno.
  */
-int reconcile_volume(struct udev *udev, const char *name, char **ret_mddev, int *ret_retry_ms);
+int reconcile_volume(struct udev *udev, const char *name, struct fo_volume *fo, char **ret_mddev,
+		     int *ret_retry_ms);

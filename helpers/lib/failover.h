@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * fo_: when a replica's I/O fails over to md — decided here, per volume,
+ * not by the kernel's fast_io_fail_tmo.
+ *
+ * Why not the kernel's timer: it runs per controller and knows nothing of
+ * the other replicas.  When every replica goes at once (a switch reboots),
+ * each controller's timer fails its I/O; md fails all members but the
+ * last, then hands the last one's error to the application and marks the
+ * array broken (raid1_error(), kernel 5.19+: MD_BROKEN refuses every
+ * later write until the array is stopped).  A plain NVMe volume with
+ * os-brick's options would have waited.  So controllers are connected
+ * with fast_io_fail_tmo off (I/O queues while a path reconnects, as
+ * multipath's queue_if_no_path), and the monitor fails a replica over
+ * only when another in-sync replica is reachable: by deleting its
+ * controllers, which fails its queued I/O at once ("no available path")
+ * so md marks it faulty.  With no in-sync replica reachable, nothing is
+ * deleted: I/O waits (the volume is "suspended") and resumes when any of
+ * them returns.
+ *
+ * A replica is lost when none of its paths is live, or when I/O is in
+ * flight on it and none completes (a silent partition: the controller
+ * stays live until keep-alive notices, 2 x keep-alive-tmo and more), for
+ * fast-io-fail-tmo seconds.  The in-flight I/O of a live but silent
+ * controller completes only when it times out, so each path's block
+ * queue gets an I/O timeout of fast-io-fail-tmo + 1 s (fo_io_timeout_ms()):
+ * it fires after the controller is being deleted, and a request that
+ * times out then is failed, not retried (nvme_tcp_timeout()).
+ */
+
+#include <stdbool.h>
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "descriptor.h"
+#include "volume.h"
+
+/* What the paths of one replica's namespace show now (sysfs). */
+struct fo_sample {
+	unsigned paths;			/* path devices nvmeXcYnZ of the head */
+	unsigned live;			/* of them, on a controller in state "live" */
+	uint64_t inflight;		/* requests in flight, all paths */
+	uint64_t completed;		/* requests completed, all paths (reads, writes, discards, flushes) */
+};
+
+/* What the monitor remembers of a replica between samples. */
+struct fo_track {
+	char name[VOL_REPLICA_NAME_MAX + 1];
+	char nqn[VOL_NQN_MAX + 1];
+	char head[32];			/* "nvme0n1", or "" */
+	bool member;			/* an array member md has not failed (in-sync or rebuilding) */
+	bool in_sync;
+	uint64_t completed;
+	uint64_t bad_since;		/* usec: not live, or stuck, since; 0: healthy */
+	bool lost;
+	pid_t deleting;			/* the child deleting its controllers, or 0 */
+	pid_t connecting;		/* the child connecting it again, or 0 */
+};
+
+struct fo_volume {
+	char volume[VOL_NAME_MAX + 1];
+	unsigned n;
+	struct fo_track r[VOL_REPLICAS_MAX];
+	unsigned tmo_sec;		/* fast-io-fail-tmo */
+	char notify[PATH_MAX];		/* the notify program, or "" */
+	bool suspended;
+	uint64_t suspended_since;	/* usec */
+};
+
+/**
+ * fo_volume_load() - take the replicas of @d (names, subsystems, devices,
+ * states) into @v, keeping what @v tracked of replicas of the same name
+ */
+void fo_volume_load(struct fo_volume *v, const struct desc *d);
+
+/**
+ * fo_sample() - read the paths of the namespace head @head ("nvme0n1")
+ * from /sys/block: every nvme<S>c<C>n<N> of it, its controller's state,
+ * its inflight and stat counters
+ * Return: 0 (paths 0 when the head is gone), or -EINVAL for a name that
+ * is not a namespace head.
+ */
+int fo_sample(const char *head, struct fo_sample *ret);
+
+/**
+ * fo_update() - account @s taken at @now (usec) to @t
+ * @tmo_usec:	how long a replica may be unreachable or stuck before it
+ *		counts as lost
+ *
+ * Unreachable: no path, or none live.  Stuck: requests in flight and the
+ * completed count unchanged since the previous sample.
+ * Return: true if @t is lost now.
+ */
+bool fo_update(struct fo_track *t, const struct fo_sample *s, uint64_t now, uint64_t tmo_usec);
+
+/**
+ * fo_can_fail() - whether the lost replica @i of @v may be failed over:
+ * another in-sync member of the array is healthy (reachable, I/O
+ * completing), not merely not lost yet
+ */
+bool fo_can_fail(const struct fo_volume *v, unsigned i);
+
+/**
+ * fo_all_lost() - whether @v has in-sync members and every one is lost
+ * (no data reachable: I/O waits)
+ */
+bool fo_all_lost(const struct fo_volume *v);
+
+/**
+ * fo_io_timeout_ms() - the block I/O timeout of a path for a volume with
+ * fast-io-fail-tmo @tmo_sec, in milliseconds
+ */
+unsigned fo_io_timeout_ms(unsigned tmo_sec);
+
+/**
+ * fo_set_io_timeout() - set queue/io_timeout of every path of @head to
+ * @ms where it differs
+ * Return: number of paths changed, or negative errno of the first write
+ * that failed.
+ */
+int fo_set_io_timeout(const char *head, unsigned ms);
+
+/**
+ * fo_delete_ctrls() - start deleting every controller of subsystem @nqn
+ * (sysfs delete_controller) in a child process: the write returns only
+ * once the controller's requests are gone, which for a silent one is its
+ * I/O timeout
+ * Return: the child's pid, or negative errno.
+ */
+pid_t fo_delete_ctrls(const char *nqn);
