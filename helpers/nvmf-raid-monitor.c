@@ -99,7 +99,7 @@ static void close_watches(struct pollfd *p, unsigned n)
  * data: deleting a controller drops the namespaces of every volume on it
  * (a shared subsystem), so each of them must have another in-sync replica
  * that is reachable. */
-static bool others_can_lose(const char *self, const char *nqn)
+static bool others_can_lose(const char *self, const char *nqn, char ret_who[static VOL_NAME_MAX + 1])
 {
 	_cleanup_close_ int fd = -EBADF;
 	_cleanup_closedir_ DIR *dir = NULL;
@@ -126,8 +126,7 @@ static bool others_can_lose(const char *self, const char *nqn)
 				other = true;
 		}
 		if (uses && !other) {
-			log_warning("%s: not failing subsystem %s over: volume %s has no other replica reachable.",
-				    self, nqn, name);
+			snprintf(ret_who, VOL_NAME_MAX + 1, "%s", name);
 			return false;
 		}
 	}
@@ -137,24 +136,67 @@ static bool others_can_lose(const char *self, const char *nqn)
 /* One sample of every member's paths; fails over the lost ones that may
  * be, and tells when no data is reachable (suspended) and when it is
  * again (resumed).  Return: true if a replica is being failed over. */
-static bool failover_tick(struct fo_volume *fo)
+/* Tells when no in-sync replica is reachable (suspended) and when one is
+ * again (resumed). */
+static void suspend_tick(struct fo_volume *fo, uint64_t now)
 {
 	const char *notify = fo->notify[0] ? fo->notify : NULL;
+	bool all_lost = fo_all_lost(fo);
+
+	if (all_lost && !fo->suspended) {
+		fo->suspended = true;
+		fo->suspended_since = now;
+		event_emit(EVENT_SUSPENDED, fo->volume, NULL, notify,
+			   "%s: no in-sync replica is reachable; I/O waits until one returns.", fo->volume);
+	} else if (!all_lost && fo->suspended) {
+		/* The others went at the same time and may be a moment behind:
+		 * they get fast-io-fail-tmo from now before they are failed. */
+		for (unsigned i = 0; i < fo->n; i++)
+			if (fo->r[i].bad_since) {
+				fo->r[i].bad_since = now;
+				fo->r[i].lost = false;
+			}
+		fo->suspended = false;
+		event_emit(EVENT_RESUMED, fo->volume, NULL, notify,
+			   "%s: an in-sync replica is reachable again after %.1f s; I/O goes on.", fo->volume,
+			   (double)(now - fo->suspended_since) / 1e6);
+	}
+}
+
+/* One sample of every member's paths; fails over the lost ones that may
+ * be.  Return: true if a replica is being failed over. */
+static bool failover_tick(struct fo_volume *fo)
+{
 	uint64_t now = now_usec(), tmo = (uint64_t)fo->tmo_sec * 1000000;
-	bool acted = false, all_lost;
+	struct fo_sample smp[VOL_REPLICAS_MAX] = {};
+	char who[VOL_NAME_MAX + 1];
+	bool acted = false;
 
 	for (unsigned i = 0; i < fo->n; i++) {
 		struct fo_track *t = &fo->r[i];
-		struct fo_sample smp = {};
 
-		if (!t->head[0] || fo_sample(t->head, &smp) < 0)
-			smp = (struct fo_sample){};
-		if (smp.paths > 0)
+		if (t->head[0] && fo_sample(t->head, &smp[i]) == 0 && smp[i].paths > 0 && fo->fail_over)
 			(void)fo_set_io_timeout(t->head, fo_io_timeout_ms(fo->tmo_sec));
-		if (!fo_update(t, &smp, now, tmo) || !t->member || t->deleting > 0 || smp.paths == 0)
+		(void)fo_update(t, &smp[i], now, tmo);
+	}
+	suspend_tick(fo, now);
+
+	for (unsigned i = 0; fo->fail_over && i < fo->n; i++) {
+		struct fo_track *t = &fo->r[i];
+
+		if (!t->lost || !t->member || t->deleting > 0 || smp[i].paths == 0)
 			continue;
-		if (!fo_can_fail(fo, i) || !others_can_lose(fo->volume, t->nqn))
+		if (!fo_can_fail(fo, i))
 			continue;
+		if (!others_can_lose(fo->volume, t->nqn, who)) {
+			if (!t->held)
+				log_warning("%s: replica %s is lost but not failed over: its subsystem %s also serves "
+					    "volume %s, which has no other replica reachable.",
+					    fo->volume, t->name, t->nqn, who);
+			t->held = true;
+			continue;
+		}
+		t->held = false;
 		t->deleting = fo_delete_ctrls(t->nqn);
 		if (t->deleting < 0) {
 			log_warning_errno(t->deleting, "%s: cannot fail replica %s over: %m", fo->volume, t->name);
@@ -163,22 +205,9 @@ static bool failover_tick(struct fo_volume *fo)
 		}
 		log_warning("%s: replica %s %s for %.1f s; failing it over (its controllers are deleted, "
 			    "then connected again).", fo->volume, t->name,
-			    smp.live ? "has I/O in flight and none completing" : "is unreachable",
+			    smp[i].live ? "has I/O in flight and none completing" : "is unreachable",
 			    (double)(now - t->bad_since) / 1e6);
 		acted = true;
-	}
-
-	all_lost = fo_all_lost(fo);
-	if (all_lost && !fo->suspended) {
-		fo->suspended = true;
-		fo->suspended_since = now;
-		event_emit(EVENT_SUSPENDED, fo->volume, NULL, notify,
-			   "%s: no in-sync replica is reachable; I/O waits until one returns.", fo->volume);
-	} else if (!all_lost && fo->suspended) {
-		fo->suspended = false;
-		event_emit(EVENT_RESUMED, fo->volume, NULL, notify,
-			   "%s: an in-sync replica is reachable again after %.1f s; I/O goes on.", fo->volume,
-			   (double)(now - fo->suspended_since) / 1e6);
 	}
 	return acted;
 }

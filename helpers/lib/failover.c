@@ -60,7 +60,9 @@ void fo_volume_load(struct fo_volume *v, const struct desc *d)
 
 	memset(v, 0, sizeof(*v));
 	snprintf(v->volume, sizeof(v->volume), "%s", d->volume);
-	v->tmo_sec = d->settings.fast_io_fail_tmo < 0 ? 0 : (unsigned)d->settings.fast_io_fail_tmo;
+	/* Off: never fail over; "suspended" is still told, after 2 s. */
+	v->fail_over = d->settings.fast_io_fail_tmo >= 0;
+	v->tmo_sec = v->fail_over ? (unsigned)d->settings.fast_io_fail_tmo : 2;
 	snprintf(v->notify, sizeof(v->notify), "%s", d->settings.notify ?: "");
 	v->suspended = old.suspended;
 	v->suspended_since = old.suspended_since;

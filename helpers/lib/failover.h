@@ -58,13 +58,15 @@ struct fo_track {
 	bool lost;
 	pid_t deleting;			/* the child deleting its controllers, or 0 */
 	pid_t connecting;		/* the child connecting it again, or 0 */
+	bool held;			/* lost, kept for another volume's sake (logged once) */
 };
 
 struct fo_volume {
 	char volume[VOL_NAME_MAX + 1];
 	unsigned n;
 	struct fo_track r[VOL_REPLICAS_MAX];
-	unsigned tmo_sec;		/* fast-io-fail-tmo */
+	unsigned tmo_sec;		/* fast-io-fail-tmo; 2 when it is off */
+	bool fail_over;			/* fast-io-fail-tmo is not -1 (off) */
 	char notify[PATH_MAX];		/* the notify program, or "" */
 	bool suspended;
 	uint64_t suspended_since;	/* usec */
