@@ -176,7 +176,7 @@ static bool failover_tick(struct fo_volume *fo)
 		struct fo_track *t = &fo->r[i];
 
 		if (t->head[0] && fo_sample(t->head, &smp[i]) == 0 && smp[i].paths > 0 && fo->fail_over)
-			(void)fo_set_io_timeout(t->head, fo_io_timeout_ms(fo->tmo_sec));
+			(void)fo_take_over(t->head, fo_io_timeout_ms(fo->tmo_sec));
 		(void)fo_update(t, &smp[i], now, tmo);
 	}
 	suspend_tick(fo, now);

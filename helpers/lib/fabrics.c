@@ -77,6 +77,14 @@ static int ctrl_attr_write(const char *ctrl, const char *attr, int value)
 	return 0;
 }
 
+/* The kernel's fast_io_fail_tmo: the volume's until the monitor takes the
+ * member over (failover.h).  One replica: off, as for a plain NVMe volume
+ * with os-brick's options; there is nothing to fail over to. */
+static int kernel_fast_io_fail(const struct vol_volume *v)
+{
+	return v->n_replicas > 1 ? v->fast_io_fail_tmo : -1;
+}
+
 static void ctrl_apply_timeouts(const struct vol_volume *v, const char *ctrl)
 {
 	int r;
@@ -85,7 +93,7 @@ static void ctrl_apply_timeouts(const struct vol_volume *v, const char *ctrl)
 	if (r >= 0)
 		r = ctrl_attr_write(ctrl, "ctrl_loss_tmo", v->ctrl_loss_tmo);
 	if (r >= 0)
-		r = ctrl_attr_write(ctrl, "fast_io_fail_tmo", -1);
+		r = ctrl_attr_write(ctrl, "fast_io_fail_tmo", kernel_fast_io_fail(v));
 	if (r < 0)
 		log_warning_errno(r, "Failed to set timeouts of controller %s: %m", ctrl);
 }
@@ -194,9 +202,7 @@ static int connect_portal(nvme_root_t root, nvme_host_t host, const struct vol_v
 	cfg.keep_alive_tmo = (int)v->keep_alive_tmo;
 	cfg.reconnect_delay = (int)v->reconnect_delay;
 	cfg.ctrl_loss_tmo = v->ctrl_loss_tmo;
-	/* Off: the monitor fails I/O over, knowing the other replicas
-	 * (failover.h); the kernel's timer would fail the last one too. */
-	cfg.fast_io_fail_tmo = -1;
+	cfg.fast_io_fail_tmo = kernel_fast_io_fail(v);
 	if (r->dhchap_key) {
 		_cleanup_free_ char *key = NULL;
 		_cleanup_fclose_ FILE *f = fopen(r->dhchap_key, "re");

@@ -22,8 +22,9 @@
  * Also sets ctrl_loss_tmo, reconnect_delay and fast_io_fail_tmo through
  * sysfs on every controller of the replica (libnvme 1.3 drops negative
  * values from the connect options, so ctrl_loss_tmo=-1 would become the
- * kernel's 600 s).  fast_io_fail_tmo is always off (-1): @v's value is
- * the monitor's to apply (failover.h).
+ * kernel's 600 s).  fast_io_fail_tmo holds until the monitor takes the
+ * member over and turns it off (fo_take_over()); off from the start for a
+ * volume of one replica.
  * Return: number of portals connected now (>= 0) if at least one portal
  * has a controller afterwards, else the last error; the error of
  * hostid_get() (logged there) if the identity cannot be had.

@@ -162,7 +162,22 @@ unsigned fo_io_timeout_ms(unsigned tmo_sec)
 	return (tmo_sec + 1) * 1000;
 }
 
-int fo_set_io_timeout(const char *head, unsigned ms)
+/* Writes @value to the sysfs attribute @path unless it reads @shown. */
+static int attr_ensure(const char *path, const char *shown, const char *value)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char buf[32];
+	size_t len = strlen(value);
+
+	if (dev_attr_read(path, buf, sizeof(buf)) == 0 && streq(buf, shown))
+		return 0;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, value, len) != (ssize_t)len)
+		return -errno;
+	return 1;
+}
+
+int fo_take_over(const char *head, unsigned io_timeout_ms)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
@@ -173,20 +188,23 @@ int fo_set_io_timeout(const char *head, unsigned ms)
 		return -EINVAL;
 	d = opendir("/sys/block");
 	while (d && (de = readdir(d))) {
-		char path[PATH_MAX], buf[32], want[16];
-		_cleanup_close_ int fd = -EBADF;
-		int len;
+		char path[PATH_MAX], ms[16];
+		int k;
 
 		if (!is_path_of(de->d_name, sub, ns))
 			continue;
+		snprintf(ms, sizeof(ms), "%u", io_timeout_ms);
 		snprintf(path, sizeof(path), "/sys/block/%s/queue/io_timeout", de->d_name);
-		len = snprintf(want, sizeof(want), "%u", ms);
-		if (dev_attr_read(path, buf, sizeof(buf)) == 0 && streq(buf, want))
-			continue;
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, want, (size_t)len) != len)
-			return -errno;
-		n++;
+		k = attr_ensure(path, ms, ms);
+		if (k < 0)
+			return k;
+		n += k;
+		/* The kernel shows -1 as "off". */
+		snprintf(path, sizeof(path), "/sys/block/%s/device/fast_io_fail_tmo", de->d_name);
+		k = attr_ensure(path, "off", "-1");
+		if (k < 0)
+			return k;
+		n += k;
 	}
 	return n;
 }

@@ -11,14 +11,18 @@
  * last, then hands the last one's error to the application and marks the
  * array broken (raid1_error(), kernel 5.19+: MD_BROKEN refuses every
  * later write until the array is stopped).  A plain NVMe volume with
- * os-brick's options would have waited.  So controllers are connected
- * with fast_io_fail_tmo off (I/O queues while a path reconnects, as
- * multipath's queue_if_no_path), and the monitor fails a replica over
+ * os-brick's options would have waited.  So the kernel's fast_io_fail_tmo
+ * is off (I/O queues while a path reconnects, as multipath's
+ * queue_if_no_path), and the monitor fails a replica over
  * only when another in-sync replica is reachable: by deleting its
  * controllers, which fails its queued I/O at once ("no available path")
  * so md marks it faulty.  With no in-sync replica reachable, nothing is
  * deleted: I/O waits (the volume is "suspended") and resumes when any of
  * them returns.
+ *
+ * Controllers are connected with the volume's fast_io_fail_tmo, for the
+ * attach, which has no monitor yet; the monitor turns it off as it takes
+ * a member over (fo_take_over()).
  *
  * A replica is lost when none of its paths is live, or when I/O is in
  * flight on it and none completes (a silent partition: the controller
@@ -118,12 +122,18 @@ bool fo_all_lost(const struct fo_volume *v);
 unsigned fo_io_timeout_ms(unsigned tmo_sec);
 
 /**
- * fo_set_io_timeout() - set queue/io_timeout of every path of @head to
- * @ms where it differs
- * Return: number of paths changed, or negative errno of the first write
- * that failed.
+ * fo_take_over() - make the monitor the one to fail @head's I/O over: on
+ * every path of @head, set the block queue's io_timeout to @io_timeout_ms
+ * and the controller's fast_io_fail_tmo off (-1), where they differ
+ *
+ * Until the monitor takes over, the controllers keep the fast_io_fail_tmo
+ * they were connected with (the volume's): while attach or a reconnect
+ * runs there is no monitor to fail anything over, and an I/O error then
+ * fails that step, not an application's write.
+ * Return: number of attributes written, or negative errno of the first
+ * write that failed.
  */
-int fo_set_io_timeout(const char *head, unsigned ms);
+int fo_take_over(const char *head, unsigned io_timeout_ms);
 
 /**
  * fo_delete_ctrls() - start deleting every controller of subsystem @nqn

@@ -1,0 +1,82 @@
+# shellcheck shell=bash
+# Faults under load: fio writing and verifying through a fault, and the
+# replica states nvmf-raid records.  Source after common.sh.
+#
+#   fio_start VOL        fio 4k randwrite, crc32c verify, on /dev/nvmf-raid/VOL
+#   fio_stop             stop it; asserts no I/O or verify error; sets
+#                        FIO_MAX_LAT (seconds, the longest total latency, submission
+#                        to completion: the stall) and FIO_IOS (writes)
+#   rstate VOL REPLICA   a replica's state in the descriptor
+#   wait_state VOL REPLICA STATE [SEC]
+#   recorded VOL         the in-sync replicas of VOL's record, by name
+#   netcut PORT / netheal  drop every packet to and from a local TCP port
+#                        (no reset: a silent partition) / stop dropping
+
+FIO_SIZE=${FIO_SIZE:-16M}
+
+fio_start() {
+	fio --name=bg --filename="/dev/nvmf-raid/$1" --rw=randwrite --bs=4k --size="$FIO_SIZE" \
+		--direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c --verify_backlog=128 \
+		--verify_fatal=1 --time_based --runtime=900 ${FIO_RATE:+--rate_iops=$FIO_RATE} \
+		--output-format=json --output="/tmp/fio-$1.json" > /dev/null 2>&1 &
+	FIO_PID=$!
+	FIO_VOL=$1
+	sleep 1		# under way before the fault
+}
+
+# fio runs for 900 s: if it is gone before fio_stop, it stopped on an error.
+fio_stop() {
+	local alive=1 out
+	FIO_MAX_LAT= FIO_IOS=
+	[ -n "${FIO_PID:-}" ] || return 0
+	kill -0 "$FIO_PID" 2> /dev/null || alive=0
+	kill -INT "$FIO_PID" 2> /dev/null
+	wait "$FIO_PID"
+	FIO_PID=
+	assertEquals "fio on $FIO_VOL still running when stopped (it stops on the first error)" 1 "$alive"
+	out=$(python3 - "/tmp/fio-$FIO_VOL.json" <<-'PY'
+	import json, sys
+	t = open(sys.argv[1]).read()
+	j = json.loads(t[t.index('{'):])["jobs"][0]
+	print(j["error"], "%.2f" % (max(j["write"]["lat_ns"]["max"], j["read"]["lat_ns"]["max"]) / 1e9),
+	      j["write"]["total_ios"])
+	PY
+	) || { fail "fio on $FIO_VOL: no JSON result"; return 0; }
+	set -- $out
+	FIO_MAX_LAT=$2 FIO_IOS=$3
+	assertEquals "fio on $FIO_VOL: I/O or verify error (errno)" 0 "$1"
+	echo "fio on $FIO_VOL: error $1, $FIO_IOS writes, longest completion latency ${FIO_MAX_LAT}s"
+	return 0
+}
+
+rstate() {
+	python3 -c 'import json,sys
+d = json.load(open("/run/nvmf-raid/%s.json" % sys.argv[1]))
+print([r["state"] for r in d["replicas"] if r["name"] == sys.argv[2]][0])' "$1" "$2" 2>/dev/null
+}
+
+wait_state() { wait_until "${4:-30}" sh -c "[ \"\$(python3 -c 'import json,sys
+d=json.load(open(\"/run/nvmf-raid/$1.json\"))
+print([r[\"state\"] for r in d[\"replicas\"] if r[\"name\"]==\"$2\"][0])')\" = $3 ]"; }
+
+recorded() {
+	python3 -c 'import json,sys; print(" ".join(e["name"] for e in json.load(open("/var/lib/nvmf-raid/%s.json" % sys.argv[1]))["in-sync"]))' "$1"
+}
+
+netcut() {
+	modprobe -a sch_prio sch_netem cls_u32 || return 1
+	tc qdisc add dev lo root handle 1: prio || return 1
+	tc qdisc add dev lo parent 1:3 handle 30: netem loss 100%
+	tc filter add dev lo parent 1:0 protocol ip prio 1 u32 match ip dport "$1" 0xffff flowid 1:3
+	tc filter add dev lo parent 1:0 protocol ip prio 2 u32 match ip sport "$1" 0xffff flowid 1:3
+}
+
+netheal() { tc qdisc del dev lo root 2> /dev/null; return 0; }
+
+# md_check MD : runs md's check; prints mismatch_cnt.
+md_check() {
+	wait_until 120 sh -c "[ \"\$(cat /sys/block/$1/md/sync_action)\" = idle ]" || return 1
+	echo check > "/sys/block/$1/md/sync_action" || return 1
+	wait_until 120 sh -c "[ \"\$(cat /sys/block/$1/md/sync_action)\" = idle ]" || return 1
+	cat "/sys/block/$1/md/mismatch_cnt"
+}
