@@ -7,6 +7,8 @@
 . "${NVMF_RAID_TESTLIB:-./lib}/common.sh"
 # shellcheck source=lib/volume.sh
 . "${NVMF_RAID_TESTLIB:-./lib}/volume.sh"
+# shellcheck source=lib/fault.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/fault.sh"
 
 CURSOR=/tmp/failure-test.cursor
 NOTIFY_LOG=/tmp/notify.log
@@ -32,30 +34,10 @@ reconnect-delay = 1"
 
 tearDown() {
 	local v
-	stop_fio
+	fio_stop
 	for v in $(ls "$VOLDIR" 2>/dev/null | sed -n 's/\.conf$//p'); do drop_volume "$v"; done
 	tgt_remove_all
 	rm -f /var/lib/nvmf-raid/*.json
-	return 0
-}
-
-# fio writing and verifying (crc32c, verify_backlog) for as long as a test runs.
-start_fio() {
-	fio --name=bg --filename="/dev/nvmf-raid/$1" --rw=randwrite --bs=4k --size="$FIO_SIZE" \
-		--direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c --verify_backlog=128 \
-		--verify_fatal=1 --time_based --runtime=900 --output="/tmp/fio-$1.log" > /dev/null 2>&1 &
-	FIO_PID=$!
-	FIO_VOL=$1
-	sleep 1
-}
-
-# Stops fio; asserts it saw no error and no verify failure.
-stop_fio() {
-	[ -n "$FIO_PID" ] || return 0
-	kill -INT "$FIO_PID" 2> /dev/null
-	wait "$FIO_PID"
-	FIO_PID=
-	assertTrue "fio: no I/O or verify error on $FIO_VOL" "grep -q 'err= 0' /tmp/fio-$FIO_VOL.log"
 	return 0
 }
 
@@ -64,21 +46,6 @@ PATTERN="--name=pat --filename=/dev/nvmf-raid/VOL --rw=write --bs=64k --offset=2
 	--direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c --output=/dev/null"
 write_pattern() { fio ${PATTERN//VOL/$1} --do_verify=1 > /dev/null 2>&1; }
 verify_pattern() { fio ${PATTERN//VOL/$1} --verify_only=1 > /dev/null 2>&1; }
-
-rstate() {
-	python3 -c 'import json,sys
-d = json.load(open("/run/nvmf-raid/%s.json" % sys.argv[1]))
-print([r["state"] for r in d["replicas"] if r["name"] == sys.argv[2]][0])' "$1" "$2" 2>/dev/null
-}
-
-wait_state() { wait_until "${4:-30}" sh -c "[ \"\$(python3 -c 'import json,sys
-d=json.load(open(\"/run/nvmf-raid/$1.json\"))
-print([r[\"state\"] for r in d[\"replicas\"] if r[\"name\"]==\"$2\"][0])')\" = $3 ]"; }
-
-# The in-sync replicas of VOL's record, by name.
-recorded() {
-	python3 -c 'import json,sys; print(" ".join(e["name"] for e in json.load(open("/var/lib/nvmf-raid/%s.json" % sys.argv[1]))["in-sync"]))' "$1"
-}
 
 # The namespace UUID VOL's record holds for in-sync replica NAME.
 recorded_uuid() {
@@ -109,7 +76,7 @@ lose_and_heal() {
 	new_volume "$vol" "$n" "$SIZE"
 	systemctl start "nvmf-raid@$vol" || { fail "attach"; return; }
 	mdadm --wait "/dev/nvmf-raid/$vol" > /dev/null 2>&1
-	start_fio "$vol"
+	fio_start "$vol"
 	for i in "${lost[@]}"; do tgt_vanish "$vol-r$i"; done
 	t0=$(uptime_s)
 	for i in "${lost[@]}"; do
@@ -141,7 +108,7 @@ lose_and_heal() {
 	assertTrue "journal: back in sync" "journal_has_id 73adcdd4e0ad4466b6418dd5d4100791"
 	assertTrue "notify replica-in-sync" "grep -q 'replica-in-sync $vol r${lost[0]}' $NOTIFY_LOG"
 	assertEquals "array whole" 0 "$(cat "/sys/block/$(md_of "$vol")/md/degraded")"
-	stop_fio
+	fio_stop
 }
 
 # fio dirties at most its 16 MiB region, 6.3% of the 256 MiB array, so one
@@ -166,12 +133,12 @@ test_degraded_start_after_timeout_then_heal() {
 	assertEquals "array degraded by one" 1 "$(cat "/sys/block/$(md_of deg)/md/degraded")"
 	assertTrue "journal: degraded start" "journal_has_id ff933a302c9c46358ef8bc08b81fb4cb"
 	assertTrue "notify degraded" "grep -q '^degraded deg' $NOTIFY_LOG"
-	start_fio deg
+	fio_start deg
 	tgt_return deg-r3
 	wait_state deg r3 in-sync 40
 	assertTrue "r3 connected by the monitor and re-added" $?
 	assertEquals "array whole" 0 "$(cat "/sys/block/$(md_of deg)/md/degraded")"
-	stop_fio
+	fio_stop
 }
 
 test_start_refused_below_min_replicas() {
@@ -196,7 +163,7 @@ test_split_brain_is_refused_then_heals() {
 	VOL_TIMEOUT=6 new_volume sb 4 "$SIZE"
 	systemctl start nvmf-raid@sb || { fail "attach"; return; }
 	mdadm --wait /dev/nvmf-raid/sb > /dev/null 2>&1
-	start_fio sb
+	fio_start sb
 	tgt_vanish sb-r3
 	tgt_vanish sb-r4
 	wait_state sb r3 faulty 30 && wait_state sb r4 faulty 30
@@ -205,7 +172,7 @@ test_split_brain_is_refused_then_heals() {
 	assertEquals "record: only a and b in sync" "r1 r2" "$(recorded sb)"
 	assertEquals "record: r2 on its namespace" "$(replica_uuid sb 2)" "$(recorded_uuid sb r2)"
 	sleep 2		# writes continue on a and b
-	stop_fio
+	fio_stop
 	write_pattern sb
 	assertEquals "pattern written on a and b alone" 0 $?
 	systemctl stop nvmf-raid@sb || fail "detach"
@@ -275,7 +242,7 @@ test_replica_lost_during_resync() {
 	systemctl start nvmf-raid@rs || { fail "attach"; return; }
 	mdadm --wait /dev/nvmf-raid/rs > /dev/null 2>&1
 	md=$(md_of rs)
-	start_fio rs
+	fio_start rs
 	tgt_vanish rs-r2
 	wait_state rs r2 faulty 30 || fail "r2 not faulty"
 	# Make the coming recovery slow, so the replica can be lost in it.
@@ -291,7 +258,7 @@ test_replica_lost_during_resync() {
 	tgt_return rs-r2
 	wait_state rs r2 in-sync 60
 	assertTrue "r2 healed after all" $?
-	stop_fio
+	fio_stop
 }
 
 # shellcheck source=/dev/null

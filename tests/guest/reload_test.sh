@@ -8,6 +8,8 @@
 . "${NVMF_RAID_TESTLIB:-./lib}/common.sh"
 # shellcheck source=lib/volume.sh
 . "${NVMF_RAID_TESTLIB:-./lib}/volume.sh"
+# shellcheck source=lib/fault.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/fault.sh"
 
 oneTimeSetUp() {
 	tgt_modules || return 1
@@ -38,14 +40,9 @@ drop_section() {
 		mv "$VOLDIR/$1.conf.new" "$VOLDIR/$1.conf"
 }
 
-md_check_clean() {
-	echo check > "/sys/block/$1/md/sync_action"
-	wait_until 120 grep -q idle "/sys/block/$1/md/sync_action"
-	cat "/sys/block/$1/md/mismatch_cnt"
-}
 
 test_reload_adds_a_replica_and_applies_settings() {
-	local md u3 d3 c
+	local md u3 d3 c h paths
 	new_volume rl 2 64M
 	systemctl start nvmf-raid@rl
 	md=$(md_of rl)
@@ -64,11 +61,17 @@ test_reload_adds_a_replica_and_applies_settings() {
 	wait_until 20 sh -c "[ \"\$(grep -c '\"state\": \"in-sync\"' /run/nvmf-raid/rl.json)\" = 3 ]"
 	assertTrue "descriptor: 3 replicas in-sync" $?
 	assertTrue "index names r3" "grep -q 'NVMF_RAID_REPLICA=r3' /run/nvmf-raid/by-uuid/$u3"
-	assertEquals "replicas identical (md check)" 0 "$(md_check_clean "$md")"
+	assertEquals "replicas identical (md check)" 0 "$(md_check "$md")"
 	fio_verify /dev/nvmf-raid/rl
 	assertEquals "data verifies" 0 $?
+	# The monitor applies fast-io-fail-tmo (failover.h): the kernel's
+	# timer off, each path's I/O timeout fast-io-fail-tmo + 1 s.
+	h=$(dev_by_uuid "$(replica_uuid rl 1)")
+	paths="/sys/block/${h%n*}c*n${h##*n}"
+	wait_until 10 sh -c "for p in $paths; do [ \"\$(cat \$p/queue/io_timeout)\" = 4000 ] || exit 1; done"
+	assertTrue "new fast-io-fail-tmo: path I/O timeout 4000 ms on $(echo $paths)" $?
 	for c in $(ctrls_by_nqn "$(tgt_nqn rl-r1)"); do
-		assertEquals "new fast-io-fail-tmo on $c" 3 "$(cat "/sys/class/nvme/$c/fast_io_fail_tmo")"
+		assertEquals "kernel fast_io_fail_tmo off on $c (the monitor's)" off "$(cat "/sys/class/nvme/$c/fast_io_fail_tmo")"
 	done
 }
 
@@ -96,7 +99,7 @@ test_reload_adds_a_replica_to_a_degraded_array() {
 	assertTrue "r2 back in its slot: array whole" $?
 	wait_until 20 sh -c "[ \"\$(grep -c '\"state\": \"in-sync\"' /run/nvmf-raid/rl.json)\" = 3 ]"
 	assertTrue "descriptor: 3 replicas in-sync" $?
-	assertEquals "replicas identical (md check)" 0 "$(md_check_clean "$md")"
+	assertEquals "replicas identical (md check)" 0 "$(md_check "$md")"
 	fio_verify /dev/nvmf-raid/rl
 	assertEquals "data verifies" 0 $?
 }

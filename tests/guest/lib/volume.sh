@@ -16,9 +16,12 @@ new_uuid() { cat /proc/sys/kernel/random/uuid; }
 
 replica_uuid() { sed -n "${2}p" "$TGT_STORE/$1.uuids"; }
 
-# new_volume VOL N [SIZE] [PORT] ; extra [volume] keys from $VOL_KEYS
+# new_volume VOL N [SIZE] [PORT...] ; extra [volume] keys from $VOL_KEYS.
+# Replica i is served on the i-th PORT (the last one given for the rest).
 new_volume() {
-	local vol=$1 n=$2 size=${3:-64M} port=${4:-1} i u
+	local vol=$1 n=$2 size=${3:-64M} i u port
+	local ports=("${@:4}")
+	[ ${#ports[@]} -gt 0 ] || ports=(1)
 	mkdir -p "$VOLDIR" "$TGT_STORE"
 	: > "$TGT_STORE/$vol.uuids"
 	{
@@ -27,6 +30,7 @@ new_volume() {
 		[ -n "${VOL_KEYS:-}" ] && printf '%s\n' "$VOL_KEYS"
 	} > "$VOLDIR/$vol.conf"
 	for i in $(seq 1 "$n"); do
+		port=${ports[i - 1]:-${ports[-1]}}
 		u=$(new_uuid)
 		echo "$u" >> "$TGT_STORE/$vol.uuids"
 		tgt_add "$vol-r$i" "$size" "$u" "$port" || return 1

@@ -1,0 +1,209 @@
+#!/bin/bash
+# Faults of the real world (issue 11): every replica unreachable at once, one
+# after the other, the last one while another rebuilds; a silent partition;
+# a flapping replica; the monitor killed during a heal.  fio writes with
+# crc32c verify on /dev/nvmf-raid/VOL through each fault; each case prints
+# the figure it asserts (errors, longest stall in seconds).
+# shellcheck source=lib/target.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/target.sh"
+# shellcheck source=lib/common.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/common.sh"
+# shellcheck source=lib/volume.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/volume.sh"
+# shellcheck source=lib/fault.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/fault.sh"
+
+CURSOR=/tmp/outage-test.cursor
+NOTIFY_LOG=/tmp/outage-notify.log
+FIO_RATE=200		# writes/s: load that leaves the 2 TCG vCPUs to the kernel
+
+oneTimeSetUp() {
+	tgt_modules || return 1
+	cat > /usr/local/sbin/nvmf-raid-outage-notify <<-'NOTIFY'
+	#!/bin/sh
+	echo "$*" >> /tmp/outage-notify.log
+	NOTIFY
+	chmod 755 /usr/local/sbin/nvmf-raid-outage-notify
+}
+
+setUp() {
+	journal_mark "$CURSOR"
+	: > "$NOTIFY_LOG"
+	FIO_PID=
+	VOL_KEYS="notify = /usr/local/sbin/nvmf-raid-outage-notify
+reconnect-delay = 1"
+}
+
+tearDown() {
+	local v
+	netheal
+	fio_stop
+	for v in $(ls "$VOLDIR" 2>/dev/null | sed -n 's/\.conf$//p'); do drop_volume "$v"; done
+	tgt_remove_all
+	rm -f /var/lib/nvmf-raid/*.json
+	return 0
+}
+
+notified() { grep -qx "$1" "$NOTIFY_LOG"; }
+array_state() { cat "/sys/block/$(md_of "$1")/md/array_state"; }
+since() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN{printf "%.1f", b-a}'; }
+
+attach() {
+	systemctl start "nvmf-raid@$1" || { fail "attach $1"; return 1; }
+	mdadm --wait "/dev/nvmf-raid/$1" > /dev/null 2>&1
+	return 0
+}
+
+# The volume is whole again: link, array writable, every replica in sync,
+# md's check finds no difference between them.
+assert_whole() {
+	local vol=$1 n=$2 i mm
+	for i in $(seq 1 "$n"); do
+		wait_state "$vol" "r$i" in-sync 60
+		assertTrue "$vol: r$i back in sync" $?
+	done
+	assertTrue "$vol: /dev/nvmf-raid/$vol exists" "[ -b /dev/nvmf-raid/$vol ]"
+	assertNotEquals "$vol: array not broken" broken "$(array_state "$vol")"
+	mm=$(md_check "$(md_of "$vol")")
+	assertEquals "$vol: md check mismatches" 0 "$mm"
+}
+
+# Both replicas of a volume unreachable at once for 12 s (a switch reboot):
+# I/O waits, never fails; resumes when they return.
+test_total_outage() {
+	local t0
+	new_volume tot 2 64M 3 4
+	attach tot || return
+	fio_start tot
+	tgt_vanish tot-r1; tgt_vanish tot-r2
+	t0=$(uptime_s)
+	wait_until 15 notified "suspended tot "
+	assertTrue "notify: suspended ($(since "$t0")s after the outage began)" $?
+	sleep 12		# the outage lasts 12 s
+	assertEquals "fio still writing during the outage (no EIO)" 0 "$(kill -0 "$FIO_PID"; echo $?)"
+	assertNotEquals "array not broken during the outage" broken "$(array_state tot)"
+	tgt_return tot-r1; tgt_return tot-r2
+	t0=$(uptime_s)
+	wait_until 30 notified "resumed tot "
+	assertTrue "notify: resumed ($(since "$t0")s after the return)" $?
+	journalctl --no-pager -q -o cat --after-cursor "$(cat "$CURSOR")" SYSLOG_IDENTIFIER=nvmf-raid-monitor | tail -8
+	assert_whole tot 2
+	fio_stop
+	assertTrue "the writes waited for the outage (longest stall ${FIO_MAX_LAT}s >= 10 s), not failed" \
+		"awk 'BEGIN{exit !($FIO_MAX_LAT >= 10)}'"
+}
+
+# One replica lost and failed over; then the last in-sync one goes: I/O
+# waits.  The stale one returning first does not resume it (it lacks the
+# writes since); the in-sync one returning does.
+test_outage_one_after_other() {
+	new_volume seq 2 64M 3 4
+	attach seq || return
+	fio_start seq
+	tgt_vanish seq-r1
+	wait_state seq r1 faulty 30
+	assertTrue "r1 failed over" $?
+	tgt_vanish seq-r2
+	wait_until 15 notified "suspended seq "
+	assertTrue "notify: suspended" $?
+	tgt_return seq-r1
+	sleep 10		# r1 is back, stale: it must not serve I/O
+	assertFalse "stale r1 back: not resumed" "notified 'resumed seq '"
+	assertNotEquals "r1 not in sync while r2 is away" in-sync "$(rstate seq r1)"
+	assertEquals "fio still writing (no EIO)" 0 "$(kill -0 "$FIO_PID"; echo $?)"
+	tgt_return seq-r2
+	wait_until 30 notified "resumed seq "
+	assertTrue "notify: resumed once r2 returned" $?
+	assert_whole seq 2
+	fio_stop
+}
+
+# The last in-sync replica goes while the other is rebuilding.
+test_outage_during_rebuild() {
+	local md
+	new_volume reb 2 256M 3 4
+	attach reb || return
+	md=$(md_of reb)
+	tgt_vanish reb-r1
+	wait_state reb r1 faulty 30 || fail "r1 not faulty"
+	fio_write "/dev/nvmf-raid/reb" 128M || fail "fill while r1 is away"
+	echo 1000 > "/sys/block/$md/md/sync_speed_max"	# KiB/s: a rebuild of 128 MiB that lasts
+	FIO_SIZE=128M fio_start reb
+	tgt_return reb-r1
+	wait_state reb r1 rebuilding 30
+	assertTrue "r1 rebuilding" $?
+	tgt_vanish reb-r2
+	wait_until 15 notified "suspended reb "
+	assertTrue "notify: suspended (the only in-sync replica went during the rebuild)" $?
+	assertEquals "fio still writing (no EIO)" 0 "$(kill -0 "$FIO_PID"; echo $?)"
+	assertNotEquals "array not broken" broken "$(array_state reb)"
+	tgt_return reb-r2
+	wait_until 30 notified "resumed reb "
+	assertTrue "notify: resumed" $?
+	echo system > "/sys/block/$md/md/sync_speed_max"
+	assert_whole reb 2
+	fio_stop
+}
+
+# A silent partition of one replica (every packet dropped, no reset): the
+# write stall is bounded by fast-io-fail-tmo (2 s) + the path I/O timeout,
+# not by keep-alive detection (16.5 s before); heals back afterwards.
+test_silent_partition() {
+	new_volume sil 2 64M 3 4
+	attach sil || return
+	fio_start sil
+	netcut 4423
+	wait_state sil r2 faulty 30
+	assertTrue "silently cut r2 failed over" $?
+	sleep 20		# the partition lasts 20 s more
+	netheal
+	assert_whole sil 2
+	fio_stop
+	assertTrue "longest write stall ${FIO_MAX_LAT}s < 8 s (keep-alive detection alone takes 15 s)" \
+		"awk 'BEGIN{exit !($FIO_MAX_LAT < 8)}'"
+}
+
+# Away 4 s, back 4 s, six times, under fio: no error, no full resync,
+# in sync after.
+test_flapping() {
+	local i full
+	new_volume flap 2 64M 3 4
+	attach flap || return
+	fio_start flap
+	for i in 1 2 3 4 5 6; do
+		tgt_vanish flap-r2; sleep 4
+		tgt_return flap-r2; sleep 4
+	done
+	assert_whole flap 2
+	fio_stop
+	full=$(journal_since "$CURSOR" | grep -c "added back in full")
+	assertEquals "no full resync (bitmap re-adds only)" 0 "$full"
+	echo "flapping: $(journal_since "$CURSOR" | grep -c 're-added with the write-intent bitmap') bitmap re-adds, longest stall ${FIO_MAX_LAT}s"
+}
+
+# kill -9 of the monitor during a heal: systemd restarts it, the heal
+# completes, descriptor and record end true.
+test_monitor_killed_during_heal() {
+	local md pid
+	new_volume kil 2 256M 3 4
+	attach kil || return
+	md=$(md_of kil)
+	tgt_vanish kil-r2
+	wait_state kil r2 faulty 30 || fail "r2 not faulty"
+	fio_write "/dev/nvmf-raid/kil" 128M || fail "fill while r2 is away"
+	echo 2000 > "/sys/block/$md/md/sync_speed_max"
+	fio_start kil
+	tgt_return kil-r2
+	wait_state kil r2 rebuilding 30 || fail "r2 not rebuilding"
+	pid=$(systemctl show -P MainPID nvmf-raid-monitor@kil)
+	kill -9 "$pid"
+	wait_until 15 sh -c "p=\$(systemctl show -P MainPID nvmf-raid-monitor@kil); [ \"\$p\" != 0 ] && [ \"\$p\" != $pid ]"
+	assertTrue "monitor restarted after kill -9" $?
+	echo system > "/sys/block/$md/md/sync_speed_max"
+	assert_whole kil 2
+	assertEquals "record: both in sync" "r1 r2" "$(recorded kil)"
+	fio_stop
+}
+
+# shellcheck source=/dev/null
+. shunit2
