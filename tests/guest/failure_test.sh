@@ -15,22 +15,8 @@ NOTIFY_LOG=/tmp/notify.log
 SIZE=256M		# 256 x 1 MiB bitmap chunks
 FIO_SIZE=16M		# the region fio writes: at most 16 chunks dirty
 
-oneTimeSetUp() {
-	tgt_modules || return 1
-	cat > /usr/local/sbin/nvmf-raid-test-notify <<-'NOTIFY'
-	#!/bin/sh
-	echo "$*" >> /tmp/notify.log
-	NOTIFY
-	chmod 755 /usr/local/sbin/nvmf-raid-test-notify
-}
-
-setUp() {
-	journal_mark "$CURSOR"
-	: > "$NOTIFY_LOG"
-	FIO_PID=
-	VOL_KEYS="notify = /usr/local/sbin/nvmf-raid-test-notify
-reconnect-delay = 1"
-}
+oneTimeSetUp() { tgt_modules; }
+setUp() { notify_setup; }
 
 tearDown() {
 	local v

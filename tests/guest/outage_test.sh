@@ -17,22 +17,8 @@ CURSOR=/tmp/outage-test.cursor
 NOTIFY_LOG=/tmp/outage-notify.log
 FIO_RATE=200		# writes/s: load that leaves the 2 TCG vCPUs to the kernel
 
-oneTimeSetUp() {
-	tgt_modules || return 1
-	cat > /usr/local/sbin/nvmf-raid-outage-notify <<-'NOTIFY'
-	#!/bin/sh
-	echo "$*" >> /tmp/outage-notify.log
-	NOTIFY
-	chmod 755 /usr/local/sbin/nvmf-raid-outage-notify
-}
-
-setUp() {
-	journal_mark "$CURSOR"
-	: > "$NOTIFY_LOG"
-	FIO_PID=
-	VOL_KEYS="notify = /usr/local/sbin/nvmf-raid-outage-notify
-reconnect-delay = 1"
-}
+oneTimeSetUp() { tgt_modules; }
+setUp() { notify_setup; }
 
 tearDown() {
 	local v
@@ -124,14 +110,8 @@ test_outage_during_rebuild() {
 	new_volume reb 2 256M 3 4
 	attach reb || return
 	md=$(md_of reb)
-	tgt_vanish reb-r1
-	wait_state reb r1 faulty 30 || fail "r1 not faulty"
-	fio_write "/dev/nvmf-raid/reb" 128M || fail "fill while r1 is away"
-	echo 1000 > "/sys/block/$md/md/sync_speed_max"	# KiB/s: a rebuild of 128 MiB that lasts
-	FIO_SIZE=128M fio_start reb
-	tgt_return reb-r1
-	wait_state reb r1 rebuilding 30
-	assertTrue "r1 rebuilding" $?
+	# KiB/s: a rebuild of 128 MiB that lasts
+	FIO_DURING_HEAL=1 FIO_SIZE=128M slow_heal reb r1 1000 || return
 	tgt_vanish reb-r2
 	wait_until 15 notified "suspended reb "
 	assertTrue "notify: suspended (the only in-sync replica went during the rebuild)" $?
@@ -188,13 +168,7 @@ test_monitor_killed_during_heal() {
 	new_volume kil 2 256M 3 4
 	attach kil || return
 	md=$(md_of kil)
-	tgt_vanish kil-r2
-	wait_state kil r2 faulty 30 || fail "r2 not faulty"
-	fio_write "/dev/nvmf-raid/kil" 128M || fail "fill while r2 is away"
-	echo 2000 > "/sys/block/$md/md/sync_speed_max"
-	fio_start kil
-	tgt_return kil-r2
-	wait_state kil r2 rebuilding 30 || fail "r2 not rebuilding"
+	FIO_DURING_HEAL=1 slow_heal kil r2 2000 || return
 	pid=$(systemctl show -P MainPID nvmf-raid-monitor@kil)
 	kill -9 "$pid"
 	wait_until 15 sh -c "p=\$(systemctl show -P MainPID nvmf-raid-monitor@kil); [ \"\$p\" != 0 ] && [ \"\$p\" != $pid ]"

@@ -11,6 +11,11 @@
 #   recorded VOL         the in-sync replicas of VOL's record, by name
 #   netcut PORT / netheal  drop every packet to and from a local TCP port
 #                        (no reset: a silent partition) / stop dropping
+#   notify_setup         a notify program that appends its arguments to
+#                        $NOTIFY_LOG; VOL_KEYS naming it; journal cursor
+#   slow_heal VOL R KIBPS  R away, 128 MiB written meanwhile, back: a
+#                        rebuild at KIBPS that lasts (fio_start before the
+#                        return: pass it in FIO_DURING_HEAL=1)
 
 FIO_SIZE=${FIO_SIZE:-16M}
 
@@ -79,4 +84,30 @@ md_check() {
 	echo check > "/sys/block/$1/md/sync_action" || return 1
 	wait_until 120 sh -c "[ \"\$(cat /sys/block/$1/md/sync_action)\" = idle ]" || return 1
 	cat "/sys/block/$1/md/mismatch_cnt"
+}
+
+NOTIFY_PROG=/usr/local/sbin/nvmf-raid-test-notify
+
+# Run from setUp: a fresh $NOTIFY_LOG and journal cursor ($CURSOR), no fio,
+# volume files that name the notify program and retry connects every 1 s.
+notify_setup() {
+	printf '#!/bin/sh\necho "$*" >> %s\n' "$NOTIFY_LOG" > "$NOTIFY_PROG"
+	chmod 755 "$NOTIFY_PROG"
+	journal_mark "$CURSOR"
+	: > "$NOTIFY_LOG"
+	FIO_PID=
+	VOL_KEYS="notify = $NOTIFY_PROG
+reconnect-delay = 1"
+}
+
+slow_heal() {
+	local vol=$1 r=$2 md
+	md=$(md_of "$vol")
+	tgt_vanish "$vol-$r"
+	wait_state "$vol" "$r" faulty 30 || { fail "$vol: $r not faulty"; return 1; }
+	fio_write "/dev/nvmf-raid/$vol" 128M || { fail "$vol: fill while $r is away"; return 1; }
+	echo "$3" > "/sys/block/$md/md/sync_speed_max"
+	[ -n "${FIO_DURING_HEAL:-}" ] && fio_start "$vol"
+	tgt_return "$vol-$r"
+	wait_state "$vol" "$r" rebuilding 30 || { fail "$vol: $r not rebuilding"; return 1; }
 }
