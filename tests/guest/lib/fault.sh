@@ -26,8 +26,17 @@ fio_start() {
 		--output-format=json --output="/tmp/fio-$1.json" > /dev/null 2>&1 &
 	FIO_PID=$!
 	FIO_VOL=$1
-	sleep 1		# under way before the fault
+	# Under way before the fault: fio starts slowly in a cold guest, and a
+	# fault it did not write through proves nothing.
+	local w0
+	w0=$(nvme_writes)
+	wait_until 60 sh -c "[ \$(cat /sys/block/nvme*c*n*/stat | awk '{s += \$5} END {print s}') -ge $((w0 + 50)) ]" ||
+		fail "fio on $1: not writing after 60 s"
 }
+
+# Writes completed on every NVMe path device (the multipath heads and md
+# count none on this kernel).
+nvme_writes() { cat /sys/block/nvme*c*n*/stat | awk '{s += $5} END {print s + 0}'; }
 
 # fio runs for 900 s: if it is gone before fio_stop, it stopped on an error.
 fio_stop() {
