@@ -34,8 +34,8 @@ fio_start() {
 		fail "fio on $1: not writing after 60 s"
 }
 
-# Writes completed on every NVMe path device (the multipath heads and md
-# count none on this kernel).
+# Writes completed on every NVMe path device (the multipath heads keep no
+# statistics: queue/iostats is 0).
 nvme_writes() { cat /sys/block/nvme*c*n*/stat | awk '{s += $5} END {print s + 0}'; }
 
 # fio runs for 900 s: if it is gone before fio_stop, it stopped on an error.
