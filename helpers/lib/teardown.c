@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,10 +109,11 @@ int teardown_connections(const struct desc *d)
 /* The array of @d: the one holding a namespace of @d's replicas, found by
  * its identity (the descriptor's device names may be stale, or reused by
  * another volume's namespaces); md_holder() lists inactive arrays too (a
- * killed mdadm --assemble).  Else the descriptor's, while it runs. */
+ * killed mdadm --assemble). */
 static bool array_of(const struct desc *d, char ret[static 32])
 {
 	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
+	char link[PATH_MAX], real[PATH_MAX];
 
 	for (unsigned i = 0; udev && i < d->n_replicas; i++) {
 		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
@@ -121,7 +123,10 @@ static bool array_of(const struct desc *d, char ret[static 32])
 		    (node = udev_device_get_devnode(dev)) && md_holder(NULL, node, ret) > 0)
 			return true;
 	}
-	if (!d->md.device || !md_array_active(d->md.device))
+	/* No namespace left in it (all lost): the descriptor's array, if
+	 * our link still names it; its number may be another's by now. */
+	if (!d->md.device || snprintf(link, sizeof(link), "/dev/nvmf-raid/%s", d->volume) < 0 ||
+	    !realpath(link, real) || !streq(real, d->md.device) || !md_array_active(d->md.device))
 		return false;
 	snprintf(ret, 32, "%s", d->md.device);
 	return true;
