@@ -55,8 +55,9 @@ vol_ctrls() {
 
 # md_running [MDX] : MDX (or any md array) is running.
 md_running() {
-	local f s
-	for f in /sys/block/"${1:-md*}"/md/array_state; do
+	local f s pat=${1:-md*}
+	# shellcheck disable=SC2086 # the pattern is expanded
+	for f in /sys/block/$pat/md/array_state; do
 		[ -r "$f" ] && read -r s < "$f" || continue
 		case $s in clear | inactive) ;; *) return 0 ;; esac
 	done
@@ -270,7 +271,7 @@ test_attach_killed_after_create() {
 test_attach_killed_after_delays() {
 	local t
 	volume_with_data kt 2 || { fail "setup"; return; }
-	for t in 0.1 0.3 0.6 1.0 1.5 2.5; do
+	for t in 0.3 1.0 2.0; do
 		crash_start kt "" after "$t"
 		systemctl start nvmf-raid@kt
 		assertEquals "attach killed after $t s: the next start succeeds" 0 $?
@@ -320,7 +321,7 @@ test_detach_killed() {
 	systemctl start nvmf-raid@other || { fail "other"; return; }
 	OTHER_MD=$(md_of other)
 	systemctl start nvmf-raid@kx
-	for point in at-start after-md-stopped after-disconnect after-0.2 after-0.5; do
+	for point in at-start after-md-stopped after-disconnect after-0.3; do
 		md=$(md_of kx)
 		case $point in
 		at-start) crash_stop kx "$point" true ;;
@@ -369,7 +370,7 @@ test_reload_killed() {
 	volume_with_data kr 2 || { fail "setup"; return; }
 	systemctl start nvmf-raid@kr
 	md=$(md_of kr)
-	for point in after-connect after-add after-grow after-0.5; do
+	for point in after-connect after-add after-grow; do
 		i=$((i + 1))
 		add_replica kr $i
 		nqn3=$(tgt_nqn "kr-r$i")
@@ -434,7 +435,7 @@ test_monitor_killed_during_readd() {
 	md=$(md_of km)
 	mdadm --wait /dev/nvmf-raid/km > /dev/null 2>&1
 	start_fio km
-	for round in 1 2 3; do
+	for round in 1 2; do
 		tgt_vanish km-r2
 		wait_until 40 sh -c "[ \"\$(python3 -c 'import json; print([r[\"state\"] for r in json.load(open(\"/run/nvmf-raid/km.json\"))[\"replicas\"]][1])')\" = faulty ]"
 		assertTrue "round $round: r2 faulty" $?
