@@ -355,6 +355,31 @@ static int still_blank(struct attach *a)
 	return 0;
 }
 
+/* An array already holding the members: a start killed after it started
+ * the array left it running (taken as it is), or a killed mdadm
+ * --assemble left it inactive (stopped, to be assembled again).  The
+ * members are this volume's (plan.use: blank or our superblock), so is
+ * the array.  Return: 1 if one runs, 0 if none, negative errno. */
+static int leftover_array(struct attach *a)
+{
+	char mddev[32], sys[64];
+
+	for (unsigned i = 0; i < a->desc->n_replicas; i++) {
+		if (!a->plan.use[i] || md_holder(NULL, a->desc->replicas[i].device, mddev) <= 0)
+			continue;
+		if (!md_array_active(mddev)) {
+			log_info("%s: stopping %s, which an interrupted start left inactive.", a->vol->name, mddev);
+			return md_mdadm("--stop", mddev, NULL) < 0 ? -EBUSY : 0;
+		}
+		log_info("%s: %s runs already (an interrupted start); taking it as it is.", a->vol->name, mddev);
+		/* udev may have seen it before our index entry named it. */
+		snprintf(sys, sizeof(sys), "/sys/class/block/%s", mddev + STRLEN("/dev/"));
+		(void)dev_trigger_change(sys);
+		return 1;
+	}
+	return 0;
+}
+
 static int attach_md(struct attach *a)
 {
 	unsigned absent = 0;
@@ -370,7 +395,9 @@ static int attach_md(struct attach *a)
 		r = desc_write(a->desc);
 	if (r < 0)
 		return r;
-	r = run_mdadm(a);
+	r = leftover_array(a);
+	if (r == 0)
+		r = run_mdadm(a);
 	if (r < 0)
 		return r;
 	r = wait_link(a);
@@ -578,9 +605,14 @@ static int attach(const char *name)
 	r = attach_locked(&a);
 	if (r < 0 && a.desc) {
 		log_error("%s: attach failed; disconnecting what this volume connected.", name);
-		if (a.connected)
-			teardown_connections(a.desc);
-		teardown_runtime(a.desc);
+		/* An array it started goes first: disconnecting its members
+		 * under it would fail them.  One in use stays, and with it
+		 * everything a detach needs to find it. */
+		if (teardown_array(a.desc) >= 0) {
+			if (a.connected)
+				teardown_connections(a.desc);
+			teardown_runtime(a.desc);
+		}
 	}
 	lock_fd = unlock_volume_at(run_fd, name, TAKE_FD(lock_fd), false);
 	return r < 0 ? EXIT_FAILED : EXIT_OK;

@@ -17,12 +17,10 @@
 
 #include "lib/descriptor.h"
 #include "lib/device.h"
-#include "lib/event.h"
 #include "lib/exit-status.h"
 #include "lib/helper.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
-#include "lib/md.h"
 #include "lib/teardown.h"
 #include "lib/volume.h"
 
@@ -45,22 +43,6 @@ static int refuse_if_busy(const struct desc *d, const char *devnode)
 	return 0;
 }
 
-static int stop_array(const struct desc *d)
-{
-	int r;
-
-	if (!d->md.device || access(d->md.device, F_OK) < 0 || !md_array_active(d->md.device))
-		return 0;
-	/* md refuses to stop an array that is open: that is the "held open"
-	 * check for arrays, done by the kernel, race free. */
-	r = md_mdadm("--stop", d->md.device, NULL);
-	if (r < 0)
-		return log_error_errno(EBUSY, "%s: %s could not be stopped (held open?); not detaching.",
-				       d->volume, d->md.device);
-	event_emit(EVENT_ARRAY_STOPPED, d->volume, NULL, NULL, "%s: array %s stopped.", d->volume, d->md.device);
-	return 0;
-}
-
 static int detach_locked(const char *name)
 {
 	_cleanup_desc_ struct desc *d = NULL;
@@ -77,13 +59,15 @@ static int detach_locked(const char *name)
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot read its descriptor: %m", name);
 
-	devnode = d->md.device ? d->md.device : d->replicas[0].device;
+	/* Without an md device in the descriptor (an attach killed before it
+	 * wrote it), the members are md's: teardown_array() checks use. */
+	devnode = d->md.device ? d->md.device : d->n_replicas == 1 ? d->replicas[0].device : NULL;
 	if (devnode) {
 		r = refuse_if_busy(d, devnode);
 		if (r < 0)
 			return r;
 	}
-	r = stop_array(d);
+	r = teardown_array(d);
 	if (r < 0)
 		return r;
 	r = teardown_connections(d);

@@ -263,7 +263,11 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 static int set_raid_devices(const char *mddev, unsigned n, bool more)
 {
 	char arg[32];
+	uint64_t slots;
 
+	/* Already so: a reload killed after this step. */
+	if (md_sysfs_read_u64(mddev, "raid_disks", &slots) == 0 && slots == n)
+		return 0;
 	snprintf(arg, sizeof(arg), "--raid-devices=%u", n);
 	return md_grow(mddev, arg, more);
 }
@@ -273,12 +277,9 @@ static int set_raid_devices(const char *mddev, unsigned n, bool more)
 static int change_array(struct reload *c)
 {
 	const char *md = c->new->md.device;
-	uint64_t slots;
-	int r, frozen = 0;
+	char st[128];
+	int r = 0, frozen = 0;
 
-	r = md_sysfs_read_u64(md, "raid_disks", &slots);
-	if (r < 0)
-		return log_error_errno(r, "%s: cannot read the slots of %s: %m", c->vol->name, md);
 	/* Added as spares first: mdadm grows the slots only onto spares
 	 * ("Need 1 spare to avoid degraded array"), then md recovers them.
 	 * Frozen meanwhile: in a degraded array md would otherwise start
@@ -294,6 +295,11 @@ static int change_array(struct reload *c)
 
 		if (!c->added[i])
 			continue;
+		/* Added already, by a reload that was killed. */
+		if (md_member_state(md, rep->device, st, sizeof(st)) == 0) {
+			state_transition(&rep->state, STATE_REBUILDING);
+			continue;
+		}
 		/* A superblock of ours is an old copy: recover it in full. */
 		if (c->ours[i] && (r = md_mdadm("--zero-superblock", rep->device, NULL)) < 0)
 			break;
@@ -305,14 +311,13 @@ static int change_array(struct reload *c)
 	}
 	if (c->n_added > 0) {
 		if (r >= 0)
-			r = set_raid_devices(md, (unsigned)slots + c->n_added, true);
+			r = set_raid_devices(md, c->old->n_replicas + c->n_added, true);
 		md_thaw(md, frozen);
 		if (r < 0)
 			return r;
 	}
 	for (unsigned i = 0; i < c->old->n_replicas; i++) {
 		const struct desc_replica *rep = &c->old->replicas[i];
-		char st[128];
 
 		if (!c->removed[i] || !rep->device || md_member_state(md, rep->device, st, sizeof(st)) < 0)
 			continue;
@@ -358,6 +363,11 @@ static int apply(struct reload *c)
 			return r;
 		}
 	}
+	/* Held by the lock, no freeze of ours is current: one there now was
+	 * left by a helper that was killed, and would stop md recovering. */
+	if (c->new->md.device && md_thaw_leftover(c->new->md.device) > 0)
+		log_info("%s: %s was left frozen by an interrupted helper; resync may go on.",
+			 c->vol->name, c->new->md.device);
 	if (c->new->md.device && (c->n_added > 0 || c->n_removed > 0)) {
 		r = change_array(c);
 		if (r < 0) {

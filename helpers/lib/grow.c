@@ -163,6 +163,10 @@ int grow_volume(const char *volume, uint64_t *ret_size)
 		return log_error_errno(r, "%s: cannot read its descriptor: %m", volume);
 	if (d->md.device && !md_array_active(d->md.device))
 		return log_error_errno(ENXIO, "%s: array %s is not running.", volume, d->md.device);
+	/* A freeze seen under the lock is a killed helper's (md_thaw_leftover()). */
+	if (d->md.device && md_thaw_leftover(d->md.device) > 0)
+		log_info("%s: %s was left frozen by an interrupted helper; resync may go on.", volume,
+			 d->md.device);
 	if (!d->md.device && !d->replicas[0].device)
 		return log_error_errno(ENXIO, "%s: its namespace is not connected.", volume);
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -12,6 +14,7 @@
 
 #include "device.h"
 #include "exec.h"
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "md.h"
@@ -281,6 +284,18 @@ void md_thaw(const char *mddev, int frozen)
 		log_warning_errno(r, "Cannot unfreeze %s; resync waits: %m", mddev);
 }
 
+int md_thaw_leftover(const char *mddev)
+{
+	char action[32];
+	int r;
+
+	r = md_sysfs_read(mddev, "sync_action", action, sizeof(action));
+	if (r < 0 || !streq(action, "frozen"))
+		return r < 0 ? r : 0;
+	r = md_sysfs_write(mddev, "sync_action", "idle");
+	return r < 0 ? r : 1;
+}
+
 int md_grow(const char *mddev, const char *arg, bool force)
 {
 	int r, frozen;
@@ -338,6 +353,28 @@ bool md_member_in_sync(const char *mddev, const char *member)
 	/* "in_sync" alone or with flags such as ",write_mostly"; never
 	 * together with "faulty". */
 	return strstr(state, "in_sync") && !strstr(state, "faulty");
+}
+
+int md_holder(const char *sys_block, const char *member, char ret[static 32])
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	const char *base = strrchr(member, '/');
+	char path[PATH_MAX];
+	struct dirent *de;
+
+	base = base ? base + 1 : member;
+	if (!filename_is_valid(base))
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/%s/holders", sys_block ?: "/sys/class/block", base);
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((errno = 0, de = readdir(d)))
+		if (strncmp(de->d_name, "md", 2) == 0 && strlen(de->d_name) < 32 - STRLEN("/dev/")) {
+			snprintf(ret, 32, "/dev/%s", de->d_name);
+			return 1;
+		}
+	return -errno;
 }
 
 bool md_array_active(const char *mddev)

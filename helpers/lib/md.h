@@ -129,6 +129,18 @@ int md_freeze(const char *mddev);
 void md_thaw(const char *mddev, int frozen);
 
 /**
+ * md_thaw_leftover() - end a freeze a killed helper left on @mddev
+ *
+ * Every freeze of ours (md_freeze(), md_grow()) happens under the volume
+ * lock and is undone before it is released; call this with the lock held:
+ * an array frozen then was frozen by a helper that was killed, and would
+ * otherwise never resync or recover again.
+ * Return: 1 if it was frozen and is thawed now, 0 if it was not frozen,
+ * negative errno.
+ */
+int md_thaw_leftover(const char *mddev);
+
+/**
  * md_grow() - `mdadm --grow @mddev @arg` (e.g. "--size=max",
  * "--raid-devices=3") with any resync frozen meanwhile, as md refuses
  * both changes while one runs; the resync resumes afterwards unless the
@@ -162,6 +174,17 @@ int md_start(bool create, const char *name, const char *uuid, const char *const 
  * member of the array @mddev (its /dev/mdX node), per sysfs
  */
 bool md_member_in_sync(const char *mddev, const char *member);
+
+/**
+ * md_holder() - the md array that holds block device @member, running or
+ * not (md lists itself in its members' holders/)
+ * @sys_block:	the sysfs directory of block devices; NULL for
+ *		/sys/class/block (tests pass a scratch tree)
+ * @member:	device node or kernel name
+ * @ret:	"/dev/mdX"
+ * Return: 1 with @ret set, 0 if no md array holds it, negative errno.
+ */
+int md_holder(const char *sys_block, const char *member, char ret[static 32]);
 
 /**
  * md_array_active() - whether the array @mddev (/dev/mdX) is running

@@ -2,15 +2,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "device.h"
+#include "event.h"
 #include "fabrics.h"
 #include "fileio.h"
 #include "log.h"
+#include "md.h"
 #include "teardown.h"
 
 #define MD_INDEX_DIR "by-md-uuid"
@@ -101,6 +104,50 @@ int teardown_connections(const struct desc *d)
 			ret = r;
 	}
 	return ret;
+}
+
+/* The array of @d: the one holding a namespace of @d's replicas, found by
+ * its identity (the descriptor's device names may be stale, or reused by
+ * another volume's namespaces); md_holder() lists inactive arrays too (a
+ * killed mdadm --assemble). */
+static bool array_of(const struct desc *d, char ret[static 32])
+{
+	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
+	char link[PATH_MAX], real[PATH_MAX];
+
+	for (unsigned i = 0; udev && i < d->n_replicas; i++) {
+		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
+		const char *node;
+
+		if (dev_namespace_find(udev, d->replicas[i].nqn, &d->replicas[i].ns, &dev) > 0 &&
+		    (node = udev_device_get_devnode(dev)) && md_holder(NULL, node, ret) > 0)
+			return true;
+	}
+	/* No namespace left in it (all lost): the descriptor's array, if
+	 * our link still names it; its number may be another's by now. */
+	if (!d->md.device || snprintf(link, sizeof(link), "/dev/nvmf-raid/%s", d->volume) < 0 ||
+	    !realpath(link, real) || !streq(real, d->md.device) || !md_array_active(d->md.device))
+		return false;
+	snprintf(ret, 32, "%s", d->md.device);
+	return true;
+}
+
+int teardown_array(const struct desc *d)
+{
+	char mddev[32];
+	bool active;
+
+	if (d->n_replicas < 2 || !array_of(d, mddev))
+		return 0;
+	active = md_array_active(mddev);
+	/* md refuses to stop an array that is open: that is the "held open"
+	 * check for arrays, done by the kernel, race free. */
+	if (md_mdadm("--stop", mddev, NULL) < 0)
+		return log_error_errno(EBUSY, "%s: %s could not be stopped (held open?); not detaching.",
+				       d->volume, mddev);
+	if (active)
+		event_emit(EVENT_ARRAY_STOPPED, d->volume, NULL, NULL, "%s: array %s stopped.", d->volume, mddev);
+	return 1;
 }
 
 int md_index_write(const char *md_uuid, const char *volume)

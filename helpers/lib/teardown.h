@@ -25,6 +25,19 @@
 int teardown_connections(const struct desc *d);
 
 /**
+ * teardown_array() - stop the md array of @d
+ *
+ * The array is the descriptor's md device or, when the descriptor does not
+ * name one yet (a helper was killed between starting the array and
+ * writing the descriptor), the md array holding one of @d's replicas.  An
+ * array that is open is not stopped (md refuses): then its subsystems
+ * must stay too.
+ * Return: 1 if an array was stopped, 0 if none was running, -EBUSY if it
+ * is in use (logged), other negative errno.
+ */
+int teardown_array(const struct desc *d);
+
+/**
  * teardown_runtime() - remove the descriptor, the index entries, and make
  * udev drop the /dev/nvmf-raid link of a namespace that stays connected
  * Return: 0 or negative errno.

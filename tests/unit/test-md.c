@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "lib/macro.h"
 #include "lib/md.h"
 #include "tap.h"
 
@@ -65,8 +70,50 @@ static void test_examine(void)
 	       "over-long value refused");
 }
 
+/* md_holder() over a scratch tree laid out as /sys/class/block: md lists
+ * itself in its members' holders/, running or inactive alike. */
+static void test_holder(void)
+{
+	char root[] = "/tmp/nvmf-raid-test-md.XXXXXX", path[256], md[32] = "";
+
+	if (!mkdtemp(root)) {
+		ok(0, "scratch dir: %s", strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/nvme1n1", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/nvme1n1/holders", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/nvme2n1", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/nvme2n1/holders", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/nvme2n1/holders/md127", root);
+	mkdir(path, 0755);
+
+	is_int(md_holder(root, "/dev/nvme1n1", md), 0, "no holder: none");
+	is_int(md_holder(root, "/dev/nvme3n1", md), 0, "no such device: none");
+	is_int(md_holder(root, "/dev/nvme2n1", md), 1, "held by md");
+	is_str(md, "/dev/md127", "the holder's device node");
+	is_int(md_holder(root, "nvme2n1", md), 1, "a kernel name works too");
+	is_int(md_holder(root, "/dev/..", md), -EINVAL, "\"..\" refused");
+
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/nvme2n1/holders/dm-0", root);
+	mkdir(path, 0755);
+	is_int(md_holder(root, "/dev/nvme2n1", md), 0, "held by dm only: no md array");
+	rmdir(path);
+	for (const char *const *d = (const char *const[]){ "nvme2n1/holders", "nvme2n1", "nvme1n1/holders",
+							   "nvme1n1", NULL }; *d; d++) {
+		snprintf(path, sizeof(path), "%s/%s", root, *d);
+		rmdir(path);
+	}
+	rmdir(root);
+}
+
 int main(void)
 {
+	test_holder();
 	test_names();
 	test_uuids();
 	test_bitmap_chunk();
