@@ -12,6 +12,8 @@
 . "${NVMF_RAID_TESTLIB:-./lib}/common.sh"
 # shellcheck source=lib/volume.sh
 . "${NVMF_RAID_TESTLIB:-./lib}/volume.sh"
+# shellcheck source=lib/fault.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/fault.sh"
 
 SIZE=32M
 
@@ -26,7 +28,7 @@ setUp() {
 
 tearDown() {
 	local v
-	stop_fio
+	fio_stop
 	for v in $(ls "$VOLDIR" 2>/dev/null | sed -n 's/\.conf$//p'); do drop_volume "$v"; done
 	tgt_remove_all
 	rm -f /var/lib/nvmf-raid/*.json
@@ -401,30 +403,6 @@ test_reload_killed() {
 
 # --- monitor ---
 
-start_fio() {
-	fio --name=bg --filename="/dev/nvmf-raid/$1" --rw=randwrite --bs=4k --size="$FIO_SIZE" \
-		--direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c --verify_backlog=128 \
-		--verify_fatal=1 --time_based --runtime=900 --output="/tmp/fio-$1.log" > /dev/null 2>&1 &
-	FIO_PID=$!
-	FIO_VOL=$1
-	sleep 1
-}
-
-stop_fio() {
-	[ -n "$FIO_PID" ] || return 0
-	kill -INT "$FIO_PID" 2> /dev/null
-	wait "$FIO_PID"
-	FIO_PID=
-	assertTrue "fio: no I/O or verify error on $FIO_VOL" "grep -q 'err= 0' /tmp/fio-$FIO_VOL.log"
-	return 0
-}
-
-rstate() {
-	python3 -c 'import json,sys
-d = json.load(open("/run/nvmf-raid/%s.json" % sys.argv[1]))
-print([r["state"] for r in d["replicas"] if r["name"] == sys.argv[2]][0])' "$1" "$2" 2> /dev/null
-}
-
 # The monitor is killed at a random moment of putting a returned replica
 # back (remove the failed one, re-add, recovery), with fio --verify
 # writing throughout; the restarted monitor completes it.
@@ -434,7 +412,7 @@ test_monitor_killed_during_readd() {
 	systemctl start nvmf-raid@km || { fail "attach"; return; }
 	md=$(md_of km)
 	mdadm --wait /dev/nvmf-raid/km > /dev/null 2>&1
-	start_fio km
+	fio_start km
 	for round in 1 2; do
 		tgt_vanish km-r2
 		wait_until 40 sh -c "[ \"\$(python3 -c 'import json; print([r[\"state\"] for r in json.load(open(\"/run/nvmf-raid/km.json\"))[\"replicas\"]][1])')\" = faulty ]"
@@ -453,7 +431,7 @@ test_monitor_killed_during_readd() {
 		assertNotEquals "round $round: monitor restarted" "$mpid" "$(systemctl show -P MainPID nvmf-raid-monitor@km)"
 		echo "  outcome round $round: r2 $(rstate km r2), md degraded $(md_attr "$md" degraded), monitor $(systemctl is-active nvmf-raid-monitor@km)"
 	done
-	stop_fio
+	fio_stop
 	wait_until 30 sh -c "[ \"\$(grep -o '\"name\"' /var/lib/nvmf-raid/km.json | wc -l)\" = 2 ]"
 	assertTrue "record: both in sync" $?
 }
