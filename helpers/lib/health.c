@@ -156,13 +156,20 @@ static void check_array(struct health *h, const struct desc *d)
 
 int health_check(struct health *h, struct udev *udev, const char *volume, int *ret_retry_ms)
 {
+	_cleanup_close_ int run_fd = -EBADF, lock_fd = -EBADF;
 	_cleanup_desc_ struct desc *d = NULL;
 	const char *want;
 	int r;
 
 	*ret_retry_ms = -1;
 	rewatch(h);
-	r = desc_read(volume, &d);
+	/* Under the volume's lock, as reconcile: a detach stopping the array
+	 * meanwhile is no array gone behind our back. */
+	r = desc_open_runtime_dir(false, &run_fd);
+	if (r >= 0)
+		r = lock_volume_at(run_fd, volume, true, &lock_fd);
+	if (r >= 0)
+		r = desc_read(volume, &d);
 	if (r < 0)
 		return r;
 	if (d->md.device)
