@@ -114,8 +114,8 @@ static unsigned replica_problems(const struct status_volume *v)
 	}
 	if (in_sync > 0 && reachable == 0)
 		p |= STATUS_PROBLEM_BIT(STATUS_PROBLEM_SUSPENDED);
-	/* md still counts it, but writes to it wait until fast-io-fail-tmo
-	 * fails it out: redundancy is not whole. */
+	/* md still counts it, but writes to it wait until the monitor fails
+	 * it over: redundancy is not whole. */
 	else if (reachable < in_sync)
 		p |= STATUS_PROBLEM_BIT(STATUS_PROBLEM_UNREACHABLE);
 	/* A resync rewrites members md still calls in_sync (after an unclean
