@@ -216,12 +216,13 @@ print(v["state"], ",".join(v["problems"]) or "-", json.dumps(v["writable"]), v["
 		"status took $(awk -v a="$s0" -v b="$s1" 'BEGIN {printf "%.2f", b - a}')s ]"
 }
 
-# Every replica unreachable, fio writing with verify.  Today (fast-io-fail-
-# tmo 2 on every replica) md fails one member after ~2 s and the last
-# one's failed write breaks the array (array_state "broken": writes fail
-# until it is stopped, fio sees EIO).  Once the last replica never gets an
-# I/O error, writes just wait.  What status says is asserted against what
-# the kernel showed around each sample, so the test holds either way:
+# Every replica unreachable, fio writing with verify.  Since the monitor
+# fails replicas over itself (controllers connected with fast_io_fail_tmo
+# off), writes just wait: suspended.  Before that, the kernel's
+# fast_io_fail_tmo failed one member after ~2 s and the last one's failed
+# write broke the array (test_broken_array).  What status says is asserted
+# against what the kernel showed around each sample, so the test holds
+# either way:
 #   no controller live, array not broken  -> suspended, exit 1
 #   array broken                          -> failed (array-broken), exit 1
 # and the link is there in every sample.
@@ -300,6 +301,63 @@ test_all_replicas_unreachable() {
 		wait_until 60 sh -c "nvmf-raid status tot > /dev/null 2>&1"
 		assertTrue "not broken: writable again, exit 0" $?
 	fi
+}
+
+# A really broken array: the kernel's own fast_io_fail_tmo (2 s, set in
+# sysfs as nvmf-raid did before the monitor's failover) on both replicas,
+# both cut under fio --verify.  md fails one member, the last one's failed
+# write reaches fio (EIO) and md marks the array broken.  mdadm --detail
+# then prints the array UUID word-swapped: a "change" used to drop the link.
+test_broken_array() {
+	local md c t0 uuid_now
+	attach brk 2 || { fail "attach"; return; }
+	md=$(md_of brk)
+	for c in $(ctrls_by_nqn "$(tgt_nqn brk-r1)") $(ctrls_by_nqn "$(tgt_nqn brk-r2)"); do
+		echo 2 > "/sys/class/nvme/$c/fast_io_fail_tmo"
+	done
+	fio --name=bg --filename=/dev/nvmf-raid/brk --rw=randwrite --bs=4k --size=8M --direct=1 \
+		--ioengine=libaio --iodepth=4 --verify=crc32c --verify_backlog=128 --verify_fatal=1 \
+		--time_based --runtime=900 --output=/tmp/fio-brk.log > /dev/null 2>&1 &
+	FIO_PID=$!
+	sleep 1
+	tgt_vanish brk-r1
+	tgt_vanish brk-r2
+	t0=$(uptime_s)
+	wait_until 60 sh -c "[ \"\$(cat /sys/block/$md/md/array_state)\" = broken ]"
+	assertTrue "md: array broken" $?
+	echo "FIGURE array broken $(since "$t0")s after both replicas were cut"
+	wait "$FIO_PID"
+	FIO_PID=
+	echo "FIGURE fio: $(grep -o 'err= *[0-9]*[^)]*)' /tmp/fio-brk.log | head -1)"
+	assertTrue "fio got the last member's error (EIO)" "grep -q 'err= *5' /tmp/fio-brk.log"
+
+	udevadm trigger --action=change --settle "/sys/block/$md"
+	uuid_now=$(udevadm info --query=property "/dev/$md" | sed -n 's/^MD_UUID=//p')
+	echo "FIGURE MD_UUID from mdadm on the broken array: ${uuid_now:-none}; by-md-uuid entry:" \
+		"$(grep -lx 'NVMF_RAID_VOLUME=brk' /run/nvmf-raid/by-md-uuid/* | xargs -n1 basename)"
+	assertTrue "the link survives a change on the broken array" "link_to brk $md && udev_has_link brk $md"
+	status_json brk
+	assertEquals "broken: exit 1" 1 $?
+	assertEquals "broken: failed" failed "$(jget volumes 0 state)"
+	assertEquals "array-state" broken "$(jget volumes 0 array-state)"
+	assertTrue "problems name it" "jget volumes 0 problems | grep -q array-broken"
+	assertEquals "device-link" "/dev/$md" "$(jget volumes 0 device-link)"
+	wait_until 15 journal_has_id "$ID_ARRAY_UNWRITABLE"
+	assertTrue "journal: array broken (MESSAGE_ID)" $?
+	journalctl --no-pager -q -o cat --after-cursor "$(cat "$CURSOR")" MESSAGE_ID="$ID_ARRAY_UNWRITABLE"
+
+	# md may show both members again (the monitor re-adds the failed one)
+	# and still refuses writes.
+	tgt_return brk-r1
+	tgt_return brk-r2
+	wait_until 60 sh -c "grep -A1 '^$md ' /proc/mdstat | grep -q '\\[UU\\]'"
+	echo "FIGURE after the return: $(grep -A1 "^$md " /proc/mdstat | tail -1 | xargs), array_state $(cat "/sys/block/$md/md/array_state")"
+	status_json brk
+	assertEquals "still broken: exit 1" 1 $?
+	assertEquals "still broken: failed, not optimal" failed "$(jget volumes 0 state)"
+	assertEquals "array-state still broken" broken "$(jget volumes 0 array-state)"
+	udevadm trigger --action=change --settle "/sys/block/$md"
+	assertTrue "the link survives the return" "link_to brk $md && udev_has_link brk $md"
 }
 
 # shellcheck source=/dev/null
