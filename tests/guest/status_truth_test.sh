@@ -303,15 +303,18 @@ test_all_replicas_unreachable() {
 	fi
 }
 
-# A really broken array: the kernel's own fast_io_fail_tmo (2 s, set in
-# sysfs as nvmf-raid did before the monitor's failover) on both replicas,
-# both cut under fio --verify.  md fails one member, the last one's failed
-# write reaches fio (EIO) and md marks the array broken.  mdadm --detail
-# then prints the array UUID word-swapped: a "change" used to drop the link.
+# A really broken array: the kernel's own fast_io_fail_tmo (2 s) on both
+# replicas, both cut under fio --verify, as before the monitor failed
+# replicas over itself (the lead's measurement).  The monitor is stopped
+# meanwhile: it switches the kernel's timer off on every sample.  md fails
+# one member, the last one's failed write reaches fio (EIO) and md marks
+# the array broken.  mdadm --detail then prints the array UUID
+# word-swapped: a "change" used to drop the link.
 test_broken_array() {
 	local md c t0 uuid_now
 	attach brk 2 || { fail "attach"; return; }
 	md=$(md_of brk)
+	systemctl stop nvmf-raid-monitor@brk
 	for c in $(ctrls_by_nqn "$(tgt_nqn brk-r1)") $(ctrls_by_nqn "$(tgt_nqn brk-r2)"); do
 		echo 2 > "/sys/class/nvme/$c/fast_io_fail_tmo"
 	done
@@ -331,6 +334,7 @@ test_broken_array() {
 	echo "FIGURE fio: $(grep -o 'err= *[0-9]*[^)]*)' /tmp/fio-brk.log | head -1)"
 	assertTrue "fio got the last member's error (EIO)" "grep -q 'err= *5' /tmp/fio-brk.log"
 
+	systemctl start nvmf-raid-monitor@brk
 	udevadm trigger --action=change --settle "/sys/block/$md"
 	uuid_now=$(udevadm info --query=property "/dev/$md" | sed -n 's/^MD_UUID=//p')
 	echo "FIGURE MD_UUID from mdadm on the broken array: ${uuid_now:-none}; by-md-uuid entry:" \
