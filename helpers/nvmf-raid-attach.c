@@ -325,6 +325,11 @@ static int record_array(struct attach *a)
 		r = desc_set_string(&a->desc->md.name, a->md_name);
 	if (r < 0)
 		return r;
+	/* The link's second source, for events that come without MD_UUID. */
+	r = md_dev_index_write(real, a->vol->name, a->md_uuid);
+	if (r < 0)
+		return log_error_errno(r, "%s: failed to write the index entry of %s: %m",
+				       a->vol->name, real);
 	/* Members left out stay "present" (or absent); the monitor adds them. */
 	for (unsigned i = 0; i < a->desc->n_replicas; i++) {
 		struct desc_replica *rep = &a->desc->replicas[i];

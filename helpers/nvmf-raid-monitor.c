@@ -12,6 +12,10 @@
  * and go.  The only timer is the retry of a connect the kernel gave up
  * (ctrl-loss-tmo expired), every reconnect-delay seconds, as the kernel
  * itself would have retried.
+ *
+ * Beside the replicas, every pass looks at what users see (health.c): the
+ * device link, which udev can drop, and md's array state; a change of
+ * either wakes the monitor (inotify on /dev/nvmf-raid, array_state).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,12 +37,14 @@
 #include "lib/fabrics.h"
 #include "lib/failover.h"
 #include "lib/fileio.h"
+#include "lib/health.h"
 #include "lib/log.h"
 #include "lib/md.h"
 #include "lib/reconcile.h"
 #include "lib/volume.h"
 
 #define MAX_WATCH (3 + VOL_REPLICAS_MAX * 2)
+#define FIXED_FDS 2	/* udev monitor, inotify of the device link */
 
 /* How often the paths of an array's members are sampled (failover.h):
  * the kernel tells no one when a controller stops being live or a request
@@ -53,10 +59,11 @@ static void on_term(int sig)
 	stop = 1;
 }
 
-/* The md sysfs attributes that notify pollers: the array's degraded count
- * and sync action, and each member's state. */
+/* The md sysfs attributes that notify pollers: the array's degraded count,
+ * sync action and state, and each member's state. */
 static unsigned open_watches(const char *mddev, struct pollfd *p, unsigned max)
 {
+	static const char *const attrs[] = { "degraded", "sync_action", "array_state" };
 	_cleanup_closedir_ DIR *d = NULL;
 	const char *base = strrchr(mddev, '/');
 	char dir[PATH_MAX], path[PATH_MAX + 320];
@@ -64,8 +71,8 @@ static unsigned open_watches(const char *mddev, struct pollfd *p, unsigned max)
 	unsigned n = 0;
 
 	snprintf(dir, sizeof(dir), "/sys/block/%s/md", base ? base + 1 : mddev);
-	for (const char *attr = "degraded"; attr; attr = streq(attr, "degraded") ? "sync_action" : NULL) {
-		snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	for (size_t i = 0; i < ELEMENTSOF(attrs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, attrs[i]);
 		p[n].fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (p[n].fd >= 0)
 			n++;
@@ -240,8 +247,8 @@ static int passes(struct udev *udev, const char *name, struct fo_volume *fo, cha
 	for (int pass = 0; pass < 4; pass++) {
 		char *now = NULL;
 
-		close_watches(p + 1, *n);
-		*n = *mddev ? open_watches(*mddev, p + 1, MAX_WATCH) : 0;
+		close_watches(p + FIXED_FDS, *n);
+		*n = *mddev ? open_watches(*mddev, p + FIXED_FDS, MAX_WATCH) : 0;
 		r = reconcile_volume(udev, name, fo, &now, retry_ms);
 		if (r == -ENOENT)
 			return r;
@@ -262,9 +269,10 @@ static int monitor(const char *name)
 	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
 	_cleanup_(udev_monitor_unrefp) struct udev_monitor *mon = NULL;
 	_cleanup_free_ char *mddev = NULL;
-	struct pollfd p[1 + MAX_WATCH];
+	_cleanup_(health_close) struct health h = { .inotify_fd = -EBADF };
+	struct pollfd p[FIXED_FDS + MAX_WATCH];
 	unsigned n = 0;
-	int r, retry_ms = -1;
+	int r, retry_ms = -1, health_ms;
 	uint64_t retry_at = 0;
 	bool pass_due = true;
 
@@ -273,7 +281,11 @@ static int monitor(const char *name)
 	r = dev_monitor_open(udev, &mon);
 	if (r < 0)
 		return log_error_errno(r, "%s: failed to listen to udev: %m", name);
+	r = health_open(&h);
+	if (r < 0)
+		return log_error_errno(r, "%s: failed to watch /dev: %m", name);
 	p[0] = (struct pollfd){ .fd = udev_monitor_get_fd(mon), .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = h.inotify_fd, .events = POLLIN };
 
 	log_info("%s: monitoring.", name);
 	while (!stop) {
@@ -288,6 +300,10 @@ static int monitor(const char *name)
 				log_info("%s: no longer attached; monitor exits.", name);
 				break;
 			}
+			/* What users see (health.c), after the replicas. */
+			if (health_check(&h, udev, name, &health_ms) != -ENOENT && health_ms >= 0 &&
+			    (retry_ms < 0 || health_ms < retry_ms))
+				retry_ms = health_ms;
 			pass_due = false;
 			retry_at = retry_ms >= 0 ? now_usec() + (uint64_t)retry_ms * 1000 : 0;
 			t = now_usec();
@@ -295,7 +311,7 @@ static int monitor(const char *name)
 		timeout = retry_at ? (int)((retry_at > t ? retry_at - t : 0) / 1000) : -1;
 		if (mddev && fo.n > 1 && (timeout < 0 || timeout > SAMPLE_MS))
 			timeout = SAMPLE_MS;
-		r = poll(p, 1 + n, timeout);
+		r = poll(p, FIXED_FDS + n, timeout);
 		if (r < 0 && errno != EINTR)
 			return log_error_errno(errno, "%s: poll failed: %m", name);
 		if (r > 0)
@@ -307,11 +323,13 @@ static int monitor(const char *name)
 			while ((d = udev_monitor_receive_device(mon)))
 				udev_device_unref(d);
 		}
+		if (r > 0 && (p[1].revents & POLLIN))
+			health_drain(&h);
 		reap(&fo);
 		if (mddev && failover_tick(&fo))
 			pass_due = true;
 	}
-	close_watches(p + 1, n);
+	close_watches(p + FIXED_FDS, n);
 	return 0;
 }
 

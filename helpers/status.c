@@ -29,6 +29,7 @@ struct run {
 	struct status_volume **vols;
 	unsigned n_vols;
 	bool failed;		/* a volume unknown or unreadable: exit 1 */
+	bool unwritable;	/* an attached volume that cannot take writes: exit 1 */
 };
 
 static void run_done(struct run *r)
@@ -54,15 +55,18 @@ static void help(FILE *f)
 		"attached volume (a descriptor in %s) and every volume file\n"
 		"in %s and %s, sorted by name.\n"
 		"\n"
-		"Volume states: inactive, optimal, rebuilding, degraded, failed.\n"
+		"Volume states: inactive, optimal, rebuilding, degraded, suspended (no\n"
+		"in-sync replica reachable: I/O waits), failed (cannot take writes: array\n"
+		"stopped, broken or read-only, or the device link missing or wrong).\n"
 		"Replica states: absent, present, in-sync, rebuilding, faulty, outdated.\n"
 		"\n"
 		"Options:\n"
 		"  -h --help        Show this help\n"
 		"     --json        Print JSON (format \"%s\", version %d)\n"
 		"\n"
-		"Exit status: 0 success, 1 a volume unknown or not readable, 2 usage\n"
-		"error.  See nvmf-raid(8).\n",
+		"Exit status: 0 success, 1 a volume unknown or not readable, or an attached\n"
+		"volume that cannot take writes now (failed or suspended), 2 usage error.\n"
+		"See nvmf-raid(8).\n",
 		run, vol_etc_dir(), vol_run_dir(), STATUS_FORMAT, STATUS_VERSION);
 }
 
@@ -219,6 +223,10 @@ static int gather(struct run *r)
 		if (v->error) {
 			log_error("%s: %s", v->name, v->error);
 			r->failed = true;
+		} else if (v->attached && !status_volume_writable(v)) {
+			log_error("%s: %s, cannot take writes now.", v->name,
+				  strna(status_state_to_string(v->state)));
+			r->unwritable = true;
 		}
 		r->vols[r->n_vols++] = v;
 	}
@@ -279,5 +287,5 @@ int verb_status(int argc, char *argv[])
 		k = show(&r, json);
 	if (k < 0)
 		return EXIT_FAILED;
-	return r.failed ? EXIT_FAILED : EXIT_OK;
+	return r.failed || r.unwritable ? EXIT_FAILED : EXIT_OK;
 }

@@ -21,6 +21,9 @@ enum event {
 	EVENT_ARRAY_STOPPED,
 	EVENT_SUSPENDED,		/* notify: suspended; no replica reachable, I/O waits */
 	EVENT_RESUMED,			/* notify: resumed */
+	EVENT_LINK_REPAIRED,		/* udev made /dev/nvmf-raid/VOLUME again */
+	EVENT_LINK_LOST,		/* ... and could not */
+	EVENT_ARRAY_UNWRITABLE,		/* md: broken, read-only, stopped */
 	_EVENT_MAX,
 };
 
@@ -33,6 +36,9 @@ enum event {
 #define EVENT_ID_ARRAY_STOPPED    "5922dc56c7ba4989ba28ae077acf96a7"
 #define EVENT_ID_SUSPENDED        "1f496015685d4292af959a2c6a8c5db2"
 #define EVENT_ID_RESUMED          "63dc815b5a7d45c08534ffdf724c308c"
+#define EVENT_ID_LINK_REPAIRED    "078d4918aff04959a1b48310c5f3df6a"
+#define EVENT_ID_LINK_LOST        "83cb778f4ed549c4b6b71788e487bb55"
+#define EVENT_ID_ARRAY_UNWRITABLE "9496dcaa37d24189ba507444c37a9999"
 
 /**
  * event_emit() - log @e for @volume (and @replica, or NULL) with @message,

@@ -1,28 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What `nvmf-raid status` shows (layout in status.h).  The first half is
- * pure (states, JSON, text); the second gathers the live state from the
- * descriptor, md's sysfs and udev.  Reads only, and takes no lock: the
- * descriptor is replaced atomically, and sysfs is what it is right now.
+ * What `nvmf-raid status` shows (layout in status.h): the JSON and text
+ * views, pure.  The health is status-health.c's, the gathering
+ * status-gather.c's.
  */
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
-#include <libudev.h>
 
-#include "device.h"
-#include "fileio.h"
 #include "json-util.h"
-#include "log.h"
 #include "status.h"
-
 
 static inline int max_int(int a, int b)
 {
@@ -35,6 +27,7 @@ static const char *const status_names[_STATUS_STATE_MAX] = {
 	[STATUS_REBUILDING] = "rebuilding",
 	[STATUS_DEGRADED] = "degraded",
 	[STATUS_FAILED] = "failed",
+	[STATUS_SUSPENDED] = "suspended",
 };
 
 void status_volume_free(struct status_volume *v)
@@ -44,6 +37,7 @@ void status_volume_free(struct status_volume *v)
 	free(v->source);
 	free(v->device);
 	free(v->md);
+	free(v->link_target);
 	free(v->error);
 	for (unsigned i = 0; i < v->n_replicas && i < VOL_REPLICAS_MAX; i++)
 		free(v->replicas[i].device);
@@ -53,50 +47,6 @@ void status_volume_free(struct status_volume *v)
 const char *status_state_to_string(enum status_state s)
 {
 	return s >= 0 && s < _STATUS_STATE_MAX ? status_names[s] : NULL;
-}
-
-/* ---- pure: states ------------------------------------------------------- */
-
-enum state status_replica_state(bool has_md, const char *member, bool present,
-				enum state recorded, bool outdated)
-{
-	/* One replica: no md, the namespace is the volume. */
-	if (!has_md)
-		return present ? STATE_IN_SYNC : STATE_ABSENT;
-	if (member) {
-		if (strstr(member, "faulty"))
-			return STATE_FAULTY;
-		/* "spare" and friends: md is (about to be) recovering it. */
-		return strstr(member, "in_sync") ? STATE_IN_SYNC : STATE_REBUILDING;
-	}
-	/* md already dropped the failed member; until its namespace returns
-	 * it is still the replica md failed, not merely one not seen. */
-	if (!present)
-		return recorded == STATE_FAULTY ? STATE_FAULTY : STATE_ABSENT;
-	/* Known stale, from the volume file or from attach's check against
-	 * the in-sync record: never call that merely "present". */
-	return outdated || recorded == STATE_OUTDATED ? STATE_OUTDATED : STATE_PRESENT;
-}
-
-enum status_state status_volume_state(const struct status_volume *v)
-{
-	bool all_in_sync = true, rebuilding = false;
-
-	assert(v);
-	if (!v->attached)
-		return STATUS_INACTIVE;
-	if (v->error || !v->running)
-		return STATUS_FAILED;
-	for (unsigned i = 0; i < v->n_replicas; i++) {
-		all_in_sync = all_in_sync && v->replicas[i].state == STATE_IN_SYNC;
-		rebuilding = rebuilding || v->replicas[i].state == STATE_REBUILDING;
-	}
-	/* A resync rewrites members md still calls in_sync (after an unclean
-	 * stop): redundancy is not whole until it ends. */
-	if (rebuilding || streq(v->sync_action, "recover") || streq(v->sync_action, "resync"))
-		return STATUS_REBUILDING;
-	/* md's count catches a slot no configured replica fills. */
-	return all_in_sync && v->md_degraded == 0 ? STATUS_OPTIMAL : STATUS_DEGRADED;
 }
 
 /* Decimal digits at *@p, no sign; *@p moves past them. */
@@ -230,9 +180,44 @@ static int replica_to_json(const struct status_volume *v, const struct status_re
 	    add_value(o, "portals", TAKE_PTR(portals)) < 0 ||
 	    add_value(o, "outdated", json_object_new_boolean(r->outdated)) < 0 ||
 	    add(o, "progress", progress ? progress_new(v->sync_completed, v->sync_total) : NULL,
-		progress) < 0)
+		progress) < 0 ||
+	    add(o, "reachable", v->attached ? json_object_new_boolean(r->reachable) : NULL,
+		v->attached) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(o);
+	return 0;
+}
+
+static json_object *problems_to_json(unsigned problems)
+{
+	_cleanup_json_ json_object *a = json_object_new_array();
+
+	for (int p = 0; a && p < _STATUS_PROBLEM_MAX; p++) {
+		json_object *s;
+
+		if (!(problems & STATUS_PROBLEM_BIT(p)))
+			continue;
+		s = json_object_new_string(status_problem_to_string(p));
+		if (!s || json_object_array_add(a, s) < 0) {
+			json_object_put(s);
+			return NULL;
+		}
+	}
+	return TAKE_PTR(a);
+}
+
+/* The keys of what the user sees: writable, device link, array state,
+ * problems. */
+static int add_health(json_object *o, const struct status_volume *v)
+{
+	bool md = v->attached && v->array_state[0];
+
+	if (add(o, "writable", v->attached ? json_object_new_boolean(status_volume_writable(v)) : NULL,
+		v->attached) < 0 ||
+	    add_string(o, "device-link", v->attached ? v->link_target : NULL) < 0 ||
+	    add(o, "array-state", md ? json_object_new_string(v->array_state) : NULL, md) < 0 ||
+	    add_value(o, "problems", problems_to_json(v->problems)) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -265,7 +250,8 @@ static int volume_to_json(const struct status_volume *v, json_object **ret)
 	    add(o, "min-replicas", v->min_replicas ? json_object_new_int((int)v->min_replicas) : NULL,
 		v->min_replicas) < 0 ||
 	    add(o, "sync", v->has_sync ? sync_to_json(v) : NULL, v->has_sync) < 0 ||
-	    add_string(o, "error", v->error) < 0 || add_value(o, "replicas", TAKE_PTR(reps)) < 0)
+	    add_string(o, "error", v->error) < 0 || add_health(o, v) < 0 ||
+	    add_value(o, "replicas", TAKE_PTR(reps)) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(o);
 	return 0;
@@ -364,6 +350,17 @@ static void print_header(FILE *f, const struct status_volume *v, int name_w, int
 		print_progress(f, v);
 	if (v->error)
 		fprintf(f, "  error: %s", v->error);
+	/* Why it is not optimal, unless the state or the error says it all. */
+	if (v->attached && !v->error && v->problems & ~(STATUS_PROBLEM_BIT(STATUS_PROBLEM_DEGRADED) |
+							STATUS_PROBLEM_BIT(STATUS_PROBLEM_REBUILDING))) {
+		const char *sep = "  problems: ";
+
+		for (int p = 0; p < _STATUS_PROBLEM_MAX; p++)
+			if (v->problems & STATUS_PROBLEM_BIT(p)) {
+				fprintf(f, "%s%s", sep, status_problem_to_string(p));
+				sep = ", ";
+			}
+	}
 	fputc('\n', f);
 }
 
@@ -416,223 +413,5 @@ int status_to_text(const struct status_volume *const *vols, unsigned n, char **r
 		return -ENOMEM;
 	}
 	*ret_text = text;
-	return 0;
-}
-
-/* ---- gathering ---------------------------------------------------------- */
-
-
-static uint64_t sysfs_size(const char *dev)
-{
-	char buf[32];
-	const char *p = buf;
-	uint64_t sectors;
-
-	if (dev_sysfs_read(dev, "size", buf, sizeof(buf)) < 0 || parse_u64(&p, &sectors) < 0 || *p ||
-	    sectors > UINT64_MAX / 512)
-		return STATUS_SIZE_UNKNOWN;
-	return sectors * 512;
-}
-
-/* @dev's md member state in buf, if it is a member of @md; else NULL. */
-static const char *member_state(const char *md, const char *dev, char *buf, size_t size)
-{
-	const char *base = strrchr(dev, '/');
-	char attr[NAME_MAX + 16];
-
-	snprintf(attr, sizeof(attr), "md/dev-%s/state", base ? base + 1 : dev);
-	return dev_sysfs_read(md, attr, buf, size) == 0 ? buf : NULL;
-}
-
-static void gather_md(struct status_volume *s)
-{
-	char buf[64];
-	const char *p = buf;
-	uint64_t n;
-
-	if (!s->md || dev_sysfs_read(s->md, "md/array_state", buf, sizeof(buf)) < 0 ||
-	    streq(buf, "clear") || streq(buf, "inactive"))
-		return;
-	s->running = true;
-	s->size = sysfs_size(s->md);
-	if (dev_sysfs_read(s->md, "md/degraded", buf, sizeof(buf)) == 0 && parse_u64(&p, &n) == 0)
-		s->md_degraded = n > UINT_MAX ? UINT_MAX : (unsigned)n;
-	if (dev_sysfs_read(s->md, "md/sync_action", s->sync_action, sizeof(s->sync_action)) < 0)
-		s->sync_action[0] = 0;
-	/* sync_completed says "none" when idle and "delayed" while waiting
-	 * for another array on the same disks: no numbers then. */
-	if (s->sync_action[0] && !streq(s->sync_action, "idle") && !streq(s->sync_action, "frozen") &&
-	    dev_sysfs_read(s->md, "md/sync_completed", buf, sizeof(buf)) == 0 &&
-	    status_parse_sync_completed(buf, &s->sync_completed, &s->sync_total) == 0)
-		s->has_sync = true;
-}
-
-/* Whether @dev is the namespace of one of the replicas right now. */
-static bool claimed(const struct status_volume *s, const char *dev)
-{
-	for (unsigned i = 0; i < s->n_replicas; i++)
-		if (streq(s->replicas[i].device, dev))
-			return true;
-	return false;
-}
-
-static int gather_replicas(struct udev *udev, struct status_volume *s, const struct desc *d)
-{
-	bool has_md = d->n_replicas > 1;
-
-	/* Every namespace first: a name the descriptor remembers may since
-	 * have gone to another replica's namespace. */
-	for (unsigned i = 0; i < s->n_replicas; i++) {
-		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
-		int r = dev_namespace_find(udev, s->replicas[i].nqn, &s->replicas[i].ns, &dev);
-
-		if (r < 0)
-			log_debug_errno(r, "%s: cannot look for the namespace of replica %s: %m",
-					s->name, s->replicas[i].name);
-		if (r > 0 && !(s->replicas[i].device = strdup(udev_device_get_devnode(dev))))
-			return -ENOMEM;
-	}
-	for (unsigned i = 0; i < s->n_replicas; i++) {
-		struct status_replica *r = &s->replicas[i];
-		const struct desc_replica *dr = &d->replicas[i];
-		const char *member = NULL;
-		bool present = r->device != NULL;
-		char buf[128];
-
-		if (has_md && s->running && r->device)
-			member = member_state(s->md, r->device, buf, sizeof(buf));
-		/* Not a member under its namespace's name now (gone, or back
-		 * under a new one): md may still hold it, faulty, under the
-		 * name it had. */
-		if (has_md && s->running && !member && dr->device && !claimed(s, dr->device)) {
-			member = member_state(s->md, dr->device, buf, sizeof(buf));
-			if (member && !r->device && !(r->device = strdup(dr->device)))
-				return -ENOMEM;
-		}
-		r->state = status_replica_state(has_md, member, present, dr->state, dr->outdated);
-		r->size = r->device ? sysfs_size(r->device) : STATUS_SIZE_UNKNOWN;
-	}
-	if (!has_md && s->n_replicas == 1) {
-		s->running = s->replicas[0].state == STATE_IN_SYNC;
-		s->size = s->running ? s->replicas[0].size : STATUS_SIZE_UNKNOWN;
-	}
-	return 0;
-}
-
-/* What the volume is, from a descriptor or one made from the volume file;
- * live fields unknown. */
-static int copy_desc(struct status_volume *s, const struct desc *d)
-{
-	s->persistent = d->persistent;
-	s->min_replicas = d->settings.min_replicas;
-	if (d->source && !(s->source = strdup(d->source)))
-		return -ENOMEM;
-	for (unsigned i = 0; i < d->n_replicas && i < VOL_REPLICAS_MAX; i++) {
-		const struct desc_replica *dr = &d->replicas[i];
-		struct status_replica *r = &s->replicas[i];
-
-		memcpy(r->name, dr->name, sizeof(r->name));
-		memcpy(r->nqn, dr->nqn, sizeof(r->nqn));
-		r->ns = dr->ns;
-		memcpy(r->portals, dr->portals, sizeof(r->portals));
-		r->n_portals = dr->n_portals;
-		r->outdated = dr->outdated;
-		r->state = _STATE_INVALID;
-		r->size = STATUS_SIZE_UNKNOWN;
-		s->n_replicas = i + 1;
-	}
-	return 0;
-}
-
-static int gather_attached(struct udev *udev, struct status_volume *s, const struct desc *d)
-{
-	int r = copy_desc(s, d);
-
-	if (r < 0)
-		return r;
-	s->attached = true;
-	if (!(s->device = strdup(d->device)) || (d->md.device && !(s->md = strdup(d->md.device))))
-		return -ENOMEM;
-	gather_md(s);
-	return gather_replicas(udev, s, d);
-}
-
-static int set_error(struct status_volume *s, const char *fmt, ...) _printf_(2, 3);
-static int set_error(struct status_volume *s, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s->error, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		s->error = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* A volume with a volume file and no descriptor.  A broken file is shown,
- * not fatal: status is how an admin finds out. */
-static int gather_inactive(struct status_volume *s)
-{
-	_cleanup_vol_ struct vol_volume *v = NULL;
-	_cleanup_desc_ struct desc *d = NULL;
-	_cleanup_free_ char *path = NULL;
-	const char *etc = vol_etc_dir();
-	int saved = log_get_max_level(), r;
-
-	r = vol_find(s->name, &path);
-	if (r < 0)
-		return r;
-	/* vol_find() tries vol_etc_dir() first and builds the path from it. */
-	s->persistent = strncmp(path, etc, strlen(etc)) == 0 && path[strlen(etc)] == '/';
-	/* Every problem of the file is check's to list, not ours. */
-	log_set_max_level(LOG_CRIT);
-	r = vol_load(path, &v);
-	log_set_max_level(saved);
-	if (r >= 0)
-		r = desc_from_volume(v, &d);
-	if (r >= 0 || r == -ENOMEM)
-		return r < 0 ? r : copy_desc(s, d);
-	s->source = TAKE_PTR(path);
-	if (IN_SET(r, -EINVAL, -ELOOP, -EFBIG))
-		return set_error(s, "invalid volume file; 'nvmf-raid check %s' says why", s->name);
-	return set_error(s, "cannot read %s: %s", s->source, strerror(-r));
-}
-
-int status_gather(struct udev *udev, const char *name, struct status_volume **ret)
-{
-	_cleanup_status_volume_ struct status_volume *s = NULL;
-	_cleanup_desc_ struct desc *d = NULL;
-	int r;
-
-	assert(udev);
-	assert(ret);
-	if (!vol_name_is_valid(name))
-		return log_error_errno(EINVAL, "Invalid volume name: want 1 to %d of [A-Za-z0-9_.-], "
-				       "the first a letter or digit.", VOL_NAME_MAX);
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	snprintf(s->name, sizeof(s->name), "%s", name);
-	s->size = STATUS_SIZE_UNKNOWN;
-	r = desc_read(name, &d);
-	if (r == -ENOENT)
-		r = gather_inactive(s);
-	else if (IN_SET(r, -ENOMEM, -EINVAL))	/* -EINVAL: $NVMF_RAID_RUNTIME_DIR */
-		return r;
-	else if (r < 0) {
-		/* The descriptor is there (attached) but unusable; desc_read()
-		 * logged what is wrong with its content. */
-		s->attached = true;
-		r = set_error(s, "cannot read its descriptor: %s", strerror(-r));
-	} else
-		r = gather_attached(udev, s, d);
-	if (r < 0)
-		return r;
-	s->state = status_volume_state(s);
-	*ret = TAKE_PTR(s);
 	return 0;
 }

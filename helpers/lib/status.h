@@ -2,18 +2,26 @@
 #pragma once
 
 /*
- * status_: what `nvmf-raid status` shows of a volume.  Two halves:
+ * status_: what `nvmf-raid status` shows of a volume.  Three parts:
  *
- *   gathering   status_gather(): the descriptor (or the volume file of a
- *               volume not attached) for what the volume is, then the
- *               LIVE state from md's sysfs and udev.
+ *   gathering   status_gather() (status-gather.c): the descriptor (or the
+ *               volume file of a volume not attached) for what the volume
+ *               is, then the LIVE state: md's sysfs (array state, degraded
+ *               count, member states), udev (the namespaces), the
+ *               controllers' states, and where /dev/nvmf-raid/VOLUME leads.
  *               The descriptor's replica states are the monitor's last
  *               view; an admin asking "what is it now" gets what the
  *               kernel says this very moment.
- *   pure        status_replica_state(), status_volume_state(),
- *               status_to_json(), status_to_text(): no I/O, unit-tested.
+ *   health      status_replica_state(), status_problems(),
+ *               status_volume_state() (status-health.c): pure, over those
+ *               observations, unit-tested.  A volume is "optimal" only
+ *               when its link leads to the array (or namespace) of the
+ *               descriptor, the array runs and takes writes, every replica
+ *               is in sync and one of them is reachable.
+ *   views       status_to_json(), status_to_text() (status.c): pure.
  *
- * JSON layout, version 1 (keys and types are stable, tools read them):
+ * JSON layout, version 1 (keys and types are stable, tools read them;
+ * keys are only ever added):
  *
  *   { "format": "nvmf-raid-status", "version": 1,
  *     "volumes": [ { "volume": "db1", "state": "degraded", "attached": true,
@@ -25,6 +33,10 @@
  *                    "sync": null | { "action": "recover", "completed": 1234,
  *                                     "total": 131072, "progress": 0.0094 },
  *                    "error": null | "message",
+ *                    "writable": true | false | null,
+ *                    "device-link": "/dev/md127" | null,
+ *                    "array-state": "clean" | null,
+ *                    "problems": [ "array-broken", … ],
  *                    "replicas": [ { "name": "a", "state": "in-sync" | null,
  *                                    "device": "/dev/nvme1n1" | null,
  *                                    "size": 67108864 | null, "nqn": "…",
@@ -32,12 +44,20 @@
  *                                    "nguid": "<32 hex>" | null,
  *                                    "nsid": 10 | null, "portals": [ "tcp://…" ],
  *                                    "outdated": false,
- *                                    "progress": null | 0.0094 } ] } ] }
+ *                                    "progress": null | 0.0094,
+ *                                    "reachable": true | false | null } ] } ] }
  *
  * Sizes are bytes; "completed"/"total" are 512-byte sectors as md's
  * sync_completed gives them; "progress" is completed/total rounded down to
  * 4 decimals (so it reads 1 only when done).  "min-replicas" is null only
  * for a volume whose volume file could not be read ("error" says why).
+ * "writable" is false when the volume cannot take writes now (state
+ * "failed" or "suspended"), null when it is not attached.  "device-link"
+ * is where /dev/nvmf-raid/VOLUME leads now, null when it does not exist.
+ * "array-state" is md's array_state, null without an array.  "problems"
+ * names every reason the volume is not optimal (status_problem_to_string()),
+ * empty when it is.  "reachable" is whether a controller of the replica's
+ * subsystem is live, null when the volume is not attached.
  */
 
 #include <stdbool.h>
@@ -59,10 +79,38 @@ enum status_state {
 	STATUS_OPTIMAL,		/* every replica in sync */
 	STATUS_REBUILDING,	/* md resyncs or recovers */
 	STATUS_DEGRADED,	/* running without some replica, nothing rebuilding */
-	STATUS_FAILED,		/* attached, but the array (or the namespace) is not there */
+	STATUS_FAILED,		/* attached, but cannot take writes: the array (or the
+				 * namespace) is not there, broken or read-only, or
+				 * the device link is missing or wrong */
+	STATUS_SUSPENDED,	/* no in-sync replica is reachable: I/O waits */
 	_STATUS_STATE_MAX,
 	_STATUS_STATE_INVALID = -EINVAL,
 };
+
+/* Why a volume is not optimal; each one a bit of status_problems(). */
+enum status_problem {
+	STATUS_PROBLEM_UNREADABLE,	/* "unreadable": descriptor or volume file */
+	STATUS_PROBLEM_NOT_RUNNING,	/* "not-running": array or namespace not there */
+	STATUS_PROBLEM_ARRAY_BROKEN,	/* "array-broken": md refuses writes until stopped */
+	STATUS_PROBLEM_ARRAY_READ_ONLY,	/* "array-read-only" */
+	STATUS_PROBLEM_ARRAY_STATE,	/* "array-state-unknown": not one known to take writes */
+	STATUS_PROBLEM_LINK_MISSING,	/* "device-link-missing" */
+	STATUS_PROBLEM_LINK_WRONG,	/* "device-link-wrong": leads elsewhere */
+	STATUS_PROBLEM_SUSPENDED,	/* "no-replica-reachable": I/O waits */
+	STATUS_PROBLEM_UNREACHABLE,	/* "replica-unreachable": an in-sync one, others are */
+	STATUS_PROBLEM_REBUILDING,	/* "rebuilding" */
+	STATUS_PROBLEM_DEGRADED,	/* "degraded": a replica or an md slot not in sync */
+	_STATUS_PROBLEM_MAX,
+};
+
+#define STATUS_PROBLEM_BIT(p) (1u << (p))
+/* The problems that make a volume unwritable: state "failed". */
+#define STATUS_PROBLEMS_FAILED                                                                 \
+	(STATUS_PROBLEM_BIT(STATUS_PROBLEM_UNREADABLE) | STATUS_PROBLEM_BIT(STATUS_PROBLEM_NOT_RUNNING) | \
+	 STATUS_PROBLEM_BIT(STATUS_PROBLEM_ARRAY_BROKEN) |                                     \
+	 STATUS_PROBLEM_BIT(STATUS_PROBLEM_ARRAY_READ_ONLY) |                                  \
+	 STATUS_PROBLEM_BIT(STATUS_PROBLEM_ARRAY_STATE) |                                      \
+	 STATUS_PROBLEM_BIT(STATUS_PROBLEM_LINK_MISSING) | STATUS_PROBLEM_BIT(STATUS_PROBLEM_LINK_WRONG))
 
 struct status_replica {
 	char name[VOL_REPLICA_NAME_MAX + 1];
@@ -74,6 +122,7 @@ struct status_replica {
 	enum state state;		/* live; _STATE_INVALID if not known (inactive) */
 	char *device;			/* "/dev/nvme1n1", or NULL */
 	uint64_t size;			/* bytes, or STATUS_SIZE_UNKNOWN */
+	bool reachable;			/* a controller of nqn is live (attached only) */
 };
 
 struct status_volume {
@@ -87,6 +136,9 @@ struct status_volume {
 	uint64_t size;			/* bytes, or STATUS_SIZE_UNKNOWN */
 	unsigned min_replicas;		/* 0: unknown (the volume file is broken) */
 	bool running;			/* the md array runs; one replica: its namespace is there */
+	char array_state[24];		/* md's array_state, "" without md or unreadable */
+	char *link_target;		/* where the device link leads now; NULL: missing */
+	unsigned problems;		/* status_problems() of the rest */
 	unsigned md_degraded;		/* md's "degraded": members missing */
 	char sync_action[16];		/* md's "sync_action", "" without md */
 	bool has_sync;			/* an operation runs and sync_completed gave numbers */
@@ -106,7 +158,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct status_volume *, status_volume_free);
 
 /**
  * status_state_to_string() - "inactive", "optimal", "rebuilding",
- * "degraded" or "failed"
+ * "degraded", "failed" or "suspended"
  * Return: the name, or NULL for an invalid @s.
  */
 const char *status_state_to_string(enum status_state s);
@@ -127,11 +179,41 @@ enum state status_replica_state(bool has_md, const char *member, bool present,
 				enum state recorded, bool outdated);
 
 /**
- * status_volume_state() - the volume state that the other fields of @v
- * (attached, error, running, md_degraded, sync_action, replica states)
- * imply; see status_state for the meaning of each
+ * status_problem_to_string() - the JSON name of @p, e.g. "array-broken"
+ * Return: the name, or NULL for an invalid @p.
+ */
+const char *status_problem_to_string(enum status_problem p);
+
+/**
+ * status_array_state_writable() - whether md's array_state @s is one of an
+ * array that takes writes: "clean", "active", "active-idle",
+ * "write-pending", "read-auto" (md switches to active on the first write)
+ */
+bool status_array_state_writable(const char *s);
+
+/**
+ * status_problems() - every reason volume @v is not optimal, from what was
+ * observed (attached, error, running, array_state, link_target against md
+ * or the one replica's device, md_degraded, sync_action, replica states
+ * and reachability)
+ * Return: a set of STATUS_PROBLEM_BIT()s; 0 for a volume not attached
+ * unless it is unreadable.
+ */
+unsigned status_problems(const struct status_volume *v);
+
+/**
+ * status_volume_state() - the volume state that status_problems() of @v
+ * implies; see status_state for the meaning of each.  Never "optimal"
+ * while any problem holds; "failed" before "suspended" before
+ * "rebuilding" before "degraded".
  */
 enum status_state status_volume_state(const struct status_volume *v);
+
+/**
+ * status_volume_writable() - whether @v is attached and takes writes now
+ * (its state is neither "failed" nor "suspended")
+ */
+bool status_volume_writable(const struct status_volume *v);
 
 /**
  * status_parse_sync_completed() - parse md's sync_completed, "N / M"

@@ -45,6 +45,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 	"      \"min-replicas\": 1,\n" \
 	"      \"sync\": null,\n" \
 	"      \"error\": null,\n" \
+	"      \"writable\": true,\n" \
+	"      \"device-link\": \"/dev/md127\",\n" \
+	"      \"array-state\": \"clean\",\n" \
+	"      \"problems\": [\n" \
+	"        \"degraded\"\n" \
+	"      ],\n" \
 	"      \"replicas\": [\n" \
 	"        {\n" \
 	"          \"name\": \"a\",\n" \
@@ -59,7 +65,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 	"            \"tcp://127.0.0.1:4420\"\n" \
 	"          ],\n" \
 	"          \"outdated\": false,\n" \
-	"          \"progress\": null\n" \
+	"          \"progress\": null,\n" \
+	"          \"reachable\": true\n" \
 	"        },\n" \
 	"        {\n" \
 	"          \"name\": \"b\",\n" \
@@ -74,7 +81,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 	"            \"tcp://127.0.0.1:4421\"\n" \
 	"          ],\n" \
 	"          \"outdated\": false,\n" \
-	"          \"progress\": null\n" \
+	"          \"progress\": null,\n" \
+	"          \"reachable\": true\n" \
 	"        },\n" \
 	"        {\n" \
 	"          \"name\": \"c\",\n" \
@@ -89,7 +97,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 	"            \"tcp://127.0.0.1:4422\"\n" \
 	"          ],\n" \
 	"          \"outdated\": true,\n" \
-	"          \"progress\": null\n" \
+	"          \"progress\": null,\n" \
+	"          \"reachable\": false\n" \
 	"        }\n" \
 	"      ]\n" \
 	"    }\n" \
@@ -127,8 +136,16 @@ static char *xstrdup(const char *s)
 	return p;
 }
 
+/* What gathering does last: problems, then the state. */
+static void refresh(struct status_volume *v)
+{
+	v->problems = status_problems(v);
+	v->state = status_volume_state(v);
+}
+
 /* An attached, running volume "db1" of @n replicas a, b, c…, every one
- * in sync as /dev/nvme<i+1>n1 on its own port. */
+ * in sync as /dev/nvme<i+1>n1 on its own port, reachable; the link leads
+ * to the array (or the namespace), which is clean. */
 static struct status_volume *make_volume(const char *name, unsigned n)
 {
 	struct status_volume *v = calloc(1, sizeof(*v));
@@ -165,9 +182,12 @@ static struct status_volume *make_volume(const char *name, unsigned n)
 		snprintf(buf, sizeof(buf), "/dev/nvme%un1", i + 1);
 		r->device = xstrdup(buf);
 		r->size = MIB64;
+		r->reachable = true;
 	}
 	v->n_replicas = n;
-	v->state = status_volume_state(v);
+	snprintf(v->array_state, sizeof(v->array_state), "%s", n > 1 ? "clean" : "");
+	v->link_target = xstrdup(n > 1 ? v->md : v->replicas[0].device);
+	refresh(v);
 	return v;
 }
 
@@ -183,7 +203,8 @@ static struct status_volume *make_degraded(void)
 	v->replicas[2].device = NULL;
 	v->replicas[2].size = STATUS_SIZE_UNKNOWN;
 	v->replicas[2].outdated = true;
-	v->state = status_volume_state(v);
+	v->replicas[2].reachable = false;
+	refresh(v);
 	return v;
 }
 
@@ -197,7 +218,7 @@ static struct status_volume *make_rebuilding(void)
 	v->has_sync = true;
 	v->sync_completed = 55051;
 	v->sync_total = 131072;
-	v->state = status_volume_state(v);
+	refresh(v);
 	return v;
 }
 
@@ -210,7 +231,9 @@ static struct status_volume *make_inactive(void)
 	v->running = false;
 	free(v->device);
 	free(v->md);
-	v->device = v->md = NULL;
+	free(v->link_target);
+	v->device = v->md = v->link_target = NULL;
+	v->array_state[0] = 0;
 	v->size = STATUS_SIZE_UNKNOWN;
 	v->sync_action[0] = 0;
 	v->persistent = false;
@@ -221,8 +244,9 @@ static struct status_volume *make_inactive(void)
 		free(v->replicas[i].device);
 		v->replicas[i].device = NULL;
 		v->replicas[i].size = STATUS_SIZE_UNKNOWN;
+		v->replicas[i].reachable = false;
 	}
-	v->state = status_volume_state(v);
+	refresh(v);
 	return v;
 }
 
@@ -317,9 +341,10 @@ static void check_volume_keys(json_object *v, const json_type *nullable_as, cons
 {
 	static const char *const keys[] = { "volume", "state", "attached", "source", "persistent",
 					    "device", "md", "size", "min-replicas", "sync", "error",
+					    "writable", "device-link", "array-state", "problems",
 					    "replicas" };
 	static const json_type types[] = { STR, STR, BOOL, NUL, BOOL, NUL, NUL, NUL, NUL, NUL,
-					    NUL, ARR };
+					    NUL, NUL, NUL, NUL, ARR, ARR };
 
 	check_keys(v, what, keys, types, nullable_as, ELEMENTSOF(keys));
 }
@@ -327,8 +352,10 @@ static void check_volume_keys(json_object *v, const json_type *nullable_as, cons
 static void check_replica_keys(json_object *r, const json_type *nullable_as, const char *what)
 {
 	static const char *const keys[] = { "name", "state", "device", "size", "nqn", "uuid",
-					    "nguid", "nsid", "portals", "outdated", "progress" };
-	static const json_type types[] = { STR, NUL, NUL, NUL, STR, NUL, NUL, NUL, ARR, BOOL, NUL };
+					    "nguid", "nsid", "portals", "outdated", "progress",
+					    "reachable" };
+	static const json_type types[] = { STR, NUL, NUL, NUL, STR, NUL, NUL, NUL, ARR, BOOL, NUL,
+					    NUL };
 
 	check_keys(r, what, keys, types, nullable_as, ELEMENTSOF(keys));
 }
@@ -338,7 +365,7 @@ static void check_replica_keys(json_object *r, const json_type *nullable_as, con
 static void test_state_names(void)
 {
 	static const char *const names[] = { "inactive", "optimal", "rebuilding", "degraded",
-					     "failed" };
+					     "failed", "suspended" };
 
 	for (int s = 0; s < _STATUS_STATE_MAX; s++)
 		is_str(status_state_to_string(s), names[s], names[s]);
@@ -427,6 +454,131 @@ static void test_volume_states(void)
 	is_volume_state(v, STATUS_FAILED, "one replica, namespace gone: failed");
 }
 
+/* ---- health: what a user of the device gets ----------------------------- */
+
+#define PB(p) STATUS_PROBLEM_BIT(STATUS_PROBLEM_##p)
+
+/* One observation changed from a healthy two-replica volume (or, with
+ * @one, a one-replica volume): the state, problems and writability. */
+struct health_case {
+	bool one;
+	const char *array_state;	/* NULL: keep "clean" */
+	bool stopped;			/* running false */
+	const char *link;		/* "-": missing; NULL: keep */
+	int unreachable;		/* bits: replicas without a live controller */
+	enum state b;			/* replica b's state; 0: keep in-sync */
+	enum status_state want;
+	unsigned problems;
+	const char *what;
+};
+
+static void check_health(const struct health_case *c)
+{
+	struct status_volume *v = make_volume("db1", c->one ? 1 : 2);
+
+	if (c->array_state)
+		snprintf(v->array_state, sizeof(v->array_state), "%s", c->array_state);
+	v->running = !c->stopped;
+	if (c->link) {
+		free(v->link_target);
+		v->link_target = streq(c->link, "-") ? NULL : xstrdup(c->link);
+	}
+	for (unsigned i = 0; i < v->n_replicas; i++)
+		v->replicas[i].reachable = !(c->unreachable & (1 << i));
+	if (c->b)
+		v->replicas[1].state = c->b;
+	refresh(v);
+	ok(v->state == c->want, "%s: state %s", c->what, strna(status_state_to_string(v->state)));
+	ok(v->problems == c->problems, "%s: problems 0x%x (want 0x%x)", c->what, v->problems, c->problems);
+	ok(status_volume_writable(v) == (c->want != STATUS_FAILED && c->want != STATUS_SUSPENDED),
+	   "%s: writable only unless failed or suspended", c->what);
+	status_volume_free(v);
+}
+
+static void test_health(void)
+{
+	static const struct health_case cases[] = {
+		{ .want = STATUS_OPTIMAL, .what = "everything holds: optimal" },
+		{ .array_state = "active", .want = STATUS_OPTIMAL, .what = "md active: optimal" },
+		{ .array_state = "active-idle", .want = STATUS_OPTIMAL, .what = "md active-idle: optimal" },
+		{ .array_state = "write-pending", .want = STATUS_OPTIMAL, .what = "md write-pending: optimal" },
+		{ .array_state = "read-auto", .want = STATUS_OPTIMAL,
+		  .what = "md read-auto (writable, turns active): optimal" },
+		{ .array_state = "broken", .want = STATUS_FAILED, .problems = PB(ARRAY_BROKEN),
+		  .what = "md broken, members still in_sync: failed" },
+		{ .array_state = "readonly", .want = STATUS_FAILED, .problems = PB(ARRAY_READ_ONLY),
+		  .what = "md readonly: failed" },
+		{ .array_state = "suspended", .want = STATUS_FAILED, .problems = PB(ARRAY_STATE),
+		  .what = "md suspended: failed" },
+		{ .array_state = "", .want = STATUS_FAILED, .problems = PB(ARRAY_STATE),
+		  .what = "array_state unreadable: failed" },
+		{ .array_state = "inactive", .stopped = true, .want = STATUS_FAILED,
+		  .problems = PB(NOT_RUNNING), .what = "md inactive: failed" },
+		{ .link = "-", .want = STATUS_FAILED, .problems = PB(LINK_MISSING),
+		  .what = "link missing, array fine: failed" },
+		{ .link = "/dev/md126", .want = STATUS_FAILED, .problems = PB(LINK_WRONG),
+		  .what = "link to another array: failed" },
+		{ .link = "/dev/nvmf-raid/db1", .want = STATUS_FAILED, .problems = PB(LINK_WRONG),
+		  .what = "link is no link: failed" },
+		{ .array_state = "broken", .link = "-", .want = STATUS_FAILED,
+		  .problems = PB(ARRAY_BROKEN) | PB(LINK_MISSING),
+		  .what = "broken and link gone (the outage seen): failed, both said" },
+		{ .unreachable = 3, .want = STATUS_SUSPENDED, .problems = PB(SUSPENDED),
+		  .what = "no in-sync replica reachable: suspended" },
+		{ .unreachable = 2, .want = STATUS_DEGRADED, .problems = PB(UNREACHABLE),
+		  .what = "one in-sync replica unreachable: degraded" },
+		{ .unreachable = 1, .b = F, .want = STATUS_SUSPENDED,
+		  .problems = PB(SUSPENDED) | PB(DEGRADED),
+		  .what = "the last in-sync replica unreachable: suspended" },
+		{ .unreachable = 2, .b = F, .want = STATUS_DEGRADED, .problems = PB(DEGRADED),
+		  .what = "the faulty one unreachable: degraded" },
+		{ .unreachable = 3, .array_state = "broken", .want = STATUS_FAILED,
+		  .problems = PB(ARRAY_BROKEN) | PB(SUSPENDED),
+		  .what = "broken wins over suspended" },
+		{ .one = true, .want = STATUS_OPTIMAL, .what = "one replica: optimal" },
+		{ .one = true, .unreachable = 1, .want = STATUS_SUSPENDED, .problems = PB(SUSPENDED),
+		  .what = "one replica, controller reconnecting: suspended" },
+		{ .one = true, .link = "/dev/nvme2n1", .want = STATUS_FAILED, .problems = PB(LINK_WRONG),
+		  .what = "one replica, link to another namespace: failed" },
+		{ .one = true, .link = "-", .want = STATUS_FAILED, .problems = PB(LINK_MISSING),
+		  .what = "one replica, link missing: failed" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+		check_health(&cases[i]);
+	for (int p = 0; p < _STATUS_PROBLEM_MAX; p++)
+		ok(status_problem_to_string(p) != NULL, "problem %d has a name", p);
+	ok(!status_problem_to_string(_STATUS_PROBLEM_MAX), "no name past the last problem");
+}
+
+static void test_health_json_text(void)
+{
+	_cleanup_(status_volume_freep) struct status_volume *v = make_volume("db1", 2);
+	_cleanup_free_ char *text = NULL, *human = NULL;
+	_cleanup_json_ json_object *root = NULL;
+	json_object *o, *problems;
+
+	snprintf(v->array_state, sizeof(v->array_state), "broken");
+	free(TAKE_PTR(v->link_target));
+	refresh(v);
+	text = to_json(v);
+	o = parse_volume(text, &root);
+	is_str(get_str(o, "state"), "failed", "broken, link gone: state failed");
+	ok(json_object_is_type(get(o, "writable"), json_type_boolean) &&
+	   !json_object_get_boolean(get(o, "writable")), "writable false");
+	ok(has_null(o, "device-link"), "device-link null: missing");
+	is_str(get_str(o, "array-state"), "broken", "array-state as md says");
+	problems = get(o, "problems");
+	ok(json_object_array_length(problems) == 2 &&
+	   streq(json_object_get_string(json_object_array_get_idx(problems, 0)), "array-broken") &&
+	   streq(json_object_get_string(json_object_array_get_idx(problems, 1)), "device-link-missing"),
+	   "problems: array-broken, device-link-missing");
+	human = to_text(v);
+	is_str(strtok(human, "\n"),
+	       "db1  failed  /dev/nvmf-raid/db1 -> /dev/md127  64.0M (67108864 bytes)  problems: "
+	       "array-broken, device-link-missing", "text: the problems on the header");
+}
+
 static void test_sync_completed(void)
 {
 	static const char *const bad[] = { "none", "delayed", "", "1 /", "1 / ", "5 / 4", "1 / 0",
@@ -449,8 +601,9 @@ static void test_sync_completed(void)
 /* ---- JSON --------------------------------------------------------------- */
 
 /* Types the nullable keys have when not null. */
-static const json_type vol_alt[] = { STR, STR, BOOL, STR, BOOL, STR, STR, INT, INT, OBJ, STR, ARR };
-static const json_type rep_alt[] = { STR, STR, STR, INT, STR, STR, NUL, NUL, ARR, BOOL, DBL };
+static const json_type vol_alt[] = { STR, STR, BOOL, STR, BOOL, STR, STR, INT, INT, OBJ, STR,
+				     BOOL, STR, STR, ARR, ARR };
+static const json_type rep_alt[] = { STR, STR, STR, INT, STR, STR, NUL, NUL, ARR, BOOL, DBL, BOOL };
 
 static void test_json_degraded(void)
 {
@@ -541,10 +694,14 @@ static void test_json_inactive(void)
 	_cleanup_free_ char *text = to_json(v);
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o = parse_volume(text, &root), *reps = get(o, "replicas");
-	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, INT, NUL, NUL, ARR };
-	static const json_type rep_null[] = { STR, NUL, NUL, NUL, STR, STR, NUL, NUL, ARR, BOOL, NUL };
+	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, INT, NUL, NUL,
+					      NUL, NUL, NUL, ARR, ARR };
+	static const json_type rep_null[] = { STR, NUL, NUL, NUL, STR, STR, NUL, NUL, ARR, BOOL, NUL,
+					      NUL };
 
-	check_volume_keys(o, vol_null, "inactive volume: device, md, size, sync, error null");
+	check_volume_keys(o, vol_null, "inactive volume: device, md, size, sync, error, writable, "
+			  "device-link, array-state null");
+	is_int(json_object_array_length(get(o, "problems")), 0, "inactive volume: no problems");
 	is_str(get_str(o, "state"), "inactive", "state inactive");
 	ok(!json_object_get_boolean(get(o, "attached")), "attached false");
 	ok(!json_object_get_boolean(get(o, "persistent")), "persistent false (/run)");
@@ -552,7 +709,7 @@ static void test_json_inactive(void)
 	is_int(json_object_array_length(reps), 2, "both replicas listed");
 	for (size_t i = 0; i < 2; i++)
 		check_replica_keys(json_object_array_get_idx(reps, i), rep_null,
-				   "inactive replica: state, device, size, progress null");
+				   "inactive replica: state, device, size, progress, reachable null");
 }
 
 static void test_json_broken_file(void)
@@ -561,14 +718,15 @@ static void test_json_broken_file(void)
 	_cleanup_free_ char *text = NULL;
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o;
-	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, NUL, NUL, STR, ARR };
+	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, NUL, NUL, STR,
+					      NUL, NUL, NUL, ARR, ARR };
 
 	for (unsigned i = 0; i < v->n_replicas; i++)
 		free(v->replicas[i].device);
 	v->n_replicas = 0;
 	v->min_replicas = 0;
 	v->error = xstrdup("invalid volume file; 'nvmf-raid check db2' says why");
-	v->state = status_volume_state(v);
+	refresh(v);
 	text = to_json(v);
 	o = parse_volume(text, &root);
 	check_volume_keys(o, vol_null, "broken volume file: min-replicas null, error a string");
@@ -583,9 +741,11 @@ static void test_json_one_replica(void)
 	_cleanup_free_ char *text = to_json(v);
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o = parse_volume(text, &root);
-	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, STR, NUL, INT, INT, NUL, NUL, ARR };
+	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, STR, NUL, INT, INT, NUL, NUL,
+					      BOOL, STR, NUL, ARR, ARR };
 
-	check_volume_keys(o, vol_null, "one replica: md null");
+	check_volume_keys(o, vol_null, "one replica: md and array-state null");
+	is_str(get_str(o, "device-link"), "/dev/nvme1n1", "one replica: the link leads to the namespace");
 	is_str(get_str(o, "state"), "optimal", "optimal");
 	is_str(get_str(json_object_array_get_idx(get(o, "replicas"), 0), "state"), "in-sync",
 	       "its replica in-sync");
@@ -647,7 +807,7 @@ static void test_text_sizes_and_resync(void)
 	v->sync_completed = 65536;
 	v->sync_total = 131072;
 	v->size = 1000;
-	v->state = status_volume_state(v);
+	refresh(v);
 	a = to_text(v);
 	is_str(strtok(a, "\n"), "db1  rebuilding  /dev/nvmf-raid/db1 -> /dev/md127  1000B (1000 bytes)  resync 50.0%",
 	       "resync of in-sync members: progress on the header; bytes below 1K");
@@ -657,9 +817,10 @@ static void test_text_sizes_and_resync(void)
 	v->size = STATUS_SIZE_UNKNOWN;
 	v->has_sync = false;
 	v->running = false;
-	v->state = status_volume_state(v);
+	refresh(v);
 	c = to_text(v);
-	is_str(strtok(c, "\n"), "db1  failed  /dev/nvmf-raid/db1 -> /dev/md127", "failed, size unknown");
+	is_str(strtok(c, "\n"), "db1  failed  /dev/nvmf-raid/db1 -> /dev/md127  problems: not-running, rebuilding",
+	       "failed, size unknown, why");
 }
 
 int main(void)
@@ -667,6 +828,8 @@ int main(void)
 	test_state_names();
 	test_replica_states();
 	test_volume_states();
+	test_health();
+	test_health_json_text();
 	test_sync_completed();
 	test_json_degraded();
 	test_json_rebuilding();

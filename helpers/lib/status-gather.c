@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Gathering what `nvmf-raid status` shows (status.h): the descriptor, md's
+ * sysfs, udev, the controllers' states and the device link, as they are
+ * now.  Reads only, and takes no lock: the descriptor is replaced
+ * atomically, and sysfs is what it is right now.
+ */
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libudev.h>
+
+#include "device.h"
+#include "fabrics.h"
+#include "fileio.h"
+#include "log.h"
+#include "status.h"
+
+/* A whole decimal number, no sign: sysfs's "size" or md's "degraded". */
+static int parse_u64(const char *s, uint64_t *ret)
+{
+	uint64_t n = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (n > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		n = n * 10 + d;
+	}
+	if (*s)
+		return -EINVAL;
+	*ret = n;
+	return 0;
+}
+
+static uint64_t sysfs_size(const char *dev)
+{
+	char buf[32];
+	uint64_t sectors;
+
+	if (dev_sysfs_read(dev, "size", buf, sizeof(buf)) < 0 || parse_u64(buf, &sectors) < 0 ||
+	    sectors > UINT64_MAX / 512)
+		return STATUS_SIZE_UNKNOWN;
+	return sectors * 512;
+}
+
+/* @dev's md member state in buf, if it is a member of @md; else NULL. */
+static const char *member_state(const char *md, const char *dev, char *buf, size_t size)
+{
+	const char *base = strrchr(dev, '/');
+	char attr[NAME_MAX + 16];
+
+	snprintf(attr, sizeof(attr), "md/dev-%s/state", base ? base + 1 : dev);
+	return dev_sysfs_read(md, attr, buf, size) == 0 ? buf : NULL;
+}
+
+static void gather_md(struct status_volume *s)
+{
+	char buf[64];
+	uint64_t n;
+
+	if (!s->md ||
+	    dev_sysfs_read(s->md, "md/array_state", s->array_state, sizeof(s->array_state)) < 0) {
+		s->array_state[0] = 0;
+		return;
+	}
+	if (streq(s->array_state, "clear") || streq(s->array_state, "inactive"))
+		return;
+	s->running = true;
+	s->size = sysfs_size(s->md);
+	if (dev_sysfs_read(s->md, "md/degraded", buf, sizeof(buf)) == 0 && parse_u64(buf, &n) == 0)
+		s->md_degraded = n > UINT_MAX ? UINT_MAX : (unsigned)n;
+	if (dev_sysfs_read(s->md, "md/sync_action", s->sync_action, sizeof(s->sync_action)) < 0)
+		s->sync_action[0] = 0;
+	/* sync_completed says "none" when idle and "delayed" while waiting
+	 * for another array on the same disks: no numbers then. */
+	if (s->sync_action[0] && !streq(s->sync_action, "idle") && !streq(s->sync_action, "frozen") &&
+	    dev_sysfs_read(s->md, "md/sync_completed", buf, sizeof(buf)) == 0 &&
+	    status_parse_sync_completed(buf, &s->sync_completed, &s->sync_total) == 0)
+		s->has_sync = true;
+}
+
+/* Where the device link leads now, as a user opening it gets there: NULL
+ * when it (or what it points at) does not exist. */
+static int gather_link(struct status_volume *s)
+{
+	char *real;
+
+	if (!s->device)
+		return 0;
+	real = realpath(s->device, NULL);
+	if (!real)
+		return errno == ENOMEM ? -ENOMEM : 0;
+	s->link_target = real;
+	return 0;
+}
+
+/* Whether @dev is the namespace of one of the replicas right now. */
+static bool claimed(const struct status_volume *s, const char *dev)
+{
+	for (unsigned i = 0; i < s->n_replicas; i++)
+		if (streq(s->replicas[i].device, dev))
+			return true;
+	return false;
+}
+
+static int gather_replicas(struct udev *udev, struct status_volume *s, const struct desc *d)
+{
+	bool has_md = d->n_replicas > 1;
+
+	/* Every namespace first: a name the descriptor remembers may since
+	 * have gone to another replica's namespace. */
+	for (unsigned i = 0; i < s->n_replicas; i++) {
+		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
+		int r = dev_namespace_find(udev, s->replicas[i].nqn, &s->replicas[i].ns, &dev);
+
+		if (r < 0)
+			log_debug_errno(r, "%s: cannot look for the namespace of replica %s: %m",
+					s->name, s->replicas[i].name);
+		if (r > 0 && !(s->replicas[i].device = strdup(udev_device_get_devnode(dev))))
+			return -ENOMEM;
+	}
+	for (unsigned i = 0; i < s->n_replicas; i++) {
+		struct status_replica *r = &s->replicas[i];
+		const struct desc_replica *dr = &d->replicas[i];
+		const char *member = NULL;
+		bool present = r->device != NULL;
+		char buf[128];
+
+		if (has_md && s->running && r->device)
+			member = member_state(s->md, r->device, buf, sizeof(buf));
+		/* Not a member under its namespace's name now (gone, or back
+		 * under a new one): md may still hold it, faulty, under the
+		 * name it had. */
+		if (has_md && s->running && !member && dr->device && !claimed(s, dr->device)) {
+			member = member_state(s->md, dr->device, buf, sizeof(buf));
+			if (member && !r->device && !(r->device = strdup(dr->device)))
+				return -ENOMEM;
+		}
+		r->state = status_replica_state(has_md, member, present, dr->state, dr->outdated);
+		r->size = r->device ? sysfs_size(r->device) : STATUS_SIZE_UNKNOWN;
+		/* With native multipath a lost controller keeps its namespace
+		 * and md member "in sync" while I/O waits on a reconnect. */
+		r->reachable = fab_ctrl_live(r->nqn);
+	}
+	if (!has_md && s->n_replicas == 1) {
+		s->running = s->replicas[0].state == STATE_IN_SYNC;
+		s->size = s->running ? s->replicas[0].size : STATUS_SIZE_UNKNOWN;
+	}
+	return 0;
+}
+
+/* What the volume is, from a descriptor or one made from the volume file;
+ * live fields unknown. */
+static int copy_desc(struct status_volume *s, const struct desc *d)
+{
+	s->persistent = d->persistent;
+	s->min_replicas = d->settings.min_replicas;
+	if (d->source && !(s->source = strdup(d->source)))
+		return -ENOMEM;
+	for (unsigned i = 0; i < d->n_replicas && i < VOL_REPLICAS_MAX; i++) {
+		const struct desc_replica *dr = &d->replicas[i];
+		struct status_replica *r = &s->replicas[i];
+
+		memcpy(r->name, dr->name, sizeof(r->name));
+		memcpy(r->nqn, dr->nqn, sizeof(r->nqn));
+		r->ns = dr->ns;
+		memcpy(r->portals, dr->portals, sizeof(r->portals));
+		r->n_portals = dr->n_portals;
+		r->outdated = dr->outdated;
+		r->state = _STATE_INVALID;
+		r->size = STATUS_SIZE_UNKNOWN;
+		s->n_replicas = i + 1;
+	}
+	return 0;
+}
+
+static int gather_attached(struct udev *udev, struct status_volume *s, const struct desc *d)
+{
+	int r = copy_desc(s, d);
+
+	if (r < 0)
+		return r;
+	s->attached = true;
+	if (!(s->device = strdup(d->device)) || (d->md.device && !(s->md = strdup(d->md.device))))
+		return -ENOMEM;
+	gather_md(s);
+	r = gather_link(s);
+	if (r < 0)
+		return r;
+	return gather_replicas(udev, s, d);
+}
+
+static int set_error(struct status_volume *s, const char *fmt, ...) _printf_(2, 3);
+static int set_error(struct status_volume *s, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s->error, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		s->error = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A volume with a volume file and no descriptor.  A broken file is shown,
+ * not fatal: status is how an admin finds out. */
+static int gather_inactive(struct status_volume *s)
+{
+	_cleanup_vol_ struct vol_volume *v = NULL;
+	_cleanup_desc_ struct desc *d = NULL;
+	_cleanup_free_ char *path = NULL;
+	const char *etc = vol_etc_dir();
+	int saved = log_get_max_level(), r;
+
+	r = vol_find(s->name, &path);
+	if (r < 0)
+		return r;
+	/* vol_find() tries vol_etc_dir() first and builds the path from it. */
+	s->persistent = strncmp(path, etc, strlen(etc)) == 0 && path[strlen(etc)] == '/';
+	/* Every problem of the file is check's to list, not ours. */
+	log_set_max_level(LOG_CRIT);
+	r = vol_load(path, &v);
+	log_set_max_level(saved);
+	if (r >= 0)
+		r = desc_from_volume(v, &d);
+	if (r >= 0 || r == -ENOMEM)
+		return r < 0 ? r : copy_desc(s, d);
+	s->source = TAKE_PTR(path);
+	if (IN_SET(r, -EINVAL, -ELOOP, -EFBIG))
+		return set_error(s, "invalid volume file; 'nvmf-raid check %s' says why", s->name);
+	return set_error(s, "cannot read %s: %s", s->source, strerror(-r));
+}
+
+int status_gather(struct udev *udev, const char *name, struct status_volume **ret)
+{
+	_cleanup_status_volume_ struct status_volume *s = NULL;
+	_cleanup_desc_ struct desc *d = NULL;
+	int r;
+
+	assert(udev);
+	assert(ret);
+	if (!vol_name_is_valid(name))
+		return log_error_errno(EINVAL, "Invalid volume name: want 1 to %d of [A-Za-z0-9_.-], "
+				       "the first a letter or digit.", VOL_NAME_MAX);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->size = STATUS_SIZE_UNKNOWN;
+	r = desc_read(name, &d);
+	if (r == -ENOENT)
+		r = gather_inactive(s);
+	else if (IN_SET(r, -ENOMEM, -EINVAL))	/* -EINVAL: $NVMF_RAID_RUNTIME_DIR */
+		return r;
+	else if (r < 0) {
+		/* The descriptor is there (attached) but unusable; desc_read()
+		 * logged what is wrong with its content. */
+		s->attached = true;
+		r = set_error(s, "cannot read its descriptor: %s", strerror(-r));
+	} else
+		r = gather_attached(udev, s, d);
+	if (r < 0)
+		return r;
+	s->problems = status_problems(s);
+	s->state = status_volume_state(s);
+	*ret = TAKE_PTR(s);
+	return 0;
+}
