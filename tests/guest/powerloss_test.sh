@@ -58,7 +58,7 @@ start_writer() {
 	setsid python3 "$WRITER" write "/dev/nvmf-raid/$VOL" "$PL/$1.log" "$2" "$3" \
 		> "$PL/$1.err" 2>&1 < /dev/null &
 	echo $! > "$PL/$1.pid"
-	wait_until 120 sh -c "[ \$(wc -l < $PL/$1.log) -gt 300 ]"
+	wait_until 120 sh -c "[ \$(cat $PL/$1.log 2>/dev/null | wc -l) -gt 300 ]"
 	assertTrue "writer $1: 300 writes done" $?
 }
 
