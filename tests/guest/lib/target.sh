@@ -119,6 +119,9 @@ tgt_add() {
 		tgt_port "$port" || return 1
 		ln -s "$s" "$NVMET/ports/$port/subsystems/$(tgt_nqn "$name")"
 	done
+	# Linked now: a note of tgt_vanish from before a reboot is stale (and
+	# after a reset perhaps empty, which would make the next vanish a no-op).
+	rm -f "$TGT_STORE/$name.vanished"
 }
 
 # Ports NAME is linked to (also while it has vanished: remembered in a file).
