@@ -93,6 +93,14 @@ start_writer() {
 	assertTrue "writer $1: 300 writes done" $?
 }
 
+# more_writes NAME : 300 more writes by writer NAME (on the degraded array).
+more_writes() {
+	local n
+	n=$(($(lines "$PL/$1.log") + 300))
+	wait_until 120 sh -c "[ \$(wc -l < $PL/$1.log) -gt $n ]"
+	assertTrue "writer $1: 300 writes while degraded" $?
+}
+
 # lose_r2 : r2's target vanishes; md fails it and the record drops it.
 lose_r2() {
 	tgt_vanish "$VOL-r2"
@@ -192,8 +200,10 @@ test_a_reset_while_degraded() {
 	mdadm --wait "/dev/nvmf-raid/$VOL" > /dev/null 2>&1
 	# The setup is on the disk; from here on only nvmf-raid's own fsyncs.
 	sync
-	lose_r2
+	# The writer runs through the loss: md fails a member only on I/O.
 	start_writer a $((16 << 20)) 11
+	lose_r2
+	more_writes a
 	request_reset a
 }
 
@@ -203,10 +213,11 @@ test_a_back_after_reset() { after_reset a; }
 
 test_b_reset_during_heal() {
 	local md
-	lose_r2
 	# 64 MiB of random writes dirty every bitmap chunk of the region; at
 	# 2 MB/s their recovery takes half a minute.
 	start_writer b $((64 << 20)) 22
+	lose_r2
+	more_writes b
 	md=$(md_of "$VOL")
 	echo 2000 > "/sys/block/$md/md/sync_speed_max"
 	tgt_return "$VOL-r2"
