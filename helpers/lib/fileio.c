@@ -86,6 +86,11 @@ static int walk_one(int cur_fd, const char *name, bool create, mode_t mode, int 
 	r = dir_check_safe(fd, created);
 	if (r < 0)
 		return r;
+	/* Files below are fsynced and renamed for the next boot to find (the
+	 * in-sync record); that needs the new directory's own entry on the
+	 * disk too, or a power loss can take the directory with them. */
+	if (created && fsync(cur_fd) < 0)
+		return -errno;
 	*ret_fd = TAKE_FD(fd);
 	return created;
 }

@@ -45,6 +45,8 @@ int open_dir_nofollow(int dir_fd, const char *name, int *ret_fd);
  * with O_DIRECTORY|O_NOFOLLOW, so a symlink anywhere below @root is refused.
  * An existing component must be owned by root or by us and must not be
  * group- or world-writable: otherwise someone else could swap its entries.
+ * The parent of each directory created is fsynced, so the new directory
+ * survives a power loss as the files later written into it do.
  *
  * Return: 1 if a directory was created, 0 if all existed; -EINVAL for a bad
  * @root or @rel; -ELOOP/-ENOTDIR for a symlink or non-directory; -EPERM for

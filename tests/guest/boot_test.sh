@@ -3,7 +3,7 @@
 #
 # Boot 1 sets up four /etc volumes and their nvmet targets, attaches two,
 # writes data and asks for a reboot.  The targets live in this same
-# kernel, so a unit of the test (nvmf-raid-test-targets.service) puts them
+# kernel, so a unit of the test (lib/target.sh tgt_boot_unit) puts them
 # back early at boot, as a storage array would simply be there — except the
 # replicas listed as down, which stay away across the reboot.
 #
@@ -23,7 +23,6 @@
 
 BOOT=${NVMF_RAID_BOOT:-1}
 STATE=/var/lib/nvmf-raid-test
-TARGETS_UNIT=/etc/systemd/system/nvmf-raid-test-targets.service
 DEGRADED_START_ID=ff933a302c9c46358ef8bc08b81fb4cb
 SIZE=64M
 
@@ -50,37 +49,6 @@ volume_file() {
 	done
 }
 
-# The targets' boot-time restore: this script and a unit ordered before
-# the volumes' units.
-install_targets_unit() {
-	cp "$NVMF_RAID_TESTLIB/target.sh" "$STATE/target.sh"
-	cat > "$STATE/restore-targets" <<'SCRIPT'
-#!/bin/bash
-. /var/lib/nvmf-raid-test/target.sh
-while read -r name size uuid port; do
-	grep -qx "$name" /var/lib/nvmf-raid-test/down 2>/dev/null && continue
-	tgt_add "$name" "$size" "$uuid" "$port" || exit 1
-done < /var/lib/nvmf-raid-test/targets
-SCRIPT
-	chmod 755 "$STATE/restore-targets"
-	cat > "$TARGETS_UNIT" <<UNIT
-[Unit]
-Description=nvmf-raid test: the nvmet targets, back before the volumes
-DefaultDependencies=no
-After=local-fs.target sys-kernel-config.mount systemd-modules-load.service
-Before=nvmf-raid.target nvmf-raid@bootA.service nvmf-raid@bootB.service nvmf-raid@bootF.service nvmf-raid@bootN.service
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=$STATE/restore-targets
-
-[Install]
-WantedBy=sysinit.target
-UNIT
-	systemctl enable nvmf-raid-test-targets.service > /dev/null 2>&1
-}
-
 # ---- boot 1 --------------------------------------------------------------
 
 test_boot1_prepare_volumes_and_reboot() {
@@ -98,8 +66,9 @@ test_boot1_prepare_volumes_and_reboot() {
 	volume_file bootN 'auto = no\ndegraded-timeout = 5' bootN-r1
 	nvmf-raid check bootA bootB bootF bootN
 	assertEquals "volume files valid" 0 $?
-	install_targets_unit
-	assertTrue "targets unit enabled" "systemctl is-enabled -q nvmf-raid-test-targets.service"
+	tgt_boot_unit "$STATE" nvmf-raid@bootA.service nvmf-raid@bootB.service \
+		nvmf-raid@bootF.service nvmf-raid@bootN.service
+	assertTrue "targets unit enabled" "systemctl is-enabled -q $TGT_BOOT_UNIT"
 	assertTrue "nvmf-raid.target enabled by its preset" "systemctl is-enabled -q nvmf-raid.target"
 
 	systemctl start nvmf-raid@bootA nvmf-raid@bootB
@@ -190,9 +159,7 @@ test_boot2_cleanup() {
 		systemctl reset-failed "nvmf-raid@$v" > /dev/null 2>&1
 		rm -f "$VOLDIR/$v.conf"
 	done
-	systemctl disable nvmf-raid-test-targets.service > /dev/null 2>&1
-	rm -f "$TARGETS_UNIT"
-	systemctl daemon-reload
+	tgt_boot_unit_remove
 	tgt_remove_all
 	rm -rf "$STATE"
 	assertEquals "no array left" "" "$(ls /sys/block | grep '^md' || true)"

@@ -10,6 +10,14 @@
 # the host starts it again on the same disk (tests/lib/harness.sh nr_boot),
 # and this script, started again, resumes with that suite: it runs again
 # with NVMF_RAID_BOOT=2 (its log appended) and the suites after it follow.
+#
+# Power loss: a suite that creates $NVMF_RAID_RESET_FLAG instead and
+# returns (leaving its writers running) gets a hard reset: sysrq `b`, no
+# sync, no unit stops, what the page cache held is lost.  It resumes the
+# same way, with NVMF_RAID_BOOT one higher.  Only the share (9p,
+# cache=none: on the host once write() returns) carries state across
+# for sure; the suite keeps its own progress there or in /var/lib.
+# A suite may span MAX_BOOTS boots, resets and reboots together.
 set -u
 share=/mnt/host
 out=$share/out
@@ -29,6 +37,8 @@ if [ -f "$out/resume" ]; then
 else
 	. "$share/lib/install.sh"
 	install_project "$share"
+	# A suite's hard reset must not take the installation with it.
+	sync
 	echo "guest: project installed at $(uptime_s)s"
 fi
 
@@ -38,7 +48,17 @@ export SHUNIT_TEST_PREFIX='@@TEST '
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 export NVMF_RAID_REBOOT_FLAG=$out/reboot-request
-rm -f "$NVMF_RAID_REBOOT_FLAG"
+export NVMF_RAID_RESET_FLAG=$out/reset-request
+export NVMF_RAID_OUT=$out
+rm -f "$NVMF_RAID_REBOOT_FLAG" "$NVMF_RAID_RESET_FLAG"
+MAX_BOOTS=4
+
+# The journal of the boot a hard reset ended, as far as it reached the disk.
+if [ -f "$out/reset-boot" ]; then
+	read -r b < "$out/reset-boot"
+	rm -f "$out/reset-boot"
+	journalctl -b -1 --no-pager -o short-monotonic > "$out/journal-boot$b.log" 2>&1
+fi
 
 n=0
 while IFS= read -r suite; do
@@ -67,7 +87,19 @@ while IFS= read -r suite; do
 	t1=$(uptime_s)
 	dur=$(awk -v a="$t0" -v b="$t1" -v c="${resume_t:-0}" 'BEGIN{printf "%.1f", b-a+c}')
 	[ "$n" = "$resume" ] && [ "$resume_rc" != 0 ] && rc=$resume_rc
-	if [ -f "$NVMF_RAID_REBOOT_FLAG" ] && [ "$NVMF_RAID_BOOT" -lt 3 ]; then
+	if [ -f "$NVMF_RAID_RESET_FLAG" ] && [ "$NVMF_RAID_BOOT" -lt "$MAX_BOOTS" ]; then
+		rm -f "$NVMF_RAID_RESET_FLAG"
+		echo "guest: suite $suite asked for a hard reset (rc=$rc) at ${t1}s"
+		echo "$n $((NVMF_RAID_BOOT + 1)) $rc $dur" > "$out/resume"
+		echo "$NVMF_RAID_BOOT" > "$out/reset-boot"
+		touch "$out/reboot"
+		# Power loss: no sync, no unit stops, straight from here.  The
+		# files above are on the share, which is not the guest's to lose.
+		echo 1 > /proc/sys/kernel/sysrq
+		echo b > /proc/sysrq-trigger
+		exec sleep infinity
+	fi
+	if [ -f "$NVMF_RAID_REBOOT_FLAG" ] && [ "$NVMF_RAID_BOOT" -lt "$MAX_BOOTS" ]; then
 		rm -f "$NVMF_RAID_REBOOT_FLAG"
 		echo "guest: suite $suite asked for a reboot (rc=$rc) at ${t1}s"
 		echo "$n $((NVMF_RAID_BOOT + 1)) $rc $dur" > "$out/resume"
@@ -81,6 +113,7 @@ while IFS= read -r suite; do
 		systemctl reboot --no-block
 		exec sleep infinity
 	fi
+	rm -f "$NVMF_RAID_RESET_FLAG" "$NVMF_RAID_REBOOT_FLAG"
 	resume_t=0
 	echo "guest: suite $suite rc=$rc in ${dur}s"
 	printf '%s\t%s\t%s\n' "$suite" "$rc" "$dur" >> "$out/results"

@@ -110,8 +110,11 @@ nr_add_suite() {
 }
 
 # nr_boot SHARE TIMEOUT : boots the guest; it runs SHARE/run.sh and powers
-# off.  A guest that reboots (a suite asked for it: SHARE/out/reboot) is
-# started again on the same disk, within the same TIMEOUT, at most 3 times.
+# off.  A guest that reboots or is hard reset (a suite asked for it:
+# SHARE/out/reboot) is started again on the same disk, within the same
+# TIMEOUT, at most 7 times (boot_test reboots once, powerloss_test resets
+# twice).  The disk is not lost with qemu: what the guest had written to
+# it survives, what was in the guest's page cache does not.
 # Sets NR_GUEST_RC to the script's status, or to -1 when the guest never
 # reported (did not boot, hung, or was killed by the timeout).
 nr_boot() {
@@ -135,9 +138,9 @@ nr_boot() {
 			-chardev file,id=serial0,path="$run/serial.log",append=on -serial chardev:serial0 \
 			-monitor none -nic none < /dev/null
 		rc=$?
-		if [ -f "$share/out/reboot" ] && [ "$boots" -lt 4 ] && [ "$rc" != 124 ]; then
+		if [ -f "$share/out/reboot" ] && [ "$boots" -lt 8 ] && [ "$rc" != 124 ]; then
 			rm -f "$share/out/reboot"
-			nr_say "guest: rebooted by a suite; starting it again (boot $((boots + 1)))"
+			nr_say "guest: rebooted or reset by a suite; starting it again (boot $((boots + 1)))"
 			continue
 		fi
 		break

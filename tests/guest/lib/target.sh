@@ -15,6 +15,14 @@
 #                                      spells it (tgt_add prefixes its own)
 #   tgt_raw_ns NQN NSID SIZE UUID|nil [NGUID]
 #   tgt_raw_remove NQN / tgt_raw_remove_all
+#   tgt_boot_unit DIR UNIT...          re-create the targets listed in
+#                                      DIR/targets at every boot, before UNITs
+#
+# Durable targets (TGT_DURABLE=1): the backing file is fully written and
+# synced before the namespace is enabled, and nvmet serves it with direct
+# I/O (buffered_io 0, checked), so what the target acknowledged is on the
+# guest's disk and survives a hard reset.  The default files are sparse and
+# may sit in the page cache: fine for anything but a power loss.
 #
 # PORT is an id of tgt_port: 1 = tcp 127.0.0.1:4420 (default),
 # 2 = tcp [::1]:4421, 3..9 = tcp 127.0.0.1:4422..4428 (one port per replica
@@ -62,16 +70,40 @@ tgt_port_uri() {
 	echo "tcp://$a:$(cat "$p/addr_trsvcid")"
 }
 
+# tgt_durable_file FILE SIZE : FILE of SIZE, every block allocated and
+# written (no holes, no unwritten extents whose conversion a reset could
+# lose), on the disk before it returns.  An existing file of that size is
+# kept as it is: after a reset it holds the replica.
+tgt_durable_file() {
+	local f=$1 bytes
+	bytes=$(numfmt --from=iec "$2") || return 1
+	[ -f "$f" ] && [ "$(stat -c %s "$f")" = "$bytes" ] && return 0
+	rm -f "$f"
+	dd if=/dev/zero of="$f" bs=1M count=$((bytes / 1048576)) oflag=direct conv=fsync \
+		status=none || return 1
+	[ "$(stat -c %s "$f")" = "$bytes" ] || return 1
+	sync -f "$f"	# the directory entry too
+}
+
 tgt_add_ns() {
-	local name=$1 nsid=$2 size=$3 uuid=$4 s ns
+	local name=$1 nsid=$2 size=$3 uuid=$4 s ns img
 	s=$NVMET/subsystems/$(tgt_nqn "$name")
 	ns=$s/namespaces/$nsid
+	img=$TGT_STORE/$name-$nsid.img
 	mkdir -p "$TGT_STORE"
-	truncate -s "$size" "$TGT_STORE/$name-$nsid.img" || return 1
+	if [ "${TGT_DURABLE:-0}" = 1 ]; then
+		tgt_durable_file "$img" "$size" || return 1
+	else
+		truncate -s "$size" "$img" || return 1
+	fi
 	mkdir "$ns" || return 1
-	echo "$TGT_STORE/$name-$nsid.img" > "$ns/device_path"
+	echo "$img" > "$ns/device_path"
 	echo "$uuid" > "$ns/device_uuid"
 	echo 1 > "$ns/enable"
+	if [ "${TGT_DURABLE:-0}" = 1 ] && [ "$(cat "$ns/buffered_io")" != 0 ]; then
+		echo "tgt_add_ns: $name: nvmet serves $img buffered" >&2
+		return 1
+	fi
 }
 
 tgt_add() {
@@ -87,6 +119,9 @@ tgt_add() {
 		tgt_port "$port" || return 1
 		ln -s "$s" "$NVMET/ports/$port/subsystems/$(tgt_nqn "$name")"
 	done
+	# Linked now: a note of tgt_vanish from before a reboot is stale (and
+	# after a reset perhaps empty, which would make the next vanish a no-op).
+	rm -f "$TGT_STORE/$name.vanished"
 }
 
 # Ports NAME is linked to (also while it has vanished: remembered in a file).
@@ -210,4 +245,51 @@ tgt_raw_remove_all() {
 	[ -f "$TGT_RAW_LIST" ] || return 0
 	while read -r nqn; do tgt_raw_remove "$nqn"; done < "$TGT_RAW_LIST"
 	rm -f "$TGT_RAW_LIST"
+}
+
+# tgt_boot_unit DIR UNIT... : a unit that re-creates, early at every boot,
+# the targets of DIR/targets (lines "NAME SIZE UUID PORT") but those named
+# in DIR/down, ordered before UNITs (the volumes' units): a storage array
+# is simply there when the host boots, and these targets live in the host.
+# The same names, NQNs, UUIDs and backing files; durable if TGT_DURABLE=1.
+TGT_BOOT_UNIT=nvmf-raid-test-targets.service
+
+tgt_boot_unit() {
+	local dir=$1
+	shift
+	cp "${BASH_SOURCE[0]}" "$dir/target.sh" || return 1
+	cat > "$dir/restore-targets" <<SCRIPT
+#!/bin/bash
+TGT_DURABLE=${TGT_DURABLE:-0}
+. $dir/target.sh
+while read -r name size uuid port; do
+	grep -qx "\$name" $dir/down 2>/dev/null && continue
+	tgt_add "\$name" "\$size" "\$uuid" "\$port" || exit 1
+done < $dir/targets
+SCRIPT
+	chmod 755 "$dir/restore-targets"
+	cat > "/etc/systemd/system/$TGT_BOOT_UNIT" <<UNIT
+[Unit]
+Description=nvmf-raid test: the nvmet targets, back before the volumes
+DefaultDependencies=no
+After=local-fs.target sys-kernel-config.mount systemd-modules-load.service
+Before=nvmf-raid.target $*
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=$dir/restore-targets
+
+[Install]
+WantedBy=sysinit.target
+UNIT
+	systemctl enable "$TGT_BOOT_UNIT" > /dev/null 2>&1 || return 1
+	# What a reset would otherwise lose: the unit, its script, the list.
+	sync
+}
+
+tgt_boot_unit_remove() {
+	systemctl disable "$TGT_BOOT_UNIT" > /dev/null 2>&1
+	rm -f "/etc/systemd/system/$TGT_BOOT_UNIT"
+	systemctl daemon-reload
 }
