@@ -107,11 +107,11 @@ test_outage_one_after_other() {
 # The last in-sync replica goes while the other is rebuilding.
 test_outage_during_rebuild() {
 	local md
-	new_volume reb 2 256M 3 4
+	new_volume reb 2 128M 3 4
 	attach reb || return
 	md=$(md_of reb)
-	# KiB/s: a rebuild of 128 MiB that lasts
-	FIO_DURING_HEAL=1 FIO_SIZE=128M slow_heal reb r1 1000 || return
+	# 32 MiB at 1000 KiB/s: a rebuild that lasts while r2 goes
+	FIO_DURING_HEAL=1 FIO_SIZE=32M slow_heal reb r1 1000 || return
 	tgt_vanish reb-r2
 	wait_until 15 notified "suspended reb "
 	assertTrue "notify: suspended (the only in-sync replica went during the rebuild)" $?
@@ -168,10 +168,10 @@ test_flapping() {
 # completes, descriptor and record end true.
 test_monitor_killed_during_heal() {
 	local md pid
-	new_volume kil 2 256M 3 4
+	new_volume kil 2 128M 3 4
 	attach kil || return
 	md=$(md_of kil)
-	FIO_DURING_HEAL=1 slow_heal kil r2 2000 || return
+	FIO_DURING_HEAL=1 FIO_SIZE=32M slow_heal kil r2 1000 || return
 	pid=$(systemctl show -P MainPID nvmf-raid-monitor@kil)
 	kill -9 "$pid"
 	wait_until 15 sh -c "p=\$(systemctl show -P MainPID nvmf-raid-monitor@kil); [ \"\$p\" != 0 ] && [ \"\$p\" != $pid ]"

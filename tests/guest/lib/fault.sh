@@ -13,9 +13,9 @@
 #                        (no reset: a silent partition) / stop dropping
 #   notify_setup         a notify program that appends its arguments to
 #                        $NOTIFY_LOG; VOL_KEYS naming it; journal cursor
-#   slow_heal VOL R KIBPS  R away, 128 MiB written meanwhile, back: a
-#                        rebuild at KIBPS that lasts (fio_start before the
-#                        return: pass it in FIO_DURING_HEAL=1)
+#   slow_heal VOL R KIBPS  R away, $HEAL_FILL (32M) written meanwhile, back:
+#                        a rebuild at KIBPS that lasts (fio_start before
+#                        the return: pass it in FIO_DURING_HEAL=1)
 
 FIO_SIZE=${FIO_SIZE:-16M}
 
@@ -114,7 +114,7 @@ slow_heal() {
 	md=$(md_of "$vol")
 	tgt_vanish "$vol-$r"
 	wait_state "$vol" "$r" faulty 30 || { fail "$vol: $r not faulty"; return 1; }
-	fio_write "/dev/nvmf-raid/$vol" 128M || { fail "$vol: fill while $r is away"; return 1; }
+	fio_write "/dev/nvmf-raid/$vol" "${HEAL_FILL:-32M}" || { fail "$vol: fill while $r is away"; return 1; }
 	echo "$3" > "/sys/block/$md/md/sync_speed_max"
 	[ -n "${FIO_DURING_HEAL:-}" ] && fio_start "$vol"
 	tgt_return "$vol-$r"
