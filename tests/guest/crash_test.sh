@@ -26,14 +26,7 @@ setUp() {
 	VOL_KEYS="reconnect-delay = 1"
 }
 
-tearDown() {
-	local v
-	fio_stop
-	for v in $(ls "$VOLDIR" 2>/dev/null | sed -n 's/\.conf$//p'); do drop_volume "$v"; done
-	tgt_remove_all
-	rm -f /var/lib/nvmf-raid/*.json
-	return 0
-}
+tearDown() { fault_teardown; }
 
 # --- state probes made of shell builtins: they run in a tight loop while
 # the helper works, and must not slow it down with forks ---
@@ -186,117 +179,35 @@ volume_with_data() {
 	systemctl stop "nvmf-raid@$1"
 }
 
-# crash_start VOL POINT CMD... : start, kill the attach at POINT, then what
-# an admin does next: reset-failed and start.
-crash_start() {
-	local vol=$1 point=$2 pid
-	shift 2
-	systemctl start --no-block "nvmf-raid@$vol"
-	pid=$(helper_pid "$vol" Main) || { fail "$vol: attach never ran"; return 1; }
+# crash_unit VOL VERB POINT CMD... : systemctl VERB (start, stop or reload)
+# without waiting, kill its helper at POINT (when CMD succeeds, or "after
+# SECONDS"), wait until the unit settled.  Return: 0 if the kill landed.
+crash_unit() {
+	local vol=$1 verb=$2 point=$3 pid hit which=Control
+	shift 3
+	[ "$verb" = start ] && which=Main
+	systemctl "$verb" --no-block "nvmf-raid@$vol"
+	pid=$(helper_pid "$vol" "$which") || { fail "$vol: the $verb helper never ran"; return 1; }
 	if [ "$1" = after ]; then kill_after "$vol" "$pid" "$2"; else kill_when "$vol" "$pid" "$point" "$@"; fi
-	local hit=$?
+	hit=$?
 	unit_settled "$vol"
-	systemctl reset-failed "nvmf-raid@$vol" 2> /dev/null
 	return $hit
 }
 
-restart_and_check() {
-	local vol=$1 n=$2 label=$3
-	systemctl start "nvmf-raid@$vol"
-	assertEquals "$label: the next start succeeds" 0 $?
-	assert_whole "$vol" "$n"
-	outcome "$label" "$vol"
-	systemctl stop "nvmf-raid@$vol"
-	assertEquals "$label: stop afterwards" 0 $?
-	assert_gone "$vol"
-}
-
-# Every replica away: the attach connects nothing and waits; killed then.
-test_attach_killed_before_connect() {
-	volume_with_data ka 2 || { fail "setup"; return; }
-	tgt_vanish ka-r1
-	tgt_vanish ka-r2
-	crash_start ka before-connect desc_has ka '"replicas"'
-	assertTrue "killed before any connect" $?
-	tgt_return ka-r1
-	tgt_return ka-r2
-	restart_and_check ka 2 "attach killed before connect"
-}
-
-# One replica connected, the other away: killed while it waits for it.
-test_attach_killed_after_connect_before_md() {
-	volume_with_data kb 2 || { fail "setup"; return; }
-	tgt_vanish kb-r2
-	crash_start kb after-connect-before-md has_ctrl "$(tgt_nqn kb-r1)"
-	assertTrue "killed with r1 connected, no array" $?
-	tgt_return kb-r2
-	restart_and_check kb 2 "attach killed after connect, before md"
-}
-
-# The array runs, the descriptor does not name it yet (the attach waits
-# for udev's link): killed right then.  Tried up to three times.
-test_attach_killed_after_md_before_descriptor() {
-	local try
-	volume_with_data kc 2 || { fail "setup"; return; }
-	for try in 1 2 3; do
-		crash_start kc after-md-before-descriptor eval 'md_running && ! desc_has kc "\"/dev/md"' && break
-		systemctl stop "nvmf-raid@kc"
-	done
-	assertTrue "killed between the array and the descriptor" "[[ '$KILLED' == killed* ]]"
-	restart_and_check kc 2 "attach killed after md, before descriptor"
-}
-
-test_attach_killed_after_descriptor() {
-	volume_with_data kd 2 || { fail "setup"; return; }
-	crash_start kd after-descriptor desc_has kd '"/dev/md'
-	restart_and_check kd 2 "attach killed after the descriptor"
-}
-
-# The first start of a volume: the array was just created, no record yet.
-test_attach_killed_after_create() {
-	local try
-	new_volume ke 2 "$SIZE"
-	for try in 1 2 3; do
-		crash_start ke after-create-before-descriptor eval 'md_running && ! desc_has ke "\"/dev/md"' && break
-		systemctl stop "nvmf-raid@ke"
-	done
-	assertTrue "killed between create and the descriptor" "[[ '$KILLED' == killed* ]]"
-	systemctl start nvmf-raid@ke
-	assertEquals "the next start succeeds" 0 $?
-	mdadm --wait /dev/nvmf-raid/ke > /dev/null 2>&1
-	fio_write /dev/nvmf-raid/ke "$FIO_SIZE"
-	assertEquals "writes after the restart" 0 $?
-	systemctl stop nvmf-raid@ke
-	restart_and_check ke 2 "attach killed after create"
-}
-
-test_attach_killed_after_delays() {
-	local t
-	volume_with_data kt 2 || { fail "setup"; return; }
-	for t in 0.3 1.0 2.0; do
-		crash_start kt "" after "$t"
-		systemctl start nvmf-raid@kt
-		assertEquals "attach killed after $t s: the next start succeeds" 0 $?
-		assert_whole kt 2
-		outcome "attach killed after $t s" kt
-		systemctl stop nvmf-raid@kt
-	done
-	assert_gone kt
+# crash_start VOL POINT CMD... : start, kill the attach at POINT, then what
+# an admin does next: reset-failed and start.
+crash_start() {
+	local hit
+	crash_unit "$1" start "${@:2}"
+	hit=$?
+	systemctl reset-failed "nvmf-raid@$1" 2> /dev/null
+	return $hit
 }
 
 # --- detach ---
 
 # crash_stop VOL POINT CMD... : stop, kill the detach at POINT.
-crash_stop() {
-	local vol=$1 point=$2 pid
-	shift 2
-	systemctl stop --no-block "nvmf-raid@$vol"
-	pid=$(helper_pid "$vol" Control) || { fail "$vol: detach never ran"; return 1; }
-	if [ "$1" = after ]; then kill_after "$vol" "$pid" "$2"; else kill_when "$vol" "$pid" "$point" "$@"; fi
-	local hit=$?
-	unit_settled "$vol"
-	return $hit
-}
+crash_stop() { crash_unit "$1" stop "${@:2}"; }
 
 # after_stop VOL LABEL : the admin stops again; nothing of VOL is left, the
 # other volume is as it was; then the next start gives it whole again.
@@ -355,13 +266,9 @@ drop_replica() {
 # crash_reload VOL POINT CMD... : reload, kill the helper at POINT, then
 # the admin reloads again, which must succeed.
 crash_reload() {
-	local vol=$1 point=$2 pid
-	shift 2
-	systemctl reload --no-block "nvmf-raid@$vol"
-	pid=$(helper_pid "$vol" Control) || { fail "$vol: reload never ran"; return 1; }
-	if [ "$1" = after ]; then kill_after "$vol" "$pid" "$2"; else kill_when "$vol" "$pid" "$point" "$@"; fi
-	unit_settled "$vol"
-	systemctl reload "nvmf-raid@$vol"
+	local point=$2
+	crash_unit "$1" reload "${@:2}"
+	systemctl reload "nvmf-raid@$1"
 	assertEquals "reload killed $point: the next reload succeeds" 0 $?
 }
 

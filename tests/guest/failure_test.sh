@@ -18,14 +18,7 @@ FIO_SIZE=16M		# the region fio writes: at most 16 chunks dirty
 oneTimeSetUp() { tgt_modules; }
 setUp() { notify_setup; }
 
-tearDown() {
-	local v
-	fio_stop
-	for v in $(ls "$VOLDIR" 2>/dev/null | sed -n 's/\.conf$//p'); do drop_volume "$v"; done
-	tgt_remove_all
-	rm -f /var/lib/nvmf-raid/*.json
-	return 0
-}
+tearDown() { fault_teardown; }
 
 # A known pattern at 200 MiB, outside fio's region, to verify after healing.
 PATTERN="--name=pat --filename=/dev/nvmf-raid/VOL --rw=write --bs=64k --offset=200M --size=8M

@@ -21,13 +21,8 @@ oneTimeSetUp() { tgt_modules; }
 setUp() { notify_setup; }
 
 tearDown() {
-	local v
 	netheal
-	fio_stop
-	for v in $(ls "$VOLDIR" 2>/dev/null | sed -n 's/\.conf$//p'); do drop_volume "$v"; done
-	tgt_remove_all
-	rm -f /var/lib/nvmf-raid/*.json
-	return 0
+	fault_teardown
 }
 
 notified() { grep -qx "$1" "$NOTIFY_LOG"; }

@@ -47,17 +47,6 @@ show() {
 	cat "$ST"
 }
 
-# jget KEY... : the value at that path of $ST (list indexes as numbers):
-# strings bare, everything else as JSON (null, true, 67108864, [...]).
-jget() {
-	python3 - "$ST" "$@" <<-'PY'
-	import json, sys
-	v = json.load(open(sys.argv[1]))
-	for k in sys.argv[2:]:
-	    v = v[int(k)] if isinstance(v, list) else v[k]
-	print(v if isinstance(v, str) else json.dumps(v))
-	PY
-}
 
 # Size in bytes of block device $1 (kernel name), as sysfs says.
 bytes_of() { echo $(($(cat "/sys/block/$1/size") * 512)); }

@@ -41,15 +41,6 @@ tearDown() {
 # status_json VOL : nvmf-raid status --json VOL into $ST; its exit status.
 status_json() { nvmf-raid status --json "$@" > "$ST" 2> /dev/null; }
 
-jget() {
-	python3 - "$ST" "$@" <<-'PY'
-	import json, sys
-	v = json.load(open(sys.argv[1]))
-	for k in sys.argv[2:]:
-	    v = v[int(k)] if isinstance(v, list) else v[k]
-	print(v if isinstance(v, str) else json.dumps(v))
-	PY
-}
 
 since() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN {printf "%.2f", b - a}'; }
 

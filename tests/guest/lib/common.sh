@@ -83,3 +83,15 @@ fio_verify() {
 		--ioengine=libaio --iodepth=4 --verify=crc32c --verify_only=1 \
 		--output=/dev/null > /dev/null 2>&1
 }
+
+# jget KEY... : the value at that path of $ST (list indexes as numbers):
+# strings bare, everything else as JSON (null, true, 67108864, [...]).
+jget() {
+	python3 - "$ST" "$@" <<-'PY'
+	import json, sys
+	v = json.load(open(sys.argv[1]))
+	for k in sys.argv[2:]:
+	    v = v[int(k)] if isinstance(v, list) else v[k]
+	print(v if isinstance(v, str) else json.dumps(v))
+	PY
+}

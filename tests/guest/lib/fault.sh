@@ -11,6 +11,8 @@
 #   recorded VOL         the in-sync replicas of VOL's record, by name
 #   netcut PORT / netheal  drop every packet to and from a local TCP port
 #                        (no reset: a silent partition) / stop dropping
+#   fault_teardown       stop fio (asserting it saw no error), drop every
+#                        volume and target, forget the in-sync records
 #   notify_setup         a notify program that appends its arguments to
 #                        $NOTIFY_LOG; VOL_KEYS naming it; journal cursor
 #   slow_heal VOL R KIBPS  R away, $HEAL_FILL (32M) written meanwhile, back:
@@ -119,4 +121,13 @@ slow_heal() {
 	[ -n "${FIO_DURING_HEAL:-}" ] && fio_start "$vol"
 	tgt_return "$vol-$r"
 	wait_state "$vol" "$r" rebuilding 30 || { fail "$vol: $r not rebuilding"; return 1; }
+}
+
+fault_teardown() {
+	local v
+	fio_stop
+	for v in $(ls "$VOLDIR" 2>/dev/null | sed -n 's/\.conf$//p'); do drop_volume "$v"; done
+	tgt_remove_all
+	rm -f /var/lib/nvmf-raid/*.json
+	return 0
 }
