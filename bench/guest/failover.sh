@@ -499,7 +499,7 @@ run_one() {
 		"$ERR" "$ERR_AT" "$DEV_END" "$ASTATE" "${failed:-$note}" >> "$SAMPLES"
 	result="stall $STALL"
 	[[ $ERR =~ ^[1-9] ]] && result+=", fio error $ERR at +${ERR_AT}s"
-	log "$(printf '%-6s %-7s run %d  %-34s  md: %-24s %s, %s; back live after %-6s %s' \
+	log "$(printf '%-6s %-7s run %d  %-34s  md: %-24s dev %s, array %s; back live after %-6s %s' \
 		"$fault" "$cfg" "$run" "$result" "$MDSTATE" "$DEV_END" "$ASTATE" "$RECONN" \
 		"${failed:+ FAILED: $failed}")"
 	[ -n "$failed" ] && dbg "$fault/$cfg run $run FAILED: $failed"
