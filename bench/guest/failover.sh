@@ -333,13 +333,19 @@ start_fio() {
 
 # watch_fio SECONDS [CMD...] : naps in 0.1 s steps until CMD succeeds (0) or
 # SECONDS have passed (1); notes in FIO_END (uptime, ms) when fio ends by
-# itself, which with iodepth 1 is its first I/O error.
+# itself, which with iodepth 1 is its first I/O error, and in DEG_MAX the
+# most members md has had failed at once (TRACK_DEG set).
 watch_fio() {
-	local end
+	local end d
 	mono_ms
 	end=$((MONO_MS + $1 * 1000))
 	shift
 	while :; do
+		# md failing a member is noted too, also after the fault's end.
+		if [ -n "$TRACK_DEG" ] && read -r d 2> /dev/null < "/sys/block/$MD/md/degraded" &&
+			[[ $d =~ ^[0-9]+$ ]] && [ "$d" -gt "$DEG_MAX" ]; then
+			DEG_MAX=$d
+		fi
 		if [ -z "$FIO_END" ] && proc_gone "$FIO_PID"; then
 			mono_ms
 			FIO_END=$MONO_MS
@@ -408,6 +414,7 @@ measure() {
 	[ -z "$FIO_END" ] || { WHY="fio ended before the fault: $(grep -m1 -i 'err' "$WORK/fio.out" 2> /dev/null)"; return 1; }
 	mono_ms
 	tv=$MONO_MS
+	DEG_MAX=0 TRACK_DEG=1
 	"fault_start_$fault" || return 1
 	dbg "$fault/$cfg: fault on"
 	watch_fio "$OUTAGE"
@@ -435,10 +442,14 @@ measure() {
 		dbg "$fault/$cfg: the replicas hit were not live within ${w}s of the fault's end"
 	fi
 	watch_fio "$TAIL"
+	TRACK_DEG=''
 	stop_fio || return 1
 	# The state an application is left with once the fault is over.
 	if [ -b "$DEV" ]; then DEV_END=yes; else DEV_END=no; fi
 	wait_for 5 array_settled
+	# "[2/2] [UU]": md's view of its members, "_" for one it has failed.
+	MD_END=$(grep -A1 "^$MD " /proc/mdstat | sed -n '2s/.*\[\([U_]*\)\]$/\1/p')
+	MD_END=${MD_END:-?}
 	dbg "$fault/$cfg: at the end: $DEV $DEV_END, $MD array_state $ASTATE, $(grep -A1 "^$MD " /proc/mdstat | tail -1)"
 	fio_err
 	if [ -z "$ERR" ]; then
@@ -466,7 +477,7 @@ run_one() {
 	local fault=$1 cfg=$2 run=$3 failed='' note='' result
 	AWAY=$(away_of "$fault")
 	WHY='' STALL=FAILED STALL_AT=- NIOS=- NSLOW=- MDSTATE=- DSTATE=- RECONN=- OUTAGE_S=- OPTS=-
-	ERR=- ERR_AT=- DEV_END=- ASTATE=-
+	ERR=- ERR_AT=- DEV_END=- ASTATE=- DEG_MAX=- MD_END=- TRACK_DEG=''
 	if ! quiescent; then
 		dbg "not quiescent before $fault/$cfg run $run: $WHY"
 		force_cleanup
@@ -494,13 +505,13 @@ run_one() {
 		dbg "$fault/$cfg run $run: $note"
 		force_cleanup
 	fi
-	printf '%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$fault" "$cfg" "$run" \
+	printf '%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$fault" "$cfg" "$run" \
 		"$STALL" "$STALL_AT" "$NIOS" "$NSLOW" "$MDSTATE" "$DSTATE" "$RECONN" "$OUTAGE_S" "$OPTS" \
-		"$ERR" "$ERR_AT" "$DEV_END" "$ASTATE" "${failed:-$note}" >> "$SAMPLES"
+		"$ERR" "$ERR_AT" "$DEV_END" "$ASTATE" "$DEG_MAX" "$MD_END" "${failed:-$note}" >> "$SAMPLES"
 	result="stall $STALL"
 	[[ $ERR =~ ^[1-9] ]] && result+=", fio error $ERR at +${ERR_AT}s"
-	log "$(printf '%-6s %-7s run %d  %-34s  md: %-24s dev %s, array %s; back live after %-6s %s' \
-		"$fault" "$cfg" "$run" "$result" "$MDSTATE" "$DEV_END" "$ASTATE" "$RECONN" \
+	log "$(printf '%-6s %-7s run %d  %-34s  md: %-24s failed %s; dev %s, array %s [%s]; back live after %-6s %s' \
+		"$fault" "$cfg" "$run" "$result" "$MDSTATE" "$DEG_MAX" "$DEV_END" "$ASTATE" "$MD_END" "$RECONN" \
 		"${failed:+ FAILED: $failed}")"
 	[ -n "$failed" ] && dbg "$fault/$cfg run $run FAILED: $failed"
 	rm -f "$WORK"/lat_*.log
@@ -521,7 +532,7 @@ mkdir -p "$WORK" || die "mkdir $WORK"
 rm -f "$WORK/nap"
 mkfifo "$WORK/nap" || die "no FIFO for nap"
 exec {NAP_FD}<> "$WORK/nap"
-FIO_PID='' FIO_END='' MD='' MEMBERS=() C2='' RD2=10 W0=0 WHY='' DEV='' AWAY=''
+FIO_PID='' FIO_END='' TRACK_DEG='' DEG_MAX=0 MD='' MEMBERS=() C2='' RD2=10 W0=0 WHY='' DEV='' AWAY=''
 
 log "failover benchmark: RUNS=$RUNS, OUTAGE=${OUTAGE}s, FAULTS=${FAULT_LIST[*]}, kernel $(uname -r)"
 install_project "$share" || die "installing the project"
@@ -589,14 +600,14 @@ what = {
 goals = {'vanish': ('stall', 3.0), 'silent': ('stall', 5.0), 'total': ('errors', 0)}
 # Sample columns (failover.sh run_one).
 FAULT, CFG, RUN, STALL, STALL_AT, NIOS, NSLOW, MDSTATE, DSTATE, RECONN, OUTAGE_S, OPTS, ERR, \
-    ERR_AT, DEV_END, ASTATE, NOTE = range(17)
+    ERR_AT, DEV_END, ASTATE, DEG_MAX, MD_END, NOTE = range(19)
 
 rows = {}
 try:
     with open(samples) as f:
         for line in f:
             c = line.rstrip('\n').split('\t')
-            if len(c) >= 17:
+            if len(c) >= 19:
                 rows.setdefault((c[FAULT], c[CFG]), []).append(c)
 except FileNotFoundError:
     pass
@@ -641,7 +652,8 @@ print()
 print('stall: the longest single write completion latency of a run (s); a run that got an I/O error')
 print('ends there (fio stops at its first error, iodepth 1): its stall covers the writes before it.')
 print('error: fio\'s err= (5 = EIO) and when, seconds after the fault began.  "at the end": once the')
-print('fault is over, the replicas hit are live again and fio has stopped.')
+print('fault is over, the replicas hit are live again and fio has stopped.  "md failed ... any time":')
+print('md\'s degraded count rose from the fault\'s start until fio stopped, also after the fault ended.')
 fmt = '  %-30s' + ' %-20s' * len(configs)
 any_failed = False
 judged = []
@@ -649,7 +661,7 @@ for fault in faults:
     print()
     print('== %s: %s, %d s ==' % (fault, what.get(fault, fault), outage))
     print((fmt % (('',) + tuple(label for _, label in configs))).rstrip())
-    cells = {k: [] for k in ('med', 'range', 'ratio', 'runs', 'errs', 'first', 'md', 'live', 'dev', 'state')}
+    cells = {k: [] for k in ('med', 'range', 'ratio', 'runs', 'errs', 'first', 'md', 'deg', 'live', 'dev', 'state', 'mdend')}
     ours_med = None
     for cfg, _ in configs:
         got, good = measured(fault, cfg)
@@ -675,6 +687,9 @@ for fault in faults:
         cells['first'].append(', '.join(at(r) for r in errs) or '-')
         hit = sum(1 for r in good if 'faulty' in r[MDSTATE] or 'removed' in r[MDSTATE])
         cells['md'].append('%d of %d runs' % (hit, len(good)) if good else '-')
+        deg = sum(1 for r in good if r[DEG_MAX] not in ('0', '-'))
+        cells['deg'].append('%d of %d runs' % (deg, len(good)) if good else '-')
+        cells['mdend'].append(counts('[%s]' % r[MD_END] for r in good) or '-')
         recon = [num(r[RECONN]) for r in good if num(r[RECONN]) is not None]
         never = sum(1 for r in good if r[RECONN] == 'never')
         cells['live'].append(('%.1f-%.1f' % (min(recon), max(recon)) if recon else '-')
@@ -684,8 +699,9 @@ for fault in faults:
     for key, label in (('med', 'stall median (s)'), ('range', 'stall min-max (s)'),
                        ('ratio', 'stall vs ours'), ('runs', 'runs measured'),
                        ('errs', 'I/O error'), ('first', '  error at'),
-                       ('md', 'md failed a replica hit'), ('live', 'replicas hit live again (s)'),
-                       ('dev', 'array device at the end'), ('state', 'md array_state at the end')):
+                       ('md', 'md failed one hit, by its end'), ('deg', 'md failed a member, any time'),
+                       ('live', 'replicas hit live again (s)'), ('dev', 'array device at the end'),
+                       ('state', 'md array_state at the end'), ('mdend', 'md members at the end')):
         print((fmt % ((label,) + tuple(cells[key]))).rstrip())
     kind, limit = goals.get(fault, (None, None))
     _, good = measured(fault, 'ours')
@@ -721,14 +737,15 @@ print('Goals: ' + ', '.join('%s %s' % j for j in judged))
 print()
 print('Per run (fault; configuration; stall s; fio ms at the stalled completion; I/Os; I/Os >= 1 s;')
 print('the members hit in md at the end of the fault; descriptor state (ours); live again after s;')
-print('measured fault s; fio err; at +s; array device at the end; array_state at the end; note)')
+print('measured fault s; fio err; at +s; array device at the end; array_state at the end; md members')
+print('failed at most at once; md members at the end; note)')
 for fault in faults:
     for cfg, _ in configs:
         for r in rows.get((fault, cfg), []):
-            print(('  %-6s %-8s run %-2s %-7s %-6s %-5s %-3s %-24s %-14s %-6s %-6s err %-2s %-6s %-3s %-8s %s'
+            print(('  %-6s %-8s run %-2s %-7s %-6s %-5s %-3s %-24s %-14s %-6s %-6s err %-2s %-6s %-3s %-8s %-2s %-4s %s'
                   % (r[FAULT], r[CFG], r[RUN], r[STALL], r[STALL_AT], r[NIOS], r[NSLOW], r[MDSTATE],
                      r[DSTATE], r[RECONN], r[OUTAGE_S], r[ERR], r[ERR_AT], r[DEV_END], r[ASTATE],
-                     r[NOTE])).rstrip())
+                     r[DEG_MAX], r[MD_END], r[NOTE])).rstrip())
 PY
 rc=$?
 journalctl -b --no-pager -o short-monotonic > "$out/journal.log" 2>&1
