@@ -34,6 +34,7 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/md.h"
+#include "lib/rebuild.h"
 #include "lib/reconcile.h"
 #include "lib/volume.h"
 
@@ -94,7 +95,7 @@ static int monitor(const char *name)
 	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
 	_cleanup_(udev_monitor_unrefp) struct udev_monitor *mon = NULL;
 	_cleanup_free_ char *mddev = NULL;
-	struct pollfd p[1 + MAX_WATCH];
+	struct pollfd p[2 + MAX_WATCH];
 	unsigned n = 0;
 	int r, retry_ms = -1;
 
@@ -130,7 +131,9 @@ static int monitor(const char *name)
 			mddev = now;
 		}
 
-		r = poll(p, 1 + n, retry_ms);
+		/* Waiting for a rebuild slot: woken when one frees (rebuild.h). */
+		p[1 + n] = (struct pollfd){ .fd = rebuild_wait_fd(), .events = POLLIN };
+		r = poll(p, 2 + n, retry_ms);
 		if (r < 0 && errno != EINTR)
 			return log_error_errno(errno, "%s: poll failed: %m", name);
 		if (r > 0 && (p[0].revents & POLLIN)) {
@@ -140,6 +143,8 @@ static int monitor(const char *name)
 			while ((d = udev_monitor_receive_device(mon)))
 				udev_device_unref(d);
 		}
+		if (r > 0 && (p[1 + n].revents & POLLIN))
+			rebuild_wait_drain();
 		/* notify programs are started, not waited for (event.c): reap
 		 * the finished ones.  mdadm runs are waited for by exec_run(),
 		 * so none of theirs is left to take here. */

@@ -13,6 +13,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "md.h"
+#include "rebuild.h"
 #include "reconcile.h"
 #include "state-record.h"
 
@@ -46,6 +47,8 @@ static void set_state(struct pass *p, struct desc_replica *r, enum state to)
 		p->changed = true;
 }
 
+static enum state observed(struct pass *p, struct desc_replica *r, const char *node);
+
 /* re-add uses the write-intent bitmap; when md cannot (the member missed
  * more than the bitmap covers, or was never in this array), the member is
  * added and recovered in full — but only over our own superblock or a
@@ -57,6 +60,11 @@ static int put_back(struct pass *p, struct desc_replica *r, const char *node)
 
 	md_mdadm(p->mddev, "--remove", "failed", NULL);
 	md_mdadm(p->mddev, "--remove", "detached", NULL);
+	/* Host-wide rebuild limit: wait for a slot, the replica present. */
+	if (rebuild_put_back(p->d->volume, p->mddev) == 0) {
+		set_state(p, r, observed(p, r, node));
+		return -EAGAIN;
+	}
 	if (md_mdadm_quiet(p->mddev, "--re-add", node, NULL) == 0) {
 		event_emit(EVENT_REPLICA_BACK, p->d->volume, r->name, p->d->settings.notify,
 			   "%s: replica %s is back as %s; re-added with the write-intent bitmap.",
@@ -238,6 +246,7 @@ int reconcile_volume(struct udev *udev, const char *name, char **ret_mddev, int 
 	snprintf(p.md_uuid, sizeof(p.md_uuid), "%s", d->md.uuid);
 	for (unsigned i = 0; i < d->n_replicas; i++)
 		reconcile_replica(&p, &d->replicas[i]);
+	rebuild_pass_done(d);
 	reconcile_record(d);
 	if (p.changed) {
 		r = desc_write(d);

@@ -24,6 +24,9 @@
  *                    "min-replicas": 1 | null,
  *                    "sync": null | { "action": "recover", "completed": 1234,
  *                                     "total": 131072, "progress": 0.0094 },
+ *                    "rebuild": null | { "queued": true, "position": 2,
+ *                                        "queue-length": 5,
+ *                                        "rate-max": 20000 | null },
  *                    "error": null | "message",
  *                    "replicas": [ { "name": "a", "state": "in-sync" | null,
  *                                    "device": "/dev/nvme1n1" | null,
@@ -38,6 +41,12 @@
  * sync_completed gives them; "progress" is completed/total rounded down to
  * 4 decimals (so it reads 1 only when done).  "min-replicas" is null only
  * for a volume whose volume file could not be read ("error" says why).
+ *
+ * "rebuild" (added in version 1, later) is null unless the array waits in
+ * the host-wide rebuild queue (rebuild.h: "queued", its 1-based
+ * "position" and the "queue-length"; null both when not queued) or md
+ * syncs it; "rate-max" is the cap in KiB/s set on this array (md's
+ * sync_speed_max, "local"), null for md's own default.
  */
 
 #include <stdbool.h>
@@ -92,6 +101,10 @@ struct status_volume {
 	bool has_sync;			/* an operation runs and sync_completed gave numbers */
 	uint64_t sync_completed;	/* 512-byte sectors */
 	uint64_t sync_total;
+	bool rebuild_queued;		/* waits for a rebuild slot (rebuild.h) */
+	unsigned queue_position;	/* 1-based, if queued */
+	unsigned queue_length;
+	unsigned rate_max;		/* KiB/s set on this array, 0: md's default */
 	char *error;			/* why the volume could not be read, or NULL */
 	struct status_replica replicas[VOL_REPLICAS_MAX];
 	unsigned n_replicas;

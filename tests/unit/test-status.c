@@ -44,6 +44,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 	"      \"size\": 67108864,\n" \
 	"      \"min-replicas\": 1,\n" \
 	"      \"sync\": null,\n" \
+	"      \"rebuild\": null,\n" \
 	"      \"error\": null,\n" \
 	"      \"replicas\": [\n" \
 	"        {\n" \
@@ -316,10 +317,10 @@ static void check_keys(json_object *o, const char *what, const char *const *keys
 static void check_volume_keys(json_object *v, const json_type *nullable_as, const char *what)
 {
 	static const char *const keys[] = { "volume", "state", "attached", "source", "persistent",
-					    "device", "md", "size", "min-replicas", "sync", "error",
-					    "replicas" };
+					    "device", "md", "size", "min-replicas", "sync", "rebuild",
+					    "error", "replicas" };
 	static const json_type types[] = { STR, STR, BOOL, NUL, BOOL, NUL, NUL, NUL, NUL, NUL,
-					    NUL, ARR };
+					    NUL, NUL, ARR };
 
 	check_keys(v, what, keys, types, nullable_as, ELEMENTSOF(keys));
 }
@@ -449,7 +450,7 @@ static void test_sync_completed(void)
 /* ---- JSON --------------------------------------------------------------- */
 
 /* Types the nullable keys have when not null. */
-static const json_type vol_alt[] = { STR, STR, BOOL, STR, BOOL, STR, STR, INT, INT, OBJ, STR, ARR };
+static const json_type vol_alt[] = { STR, STR, BOOL, STR, BOOL, STR, STR, INT, INT, OBJ, OBJ, STR, ARR };
 static const json_type rep_alt[] = { STR, STR, STR, INT, STR, STR, NUL, NUL, ARR, BOOL, DBL };
 
 static void test_json_degraded(void)
@@ -541,7 +542,7 @@ static void test_json_inactive(void)
 	_cleanup_free_ char *text = to_json(v);
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o = parse_volume(text, &root), *reps = get(o, "replicas");
-	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, INT, NUL, NUL, ARR };
+	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, INT, NUL, NUL, NUL, ARR };
 	static const json_type rep_null[] = { STR, NUL, NUL, NUL, STR, STR, NUL, NUL, ARR, BOOL, NUL };
 
 	check_volume_keys(o, vol_null, "inactive volume: device, md, size, sync, error null");
@@ -561,7 +562,7 @@ static void test_json_broken_file(void)
 	_cleanup_free_ char *text = NULL;
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o;
-	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, NUL, NUL, STR, ARR };
+	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, NUL, NUL, NUL, STR, ARR };
 
 	for (unsigned i = 0; i < v->n_replicas; i++)
 		free(v->replicas[i].device);
@@ -583,7 +584,7 @@ static void test_json_one_replica(void)
 	_cleanup_free_ char *text = to_json(v);
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o = parse_volume(text, &root);
-	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, STR, NUL, INT, INT, NUL, NUL, ARR };
+	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, STR, NUL, INT, INT, NUL, NUL, NUL, ARR };
 
 	check_volume_keys(o, vol_null, "one replica: md null");
 	is_str(get_str(o, "state"), "optimal", "optimal");
