@@ -663,6 +663,52 @@ static void test_text_sizes_and_resync(void)
 	is_str(strtok(c, "\n"), "db1  failed  /dev/nvmf-raid/db1 -> /dev/md127", "failed, size unknown");
 }
 
+/* ---- the rebuild queue and rate cap ------------------------------------ */
+
+static void test_rebuild(void)
+{
+	_cleanup_(status_volume_freep) struct status_volume *q = make_volume("db1", 2);
+	_cleanup_(status_volume_freep) struct status_volume *reb = make_rebuilding();
+	_cleanup_free_ char *t = NULL, *j = NULL, *t2 = NULL, *j2 = NULL;
+	_cleanup_json_ json_object *root = NULL, *root2 = NULL;
+	json_object *o, *rb;
+	static const char *const keys[] = { "queued", "position", "queue-length", "rate-max" };
+	static const json_type queued[] = { BOOL, INT, INT, NUL };
+	static const json_type running[] = { BOOL, NUL, NUL, INT };
+
+	/* r2 back, waiting for a slot: present, third of four in line. */
+	q->replicas[1].state = P;
+	q->rebuild_queued = true;
+	q->queue_position = 3;
+	q->queue_length = 4;
+	q->state = status_volume_state(q);
+	t = to_text(q);
+	ok(strstr(t, "  present  ") && strstr(t, "  rebuild queued (position 3 of 4)\n"),
+	   "text: a present replica of a queued array says its place");
+	is_int(status_volume_state(q), STATUS_DEGRADED, "  ... the volume is degraded meanwhile");
+	j = to_json(q);
+	o = parse_volume(j, &root);
+	rb = get(o, "rebuild");
+	check_keys(rb, "rebuild (queued)", keys, queued, queued, ELEMENTSOF(keys));
+	ok(json_object_get_boolean(get(rb, "queued")), "json: queued true");
+	is_int(json_object_get_int(get(rb, "position")), 3, "json: position 3");
+	is_int(json_object_get_int(get(rb, "queue-length")), 4, "json: queue-length 4");
+	ok(has_null(rb, "rate-max"), "json: rate-max null: md's default");
+
+	/* Rebuilding under a cap of 20000 KiB/s. */
+	reb->rate_max = 20000;
+	t2 = to_text(reb);
+	ok(strstr(t2, "recover 42.0% (rate cap 20000 KiB/s)\n"), "text: progress with the rate cap");
+	ok(!strstr(t2, "queued"), "  ... not queued");
+	j2 = to_json(reb);
+	o = parse_volume(j2, &root2);
+	rb = get(o, "rebuild");
+	check_keys(rb, "rebuild (running)", keys, running, running, ELEMENTSOF(keys));
+	ok(!json_object_get_boolean(get(rb, "queued")), "json: queued false");
+	ok(has_null(rb, "position") && has_null(rb, "queue-length"), "json: no place");
+	is_int(json_object_get_int64(get(rb, "rate-max")), 20000, "json: rate-max 20000");
+}
+
 int main(void)
 {
 	test_state_names();
@@ -678,5 +724,6 @@ int main(void)
 	test_json_list();
 	test_text();
 	test_text_sizes_and_resync();
+	test_rebuild();
 	return tap_done();
 }
