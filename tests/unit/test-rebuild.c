@@ -109,6 +109,19 @@ static void test_hostconf(void)
 	refused("rate = 1\n", ":1: key outside any section", "key outside a section");
 	refused("[rebuild]\nrate = 1;2\n", "[rebuild] rate: ';' inside the value", "';' in a value");
 
+	{
+		char *path = xasprintf("%s/conf/host.conf", getenv("NVMF_RAID_SRCDIR") ?: "../..");
+		struct capture e;
+		int r;
+
+		capture_begin(&e, STDERR_FILENO);
+		r = hostconf_load(path, &c);
+		capture_end(&e, errs, sizeof(errs));
+		is_int(r, 1, "conf/host.conf loads");
+		ok(c.rebuild_max_concurrent == HOSTCONF_MAX_CONCURRENT_DEFAULT && c.rebuild_rate == 0,
+		   "  ... and shows the defaults");
+		free(path);
+	}
 	unlink(conf);
 	if (symlink("/dev/null", conf) < 0)
 		abort();
