@@ -122,6 +122,7 @@ static int enqueue(struct rebuild *rb)
 	if (fd < 0)
 		return -errno;
 	n = snprintf(text, sizeof(text), "%" PRIu64 "\n", now);
+	errno = 0;		/* a short write sets none */
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || write(fd, text, (size_t)n) != n ||
 	    renameat(rb->queue_fd, tmp, rb->queue_fd, rb->volume) < 0) {
 		int r = errno ? -errno : -EIO;

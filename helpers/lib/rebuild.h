@@ -91,7 +91,9 @@ void rebuild_drain(struct rebuild *rb);
  * @ret_pos:	its place, 1 for the next to start
  * @ret_len:	waiters in the queue
  *
- * Reads only; opens nothing for writing, so no waiter wakes.
+ * Reads only, and waits for nothing: an entry is told live by a
+ * non-blocking shared flock() that fails; it opens nothing for writing,
+ * so no waiter wakes.
  * Return: 1 if @volume waits, 0 if not (or no queue), negative errno.
  */
 int rebuild_queue_position(const char *volume, unsigned *ret_pos, unsigned *ret_len);
