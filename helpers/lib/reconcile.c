@@ -58,13 +58,18 @@ static int put_back(struct pass *p, struct desc_replica *r, const char *node)
 	_cleanup_free_ char *what = NULL, *uuid = NULL;
 	int k;
 
-	md_mdadm(p->mddev, "--remove", "failed", NULL);
-	md_mdadm(p->mddev, "--remove", "detached", NULL);
-	/* Host-wide rebuild limit: wait for a slot, the replica present. */
+	/* Host-wide rebuild limit: wait for a slot, out of the array and
+	 * present meanwhile (mdadm once, not on every pass while waiting). */
 	if (rebuild_put_back(p->d->volume, p->mddev) == 0) {
+		if (observed(p, r, node) == STATE_FAULTY) {
+			md_mdadm(p->mddev, "--remove", "failed", NULL);
+			md_mdadm(p->mddev, "--remove", "detached", NULL);
+		}
 		set_state(p, r, observed(p, r, node));
 		return -EAGAIN;
 	}
+	md_mdadm(p->mddev, "--remove", "failed", NULL);
+	md_mdadm(p->mddev, "--remove", "detached", NULL);
 	if (md_mdadm_quiet(p->mddev, "--re-add", node, NULL) == 0) {
 		event_emit(EVENT_REPLICA_BACK, p->d->volume, r->name, p->d->settings.notify,
 			   "%s: replica %s is back as %s; re-added with the write-intent bitmap.",
