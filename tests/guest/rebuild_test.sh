@@ -102,18 +102,22 @@ stop_sampler() {
 	SAMPLER=
 }
 
-# Until stopped: nvmf-raid status over and over; the first views (text and
-# JSON) that show a rebuild queued are kept in $STATUS_SEEN.{txt,json}.
+# Until stopped: nvmf-raid status over and over; the first text view and
+# the first JSON view that show a rebuild queued are kept in
+# $STATUS_SEEN.{txt,json}; every look is logged in $STATUS_SEEN.log.
 start_status_watch() {
 	rm -f "$STATUS_SEEN".*
 	(
-		while [ ! -e "$STATUS_SEEN.json" ]; do
+		while [ ! -e "$STATUS_SEEN.json" ] || [ ! -e "$STATUS_SEEN.txt" ]; do
 			nvmf-raid status > /tmp/st.txt 2>&1
 			nvmf-raid status --json > /tmp/st.json 2>/dev/null
-			if grep -q 'rebuild queued (position' /tmp/st.txt && grep -q '"queued": true' /tmp/st.json; then
-				mv /tmp/st.txt "$STATUS_SEEN.txt"
-				mv /tmp/st.json "$STATUS_SEEN.json"
-			fi
+			echo "$(uptime_s) text $(grep -c 'rebuild queued (position' /tmp/st.txt)" \
+				"json $(grep -c '"queued": true' /tmp/st.json)" \
+				"queue $(ls /run/nvmf-raid/rebuild/queue 2>&1 | tr '\n' ' ')" >> "$STATUS_SEEN.log"
+			[ -e "$STATUS_SEEN.txt" ] || ! grep -q 'rebuild queued (position' /tmp/st.txt ||
+				cp /tmp/st.txt "$STATUS_SEEN.txt"
+			[ -e "$STATUS_SEEN.json" ] || ! grep -q '"queued": true' /tmp/st.json ||
+				cp /tmp/st.json "$STATUS_SEEN.json"
 		done
 	) &
 	WATCHER=$!
@@ -192,9 +196,12 @@ testManyVolumesHealWithinTheLimit() {
 	start_fio v1 heal
 	t0=$(uptime_s)
 	for i in $(seq 1 $N); do tgt_return "v$i-r2"; done
-	assertTrue "status shows a queued rebuild with its place" \
-		"wait_until 120 test -e $STATUS_SEEN.json"
+	wait_until 120 sh -c "test -e $STATUS_SEEN.json && test -e $STATUS_SEEN.txt"
+	assertTrue "status --json shows a queued rebuild with its place" "test -e $STATUS_SEEN.json"
+	assertTrue "status shows a queued rebuild with its place" "test -e $STATUS_SEEN.txt"
 	stop_status_watch
+	echo "--- status looks (uptime, matches, queue entries); node returned at $t0"
+	head -40 "$STATUS_SEEN.log"
 	echo "--- nvmf-raid status while waiting"
 	cat "$STATUS_SEEN.txt"
 	python3 - "$STATUS_SEEN.json" <<-'PY'
@@ -215,7 +222,7 @@ testManyVolumesHealWithinTheLimit() {
 	seen=$(awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$SAMPLES")
 	samples=$(wc -l < "$SAMPLES")
 	echo "FIGURES: max concurrent rebuilds seen $seen (limit $MAX, $samples samples every 0.2 s)"
-	echo "FIGURES: all $N in sync $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s after the node returned"
+	echo "FIGURES: last rebuild ended $(awk -v a="$t0" '$2 > 0 {e = $1} END {printf "%.1f", e - a}' "$SAMPLES") s after the node returned (md, sampled); all $N seen in sync by the test $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s after"
 	echo "FIGURES: fio during the heal: error $FIO_ERR, max completion latency $FIO_MAX_MS ms"
 	echo "FIGURES: v$N rate cap while rebuilding: ${rate_v8:-not seen} KiB/s (its rebuild-rate $RATE_V8)"
 	assertTrue "never more than $MAX arrays rebuilding (saw $seen)" "[ $seen -le $MAX ]"
