@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "lib/exit-status.h"
+#include "lib/hostconf.h"
 #include "lib/log.h"
 #include "lib/macro.h"
 #include "lib/volume.h"
@@ -27,6 +28,8 @@ struct check {
 	unsigned n_paths;
 	bool invalid;		/* an invalid file or argument: exit 2 */
 	bool failed;		/* a file that could not be read: exit 1 */
+	const char *host_conf;	/* host.conf to check, or NULL */
+	bool host_named;	/* ... named by the user: it must exist */
 };
 
 static void check_done(struct check *c)
@@ -42,10 +45,12 @@ static void help(FILE *f)
 	fprintf(f,
 		"Usage: nvmf-raid check [OPTIONS] [FILE|VOLUME...]\n"
 		"\n"
-		"Validate volume files.  An argument containing '/' or ending in .conf\n"
-		"is a file, anything else a volume name looked up in %s,\n"
-		"then %s.  Without arguments, every volume file in both\n"
-		"(a file in the first shadows one of the same name in the second).\n"
+		"Validate volume files and the host configuration.  An argument\n"
+		"containing '/' or ending in .conf is a file (the host configuration\n"
+		"%s if it is that file), anything else a volume name\n"
+		"looked up in %s, then %s.  Without arguments, every\n"
+		"volume file in both (a file in the first shadows one of the same name\n"
+		"in the second) and the host configuration, if there is one.\n"
 		"Volumes are also checked against each other and, when named, against\n"
 		"every volume file, as attaching does: no namespace (by uuid, nguid, or\n"
 		"subsystem and nsid) may belong to two of them.  Nothing is connected\n"
@@ -53,10 +58,11 @@ static void help(FILE *f)
 		"\n"
 		"Options:\n"
 		"  -h --help        Show this help\n"
+		"     --host-conf=FILE  Check FILE as the host configuration\n"
 		"\n"
 		"Exit status: 0 all valid, 1 a file could not be read, 2 an invalid\n"
 		"file or usage error.\n",
-		vol_etc_dir(), vol_run_dir());
+		hostconf_path(), vol_etc_dir(), vol_run_dir());
 }
 
 /* Invalid input (a file or name that is bad or names nothing), as opposed
@@ -125,11 +131,45 @@ static int add_dirs(struct check *c)
 	return r;
 }
 
+static bool is_host_conf(const char *path)
+{
+	struct stat a, b;
+
+	return stat(path, &a) == 0 && stat(hostconf_path(), &b) == 0 && same_file(&a, &b);
+}
+
+/* host.conf: optional, unless named. */
+static void check_host_conf(struct check *c)
+{
+	struct hostconf h;
+	int r;
+
+	if (!c->host_conf)
+		return;
+	r = hostconf_load(c->host_conf, &h);
+	if (r == 0 && c->host_named)
+		r = log_error_errno(ENOENT, "host.conf: %s: %m", c->host_conf);
+	note(c, r);
+	if (r <= 0)
+		return;
+	printf("host.conf: %s: ok (max-concurrent %u, rate ", c->host_conf,
+	       h.rebuild_max_concurrent);
+	if (h.rebuild_rate)
+		printf("%u KiB/s)\n", h.rebuild_rate);
+	else
+		printf("md's default)\n");
+}
+
 static int add_arg(struct check *c, const char *arg)
 {
 	char *path = NULL;
 	int r;
 
+	if ((strchr(arg, '/') || vol_is_conf_name(arg)) && is_host_conf(arg)) {
+		c->host_conf = arg;
+		c->host_named = true;
+		return 0;
+	}
 	if (strchr(arg, '/') || vol_is_conf_name(arg))
 		return add_path(c, strdup(arg));
 	r = vol_find(arg, &path);
@@ -177,8 +217,10 @@ static int check_paths(struct check *c, bool named)
 
 int verb_check(int argc, char *argv[])
 {
+	enum { ARG_HOST_CONF = 0x100 };
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "host-conf", required_argument, NULL, ARG_HOST_CONF },
 		{}
 	};
 	_cleanup_(check_done) struct check c = {};
@@ -189,16 +231,24 @@ int verb_check(int argc, char *argv[])
 		case 'h':
 			help(stdout);
 			return EXIT_OK;
+		case ARG_HOST_CONF:
+			c.host_conf = optarg;
+			c.host_named = true;
+			break;
 		default:
 			return EXIT_USAGE;
 		}
 
-	if (optind >= argc)
+	if (optind >= argc && !c.host_named) {
+		c.host_conf = hostconf_path();
 		r = add_dirs(&c);
+	}
 	for (int i = optind; i < argc && r == 0; i++)
 		r = add_arg(&c, argv[i]);
 	if (r == 0)
 		r = check_paths(&c, optind < argc);
+	if (r == 0)
+		check_host_conf(&c);
 	if (r < 0)
 		return EXIT_FAILED;
 	return c.invalid ? EXIT_USAGE : c.failed ? EXIT_FAILED : EXIT_OK;

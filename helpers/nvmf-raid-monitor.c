@@ -40,11 +40,12 @@
 #include "lib/health.h"
 #include "lib/log.h"
 #include "lib/md.h"
+#include "lib/rebuild.h"
 #include "lib/reconcile.h"
 #include "lib/volume.h"
 
 #define MAX_WATCH (3 + VOL_REPLICAS_MAX * 2)
-#define FIXED_FDS 2	/* udev monitor, inotify of the device link */
+#define FIXED_FDS 3	/* udev monitor, inotify of the device link, rebuild slot wake-up */
 
 /* How often the paths of an array's members are sampled (failover.h):
  * the kernel tells no one when a controller stops being live or a request
@@ -311,6 +312,8 @@ static int monitor(const char *name)
 		timeout = retry_at ? (int)((retry_at > t ? retry_at - t : 0) / 1000) : -1;
 		if (mddev && fo.n > 1 && (timeout < 0 || timeout > SAMPLE_MS))
 			timeout = SAMPLE_MS;
+		/* Waiting for a rebuild slot: woken when one frees (rebuild.h). */
+		p[2] = (struct pollfd){ .fd = rebuild_wait_fd(), .events = POLLIN };
 		r = poll(p, FIXED_FDS + n, timeout);
 		if (r < 0 && errno != EINTR)
 			return log_error_errno(errno, "%s: poll failed: %m", name);
@@ -325,6 +328,8 @@ static int monitor(const char *name)
 		}
 		if (r > 0 && (p[1].revents & POLLIN))
 			health_drain(&h);
+		if (r > 0 && (p[2].revents & POLLIN))
+			rebuild_wait_drain();
 		reap(&fo);
 		if (mddev && failover_tick(&fo))
 			pass_due = true;

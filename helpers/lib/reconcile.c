@@ -13,6 +13,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "md.h"
+#include "rebuild.h"
 #include "reconcile.h"
 #include "state-record.h"
 
@@ -47,6 +48,8 @@ static void set_state(struct pass *p, struct desc_replica *r, enum state to)
 		p->changed = true;
 }
 
+static enum state observed(struct pass *p, struct desc_replica *r, const char *node);
+
 /* re-add uses the write-intent bitmap; when md cannot (the member missed
  * more than the bitmap covers, or was never in this array), the member is
  * added and recovered in full — but only over our own superblock or a
@@ -56,6 +59,16 @@ static int put_back(struct pass *p, struct desc_replica *r, const char *node)
 	_cleanup_free_ char *what = NULL, *uuid = NULL;
 	int k;
 
+	/* Host-wide rebuild limit: wait for a slot, out of the array and
+	 * present meanwhile (mdadm once, not on every pass while waiting). */
+	if (rebuild_put_back(p->d->volume, p->mddev) == 0) {
+		if (observed(p, r, node) == STATE_FAULTY) {
+			md_mdadm(p->mddev, "--remove", "failed", NULL);
+			md_mdadm(p->mddev, "--remove", "detached", NULL);
+		}
+		set_state(p, r, observed(p, r, node));
+		return -EAGAIN;
+	}
 	md_mdadm(p->mddev, "--remove", "failed", NULL);
 	md_mdadm(p->mddev, "--remove", "detached", NULL);
 	if (md_mdadm_quiet(p->mddev, "--re-add", node, NULL) == 0) {
@@ -264,6 +277,7 @@ int reconcile_volume(struct udev *udev, const char *name, struct fo_volume *fo, 
 	snprintf(p.md_uuid, sizeof(p.md_uuid), "%s", d->md.uuid);
 	for (unsigned i = 0; i < d->n_replicas; i++)
 		reconcile_replica(&p, &d->replicas[i]);
+	rebuild_pass_done(d);
 	reconcile_record(d);
 	if (p.changed) {
 		r = desc_write(d);

@@ -20,6 +20,7 @@
 #include "fabrics.h"
 #include "fileio.h"
 #include "log.h"
+#include "rebuild.h"
 #include "status.h"
 
 /* A whole decimal number, no sign: sysfs's "size" or md's "degraded". */
@@ -63,6 +64,23 @@ static const char *member_state(const char *md, const char *dev, char *buf, size
 	return dev_sysfs_read(md, attr, buf, size) == 0 ? buf : NULL;
 }
 
+/* Its place in the host-wide rebuild queue, and the rate cap md keeps
+ * for it: "20000 (local)" set for this array, "200000 (system)" not. */
+static void gather_rebuild(struct status_volume *s)
+{
+	char buf[64], how[16];
+	unsigned long long n;
+	int r;
+
+	r = rebuild_queue_position(s->name, &s->queue_position, &s->queue_length);
+	if (r < 0)
+		log_debug_errno(r, "%s: cannot read the rebuild queue: %m", s->name);
+	s->rebuild_queued = r > 0;
+	if (dev_sysfs_read(s->md, "md/sync_speed_max", buf, sizeof(buf)) == 0 &&
+	    sscanf(buf, "%llu (%15[a-z])", &n, how) == 2 && streq(how, "local") && n <= UINT_MAX)
+		s->rate_max = (unsigned)n;
+}
+
 static void gather_md(struct status_volume *s)
 {
 	char buf[64];
@@ -87,6 +105,7 @@ static void gather_md(struct status_volume *s)
 	    dev_sysfs_read(s->md, "md/sync_completed", buf, sizeof(buf)) == 0 &&
 	    status_parse_sync_completed(buf, &s->sync_completed, &s->sync_total) == 0)
 		s->has_sync = true;
+	gather_rebuild(s);
 }
 
 /* Where the device link leads now, as a user opening it gets there: NULL

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "json-util.h"
+#include "rebuild.h"
 #include "status.h"
 
 static inline int max_int(int a, int b)
@@ -153,6 +154,25 @@ static json_object *sync_to_json(const struct status_volume *v)
 	return TAKE_PTR(o);
 }
 
+static json_object *rebuild_to_json(const struct status_volume *v)
+{
+	_cleanup_json_ json_object *o = json_object_new_object();
+	bool q = v->rebuild_queued;
+
+	if (!o || add_value(o, "queued", json_object_new_boolean(q)) < 0 ||
+	    add(o, "position", q ? json_object_new_int((int)v->queue_position) : NULL, q) < 0 ||
+	    add(o, "queue-length", q ? json_object_new_int((int)v->queue_length) : NULL, q) < 0 ||
+	    add(o, "rate-max", v->rate_max ? json_object_new_int64(v->rate_max) : NULL,
+		v->rate_max) < 0)
+		return NULL;
+	return TAKE_PTR(o);
+}
+
+static bool has_rebuild(const struct status_volume *v)
+{
+	return v->rebuild_queued || v->has_sync;
+}
+
 static int replica_to_json(const struct status_volume *v, const struct status_replica *r,
 			   json_object **ret)
 {
@@ -250,6 +270,7 @@ static int volume_to_json(const struct status_volume *v, json_object **ret)
 	    add(o, "min-replicas", v->min_replicas ? json_object_new_int((int)v->min_replicas) : NULL,
 		v->min_replicas) < 0 ||
 	    add(o, "sync", v->has_sync ? sync_to_json(v) : NULL, v->has_sync) < 0 ||
+	    add(o, "rebuild", has_rebuild(v) ? rebuild_to_json(v) : NULL, has_rebuild(v)) < 0 ||
 	    add_string(o, "error", v->error) < 0 || add_health(o, v) < 0 ||
 	    add_value(o, "replicas", TAKE_PTR(reps)) < 0)
 		return -ENOMEM;
@@ -316,6 +337,8 @@ static void print_progress(FILE *f, const struct status_volume *v)
 	unsigned p = ratio(v->sync_completed, v->sync_total, 1000);
 
 	fprintf(f, "  %s %u.%u%%", v->sync_action, p / 10, p % 10);
+	if (v->rate_max)
+		fprintf(f, " (rate cap %u KiB/s)", v->rate_max);
 }
 
 static const char *replica_state_name(const struct status_replica *r)
@@ -384,6 +407,10 @@ static void print_replicas(FILE *f, const struct status_volume *v)
 			fprintf(f, "%s%s", k ? "," : "", r->portals[k]);
 		if (replica_progress(v, r))
 			print_progress(f, v);
+		/* Back, but not re-added until a rebuild slot frees. */
+		if (v->rebuild_queued && r->state == STATE_PRESENT)
+			fprintf(f, "  rebuild queued (position %u of %u)", v->queue_position,
+				v->queue_length);
 		fputc('\n', f);
 	}
 }

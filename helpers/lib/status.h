@@ -32,6 +32,9 @@
  *                    "min-replicas": 1 | null,
  *                    "sync": null | { "action": "recover", "completed": 1234,
  *                                     "total": 131072, "progress": 0.0094 },
+ *                    "rebuild": null | { "queued": true, "position": 2,
+ *                                        "queue-length": 5,
+ *                                        "rate-max": 20000 | null },
  *                    "error": null | "message",
  *                    "writable": true | false | null,
  *                    "device-link": "/dev/md127" | null,
@@ -58,6 +61,12 @@
  * names every reason the volume is not optimal (status_problem_to_string()),
  * empty when it is.  "reachable" is whether a controller of the replica's
  * subsystem is live, null when the volume is not attached.
+ *
+ * "rebuild" (added in version 1, later) is null unless the array waits in
+ * the host-wide rebuild queue (rebuild.h: "queued", its 1-based
+ * "position" and the "queue-length"; null both when not queued) or md
+ * syncs it; "rate-max" is the cap in KiB/s set on this array (md's
+ * sync_speed_max, "local"), null for md's own default.
  */
 
 #include <stdbool.h>
@@ -144,6 +153,10 @@ struct status_volume {
 	bool has_sync;			/* an operation runs and sync_completed gave numbers */
 	uint64_t sync_completed;	/* 512-byte sectors */
 	uint64_t sync_total;
+	bool rebuild_queued;		/* waits for a rebuild slot (rebuild.h) */
+	unsigned queue_position;	/* 1-based, if queued */
+	unsigned queue_length;
+	unsigned rate_max;		/* KiB/s set on this array, 0: md's default */
 	char *error;			/* why the volume could not be read, or NULL */
 	struct status_replica replicas[VOL_REPLICAS_MAX];
 	unsigned n_replicas;

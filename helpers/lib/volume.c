@@ -285,6 +285,9 @@ static const struct vol_key volume_keys[] = {
 	  .offset = offsetof(struct vol_volume, keep_alive_tmo), .min = 1, .max = 3600 },
 	{ .name = "notify", .parse = parse_notify,
 	  .offset = offsetof(struct vol_volume, notify), .empty_ok = true },
+	{ .name = "rebuild-rate", .parse = parse_int,
+	  .offset = offsetof(struct vol_volume, rebuild_rate), .min = 0,
+	  .max = VOL_REBUILD_RATE_MAX, .empty_ok = true },
 };
 
 static const struct vol_key replica_keys[] = {
@@ -547,6 +550,7 @@ static struct vol_volume *volume_new(const char *path)
 	v->ctrl_loss_tmo = -1;
 	v->reconnect_delay = 2;
 	v->keep_alive_tmo = 5;
+	v->rebuild_rate = -1;		/* host.conf's rate */
 	v->path = strdup(path);
 	if (!v->path) {
 		free(v);

@@ -23,6 +23,7 @@
 #define VOL_FILE_SIZE_MAX (1024 * 1024)	/* larger files are refused unread */
 /* iniparser 4.1 reads lines into 1024-byte buffers and refuses longer ones. */
 #define VOL_LINE_MAX 1000
+#define VOL_REBUILD_RATE_MAX 100000000	/* KiB/s, as host.conf's rate */
 
 #define VOL_ETC_DIR SYSCONFDIR "/nvmf-raid/volumes"
 #define VOL_RUN_DIR "/run/nvmf-raid/volumes"
@@ -91,6 +92,7 @@ struct vol_volume {
 	unsigned reconnect_delay;		/* 1..3600 */
 	unsigned keep_alive_tmo;		/* 1..3600 */
 	char *notify;				/* absolute path, or NULL */
+	int rebuild_rate;			/* KiB/s, 0: md's default, -1: host.conf's */
 
 	struct vol_replica replicas[VOL_REPLICAS_MAX];
 	unsigned n_replicas;

@@ -44,6 +44,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 	"      \"size\": 67108864,\n" \
 	"      \"min-replicas\": 1,\n" \
 	"      \"sync\": null,\n" \
+	"      \"rebuild\": null,\n" \
 	"      \"error\": null,\n" \
 	"      \"writable\": true,\n" \
 	"      \"device-link\": \"/dev/md127\",\n" \
@@ -340,11 +341,11 @@ static void check_keys(json_object *o, const char *what, const char *const *keys
 static void check_volume_keys(json_object *v, const json_type *nullable_as, const char *what)
 {
 	static const char *const keys[] = { "volume", "state", "attached", "source", "persistent",
-					    "device", "md", "size", "min-replicas", "sync", "error",
-					    "writable", "device-link", "array-state", "problems",
+					    "device", "md", "size", "min-replicas", "sync", "rebuild",
+					    "error", "writable", "device-link", "array-state", "problems",
 					    "replicas" };
 	static const json_type types[] = { STR, STR, BOOL, NUL, BOOL, NUL, NUL, NUL, NUL, NUL,
-					    NUL, NUL, NUL, NUL, ARR, ARR };
+					    NUL, NUL, NUL, NUL, NUL, ARR, ARR };
 
 	check_keys(v, what, keys, types, nullable_as, ELEMENTSOF(keys));
 }
@@ -601,8 +602,7 @@ static void test_sync_completed(void)
 /* ---- JSON --------------------------------------------------------------- */
 
 /* Types the nullable keys have when not null. */
-static const json_type vol_alt[] = { STR, STR, BOOL, STR, BOOL, STR, STR, INT, INT, OBJ, STR,
-				     BOOL, STR, STR, ARR, ARR };
+static const json_type vol_alt[] = { STR, STR, BOOL, STR, BOOL, STR, STR, INT, INT, OBJ, OBJ, STR, BOOL, STR, STR, ARR, ARR };
 static const json_type rep_alt[] = { STR, STR, STR, INT, STR, STR, NUL, NUL, ARR, BOOL, DBL, BOOL };
 
 static void test_json_degraded(void)
@@ -694,8 +694,7 @@ static void test_json_inactive(void)
 	_cleanup_free_ char *text = to_json(v);
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o = parse_volume(text, &root), *reps = get(o, "replicas");
-	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, INT, NUL, NUL,
-					      NUL, NUL, NUL, ARR, ARR };
+	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, INT, NUL, NUL, NUL, NUL, NUL, NUL, ARR, ARR };
 	static const json_type rep_null[] = { STR, NUL, NUL, NUL, STR, STR, NUL, NUL, ARR, BOOL, NUL,
 					      NUL };
 
@@ -718,8 +717,7 @@ static void test_json_broken_file(void)
 	_cleanup_free_ char *text = NULL;
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o;
-	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, NUL, NUL, STR,
-					      NUL, NUL, NUL, ARR, ARR };
+	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, NUL, NUL, NUL, STR, NUL, NUL, NUL, ARR, ARR };
 
 	for (unsigned i = 0; i < v->n_replicas; i++)
 		free(v->replicas[i].device);
@@ -741,8 +739,7 @@ static void test_json_one_replica(void)
 	_cleanup_free_ char *text = to_json(v);
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o = parse_volume(text, &root);
-	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, STR, NUL, INT, INT, NUL, NUL,
-					      BOOL, STR, NUL, ARR, ARR };
+	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, STR, NUL, INT, INT, NUL, NUL, NUL, BOOL, STR, NUL, ARR, ARR };
 
 	check_volume_keys(o, vol_null, "one replica: md and array-state null");
 	is_str(get_str(o, "device-link"), "/dev/nvme1n1", "one replica: the link leads to the namespace");
@@ -823,6 +820,52 @@ static void test_text_sizes_and_resync(void)
 	       "failed, size unknown, why");
 }
 
+/* ---- the rebuild queue and rate cap ------------------------------------ */
+
+static void test_rebuild(void)
+{
+	_cleanup_(status_volume_freep) struct status_volume *q = make_volume("db1", 2);
+	_cleanup_(status_volume_freep) struct status_volume *reb = make_rebuilding();
+	_cleanup_free_ char *t = NULL, *j = NULL, *t2 = NULL, *j2 = NULL;
+	_cleanup_json_ json_object *root = NULL, *root2 = NULL;
+	json_object *o, *rb;
+	static const char *const keys[] = { "queued", "position", "queue-length", "rate-max" };
+	static const json_type queued[] = { BOOL, INT, INT, NUL };
+	static const json_type running[] = { BOOL, NUL, NUL, INT };
+
+	/* r2 back, waiting for a slot: present, third of four in line. */
+	q->replicas[1].state = P;
+	q->rebuild_queued = true;
+	q->queue_position = 3;
+	q->queue_length = 4;
+	q->state = status_volume_state(q);
+	t = to_text(q);
+	ok(strstr(t, "  present  ") && strstr(t, "  rebuild queued (position 3 of 4)\n"),
+	   "text: a present replica of a queued array says its place");
+	is_int(status_volume_state(q), STATUS_DEGRADED, "  ... the volume is degraded meanwhile");
+	j = to_json(q);
+	o = parse_volume(j, &root);
+	rb = get(o, "rebuild");
+	check_keys(rb, "rebuild (queued)", keys, queued, queued, ELEMENTSOF(keys));
+	ok(json_object_get_boolean(get(rb, "queued")), "json: queued true");
+	is_int(json_object_get_int(get(rb, "position")), 3, "json: position 3");
+	is_int(json_object_get_int(get(rb, "queue-length")), 4, "json: queue-length 4");
+	ok(has_null(rb, "rate-max"), "json: rate-max null: md's default");
+
+	/* Rebuilding under a cap of 20000 KiB/s. */
+	reb->rate_max = 20000;
+	t2 = to_text(reb);
+	ok(strstr(t2, "recover 42.0% (rate cap 20000 KiB/s)\n"), "text: progress with the rate cap");
+	ok(!strstr(t2, "queued"), "  ... not queued");
+	j2 = to_json(reb);
+	o = parse_volume(j2, &root2);
+	rb = get(o, "rebuild");
+	check_keys(rb, "rebuild (running)", keys, running, running, ELEMENTSOF(keys));
+	ok(!json_object_get_boolean(get(rb, "queued")), "json: queued false");
+	ok(has_null(rb, "position") && has_null(rb, "queue-length"), "json: no place");
+	is_int(json_object_get_int64(get(rb, "rate-max")), 20000, "json: rate-max 20000");
+}
+
 int main(void)
 {
 	test_state_names();
@@ -840,5 +883,6 @@ int main(void)
 	test_json_list();
 	test_text();
 	test_text_sizes_and_resync();
+	test_rebuild();
 	return tap_done();
 }

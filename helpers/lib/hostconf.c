@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * hostconf_: host.conf, read by the volume files' scanner (volume-scan.c)
+ * and iniparser, checked against the table below.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "hostconf.h"
+#include "macro.h"
+#include "volume-internal.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(dictionary *, iniparser_freedict);
+
+struct hostconf_key {
+	const char *name;
+	unsigned *(*field)(struct hostconf *c);
+	long min, max;
+	bool empty_ok;		/* "key =" means 0 */
+};
+
+static unsigned *max_concurrent(struct hostconf *c)
+{
+	return &c->rebuild_max_concurrent;
+}
+
+static unsigned *rate(struct hostconf *c)
+{
+	return &c->rebuild_rate;
+}
+
+static const struct hostconf_key rebuild_keys[] = {
+	{ .name = "max-concurrent", .field = max_concurrent, .min = 0,
+	  .max = HOSTCONF_MAX_CONCURRENT_MAX },
+	{ .name = "rate", .field = rate, .min = 0, .max = HOSTCONF_RATE_MAX, .empty_ok = true },
+};
+
+const char *hostconf_path(void)
+{
+	const char *e = secure_getenv(HOSTCONF_PATH_ENV);
+
+	return e && *e ? e : HOSTCONF_PATH;
+}
+
+void hostconf_defaults(struct hostconf *ret)
+{
+	assert(ret);
+	*ret = (struct hostconf){ .rebuild_max_concurrent = HOSTCONF_MAX_CONCURRENT_DEFAULT };
+}
+
+static const char *ini_get(dictionary *d, const char *section, const char *key)
+{
+	char k[2 * VOL_LINE_MAX + 2];
+
+	/* iniparser keeps "section:key", lower-cased. */
+	snprintf(k, sizeof(k), "%s:%s", section, key);
+	for (char *p = k; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return iniparser_getstring(d, k, NULL);
+}
+
+static void load_value(struct vol_ctx *ctx, const struct hostconf_key *k, const char *value,
+		       struct hostconf *c)
+{
+	long v;
+	int r;
+
+	if (!value) {
+		vol_key_err(ctx, "lost by iniparser");
+		return;
+	}
+	if (!*value) {
+		if (k->empty_ok)
+			*k->field(c) = 0;
+		else
+			vol_key_err(ctx, "empty value");
+		return;
+	}
+	r = vol_parse_int(value, k->min, k->max, false, &v);
+	if (r == -ERANGE)
+		vol_key_err(ctx, "%s is out of range (%ld..%ld)", value, k->min, k->max);
+	else if (r < 0)
+		vol_key_err(ctx, "'%s' is not a decimal number (%ld..%ld)", value, k->min, k->max);
+	else
+		*k->field(c) = (unsigned)v;
+}
+
+static void load_rebuild(struct vol_ctx *ctx, dictionary *d, const struct vol_scan_section *sec,
+			 struct hostconf *c)
+{
+	for (unsigned i = 0; i < sec->n_keys; i++) {
+		const struct hostconf_key *k = NULL;
+
+		ctx->line = sec->keys[i].line;
+		ctx->key = sec->keys[i].name;
+		for (size_t j = 0; j < ELEMENTSOF(rebuild_keys); j++)
+			if (strcasecmp(rebuild_keys[j].name, sec->keys[i].name) == 0)
+				k = &rebuild_keys[j];
+		if (!k)
+			vol_key_err(ctx, "unknown key (expected max-concurrent, rate)");
+		else if (!sec->keys[i].bad)
+			load_value(ctx, k, ini_get(d, sec->name, k->name), c);
+	}
+	ctx->key = NULL;
+}
+
+static void ctx_done(struct vol_ctx *ctx)
+{
+	free(ctx->volume);
+	free(ctx->path);
+}
+
+/* Messages read "host.conf: PATH:LINE [SECTION] KEY: ...", as a volume
+ * file's read "VOLUME: PATH:LINE ...". */
+static int ctx_init(struct vol_ctx *ctx, const char *path)
+{
+	*ctx = (struct vol_ctx){ .volume = strdup("host.conf"), .path = vol_printable(path) };
+	return ctx->volume && ctx->path ? 0 : -ENOMEM;
+}
+
+int hostconf_parse(const char *path, const char *buf, size_t size, struct hostconf *ret)
+{
+	_cleanup_(ctx_done) struct vol_ctx ctx = {};
+	_cleanup_(vol_scan_done) struct vol_scan scan = {};
+	_cleanup_(iniparser_freedictp) dictionary *d = NULL;
+	_cleanup_free_ char *copy = NULL;
+	struct hostconf c;
+	int r;
+
+	assert(path);
+	assert(ret);
+	hostconf_defaults(&c);
+	hostconf_defaults(ret);
+	if (ctx_init(&ctx, path) < 0 || !(copy = malloc(size + 1)))
+		return log_oom();
+	memcpy(copy, buf, size);
+	copy[size] = 0;
+	if (vol_scan(&ctx, copy, size, &scan) < 0)
+		return log_oom();
+	r = vol_scan_parse(&ctx, &scan, &d);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < scan.n_sections; i++) {
+		const struct vol_scan_section *sec = &scan.sections[i];
+
+		ctx.section = sec->name;
+		if (strcasecmp(sec->name, "rebuild") == 0)
+			load_rebuild(&ctx, d, sec, &c);
+		else
+			vol_err(&ctx, 0, sec->line, sec->name, NULL,
+				"unknown section (expected [rebuild])");
+	}
+	if (ctx.n_errors > 0)
+		return -EINVAL;
+	*ret = c;
+	return 0;
+}
+
+int hostconf_load(const char *path, struct hostconf *ret)
+{
+	_cleanup_(ctx_done) struct vol_ctx ctx = {};
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t size;
+	int r;
+
+	assert(ret);
+	hostconf_defaults(ret);
+	path = path ?: hostconf_path();
+	/* Optional: no file is the defaults, not an error. */
+	if (lstat(path, &st) < 0 && errno == ENOENT)
+		return 0;
+	if (ctx_init(&ctx, path) < 0)
+		return log_oom();
+	r = vol_read_file(&ctx, path, &buf, &size);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = hostconf_parse(path, buf, size, ret);
+	return r < 0 ? r : 1;
+}

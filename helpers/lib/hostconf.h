@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * hostconf_: /etc/nvmf-raid/host.conf, the settings of the host rather
+ * than of one volume (nvmf-raid.conf(5)).  Optional, and so is every key;
+ * read with the volume files' reader, so the same strict rules and the
+ * same messages apply (file, section, key, line).
+ *
+ *   [rebuild]
+ *   max-concurrent = 2   ; arrays rebuilding at once, host-wide (0: no limit)
+ *   rate =               ; KiB/s cap of each rebuild (md's sync_speed_max);
+ *                        ; empty or 0: md's own default
+ */
+
+#include <stdbool.h>
+
+#define HOSTCONF_PATH SYSCONFDIR "/nvmf-raid/host.conf"
+/* The tests point hostconf_path() elsewhere; ignored in setuid programs. */
+#define HOSTCONF_PATH_ENV "NVMF_RAID_HOST_CONF"
+
+/* Two: one long full recovery does not hold back every short bitmap
+ * re-add behind it, and the surviving replicas and the returning node
+ * still serve the applications (see nvmf-raid.conf(5)). */
+#define HOSTCONF_MAX_CONCURRENT_DEFAULT 2
+#define HOSTCONF_MAX_CONCURRENT_MAX 256
+#define HOSTCONF_RATE_MAX 100000000	/* KiB/s: 100 GiB/s, beyond any link */
+
+struct hostconf {
+	unsigned rebuild_max_concurrent;	/* 0: no limit */
+	unsigned rebuild_rate;			/* KiB/s, 0: md's default */
+};
+
+/**
+ * hostconf_path() - $NVMF_RAID_HOST_CONF if set and not empty, else
+ * HOSTCONF_PATH
+ */
+const char *hostconf_path(void);
+
+/**
+ * hostconf_defaults() - @ret with every key at its default
+ */
+void hostconf_defaults(struct hostconf *ret);
+
+/**
+ * hostconf_parse() - host.conf text @buf of @size bytes, read as @path
+ * (named in messages only)
+ * Return: 0 with @ret filled; -EINVAL (every problem logged, as
+ * vol_load() does) or -ENOMEM.
+ */
+int hostconf_parse(const char *path, const char *buf, size_t size, struct hostconf *ret);
+
+/**
+ * hostconf_load() - read and validate the file @path (NULL: hostconf_path())
+ * @ret:	the settings; the defaults if the file does not exist
+ *
+ * The file is opened O_NOFOLLOW and must be a regular file, as a volume
+ * file.
+ * Return: 1 if the file was read, 0 if it does not exist (defaults), or
+ * as vol_load(): -EINVAL, -ELOOP, -EFBIG, other negative errno; every
+ * failure is logged, and @ret then holds the defaults.
+ */
+int hostconf_load(const char *path, struct hostconf *ret);

@@ -1,0 +1,254 @@
+#!/bin/bash
+# Many volumes heal at once: 8 two-replica volumes whose second replicas
+# all live on one "storage node" (one nvmet port) that goes away while the
+# applications write, and comes back.  host.conf allows 2 rebuilds at
+# once; the others wait in the queue, their replicas "present", and
+# `nvmf-raid status` shows their places.  fio --verify runs on one volume
+# through the outage and the heal.
+# shellcheck source=lib/target.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/target.sh"
+# shellcheck source=lib/common.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/common.sh"
+# shellcheck source=lib/volume.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/volume.sh"
+
+HOSTCONF=/etc/nvmf-raid/host.conf
+N=8
+MAX=2			# host.conf max-concurrent
+RATE=2000		# host.conf rate, KiB/s
+RATE_V8=1500		# v8's own rebuild-rate
+SIZE=32M		# 32 bitmap chunks of 1 MiB
+DIRTY=16M		# written to each volume while the node is away
+NODE_PORT=3		# the storage node of every r2: tcp 127.0.0.1:4422
+SAMPLES=/tmp/rebuild-samples
+STATUS_SEEN=/tmp/rebuild-status
+
+oneTimeSetUp() {
+	tgt_modules || return 1
+	mkdir -p /etc/nvmf-raid
+	printf '[rebuild]\nmax-concurrent = %s\nrate = %s\n' "$MAX" "$RATE" > "$HOSTCONF"
+}
+
+oneTimeTearDown() {
+	rm -f "$HOSTCONF"
+}
+
+tearDown() {
+	local v
+	stop_sampler
+	stop_status_watch
+	[ -n "${FIO_PID:-}" ] && kill -INT "$FIO_PID" 2>/dev/null && wait "$FIO_PID"
+	FIO_PID=
+	for v in $(ls "$VOLDIR" 2>/dev/null | sed -n 's/\.conf$//p'); do drop_volume "$v"; done
+	tgt_remove_all
+	rm -f /var/lib/nvmf-raid/*.json
+	return 0
+}
+
+# node_volume VOL [KEYS] : r1 on port 1, r2 on the storage node's port.
+node_volume() {
+	local vol=$1 i u port
+	mkdir -p "$VOLDIR" "$TGT_STORE"
+	: > "$TGT_STORE/$vol.uuids"
+	printf '[volume]\ndegraded-timeout = 20\nreconnect-delay = 1\n%s\n' "${2:-}" > "$VOLDIR/$vol.conf"
+	for i in 1 2; do
+		u=$(new_uuid)
+		port=1
+		[ "$i" = 2 ] && port=$NODE_PORT
+		echo "$u" >> "$TGT_STORE/$vol.uuids"
+		tgt_add "$vol-r$i" "$SIZE" "$u" "$port" || return 1
+		printf '\n[replica.r%d]\nnqn = %s\nuuid = %s\nportals = %s\n' \
+			"$i" "$(tgt_nqn "$vol-r$i")" "$u" "$(tgt_port_uri "$port")" >> "$VOLDIR/$vol.conf"
+	done
+}
+
+rstate() {
+	python3 -c 'import json,sys
+d = json.load(open("/run/nvmf-raid/%s.json" % sys.argv[1]))
+print([r["state"] for r in d["replicas"] if r["name"] == sys.argv[2]][0])' "$1" "$2" 2>/dev/null
+}
+
+# all_r2 STATE : every volume's r2 is in STATE (descriptor).
+all_r2() {
+	local i
+	for i in $(seq 1 $N); do [ "$(rstate "v$i" r2)" = "$1" ] || return 1; done
+}
+
+# Every 0.2 s: how many arrays recover or resync now, as "UPTIME COUNT"
+# lines in $SAMPLES.  One python process: a shell loop forking cat for
+# every array falls far behind under TCG.
+start_sampler() {
+	: > "$SAMPLES"
+	python3 - "$SAMPLES" <<-'PY' &
+	import glob, sys, time
+	out = open(sys.argv[1], "a", buffering=1)
+	while True:
+	    n = 0
+	    for f in glob.glob("/sys/block/md*/md/sync_action"):
+	        try:
+	            n += open(f).read().strip() in ("recover", "resync")
+	        except OSError:
+	            pass
+	    out.write("%s %d\n" % (open("/proc/uptime").read().split()[0], n))
+	    time.sleep(0.2)
+	PY
+	SAMPLER=$!
+}
+
+stop_sampler() {
+	[ -n "${SAMPLER:-}" ] || return 0
+	kill "$SAMPLER" 2>/dev/null
+	wait "$SAMPLER" 2>/dev/null
+	SAMPLER=
+}
+
+# Until stopped: nvmf-raid status --json over and over, then the text view
+# of the volumes it shows queued, at once (a status of all 8 volumes takes
+# seconds under TCG, and places move meanwhile).  The first views that
+# show a rebuild queued are kept in $STATUS_SEEN.{txt,json}; every look is
+# logged in $STATUS_SEEN.log.
+start_status_watch() {
+	rm -f "$STATUS_SEEN".*
+	(
+		while [ ! -e "$STATUS_SEEN.json" ] || [ ! -e "$STATUS_SEEN.txt" ]; do
+			nvmf-raid status --json > /tmp/st.json 2>/dev/null
+			q=$(python3 -c 'import json, sys
+print(" ".join(v["volume"] for v in json.load(open(sys.argv[1]))["volumes"]
+               if (v.get("rebuild") or {}).get("queued")))' /tmp/st.json 2>/dev/null)
+			[ -n "$q" ] && nvmf-raid status $q > /tmp/st.txt 2>&1
+			echo "$(uptime_s) queued in json: ${q:-none};" \
+				"text: $(grep -c 'rebuild queued (position' /tmp/st.txt 2>/dev/null)" >> "$STATUS_SEEN.log"
+			[ -n "$q" ] && [ ! -e "$STATUS_SEEN.json" ] && cp /tmp/st.json "$STATUS_SEEN.json"
+			[ -n "$q" ] && [ ! -e "$STATUS_SEEN.txt" ] && grep -q 'rebuild queued (position' /tmp/st.txt &&
+				cp /tmp/st.txt "$STATUS_SEEN.txt"
+			rm -f /tmp/st.txt
+		done
+	) &
+	WATCHER=$!
+}
+
+stop_status_watch() {
+	[ -n "${WATCHER:-}" ] || return 0
+	kill "$WATCHER" 2>/dev/null
+	wait "$WATCHER" 2>/dev/null
+	WATCHER=
+}
+
+# fio with crc32c verify on VOL until stopped; its JSON report in /tmp/fio-TAG.json.
+start_fio() {
+	fio --name=heal --filename="/dev/nvmf-raid/$1" --rw=randwrite --bs=4k --size=8M \
+		--direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c --verify_backlog=128 \
+		--verify_fatal=1 --time_based --runtime=900 --output-format=json \
+		--output="/tmp/fio-$2.json" > /dev/null 2>&1 &
+	FIO_PID=$!
+}
+
+# Stops fio; sets FIO_ERR and FIO_MAX_MS (highest completion latency of
+# its reads and writes) from its JSON report.
+stop_fio() {
+	kill -INT "$FIO_PID" 2>/dev/null
+	wait "$FIO_PID"
+	FIO_PID=
+	read -r FIO_ERR FIO_MAX_MS <<< "$(python3 - "/tmp/fio-$1.json" <<-'PY'
+	import json, sys
+	text = open(sys.argv[1]).read()
+	try:
+	    # fio may print notes before the report.
+	    j = json.loads(text[text.index("{"):])["jobs"][0]
+	    lat = max(j[d]["clat_ns"]["max"] for d in ("read", "write"))
+	    print(j["error"], "%.1f" % (lat / 1e6))
+	except Exception as e:
+	    print("unreadable-report", "-")
+	    sys.stderr.write("fio report: %r\n%s\n" % (e, text[:2000]))
+	PY
+	)"
+}
+
+testManyVolumesHealWithinTheLimit() {
+	local i t0 t1 md pids=() bad=0 rate_v8=
+	for i in $(seq 1 $N); do
+		if [ "$i" = $N ]; then node_volume "v$i" "rebuild-rate = $RATE_V8"; else node_volume "v$i"; fi ||
+			{ fail "targets of v$i"; return; }
+	done
+	assertTrue "nvmf-raid check validates host.conf" "nvmf-raid check | grep -q '^host.conf: $HOSTCONF: ok (max-concurrent $MAX, rate $RATE KiB/s)'"
+	for i in $(seq 1 $N); do
+		systemctl start "nvmf-raid@v$i" || { fail "attach v$i"; return; }
+	done
+	for i in $(seq 1 $N); do mdadm --wait "/dev/nvmf-raid/v$i" > /dev/null 2>&1; done
+	assertTrue "all attached, r2 in sync" "wait_until 60 all_r2 in-sync"
+
+	# The node goes away while every volume is written to.
+	start_fio v1 outage
+	sleep 1
+	for i in $(seq 1 $N); do tgt_vanish "v$i-r2"; done
+	for i in $(seq 2 $N); do
+		fio --name=dirty --filename="/dev/nvmf-raid/v$i" --rw=write --bs=64k --size=$DIRTY \
+			--direct=1 --ioengine=libaio --iodepth=4 --output=/dev/null > /dev/null 2>&1 &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || bad=$((bad + 1)); done
+	assertEquals "writes during the outage succeeded on every volume" 0 "$bad"
+	assertTrue "every r2 failed out" "wait_until 60 all_r2 faulty"
+	sleep 2			# v1's fio dirties more chunks
+	stop_fio outage
+	assertEquals "fio through the outage: no error" 0 "$FIO_ERR"
+	echo "fio through the outage: error $FIO_ERR, max completion latency $FIO_MAX_MS ms"
+
+	# The node comes back: 8 rebuilds want to start at once.
+	start_sampler
+	start_status_watch
+	start_fio v1 heal
+	t0=$(uptime_s)
+	for i in $(seq 1 $N); do tgt_return "v$i-r2"; done
+	wait_until 120 sh -c "test -e $STATUS_SEEN.json && test -e $STATUS_SEEN.txt"
+	assertTrue "status --json shows a queued rebuild with its place" "test -e $STATUS_SEEN.json"
+	assertTrue "status shows a queued rebuild with its place" "test -e $STATUS_SEEN.txt"
+	stop_status_watch
+	echo "--- status looks (uptime, matches, queue entries); node returned at $t0"
+	head -40 "$STATUS_SEEN.log" 2>/dev/null
+	echo "--- nvmf-raid status while waiting"
+	cat "$STATUS_SEEN.txt"
+	python3 - "$STATUS_SEEN.json" <<-'PY'
+	import json, sys
+	for v in json.load(open(sys.argv[1]))["volumes"]:
+	    print("json", v["volume"], v["state"], json.dumps(v["rebuild"]),
+	          [r["state"] for r in v["replicas"]])
+	PY
+	assertTrue "a waiting replica is present, not re-added" \
+		"grep -E '^  r2 +present .*rebuild queued \(position [0-9]+ of [0-9]+\)' $STATUS_SEEN.txt"
+	wait_until 60 sh -c "grep -q '(local)' /sys/block/$(md_of v$N)/md/sync_speed_max" &&
+		rate_v8=$(cut -d' ' -f1 "/sys/block/$(md_of v$N)/md/sync_speed_max")
+	assertTrue "every r2 back in sync" "wait_until 240 all_r2 in-sync"
+	t1=$(uptime_s)
+	stop_fio heal
+	stop_sampler
+	local seen samples
+	seen=$(awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$SAMPLES")
+	samples=$(wc -l < "$SAMPLES")
+	echo "FIGURES: max concurrent rebuilds seen $seen (limit $MAX, $samples samples every 0.2 s)"
+	echo "FIGURES: last rebuild ended $(awk -v a="$t0" '$2 > 0 {e = $1} END {printf "%.1f", e - a}' "$SAMPLES") s after the node returned (md, sampled); all $N seen in sync by the test $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s after"
+	echo "FIGURES: fio during the heal: error $FIO_ERR, max completion latency $FIO_MAX_MS ms"
+	echo "FIGURES: v$N rate cap while rebuilding: ${rate_v8:-not seen} KiB/s (its rebuild-rate $RATE_V8)"
+	assertTrue "never more than $MAX arrays rebuilding (saw $seen)" "[ $seen -le $MAX ]"
+	assertTrue "the limit was used (saw $seen)" "[ $seen -ge 1 ]"
+	assertEquals "fio during the heal: no error" 0 "$FIO_ERR"
+	assertEquals "v$N's own rebuild-rate applied" "$RATE_V8" "$rate_v8"
+	assertTrue "journal: a rebuild queued" \
+		"journalctl --no-pager -q -o cat SYSLOG_IDENTIFIER=nvmf-raid-monitor | grep -q 'rebuild queued, position'"
+
+	# Every copy equal: md check, 0 mismatches.
+	for i in $(seq 1 $N); do
+		md=$(md_of "v$i")
+		echo check > "/sys/block/$md/md/sync_action"
+	done
+	for i in $(seq 1 $N); do
+		md=$(md_of "v$i")
+		wait_until 120 sh -c "[ \$(cat /sys/block/$md/md/sync_action) = idle ]"
+		assertEquals "v$i: md check, 0 mismatches" 0 "$(cat "/sys/block/$md/md/mismatch_cnt")"
+	done
+	assertFalse "no slot held, nobody queued after the heal" \
+		"nvmf-raid status --json | grep -q '\"queued\": true'"
+}
+
+# shellcheck source=/dev/null
+. shunit2
