@@ -602,7 +602,8 @@ static void test_sync_completed(void)
 /* ---- JSON --------------------------------------------------------------- */
 
 /* Types the nullable keys have when not null. */
-static const json_type vol_alt[] = { STR, STR, BOOL, STR, BOOL, STR, STR, INT, INT, OBJ, OBJ, STR, BOOL, STR, STR, ARR, ARR };
+static const json_type vol_alt[] = { STR, STR, BOOL, STR, BOOL, STR, STR, INT, INT, OBJ, OBJ, STR,
+				      BOOL, STR, STR, ARR, ARR };
 static const json_type rep_alt[] = { STR, STR, STR, INT, STR, STR, NUL, NUL, ARR, BOOL, DBL, BOOL };
 
 static void test_json_degraded(void)
@@ -694,7 +695,8 @@ static void test_json_inactive(void)
 	_cleanup_free_ char *text = to_json(v);
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o = parse_volume(text, &root), *reps = get(o, "replicas");
-	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, INT, NUL, NUL, NUL, NUL, NUL, NUL, ARR, ARR };
+	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, INT, NUL,
+						      NUL, NUL, NUL, NUL, NUL, ARR, ARR };
 	static const json_type rep_null[] = { STR, NUL, NUL, NUL, STR, STR, NUL, NUL, ARR, BOOL, NUL,
 					      NUL };
 
@@ -717,7 +719,8 @@ static void test_json_broken_file(void)
 	_cleanup_free_ char *text = NULL;
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o;
-	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, NUL, NUL, NUL, STR, NUL, NUL, NUL, ARR, ARR };
+	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, NUL, NUL,
+						      NUL, STR, NUL, NUL, NUL, ARR, ARR };
 
 	for (unsigned i = 0; i < v->n_replicas; i++)
 		free(v->replicas[i].device);
@@ -739,7 +742,8 @@ static void test_json_one_replica(void)
 	_cleanup_free_ char *text = to_json(v);
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o = parse_volume(text, &root);
-	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, STR, NUL, INT, INT, NUL, NUL, NUL, BOOL, STR, NUL, ARR, ARR };
+	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, STR, NUL, INT, INT, NUL,
+						      NUL, NUL, BOOL, STR, NUL, ARR, ARR };
 
 	check_volume_keys(o, vol_null, "one replica: md and array-state null");
 	is_str(get_str(o, "device-link"), "/dev/nvme1n1", "one replica: the link leads to the namespace");
