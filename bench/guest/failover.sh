@@ -57,6 +57,7 @@ RUNS=3
 RUNS=3
 OUTAGE=20
 FAULTS="vanish silent total"
+KATO=''			# keep-alive-tmo in ours' volume file; empty: the default
 DEADLINE=2400
 # shellcheck source=/dev/null
 [ -f "$share/bench.conf" ] && . "$share/bench.conf"
@@ -169,6 +170,7 @@ setup_ours() {
 	mkdir -p "$VOLDIR"
 	{
 		printf '[volume]\nauto = no\ndegraded-timeout = 60\n'
+		[ -n "$KATO" ] && printf 'keep-alive-tmo = %s\n' "$KATO"
 		for i in 0 1; do
 			printf '\n[replica.r%d]\nnqn = %s\nuuid = %s\nportals = tcp://127.0.0.1:%s\n' \
 				$((i + 1)) "${NQNS[i]}" "${UUIDS[i]}" "${PORTS[i]}"
@@ -574,7 +576,11 @@ tgt_remove_all
 	echo "the fault starts ${LEAD} s in and ends after ${OUTAGE} s; fio stops ${TAIL} s after the replicas hit are live again."
 	echo "RUNS=$RUNS per fault and configuration, configurations take turns;"
 	echo "$(awk -v s="$t_start" -v e="$(uptime_s)" 'BEGIN { printf "%.0f", e - s }') s of runs"
-	echo "ours:    systemctl start nvmf-raid@$VOL, volume file without nvme keys (defaults)"
+	if [ -n "$KATO" ]; then
+		echo "ours:    systemctl start nvmf-raid@$VOL, volume file with keep-alive-tmo = $KATO, other nvme keys default"
+	else
+		echo "ours:    systemctl start nvmf-raid@$VOL, volume file without nvme keys (defaults)"
+	fi
 	echo "nvme:    nvme connect -t tcp -a 127.0.0.1 -s PORT -n NQN (nvme-cli defaults) per replica +"
 	echo "         mdadm --create --run --level=1 --raid-devices=2 --metadata=1.2 --bitmap=internal --bitmap-chunk=1M;"
 	echo "         Debian's md auto-assembly udev rule masked"
