@@ -204,6 +204,79 @@ crash_start() {
 	return $hit
 }
 
+# Every replica away: the attach connects nothing and waits; killed then.
+test_attach_killed_before_connect() {
+	volume_with_data ka 2 || { fail "setup"; return; }
+	tgt_vanish ka-r1
+	tgt_vanish ka-r2
+	crash_start ka before-connect desc_has ka '"replicas"'
+	assertTrue "killed before any connect" $?
+	tgt_return ka-r1
+	tgt_return ka-r2
+	restart_and_check ka 2 "attach killed before connect"
+}
+
+# One replica connected, the other away: killed while it waits for it.
+test_attach_killed_after_connect_before_md() {
+	volume_with_data kb 2 || { fail "setup"; return; }
+	tgt_vanish kb-r2
+	crash_start kb after-connect-before-md has_ctrl "$(tgt_nqn kb-r1)"
+	assertTrue "killed with r1 connected, no array" $?
+	tgt_return kb-r2
+	restart_and_check kb 2 "attach killed after connect, before md"
+}
+
+# The array runs, the descriptor does not name it yet (the attach waits
+# for udev's link): killed right then.  Tried up to three times.
+test_attach_killed_after_md_before_descriptor() {
+	local try
+	volume_with_data kc 2 || { fail "setup"; return; }
+	for try in 1 2 3; do
+		crash_start kc after-md-before-descriptor eval 'md_running && ! desc_has kc "\"/dev/md"' && break
+		systemctl stop "nvmf-raid@kc"
+	done
+	assertTrue "killed between the array and the descriptor" "[[ '$KILLED' == killed* ]]"
+	restart_and_check kc 2 "attach killed after md, before descriptor"
+}
+
+test_attach_killed_after_descriptor() {
+	volume_with_data kd 2 || { fail "setup"; return; }
+	crash_start kd after-descriptor desc_has kd '"/dev/md'
+	restart_and_check kd 2 "attach killed after the descriptor"
+}
+
+# The first start of a volume: the array was just created, no record yet.
+test_attach_killed_after_create() {
+	local try
+	new_volume ke 2 "$SIZE"
+	for try in 1 2 3; do
+		crash_start ke after-create-before-descriptor eval 'md_running && ! desc_has ke "\"/dev/md"' && break
+		systemctl stop "nvmf-raid@ke"
+	done
+	assertTrue "killed between create and the descriptor" "[[ '$KILLED' == killed* ]]"
+	systemctl start nvmf-raid@ke
+	assertEquals "the next start succeeds" 0 $?
+	mdadm --wait /dev/nvmf-raid/ke > /dev/null 2>&1
+	fio_write /dev/nvmf-raid/ke "$FIO_SIZE"
+	assertEquals "writes after the restart" 0 $?
+	systemctl stop nvmf-raid@ke
+	restart_and_check ke 2 "attach killed after create"
+}
+
+test_attach_killed_after_delays() {
+	local t
+	volume_with_data kt 2 || { fail "setup"; return; }
+	for t in 0.3 1.0 2.0; do
+		crash_start kt "" after "$t"
+		systemctl start nvmf-raid@kt
+		assertEquals "attach killed after $t s: the next start succeeds" 0 $?
+		assert_whole kt 2
+		outcome "attach killed after $t s" kt
+		systemctl stop nvmf-raid@kt
+	done
+	assert_gone kt
+}
+
 # --- detach ---
 
 # crash_stop VOL POINT CMD... : stop, kill the detach at POINT.
