@@ -53,18 +53,6 @@ void hostconf_defaults(struct hostconf *ret)
 	*ret = (struct hostconf){ .rebuild_max_concurrent = HOSTCONF_MAX_CONCURRENT_DEFAULT };
 }
 
-static const char *ini_get(dictionary *d, const char *section, const char *key)
-{
-	char k[2 * VOL_LINE_MAX + 2];
-
-	/* iniparser keeps "section:key", lower-cased. */
-	snprintf(k, sizeof(k), "%s:%s", section, key);
-	for (char *p = k; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	return iniparser_getstring(d, k, NULL);
-}
-
 static void load_value(struct vol_ctx *ctx, const struct hostconf_key *k, const char *value,
 		       struct hostconf *c)
 {
@@ -105,7 +93,7 @@ static void load_rebuild(struct vol_ctx *ctx, dictionary *d, const struct vol_sc
 		if (!k)
 			vol_key_err(ctx, "unknown key (expected max-concurrent, rate)");
 		else if (!sec->keys[i].bad)
-			load_value(ctx, k, ini_get(d, sec->name, k->name), c);
+			load_value(ctx, k, vol_ini_get(d, sec->name, k->name), c);
 	}
 	ctx->key = NULL;
 }

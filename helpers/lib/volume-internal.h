@@ -95,3 +95,9 @@ int vol_scan_parse(struct vol_ctx *ctx, const struct vol_scan *scan, dictionary 
  * Return: the line, or @section_line if the key is not there.
  */
 unsigned vol_scan_key_line(const struct vol_scan *scan, unsigned section_line, const char *key);
+
+/**
+ * vol_ini_get() - the value iniparser holds for @key of @section of @d
+ * (it keeps "section:key" lower-cased), or NULL when there is none
+ */
+const char *vol_ini_get(dictionary *d, const char *section, const char *key);

@@ -302,7 +302,7 @@ static const struct vol_key replica_keys[] = {
 	  .offset = offsetof(struct vol_replica, dhchap_key), .empty_ok = true },
 };
 
-static const char *ini_get(dictionary *d, const char *section, const char *key)
+const char *vol_ini_get(dictionary *d, const char *section, const char *key)
 {
 	char k[2 * VOL_LINE_MAX + 2];
 
@@ -366,7 +366,7 @@ static void load_keys(struct vol_ctx *ctx, dictionary *d, const struct vol_scan_
 		seen |= 1u << (k - keys);
 		if (sec->keys[i].bad)
 			continue;
-		load_value(ctx, k, ini_get(d, sec->name, k->name), base);
+		load_value(ctx, k, vol_ini_get(d, sec->name, k->name), base);
 	}
 	for (size_t j = 0; j < n_keys; j++)
 		if (keys[j].required && !(seen & 1u << j))
