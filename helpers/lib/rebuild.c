@@ -207,6 +207,17 @@ static int free_slots(int slots_fd, unsigned max, unsigned *ret_first, unsigned 
 	return 0;
 }
 
+/* Slot @first is free (under the lock): the place in the queue is given up. */
+static int take_and_leave(struct rebuild *rb, unsigned first)
+{
+	int r = take_slot(rb, first);
+
+	if (r < 0)
+		return r;
+	leave_queue(rb);
+	return 1;
+}
+
 int rebuild_request(struct rebuild *rb, unsigned max_concurrent)
 {
 	_cleanup_close_ int lock_fd = -EBADF;
@@ -231,11 +242,7 @@ int rebuild_request(struct rebuild *rb, unsigned max_concurrent)
 		return r;
 	if (pos > n_free)
 		return 0;
-	r = take_slot(rb, first);
-	if (r < 0)
-		return r;
-	leave_queue(rb);
-	return 1;
+	return take_and_leave(rb, first);
 }
 
 int rebuild_claim(struct rebuild *rb, unsigned max_concurrent)
@@ -254,11 +261,7 @@ int rebuild_claim(struct rebuild *rb, unsigned max_concurrent)
 		r = free_slots(rb->slots_fd, max_concurrent, &first, &n_free);
 	if (r < 0 || n_free == 0)
 		return r;
-	r = take_slot(rb, first);
-	if (r < 0)
-		return r;
-	leave_queue(rb);
-	return 1;
+	return take_and_leave(rb, first);
 }
 
 void rebuild_release(struct rebuild *rb)
