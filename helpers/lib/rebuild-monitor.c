@@ -62,6 +62,10 @@ int rebuild_set_rate(const char *mddev, unsigned kib_s)
 	char buf[32], max[16], min[16] = "system";
 	int r;
 
+	/* No rate configured: md's limits, or what the admin set on the
+	 * array by hand, stay as they are. */
+	if (kib_s == 0)
+		return 0;
 	snprintf(max, sizeof(max), "%u", kib_s);
 	/* md throttles only above sync_speed_min: below it, it runs at that
 	 * minimum whatever the maximum says. */
@@ -70,7 +74,7 @@ int rebuild_set_rate(const char *mddev, unsigned kib_s)
 		snprintf(min, sizeof(min), "%u", kib_s);
 	r = md_sysfs_write(mddev, "sync_speed_min", min);
 	if (r >= 0)
-		r = md_sysfs_write(mddev, "sync_speed_max", kib_s ? max : "system");
+		r = md_sysfs_write(mddev, "sync_speed_max", max);
 	return r;
 }
 

@@ -101,7 +101,8 @@ int rebuild_queue_position(const char *volume, unsigned *ret_pos, unsigned *ret_
 /**
  * rebuild_set_rate() - cap md's rebuild rate of @mddev at @kib_s KiB/s
  * (sync_speed_max; sync_speed_min too when it is lower than md's minimum,
- * which md otherwise runs at regardless), or md's defaults for 0
+ * which md otherwise runs at regardless); 0 (no rate configured) changes
+ * nothing: md's limits, or what the admin set on the array, stay
  * Return: 0 or negative errno.
  */
 int rebuild_set_rate(const char *mddev, unsigned kib_s);
