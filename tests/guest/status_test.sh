@@ -166,8 +166,8 @@ test_lifecycle_optimal_degraded_rebuilding_healed() {
 	assertEquals "sync action" recover "$(jget volumes 0 sync action)"
 	assert_sync_between "$before" "$after"
 	nvmf-raid status life > /tmp/status-test.txt
-	assertTrue "human: r2 rebuilding with its progress" \
-		"grep -Eq '^  r2 +rebuilding +/dev/$dev2 +tcp://127.0.0.1:4420  recover [0-9]+\\.[0-9]%$' /tmp/status-test.txt"
+	assertTrue "human: r2 rebuilding with its progress and the array's rate cap (200 KiB/s, set above)" \
+		"grep -Eq '^  r2 +rebuilding +/dev/$dev2 +tcp://127.0.0.1:4420  recover [0-9]+\\.[0-9]% \\(rate cap 200 KiB/s\\)$' /tmp/status-test.txt"
 	show rebuilding
 	echo system > "/sys/block/$md/md/sync_speed_max"
 	echo system > "/sys/block/$md/md/sync_speed_min"
