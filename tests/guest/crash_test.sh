@@ -204,6 +204,17 @@ crash_start() {
 	return $hit
 }
 
+restart_and_check() {
+	local vol=$1 n=$2 label=$3
+	systemctl start "nvmf-raid@$vol"
+	assertEquals "$label: the next start succeeds" 0 $?
+	assert_whole "$vol" "$n"
+	outcome "$label" "$vol"
+	systemctl stop "nvmf-raid@$vol"
+	assertEquals "$label: stop afterwards" 0 $?
+	assert_gone "$vol"
+}
+
 # Every replica away: the attach connects nothing and waits; killed then.
 test_attach_killed_before_connect() {
 	volume_with_data ka 2 || { fail "setup"; return; }
