@@ -125,13 +125,9 @@ int hostconf_parse(const char *path, const char *buf, size_t size, struct hostco
 	assert(ret);
 	hostconf_defaults(&c);
 	hostconf_defaults(ret);
-	if (ctx_init(&ctx, path) < 0 || !(copy = malloc(size + 1)))
+	if (ctx_init(&ctx, path) < 0)
 		return log_oom();
-	memcpy(copy, buf, size);
-	copy[size] = 0;
-	if (vol_scan(&ctx, copy, size, &scan) < 0)
-		return log_oom();
-	r = vol_scan_parse(&ctx, &scan, &d);
+	r = vol_scan_text(&ctx, buf, size, &copy, &scan, &d);
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < scan.n_sections; i++) {

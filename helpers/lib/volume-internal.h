@@ -101,3 +101,12 @@ unsigned vol_scan_key_line(const struct vol_scan *scan, unsigned section_line, c
  * (it keeps "section:key" lower-cased), or NULL when there is none
  */
 const char *vol_ini_get(dictionary *d, const char *section, const char *key);
+
+/**
+ * vol_scan_text() - vol_scan() and vol_scan_parse() of a copy of @buf
+ * (@size bytes), which the scan points into: the caller frees *@ret_copy
+ * (set even on failure) after @scan
+ * Return: as vol_scan_parse(); -ENOMEM (logged).
+ */
+int vol_scan_text(struct vol_ctx *ctx, const char *buf, size_t size, char **ret_copy,
+		  struct vol_scan *scan, dictionary **ret);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
@@ -417,4 +418,20 @@ int vol_scan_parse(struct vol_ctx *ctx, const struct vol_scan *scan, dictionary 
 		       vol_err(ctx, ENOMEM, 0, NULL, NULL, "iniparser failed: %m");
 	*ret = d;
 	return 0;
+}
+
+int vol_scan_text(struct vol_ctx *ctx, const char *buf, size_t size, char **ret_copy,
+		  struct vol_scan *scan, dictionary **ret)
+{
+	char *copy = malloc(size + 1);
+
+	/* The scan edits its buffer; the caller's stays intact. */
+	if (!copy)
+		return log_oom();
+	memcpy(copy, buf, size);
+	copy[size] = 0;
+	*ret_copy = copy;
+	if (vol_scan(ctx, copy, size, scan) < 0)
+		return log_oom();
+	return vol_scan_parse(ctx, scan, ret);
 }

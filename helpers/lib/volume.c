@@ -575,15 +575,7 @@ int vol_parse(const char *path, const char *buf, size_t size, struct vol_volume 
 	v = volume_new(path);
 	if (!v || ctx_init(&ctx, path, v->name) == -ENOMEM)
 		return log_oom();
-	/* The scan edits its buffer; keep the caller's intact. */
-	copy = malloc(size + 1);
-	if (!copy)
-		return log_oom();
-	memcpy(copy, buf, size);
-	copy[size] = 0;
-	if (vol_scan(&ctx, copy, size, &scan) < 0)
-		return log_oom();
-	r = vol_scan_parse(&ctx, &scan, &d);
+	r = vol_scan_text(&ctx, buf, size, &copy, &scan, &d);
 	if (r < 0)
 		return r;
 	load_sections(&ctx, d, &scan, v, &n_total);
