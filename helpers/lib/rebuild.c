@@ -207,6 +207,19 @@ static int free_slots(int slots_fd, unsigned max, unsigned *ret_first, unsigned 
 	return 0;
 }
 
+/* The queue's directories open (watched too when @wait: a waiter is woken
+ * when a slot frees) and its lock held in *@ret_lock_fd. */
+static int lock_queue(struct rebuild *rb, bool wait, int *ret_lock_fd)
+{
+	int r = open_dirs(rb);
+
+	if (r >= 0 && wait)
+		r = watch(rb);
+	if (r >= 0)
+		r = lock_file_at(rb->dir_fd, "lock", true, ret_lock_fd);
+	return r;
+}
+
 /* Slot @first is free (under the lock): the place in the queue is given up. */
 static int take_and_leave(struct rebuild *rb, unsigned first)
 {
@@ -227,11 +240,7 @@ int rebuild_request(struct rebuild *rb, unsigned max_concurrent)
 	assert(rb);
 	if (rb->slot_fd >= 0 || max_concurrent == 0)
 		return 1;
-	r = open_dirs(rb);
-	if (r >= 0)
-		r = watch(rb);
-	if (r >= 0)
-		r = lock_file_at(rb->dir_fd, "lock", true, &lock_fd);
+	r = lock_queue(rb, true, &lock_fd);
 	if (r >= 0 && rb->entry_fd < 0)
 		r = enqueue(rb);
 	if (r >= 0)
@@ -254,9 +263,7 @@ int rebuild_claim(struct rebuild *rb, unsigned max_concurrent)
 	assert(rb);
 	if (rb->slot_fd >= 0 || max_concurrent == 0)
 		return 1;
-	r = open_dirs(rb);
-	if (r >= 0)
-		r = lock_file_at(rb->dir_fd, "lock", true, &lock_fd);
+	r = lock_queue(rb, false, &lock_fd);
 	if (r >= 0)
 		r = free_slots(rb->slots_fd, max_concurrent, &first, &n_free);
 	if (r < 0 || n_free == 0)
