@@ -28,10 +28,10 @@
 #include "lib/volume.h"
 #include "verbs.h"
 #include "tap.h"
+#include "check-tap.h"
 
 static char dir[] = "/tmp/nvmf-raid-test-rebuild.XXXXXX";
 static char run_dir[200], etc_dir[200], conf[256];
-static char errs[65536], out[65536];
 
 static void write_file(const char *path, const char *text)
 {
@@ -136,28 +136,6 @@ static void test_hostconf(void)
 		ok(strstr(errs, "is a symbolic link"), "  ... saying so");
 	}
 	unlink(conf);
-}
-
-/* Runs verb_check() with @args (NULL-terminated); stdout into out, stderr
- * into errs. */
-static int run_check(const char *first, ...)
-{
-	char *argv[16] = { (char *)"check" };
-	struct capture o, e;
-	int argc = 1, r;
-	va_list ap;
-
-	va_start(ap, first);
-	for (const char *a = first; a && argc < 15; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	optind = 0;
-	capture_begin(&o, STDOUT_FILENO);
-	capture_begin(&e, STDERR_FILENO);
-	r = verb_check(argc, argv);
-	capture_end(&e, errs, sizeof(errs));
-	capture_end(&o, out, sizeof(out));
-	return r;
 }
 
 static void test_check(void)

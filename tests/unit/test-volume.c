@@ -22,6 +22,7 @@
 #include "lib/macro.h"
 #include "lib/volume.h"
 #include "tap.h"
+#include "check-tap.h"
 #include "verbs.h"
 
 #define NQN1 "nqn.2014-08.org.nvmexpress:uuid:0c468c4d-a385-47e0-8299-6e95051277db"
@@ -54,7 +55,6 @@ static const char contract_example[] =
 
 static char dir[] = "/tmp/nvmf-raid-test-volume.XXXXXX";
 static char etc_dir[256], run_dir[256];
-static char errs[65536], out[65536];
 
 static void skip(const char *why)
 {
@@ -978,28 +978,6 @@ static void test_find(void)
 	unlink(r2);
 	unlink(r1);
 	unlink(e);
-}
-
-/* Runs verb_check() with @args (NULL-terminated); stdout into out, stderr
- * into errs. */
-static int run_check(const char *first, ...)
-{
-	char *argv[16] = { (char *)"check" };
-	struct capture o, e;
-	int argc = 1, r;
-	va_list ap;
-
-	va_start(ap, first);
-	for (const char *a = first; a && argc < 15; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
-	va_end(ap);
-	optind = 0;
-	capture_begin(&o, STDOUT_FILENO);
-	capture_begin(&e, STDERR_FILENO);
-	r = verb_check(argc, argv);
-	capture_end(&e, errs, sizeof(errs));
-	capture_end(&o, out, sizeof(out));
-	return r;
 }
 
 static void test_check(void)
