@@ -11,6 +11,8 @@
 . "${NVMF_RAID_TESTLIB:-./lib}/common.sh"
 # shellcheck source=lib/volume.sh
 . "${NVMF_RAID_TESTLIB:-./lib}/volume.sh"
+# shellcheck source=lib/fault.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/fault.sh"
 
 HOSTCONF=/etc/nvmf-raid/host.conf
 N=8
@@ -47,25 +49,8 @@ tearDown() {
 
 # node_volume VOL [KEYS] : r1 on port 1, r2 on the storage node's port.
 node_volume() {
-	local vol=$1 i u port
-	mkdir -p "$VOLDIR" "$TGT_STORE"
-	: > "$TGT_STORE/$vol.uuids"
-	printf '[volume]\ndegraded-timeout = 20\nreconnect-delay = 1\n%s\n' "${2:-}" > "$VOLDIR/$vol.conf"
-	for i in 1 2; do
-		u=$(new_uuid)
-		port=1
-		[ "$i" = 2 ] && port=$NODE_PORT
-		echo "$u" >> "$TGT_STORE/$vol.uuids"
-		tgt_add "$vol-r$i" "$SIZE" "$u" "$port" || return 1
-		printf '\n[replica.r%d]\nnqn = %s\nuuid = %s\nportals = %s\n' \
-			"$i" "$(tgt_nqn "$vol-r$i")" "$u" "$(tgt_port_uri "$port")" >> "$VOLDIR/$vol.conf"
-	done
-}
-
-rstate() {
-	python3 -c 'import json,sys
-d = json.load(open("/run/nvmf-raid/%s.json" % sys.argv[1]))
-print([r["state"] for r in d["replicas"] if r["name"] == sys.argv[2]][0])' "$1" "$2" 2>/dev/null
+	VOL_KEYS="reconnect-delay = 1${2:+
+$2}" VOL_TIMEOUT=20 new_volume "$1" 2 "$SIZE" 1 "$NODE_PORT"
 }
 
 # all_r2 STATE : every volume's r2 is in STATE (descriptor).
@@ -95,12 +80,15 @@ start_sampler() {
 	SAMPLER=$!
 }
 
-stop_sampler() {
-	[ -n "${SAMPLER:-}" ] || return 0
-	kill "$SAMPLER" 2>/dev/null
-	wait "$SAMPLER" 2>/dev/null
-	SAMPLER=
+# stop_job VAR : kills the background job whose pid is in $VAR, waits for it.
+stop_job() {
+	[ -n "${!1:-}" ] || return 0
+	kill "${!1}" 2>/dev/null
+	wait "${!1}" 2>/dev/null
+	printf -v "$1" ''
 }
+
+stop_sampler() { stop_job SAMPLER; }
 
 # Until stopped: nvmf-raid status --json of a volume in the rebuild queue,
 # then its text view if the JSON shows it queued (places move meanwhile).
@@ -131,12 +119,7 @@ print(" ".join(v["volume"] for v in json.load(open(sys.argv[1]))["volumes"]
 	WATCHER=$!
 }
 
-stop_status_watch() {
-	[ -n "${WATCHER:-}" ] || return 0
-	kill "$WATCHER" 2>/dev/null
-	wait "$WATCHER" 2>/dev/null
-	WATCHER=
-}
+stop_status_watch() { stop_job WATCHER; }
 
 # fio with crc32c verify on VOL until stopped; its JSON report in /tmp/fio-TAG.json.
 start_fio() {
