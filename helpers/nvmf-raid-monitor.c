@@ -183,8 +183,8 @@ static bool failover_tick(struct fo_volume *fo)
 	for (unsigned i = 0; i < fo->n; i++) {
 		struct fo_track *t = &fo->r[i];
 
-		if (t->head[0] && fo_sample(t->head, &smp[i]) == 0 && smp[i].paths > 0 && fo->fail_over)
-			(void)fo_take_over(t->head, fo_io_timeout_ms(fo->tmo_sec));
+		if (t->head[0])
+			(void)fo_sample(t->head, fo->fail_over ? fo_io_timeout_ms(fo->tmo_sec) : 0, &smp[i]);
 		(void)fo_update(t, &smp[i], now, tmo);
 	}
 	suspend_tick(fo, now);

@@ -23,7 +23,7 @@
  * sysfs on every controller of the replica (libnvme 1.3 drops negative
  * values from the connect options, so ctrl_loss_tmo=-1 would become the
  * kernel's 600 s).  fast_io_fail_tmo holds until the monitor takes the
- * member over and turns it off (fo_take_over()); off from the start for a
+ * member over and turns it off (fo_sample()); off from the start for a
  * volume of one replica.
  * Return: number of portals connected now (>= 0) if at least one portal
  * has a controller afterwards, else the last error; the error of

@@ -84,7 +84,41 @@ void fo_volume_load(struct fo_volume *v, const struct desc *d)
 	}
 }
 
-int fo_sample(const char *head, struct fo_sample *ret)
+/* Writes @value to the sysfs attribute @path unless it reads @shown. */
+static int attr_ensure(const char *path, const char *shown, const char *value)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char buf[32];
+	size_t len = strlen(value);
+
+	if (dev_attr_read(path, buf, sizeof(buf)) == 0 && streq(buf, shown))
+		return 0;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, value, len) != (ssize_t)len)
+		return -errno;
+	return 1;
+}
+
+/* fo_sample()'s take-over of path @name; a write that fails is tried
+ * again on the next sample. */
+static void take_over(const char *name, unsigned io_timeout_ms)
+{
+	char path[PATH_MAX], ms[16];
+	int k;
+
+	snprintf(ms, sizeof(ms), "%u", io_timeout_ms);
+	snprintf(path, sizeof(path), "/sys/block/%s/queue/io_timeout", name);
+	k = attr_ensure(path, ms, ms);
+	if (k < 0)
+		log_debug_errno(k, "Cannot set %s: %m", path);
+	/* The kernel shows -1 as "off". */
+	snprintf(path, sizeof(path), "/sys/block/%s/device/fast_io_fail_tmo", name);
+	k = attr_ensure(path, "off", "-1");
+	if (k < 0)
+		log_debug_errno(k, "Cannot set %s: %m", path);
+}
+
+int fo_sample(const char *head, unsigned take_over_ms, struct fo_sample *ret)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct fo_sample s = {};
@@ -100,6 +134,8 @@ int fo_sample(const char *head, struct fo_sample *ret)
 
 		if (!is_path_of(de->d_name, sub, ns))
 			continue;
+		if (take_over_ms > 0)
+			take_over(de->d_name, take_over_ms);
 		s.paths++;
 		snprintf(path, sizeof(path), "/sys/block/%s/device/state", de->d_name);
 		if (dev_attr_read(path, buf, sizeof(buf)) == 0 && streq(buf, "live"))
@@ -160,53 +196,6 @@ bool fo_all_lost(const struct fo_volume *v)
 unsigned fo_io_timeout_ms(unsigned tmo_sec)
 {
 	return (tmo_sec + 1) * 1000;
-}
-
-/* Writes @value to the sysfs attribute @path unless it reads @shown. */
-static int attr_ensure(const char *path, const char *shown, const char *value)
-{
-	_cleanup_close_ int fd = -EBADF;
-	char buf[32];
-	size_t len = strlen(value);
-
-	if (dev_attr_read(path, buf, sizeof(buf)) == 0 && streq(buf, shown))
-		return 0;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, value, len) != (ssize_t)len)
-		return -errno;
-	return 1;
-}
-
-int fo_take_over(const char *head, unsigned io_timeout_ms)
-{
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	unsigned sub, ns;
-	int n = 0;
-
-	if (parse_head(head, &sub, &ns) < 0)
-		return -EINVAL;
-	d = opendir("/sys/block");
-	while (d && (de = readdir(d))) {
-		char path[PATH_MAX], ms[16];
-		int k;
-
-		if (!is_path_of(de->d_name, sub, ns))
-			continue;
-		snprintf(ms, sizeof(ms), "%u", io_timeout_ms);
-		snprintf(path, sizeof(path), "/sys/block/%s/queue/io_timeout", de->d_name);
-		k = attr_ensure(path, ms, ms);
-		if (k < 0)
-			return k;
-		n += k;
-		/* The kernel shows -1 as "off". */
-		snprintf(path, sizeof(path), "/sys/block/%s/device/fast_io_fail_tmo", de->d_name);
-		k = attr_ensure(path, "off", "-1");
-		if (k < 0)
-			return k;
-		n += k;
-	}
-	return n;
 }
 
 pid_t fo_delete_ctrls(const char *nqn)

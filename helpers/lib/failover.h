@@ -22,7 +22,7 @@
  *
  * Controllers are connected with the volume's fast_io_fail_tmo, for the
  * attach, which has no monitor yet; the monitor turns it off as it takes
- * a member over (fo_take_over()).
+ * a member over (fo_sample()).
  *
  * A replica is lost when none of its paths is live, or when I/O is in
  * flight on it and none completes (a silent partition: the controller
@@ -86,10 +86,18 @@ void fo_volume_load(struct fo_volume *v, const struct desc *d);
  * fo_sample() - read the paths of the namespace head @head ("nvme0n1")
  * from /sys/block: every nvme<S>c<C>n<N> of it, its controller's state,
  * its inflight and stat counters
+ * @take_over_ms: 0, or make the monitor the one to fail @head's I/O over:
+ *		on every path, set the block queue's io_timeout to this many
+ *		milliseconds and the controller's fast_io_fail_tmo off (-1),
+ *		where they differ.  Until the monitor takes a member over, its
+ *		controllers keep the fast_io_fail_tmo they were connected with
+ *		(the volume's): while attach or a reconnect runs there is no
+ *		monitor to fail anything over, and an I/O error then fails that
+ *		step, not an application's write.
  * Return: 0 (paths 0 when the head is gone), or -EINVAL for a name that
  * is not a namespace head.
  */
-int fo_sample(const char *head, struct fo_sample *ret);
+int fo_sample(const char *head, unsigned take_over_ms, struct fo_sample *ret);
 
 /**
  * fo_update() - account @s taken at @now (usec) to @t
@@ -120,20 +128,6 @@ bool fo_all_lost(const struct fo_volume *v);
  * fast-io-fail-tmo @tmo_sec, in milliseconds
  */
 unsigned fo_io_timeout_ms(unsigned tmo_sec);
-
-/**
- * fo_take_over() - make the monitor the one to fail @head's I/O over: on
- * every path of @head, set the block queue's io_timeout to @io_timeout_ms
- * and the controller's fast_io_fail_tmo off (-1), where they differ
- *
- * Until the monitor takes over, the controllers keep the fast_io_fail_tmo
- * they were connected with (the volume's): while attach or a reconnect
- * runs there is no monitor to fail anything over, and an I/O error then
- * fails that step, not an application's write.
- * Return: number of attributes written, or negative errno of the first
- * write that failed.
- */
-int fo_take_over(const char *head, unsigned io_timeout_ms);
 
 /**
  * fo_delete_ctrls() - start deleting every controller of subsystem @nqn

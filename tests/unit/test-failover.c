@@ -113,10 +113,10 @@ static void test_sample_names(void)
 {
 	struct fo_sample s;
 
-	is_int(fo_sample("nvme0c1n1", &s), -EINVAL, "a path is not a head");
-	is_int(fo_sample("md127", &s), -EINVAL, "not an NVMe head");
-	is_int(fo_sample("nvme0n1/../x", &s), -EINVAL, "trailing text refused");
-	is_int(fo_sample("nvme4242n4242", &s), 0, "a head that does not exist: no paths");
+	is_int(fo_sample("nvme0c1n1", 0, &s), -EINVAL, "a path is not a head");
+	is_int(fo_sample("md127", 0, &s), -EINVAL, "not an NVMe head");
+	is_int(fo_sample("nvme0n1/../x", 0, &s), -EINVAL, "trailing text refused");
+	is_int(fo_sample("nvme4242n4242", 0, &s), 0, "a head that does not exist: no paths");
 	ok(s.paths == 0 && s.live == 0, "and nothing live");
 }
 
