@@ -146,7 +146,7 @@ static void check_host_conf(struct check *c)
 
 	if (!c->host_conf)
 		return;
-	r = hostconf_load(c->host_conf, &h);
+	r = hostconf_load(c->host_conf, 0, &h);
 	if (r == 0 && c->host_named)
 		r = log_error_errno(ENOENT, "host.conf: %s: %m", c->host_conf);
 	note(c, r);

@@ -106,13 +106,13 @@ static void ctx_done(struct vol_ctx *ctx)
 
 /* Messages read "host.conf: PATH:LINE [SECTION] KEY: ...", as a volume
  * file's read "VOLUME: PATH:LINE ...". */
-static int ctx_init(struct vol_ctx *ctx, const char *path)
+static int ctx_init(struct vol_ctx *ctx, const char *path, bool quiet)
 {
-	*ctx = (struct vol_ctx){ .volume = strdup("host.conf"), .path = vol_printable(path) };
+	*ctx = (struct vol_ctx){ .volume = strdup("host.conf"), .path = vol_printable(path), .quiet = quiet };
 	return ctx->volume && ctx->path ? 0 : -ENOMEM;
 }
 
-int hostconf_parse(const char *path, const char *buf, size_t size, struct hostconf *ret)
+static int parse(const char *path, const char *buf, size_t size, bool quiet, struct hostconf *ret)
 {
 	_cleanup_(ctx_done) struct vol_ctx ctx = {};
 	_cleanup_(vol_scan_done) struct vol_scan scan = {};
@@ -125,7 +125,7 @@ int hostconf_parse(const char *path, const char *buf, size_t size, struct hostco
 	assert(ret);
 	hostconf_defaults(&c);
 	hostconf_defaults(ret);
-	if (ctx_init(&ctx, path) < 0)
+	if (ctx_init(&ctx, path, quiet) < 0)
 		return log_oom();
 	r = vol_scan_text(&ctx, buf, size, &copy, &scan, &d);
 	if (r < 0)
@@ -146,7 +146,7 @@ int hostconf_parse(const char *path, const char *buf, size_t size, struct hostco
 	return 0;
 }
 
-int hostconf_load(const char *path, struct hostconf *ret)
+int hostconf_load(const char *path, unsigned flags, struct hostconf *ret)
 {
 	_cleanup_(ctx_done) struct vol_ctx ctx = {};
 	_cleanup_free_ char *buf = NULL;
@@ -160,13 +160,13 @@ int hostconf_load(const char *path, struct hostconf *ret)
 	/* Optional: no file is the defaults, not an error. */
 	if (lstat(path, &st) < 0 && errno == ENOENT)
 		return 0;
-	if (ctx_init(&ctx, path) < 0)
+	if (ctx_init(&ctx, path, flags & VOL_LOAD_QUIET) < 0)
 		return log_oom();
 	r = vol_read_file(&ctx, path, &buf, &size);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
 		return r;
-	r = hostconf_parse(path, buf, size, ret);
+	r = parse(path, buf, size, flags & VOL_LOAD_QUIET, ret);
 	return r < 0 ? r : 1;
 }

@@ -43,21 +43,14 @@ const char *hostconf_path(void);
 void hostconf_defaults(struct hostconf *ret);
 
 /**
- * hostconf_parse() - host.conf text @buf of @size bytes, read as @path
- * (named in messages only)
- * Return: 0 with @ret filled; -EINVAL (every problem logged, as
- * vol_load() does) or -ENOMEM.
- */
-int hostconf_parse(const char *path, const char *buf, size_t size, struct hostconf *ret);
-
-/**
  * hostconf_load() - read and validate the file @path (NULL: hostconf_path())
+ * @flags:	0, or VOL_LOAD_QUIET: log none of its problems (vol_load_flags())
  * @ret:	the settings; the defaults if the file does not exist
  *
  * The file is opened O_NOFOLLOW and must be a regular file, as a volume
  * file.
  * Return: 1 if the file was read, 0 if it does not exist (defaults), or
  * as vol_load(): -EINVAL, -ELOOP, -EFBIG, other negative errno; every
- * failure is logged, and @ret then holds the defaults.
+ * failure is logged (unless quiet), and @ret then holds the defaults.
  */
-int hostconf_load(const char *path, struct hostconf *ret);
+int hostconf_load(const char *path, unsigned flags, struct hostconf *ret);

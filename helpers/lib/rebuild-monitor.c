@@ -28,12 +28,9 @@ static struct rebuild *self;
 static void load_conf(struct hostconf *c)
 {
 	static bool warned;
-	int saved = log_get_max_level(), r;
+	int r;
 
-	if (warned)
-		log_set_max_level(LOG_CRIT);
-	r = hostconf_load(NULL, c);
-	log_set_max_level(saved);
+	r = hostconf_load(NULL, warned ? VOL_LOAD_QUIET : 0, c);
 	if (r < 0 && !warned)
 		log_warning("%s is not valid; rebuilds use the defaults (max-concurrent %u, md's rate).",
 			    hostconf_path(), c->rebuild_max_concurrent);
@@ -46,14 +43,12 @@ static unsigned rate_of(const char *volume, const struct hostconf *c)
 {
 	_cleanup_vol_ struct vol_volume *v = NULL;
 	_cleanup_free_ char *path = NULL;
-	int saved = log_get_max_level(), r;
+	int r;
 
 	/* The unit reported a bad file when it attached; not again here. */
-	log_set_max_level(LOG_CRIT);
 	r = vol_find(volume, &path);
 	if (r >= 0)
-		r = vol_load(path, &v);
-	log_set_max_level(saved);
+		r = vol_load_flags(path, VOL_LOAD_QUIET, &v);
 	return r >= 0 && v->rebuild_rate >= 0 ? (unsigned)v->rebuild_rate : c->rebuild_rate;
 }
 

@@ -127,12 +127,9 @@ static void reconnect(struct pass *p, struct desc_replica *r)
 	if (pid == 0) {
 		_cleanup_vol_ struct vol_volume *v = NULL;
 		_cleanup_free_ char *path = NULL;
-		int saved = log_get_max_level();
 
-		log_set_max_level(LOG_CRIT);
-		if (vol_find(p->d->volume, &path) < 0 || vol_load(path, &v) < 0)
+		if (vol_find(p->d->volume, &path) < 0 || vol_load_flags(path, VOL_LOAD_QUIET, &v) < 0)
 			_exit(EXIT_FAILURE);
-		log_set_max_level(saved);
 		for (unsigned i = 0; i < v->n_replicas; i++)
 			if (streq(v->replicas[i].name, r->name))
 				_exit(fab_connect_replica(v, &v->replicas[i]) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);

@@ -243,7 +243,7 @@ static int gather_inactive(struct status_volume *s)
 	_cleanup_desc_ struct desc *d = NULL;
 	_cleanup_free_ char *path = NULL;
 	const char *etc = vol_etc_dir();
-	int saved = log_get_max_level(), r;
+	int r;
 
 	r = vol_find(s->name, &path);
 	if (r < 0)
@@ -251,9 +251,7 @@ static int gather_inactive(struct status_volume *s)
 	/* vol_find() tries vol_etc_dir() first and builds the path from it. */
 	s->persistent = strncmp(path, etc, strlen(etc)) == 0 && path[strlen(etc)] == '/';
 	/* Every problem of the file is check's to list, not ours. */
-	log_set_max_level(LOG_CRIT);
-	r = vol_load(path, &v);
-	log_set_max_level(saved);
+	r = vol_load_flags(path, VOL_LOAD_QUIET, &v);
 	if (r >= 0)
 		r = desc_from_volume(v, &d);
 	if (r >= 0 || r == -ENOMEM)

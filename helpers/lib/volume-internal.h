@@ -24,6 +24,7 @@ struct vol_ctx {
 	char *volume;		/* printable: the volume name, or the base name */
 	char *path;		/* printable */
 	unsigned n_errors;
+	bool quiet;		/* count problems, log none (VOL_LOAD_QUIET) */
 	/* Where the value parsers are, for their messages. */
 	unsigned line;
 	const char *section;

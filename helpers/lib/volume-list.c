@@ -126,7 +126,7 @@ int vol_check_against_others(const struct vol_volume *v)
 {
 	char **paths = NULL;
 	unsigned n = 0;
-	int r, saved = log_get_max_level(), ret = 0;
+	int r, ret = 0;
 
 	r = vol_list_files(&paths, &n);
 	if (r < 0)
@@ -135,9 +135,7 @@ int vol_check_against_others(const struct vol_volume *v)
 		_cleanup_vol_ struct vol_volume *o = NULL;
 
 		if (ret == 0 && !streq(paths[i], v->path)) {
-			log_set_max_level(LOG_CRIT);
-			r = vol_load(paths[i], &o);
-			log_set_max_level(saved);
+			r = vol_load_flags(paths[i], VOL_LOAD_QUIET, &o);
 			if (r >= 0 && vol_check_cross((struct vol_volume *const[]){ (struct vol_volume *)v, o }, 2) < 0)
 				ret = -EINVAL;
 		}

@@ -33,7 +33,8 @@ int vol_err(struct vol_ctx *ctx, int error, unsigned line, const char *section,
 	vsnprintf(msg, sizeof(msg), format, ap);
 	va_end(ap);
 	ctx->n_errors++;
-	log_full_errno(LOG_ERR, error, "%s: %s%s%s%s%s%s%s: %s", ctx->volume, ctx->path, where,
+	if (!ctx->quiet)
+		log_full_errno(LOG_ERR, error, "%s: %s%s%s%s%s%s%s: %s", ctx->volume, ctx->path, where,
 		       section ? " [" : "", section ?: "", section ? "]" : "",
 		       key ? " " : "", key ?: "", msg);
 	return error ? -abs(error) : -EINVAL;

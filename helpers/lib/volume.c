@@ -477,7 +477,7 @@ static void ctx_done(struct vol_ctx *ctx)
 
 /* The context for messages about @path, named after the file; sets
  * @ret_name to the volume name it would have when @ret_name is not NULL. */
-static int ctx_open(struct vol_ctx *ctx, const char *path, bool *ret_conf, char **ret_name)
+static int ctx_open(struct vol_ctx *ctx, const char *path, bool quiet, bool *ret_conf, char **ret_name)
 {
 	const char *base = strrchr(path, '/');
 	_cleanup_free_ char *name = NULL;
@@ -490,7 +490,7 @@ static int ctx_open(struct vol_ctx *ctx, const char *path, bool *ret_conf, char 
 	name = strndup(base, conf ? n - STRLEN(".conf") : n);
 	if (!name)
 		return -ENOMEM;
-	*ctx = (struct vol_ctx){ .volume = vol_printable(name), .path = vol_printable(path) };
+	*ctx = (struct vol_ctx){ .volume = vol_printable(name), .path = vol_printable(path), .quiet = quiet };
 	if (!ctx->volume || !ctx->path)
 		return -ENOMEM;
 	*ret_conf = conf;
@@ -499,13 +499,13 @@ static int ctx_open(struct vol_ctx *ctx, const char *path, bool *ret_conf, char 
 }
 
 /* The volume is named after its file; refuse what is not VOLUME.conf. */
-static int ctx_init(struct vol_ctx *ctx, const char *path, char ret_name[VOL_NAME_MAX + 1])
+static int ctx_init(struct vol_ctx *ctx, const char *path, bool quiet, char ret_name[VOL_NAME_MAX + 1])
 {
 	_cleanup_free_ char *name = NULL;
 	bool conf;
 	int r;
 
-	r = ctx_open(ctx, path, &conf, &name);
+	r = ctx_open(ctx, path, quiet, &conf, &name);
 	if (r < 0)
 		return r;
 	if (!conf)
@@ -559,7 +559,7 @@ static struct vol_volume *volume_new(const char *path)
 	return v;
 }
 
-int vol_parse(const char *path, const char *buf, size_t size, struct vol_volume **ret)
+static int parse(const char *path, const char *buf, size_t size, bool quiet, struct vol_volume **ret)
 {
 	_cleanup_(ctx_done) struct vol_ctx ctx = {};
 	_cleanup_(vol_scan_done) struct vol_scan scan = {};
@@ -573,7 +573,7 @@ int vol_parse(const char *path, const char *buf, size_t size, struct vol_volume 
 	assert(ret);
 
 	v = volume_new(path);
-	if (!v || ctx_init(&ctx, path, v->name) == -ENOMEM)
+	if (!v || ctx_init(&ctx, path, quiet, v->name) == -ENOMEM)
 		return log_oom();
 	r = vol_scan_text(&ctx, buf, size, &copy, &scan, &d);
 	if (r < 0)
@@ -587,7 +587,12 @@ int vol_parse(const char *path, const char *buf, size_t size, struct vol_volume 
 	return 0;
 }
 
-int vol_load(const char *path, struct vol_volume **ret)
+int vol_parse(const char *path, const char *buf, size_t size, struct vol_volume **ret)
+{
+	return parse(path, buf, size, false, ret);
+}
+
+int vol_load_flags(const char *path, unsigned flags, struct vol_volume **ret)
 {
 	_cleanup_(ctx_done) struct vol_ctx ctx = {};
 	_cleanup_free_ char *buf = NULL, *name = NULL;
@@ -599,13 +604,18 @@ int vol_load(const char *path, struct vol_volume **ret)
 	assert(ret);
 
 	/* Only for read errors: vol_parse() reports a bad file name. */
-	r = ctx_open(&ctx, path, &conf, &name);
+	r = ctx_open(&ctx, path, flags & VOL_LOAD_QUIET, &conf, &name);
 	if (r < 0)
 		return log_oom();
 	r = vol_read_file(&ctx, path, &buf, &size);
 	if (r < 0)
 		return r;
-	return vol_parse(path, buf, size, ret);
+	return parse(path, buf, size, flags & VOL_LOAD_QUIET, ret);
+}
+
+int vol_load(const char *path, struct vol_volume **ret)
+{
+	return vol_load_flags(path, 0, ret);
 }
 
 void vol_free(struct vol_volume *v)

@@ -264,6 +264,21 @@ const char *vol_run_dir(void);
  */
 int vol_load(const char *path, struct vol_volume **ret);
 
+enum {
+	VOL_LOAD_QUIET = 1 << 0,	/* log none of the file's problems */
+};
+
+/**
+ * vol_load_flags() - vol_load() with @flags
+ * @flags:	VOL_LOAD_QUIET: for a caller that looks at a file again and
+ *		again (the monitor) or for another purpose (status, the
+ *		other volumes of a check), where `nvmf-raid check` and the
+ *		attach are the ones to list the problems; out of memory is
+ *		still logged
+ * Return: as vol_load().
+ */
+int vol_load_flags(const char *path, unsigned flags, struct vol_volume **ret);
+
 /**
  * vol_parse() - vol_load() on a file already in memory
  * @path:	the name to report and to take the volume name from; not opened

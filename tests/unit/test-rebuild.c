@@ -54,7 +54,7 @@ static int load(const char *text, struct hostconf *c)
 	else
 		unlink(conf);
 	capture_begin(&e, STDERR_FILENO);
-	r = hostconf_load(NULL, c);
+	r = hostconf_load(NULL, 0, c);
 	capture_end(&e, errs, sizeof(errs));
 	return r;
 }
@@ -96,6 +96,18 @@ static void test_hostconf(void)
 	free(want);
 	refused("[rebuild]\nmax-concurrent = 257\n", "[rebuild] max-concurrent: 257 is out of range (0..256)",
 		"max-concurrent too high");
+	{
+		struct capture e;
+		int r;
+
+		write_file(conf, "[rebuild]\nmax-concurrent = 257\nspeed = 1\n");
+		capture_begin(&e, STDERR_FILENO);
+		r = hostconf_load(NULL, VOL_LOAD_QUIET, &c);
+		capture_end(&e, errs, sizeof(errs));
+		ok(r == -EINVAL && errs[0] == 0, "VOL_LOAD_QUIET: refused, nothing logged");
+		if (errs[0])
+			printf("#   logged: %s\n", errs);
+	}
 	refused("[rebuild]\nmax-concurrent = -1\n", "[rebuild] max-concurrent: -1 is out of range",
 		"max-concurrent negative");
 	refused("[rebuild]\nmax-concurrent =\n", "[rebuild] max-concurrent: empty value",
@@ -115,7 +127,7 @@ static void test_hostconf(void)
 		int r;
 
 		capture_begin(&e, STDERR_FILENO);
-		r = hostconf_load(path, &c);
+		r = hostconf_load(path, 0, &c);
 		capture_end(&e, errs, sizeof(errs));
 		is_int(r, 1, "conf/host.conf loads");
 		ok(c.rebuild_max_concurrent == HOSTCONF_MAX_CONCURRENT_DEFAULT && c.rebuild_rate == 0,
@@ -130,7 +142,7 @@ static void test_hostconf(void)
 		int r;
 
 		capture_begin(&e, STDERR_FILENO);
-		r = hostconf_load(NULL, &c);
+		r = hostconf_load(NULL, 0, &c);
 		capture_end(&e, errs, sizeof(errs));
 		is_int(r, -ELOOP, "host.conf a symlink: refused");
 		ok(strstr(errs, "is a symbolic link"), "  ... saying so");
@@ -188,6 +200,16 @@ static void test_volume_rate(void)
 	is_int(vol_load(path, &v), 0, "volume file without rebuild-rate");
 	is_int(v ? v->rebuild_rate : -2, -1, "  ... -1: host.conf's rate");
 	vol_free(v);
+	v = NULL;
+	write_file(path, "[volume]\nrebuild-rate = x\n[replica.a]\nnqn = nqn.2014-08.org.example:a\n");
+	capture_begin(&e, STDERR_FILENO);
+	is_int(vol_load_flags(path, VOL_LOAD_QUIET, &v), -EINVAL, "VOL_LOAD_QUIET: a bad volume file refused");
+	capture_end(&e, errs, sizeof(errs));
+	ok(errs[0] == 0, "  ... and nothing logged");
+	capture_begin(&e, STDERR_FILENO);
+	is_int(vol_load(path, &v), -EINVAL, "vol_load(): the same file refused");
+	capture_end(&e, errs, sizeof(errs));
+	ok(strstr(errs, "rebuild-rate") != NULL, "  ... with its problems logged");
 	unlink(path);
 	free(path);
 }
