@@ -389,10 +389,12 @@ bool md_array_active(const char *mddev)
 int md_start(bool create, const char *name, const char *uuid, const char *const *members,
 	     unsigned n, bool run)
 {
-	char mddev[64], ndev[32], chunk[32], name_arg[64], uuid_arg[64], homehost[32];
+	char mddev[64], ndev[32], chunk[32], name_arg[64], uuid_arg[64], homehost[32], state[32];
 	const char *argv[32 + 64];
 	uint64_t size = UINT64_MAX;
+	_cleanup_free_ char *node = NULL;
 	size_t k = 0;
+	int r;
 
 	if (n == 0 || n > 64)
 		return -EINVAL;
@@ -427,5 +429,19 @@ int md_start(bool create, const char *name, const char *uuid, const char *const 
 		else if (create)
 			argv[k++] = "missing";
 	argv[k] = NULL;
-	return md_mdadm_argv(argv);
+	r = md_mdadm_argv(argv);
+	if (r < 0)
+		return r;
+	/* An array that was not shut down clean can come up auto-read-only
+	 * (md_run() with start_ro, or mdadm -I getting there first), and md
+	 * then holds its resync back until the first write: the replicas
+	 * would differ, and "in sync" be untrue, for as long as nobody
+	 * writes.  Read-write now starts the resync (mdadm --readwrite). */
+	node = realpath(mddev, NULL);	/* /dev/md/NAME -> /dev/mdN, for sysfs */
+	if (node && md_sysfs_read(node, "array_state", state, sizeof(state)) == 0 && streq(state, "read-auto")) {
+		const char *rw[] = { "--readwrite", mddev, NULL };
+
+		r = md_mdadm_argv(rw);
+	}
+	return r;
 }

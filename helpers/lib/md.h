@@ -163,7 +163,9 @@ int md_mdadm_argv(const char *const *args);
  * @run:	assemble with --run: start although members are left out
  *
  * Create: metadata 1.2, internal bitmap with md_bitmap_chunk_kib() of the
- * smallest member, homehost MD_HOMEHOST, name @name, the given UUID.
+ * smallest member, homehost MD_HOMEHOST, name @name, the given UUID.  An
+ * array that comes up auto-read-only is set read-write (mdadm
+ * --readwrite), so that a resync it needs runs now, not at the first write.
  * Return: as md_mdadm().
  */
 int md_start(bool create, const char *name, const char *uuid, const char *const *members,

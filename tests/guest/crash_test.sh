@@ -174,7 +174,7 @@ FIO_SIZE=8M
 volume_with_data() {
 	new_volume "$1" "$2" "$SIZE" || return 1
 	systemctl start "nvmf-raid@$1" || return 1
-	mdadm --wait "/dev/nvmf-raid/$1" > /dev/null 2>&1
+	md_wait "/dev/nvmf-raid/$1"
 	fio_write "/dev/nvmf-raid/$1" "$FIO_SIZE" || return 1
 	systemctl stop "nvmf-raid@$1"
 }
@@ -267,7 +267,11 @@ test_attach_killed_after_create() {
 	assertTrue "killed between create and the descriptor" "[[ '$KILLED' == killed* ]]"
 	systemctl start nvmf-raid@ke
 	assertEquals "the next start succeeds" 0 $?
-	mdadm --wait /dev/nvmf-raid/ke > /dev/null 2>&1
+	# Killed mid-resync: md may bring it up auto-read-only, its resync
+	# held back until a write; attach sets it read-write.
+	assertNotEquals "after the restart the array is read-write (its resync runs now)" \
+		read-auto "$(md_attr "$(md_of ke)" array_state)"
+	md_wait /dev/nvmf-raid/ke
 	fio_write /dev/nvmf-raid/ke "$FIO_SIZE"
 	assertEquals "writes after the restart" 0 $?
 	systemctl stop nvmf-raid@ke
@@ -402,7 +406,7 @@ test_monitor_killed_during_readd() {
 	new_volume km 2 64M
 	systemctl start nvmf-raid@km || { fail "attach"; return; }
 	md=$(md_of km)
-	mdadm --wait /dev/nvmf-raid/km > /dev/null 2>&1
+	md_wait /dev/nvmf-raid/km
 	fio_start km
 	for round in 1 2; do
 		tgt_vanish km-r2

@@ -54,7 +54,7 @@ lose_and_heal() {
 	local lost=("$@") i t0 before after total
 	new_volume "$vol" "$n" "$SIZE"
 	systemctl start "nvmf-raid@$vol" || { fail "attach"; return; }
-	mdadm --wait "/dev/nvmf-raid/$vol" > /dev/null 2>&1
+	md_wait "/dev/nvmf-raid/$vol"
 	fio_start "$vol"
 	for i in "${lost[@]}"; do tgt_vanish "$vol-r$i"; done
 	t0=$(uptime_s)
@@ -100,7 +100,7 @@ test_lose_two_of_three_and_heal() { lose_and_heal l23 3 20 2 3; }
 test_degraded_start_after_timeout_then_heal() {
 	VOL_TIMEOUT=5 new_volume deg 3 "$SIZE"
 	systemctl start nvmf-raid@deg || fail "first attach"
-	mdadm --wait /dev/nvmf-raid/deg > /dev/null 2>&1
+	md_wait /dev/nvmf-raid/deg
 	systemctl stop nvmf-raid@deg || fail "detach"
 	tgt_vanish deg-r3
 	journal_mark "$CURSOR"
@@ -141,7 +141,7 @@ test_split_brain_is_refused_then_heals() {
 	local i sums_before sums_after
 	VOL_TIMEOUT=6 new_volume sb 4 "$SIZE"
 	systemctl start nvmf-raid@sb || { fail "attach"; return; }
-	mdadm --wait /dev/nvmf-raid/sb > /dev/null 2>&1
+	md_wait /dev/nvmf-raid/sb
 	fio_start sb
 	tgt_vanish sb-r3
 	tgt_vanish sb-r4
@@ -196,7 +196,7 @@ test_split_brain_is_refused_then_heals() {
 test_outdated_replica_is_never_started_from() {
 	new_volume od 2 "$SIZE"
 	systemctl start nvmf-raid@od || { fail "attach"; return; }
-	mdadm --wait /dev/nvmf-raid/od > /dev/null 2>&1
+	md_wait /dev/nvmf-raid/od
 	systemctl stop nvmf-raid@od
 	sed -i '/^\[replica.r1\]/a outdated = yes' "$VOLDIR/od.conf"
 	journal_mark "$CURSOR"
@@ -219,7 +219,7 @@ test_replica_lost_during_resync() {
 	local md
 	new_volume rs 2 "$SIZE"
 	systemctl start nvmf-raid@rs || { fail "attach"; return; }
-	mdadm --wait /dev/nvmf-raid/rs > /dev/null 2>&1
+	md_wait /dev/nvmf-raid/rs
 	md=$(md_of rs)
 	fio_start rs
 	tgt_vanish rs-r2

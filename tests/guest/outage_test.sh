@@ -31,7 +31,7 @@ since() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN{printf "%.1f", b-a}'; }
 
 attach() {
 	systemctl start "nvmf-raid@$1" || { fail "attach $1"; return 1; }
-	mdadm --wait "/dev/nvmf-raid/$1" > /dev/null 2>&1
+	md_wait "/dev/nvmf-raid/$1"
 	return 0
 }
 

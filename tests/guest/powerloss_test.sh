@@ -197,7 +197,7 @@ test_a_reset_while_degraded() {
 	snapshot_unit
 	assertTrue "record snapshot unit enabled" "systemctl is-enabled -q $SNAP_UNIT"
 	systemctl start "nvmf-raid@$VOL" || { fail "attach"; return; }
-	mdadm --wait "/dev/nvmf-raid/$VOL" > /dev/null 2>&1
+	md_wait "/dev/nvmf-raid/$VOL"
 	# The setup is on the disk; from here on only nvmf-raid's own fsyncs.
 	sync
 	# The writer runs through the loss: md fails a member only on I/O.

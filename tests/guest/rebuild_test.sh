@@ -90,10 +90,11 @@ stop_job() {
 
 stop_sampler() { stop_job SAMPLER; }
 
-# Until stopped: nvmf-raid status --json of a volume in the rebuild queue,
-# then its text view if the JSON shows it queued (places move meanwhile).
-# The first views that show a rebuild queued are kept in
-# $STATUS_SEEN.{txt,json}; every look is logged in $STATUS_SEEN.log.
+# Until stopped: both views of a volume in the rebuild queue, taken at
+# once (one status takes seconds in the loaded guest, about as long as a
+# place in the queue lasts).  The first views that show a rebuild queued
+# are kept in $STATUS_SEEN.{txt,json}; every look is logged in
+# $STATUS_SEEN.log.
 start_status_watch() {
 	rm -f "$STATUS_SEEN".*
 	(
@@ -103,17 +104,16 @@ start_status_watch() {
 			# lasts in a loaded guest.
 			w=$(ls /run/nvmf-raid/rebuild/queue 2>/dev/null | grep -v '^\.' | tail -1)
 			[ -n "$w" ] || { sleep 0.2; continue; }
-			nvmf-raid status --json "$w" > /tmp/st.json 2>/dev/null
-			q=$(python3 -c 'import json, sys
-print(" ".join(v["volume"] for v in json.load(open(sys.argv[1]))["volumes"]
-               if (v.get("rebuild") or {}).get("queued")))' /tmp/st.json 2>/dev/null)
-			[ -n "$q" ] && nvmf-raid status $q > /tmp/st.txt 2>&1
-			echo "$(uptime_s) queued in json: ${q:-none};" \
-				"text: $(grep -c 'rebuild queued (position' /tmp/st.txt 2>/dev/null)" >> "$STATUS_SEEN.log"
-			[ -n "$q" ] && [ ! -e "$STATUS_SEEN.json" ] && cp /tmp/st.json "$STATUS_SEEN.json"
-			[ -n "$q" ] && [ ! -e "$STATUS_SEEN.txt" ] && grep -q 'rebuild queued (position' /tmp/st.txt &&
+			nvmf-raid status --json "$w" > /tmp/st.json 2>/dev/null &
+			nvmf-raid status "$w" > /tmp/st.txt 2>&1
+			wait
+			echo "$(uptime_s) $w: queued in json: $(grep -c '"queued": true' /tmp/st.json);" \
+				"text: $(grep -c 'rebuild queued (position' /tmp/st.txt)" >> "$STATUS_SEEN.log"
+			[ ! -e "$STATUS_SEEN.json" ] && grep -q '"queued": true' /tmp/st.json &&
+				cp /tmp/st.json "$STATUS_SEEN.json"
+			[ ! -e "$STATUS_SEEN.txt" ] && grep -q 'rebuild queued (position' /tmp/st.txt &&
 				cp /tmp/st.txt "$STATUS_SEEN.txt"
-			rm -f /tmp/st.txt
+			rm -f /tmp/st.txt /tmp/st.json
 		done
 	) &
 	WATCHER=$!
@@ -161,7 +161,7 @@ testManyVolumesHealWithinTheLimit() {
 	for i in $(seq 1 $N); do
 		systemctl start "nvmf-raid@v$i" || { fail "attach v$i"; return; }
 	done
-	for i in $(seq 1 $N); do mdadm --wait "/dev/nvmf-raid/v$i" > /dev/null 2>&1; done
+	for i in $(seq 1 $N); do md_wait "/dev/nvmf-raid/v$i"; done
 	assertTrue "all attached, r2 in sync" "wait_until 60 all_r2 in-sync"
 
 	# The node goes away while every volume is written to.

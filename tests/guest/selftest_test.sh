@@ -55,7 +55,7 @@ test_raid1_with_bitmap_and_fio_verify() {
 	mdadm --create "$MD" --run --level=1 --raid-devices=3 --metadata=1.2 \
 		--bitmap=internal --bitmap-chunk=4M "${devs[@]}" > /dev/null 2>&1
 	assertEquals "mdadm --create" 0 $?
-	mdadm --wait "$MD" > /dev/null 2>&1
+	md_wait "$MD"
 	assertEquals "raid1" raid1 "$(cat "/sys/block/$(md_kname)/md/level")"
 	local loc
 	loc=$(cat "/sys/block/$(md_kname)/md/bitmap/location" 2>/dev/null)
@@ -94,7 +94,7 @@ test_replica_returns_and_is_readded() {
 	mdadm "$MD" --remove failed > /dev/null 2>&1
 	mdadm "$MD" --re-add "/dev/$dev" > /dev/null 2>&1
 	assertEquals "mdadm --re-add with the bitmap" 0 $?
-	mdadm --wait "$MD" > /dev/null 2>&1
+	md_wait "$MD"
 	wait_until 30 sh -c "[ \"\$(cat /sys/block/$md/md/degraded)\" = 0 ]"
 	assertTrue "array whole again" $?
 	fio --name=selftest --filename="$MD" --rw=read --bs=64k --size=32M --direct=1 \
@@ -119,7 +119,7 @@ test_namespace_disable_and_enable() {
 	mdadm "$MD" --remove detached > /dev/null 2>&1
 	mdadm "$MD" --re-add "/dev/$(dev_by_uuid "${UUIDS[0]}")" > /dev/null 2>&1
 	assertEquals "re-added" 0 $?
-	mdadm --wait "$MD" > /dev/null 2>&1
+	md_wait "$MD"
 	wait_until 30 sh -c "[ \"\$(cat /sys/block/$md/md/degraded)\" = 0 ]"
 	assertTrue "array whole again" $?
 }

@@ -90,7 +90,7 @@ test_lifecycle_optimal_degraded_rebuilding_healed() {
 	local md dev1 dev2 before after
 	new_volume life 2
 	systemctl start nvmf-raid@life || { fail "attach"; return; }
-	mdadm --wait /dev/nvmf-raid/life > /dev/null 2>&1
+	md_wait /dev/nvmf-raid/life
 	md=$(md_of life)
 	dev1=$(dev_by_uuid "$(replica_uuid life 1)")
 	dev2=$(dev_by_uuid "$(replica_uuid life 2)")

@@ -61,7 +61,7 @@ udev_has_link() {
 attach() {
 	new_volume "$1" "$2" "${3:-64M}" || return 1
 	systemctl start "nvmf-raid@$1" || return 1
-	mdadm --wait "/dev/nvmf-raid/$1" > /dev/null 2>&1
+	md_wait "/dev/nvmf-raid/$1"
 	return 0
 }
 

@@ -19,6 +19,18 @@ wait_until() {
 	done
 }
 
+# md_wait DEV : mdadm --wait for DEV's resync/recovery, bounded: a resync
+# that never starts (md's resync=PENDING on an auto-read-only array) would
+# block the suite until its timeout.  Return 1 (with /proc/mdstat) if it
+# did not end within 300 s; what the array must be, the caller asserts.
+md_wait() {
+	timeout 300 mdadm --wait "$1" > /dev/null 2>&1
+	[ $? != 124 ] && return 0
+	echo "md_wait $1: resync/recovery still not done after 300 s:"
+	cat /proc/mdstat
+	return 1
+}
+
 # The visible namespace block device (nvmeXnY) of a namespace UUID, found
 # by udev's by-id link; hidden multipath path devices have no such link.
 dev_by_uuid() {
