@@ -30,6 +30,7 @@
 #include "lib/log.h"
 #include "lib/md.h"
 #include "lib/reconcile.h"
+#include "lib/session.h"
 #include "lib/teardown.h"
 #include "lib/volume.h"
 #include "lib/assemble.h"
@@ -39,8 +40,9 @@
 #define LINK_TIMEOUT_USEC (30ULL * 1000000)	/* udev linking a device we made */
 
 struct attach {
-	struct vol_volume *vol;
-	struct desc *desc;
+	struct vs_session *s;	/* owns the file, descriptor, record and lock */
+	struct vol_volume *vol;	/* s->vol */
+	struct desc *desc;	/* s->desc, once made */
 	struct udev *udev;
 	struct udev_monitor *mon;
 	char md_name[MD_NAME_MAX + 1];
@@ -48,8 +50,6 @@ struct attach {
 	char link[PATH_MAX];
 	bool connected;		/* something was connected: roll back on failure */
 	bool accept_stale;	/* the admin's override (see --help) */
-	bool have_record;
-	struct state_record record;
 	enum assemble_kind kind[VOL_REPLICAS_MAX];
 	struct assemble_plan plan;
 };
@@ -189,15 +189,15 @@ static void decide(struct attach *a, bool deadline_passed)
 		.n = a->desc->n_replicas,
 		.min_replicas = a->vol->min_replicas,
 		.deadline_passed = deadline_passed,
-		.have_record = a->have_record,
+		.have_record = a->s->have_record,
 		.accept_stale = a->accept_stale,
 	};
 
 	for (unsigned i = 0; i < in.n; i++) {
 		in.kind[i] = a->desc->replicas[i].state == STATE_ABSENT ? KIND_ABSENT : a->kind[i];
 		in.outdated[i] = a->vol->replicas[i].outdated;
-		in.in_record[i] = a->have_record &&
-				  state_record_vouches(&a->record, a->vol->replicas[i].name,
+		in.in_record[i] = a->s->have_record &&
+				  state_record_vouches(&a->s->record, a->vol->replicas[i].name,
 						       a->vol->replicas[i].nqn, &a->vol->replicas[i].ns);
 	}
 	if (in.n == 1) {
@@ -259,7 +259,7 @@ static int refuse(struct attach *a)
 				       "It starts when an in-sync replica returns.", a->vol->name);
 	case ASSEMBLE_REFUSE_FEW:
 		return log_error_errno(ENODEV, "%s: %s; not starting (min-replicas = %u).", a->vol->name,
-				       a->have_record || a->plan.n_use ? "too few usable replicas" :
+				       a->s->have_record || a->plan.n_use ? "too few usable replicas" :
 				       "no record of which replicas are in sync, so all must be present",
 				       a->vol->min_replicas);
 	case ASSEMBLE_REFUSE_MIXED:
@@ -468,10 +468,9 @@ static void connect_all(const struct vol_volume *v)
  * the array start from whatever replicas are reachable, stale or not. */
 static bool accept_stale_requested(int run_fd, const char *name)
 {
-	char flag[VOL_NAME_MAX + 16];
+	char flag[NAME_MAX + 1];
 
-	snprintf(flag, sizeof(flag), "%s.accept-stale", name);
-	if (unlinkat(run_fd, flag, 0) < 0)
+	if (vs_file_name(VS_FILE_ACCEPT_STALE, name, flag) < 0 || unlinkat(run_fd, flag, 0) < 0)
 		return false;
 	log_warning("%s: %s found: starting from the reachable replicas even if they are stale "
 		    "(admin override).", name, flag);
@@ -479,14 +478,13 @@ static bool accept_stale_requested(int run_fd, const char *name)
 }
 
 /* A second start finds the volume attached and changes nothing. */
-static bool already_attached(const struct vol_volume *v, const char *link)
+static bool already_attached(struct vs_session *s, const char *link)
 {
-	_cleanup_desc_ struct desc *d = NULL;
 	struct stat st;
 
-	if (desc_read(v->name, &d) < 0 || stat(link, &st) < 0 || !S_ISBLK(st.st_mode))
+	if (vs_read_desc(s) < 0 || stat(link, &st) < 0 || !S_ISBLK(st.st_mode))
 		return false;
-	if (v->n_replicas > 1 && (!d->md.device || !md_array_active(d->md.device)))
+	if (s->vol->n_replicas > 1 && (!s->desc->md.device || !md_array_active(s->desc->md.device)))
 		return false;
 	return true;
 }
@@ -508,9 +506,10 @@ static int attach_locked(struct attach *a)
 	r = identity_ready();
 	if (r < 0)
 		return r;
-	r = desc_from_volume(a->vol, &a->desc);
+	r = vs_new_desc(a->s);
 	if (r < 0)
 		return r;
+	a->desc = a->s->desc;
 	r = desc_write_index(a->desc);
 	if (r >= 0)
 		r = desc_write(a->desc);
@@ -547,34 +546,25 @@ static void attach_done(struct attach *a)
 		udev_monitor_unref(a->mon);
 	if (a->udev)
 		udev_unref(a->udev);
-	if (a->desc)
-		desc_free(a->desc);
-	if (a->vol)
-		vol_free(a->vol);
+	vs_close(a->s);
 }
 
 static int attach(const char *name)
 {
 	_cleanup_(attach_done) struct attach a = {};
-	_cleanup_free_ char *path = NULL;
-	_cleanup_close_ int run_fd = -EBADF, lock_fd = -EBADF;
 	int r;
 
-	r = vol_find(name, &path);
-	if (r == -ENOENT) {
+	r = vs_open(name, VS_FILE | VS_CROSS, &a.s);
+	if (a.s && a.s->failed == VS_STEP_FIND && r == -ENOENT)
 		log_error("%s: no volume file %s/%s.conf or %s/%s.conf.", name, vol_etc_dir(), name,
 			  vol_run_dir(), name);
-		return EXIT_USAGE;
-	}
+	/* A file that is not a valid volume file is a usage error, one that
+	 * cannot be read a failure (vs_exit_status()). */
+	if (a.s)
+		vs_log_problems(a.s);
 	if (r < 0)
-		return r == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
-	/* vol_load() logs why; a file that is not a valid volume file is a
-	 * usage error, one that cannot be read a failure. */
-	r = vol_load(path, &a.vol);
-	if (r < 0)
-		return IN_SET(r, -EINVAL, -ELOOP, -EFBIG, -ENOENT) ? EXIT_USAGE : EXIT_FAILED;
-	if (vol_check_against_others(a.vol) < 0)
-		return EXIT_USAGE;
+		return vs_exit_status(a.s, r);
+	a.vol = a.s->vol;
 	r = check_requirements(a.vol);
 	if (r < 0)
 		return EXIT_MISSING;
@@ -583,19 +573,16 @@ static int attach(const char *name)
 	md_name_for_volume(name, a.md_name);
 	md_uuid_for_volume(name, a.md_uuid);
 
-	r = desc_open_runtime_dir(true, &run_fd);
-	if (r >= 0)
-		r = lock_volume_at(run_fd, name, true, &lock_fd);
+	r = vs_lock(a.s, true);
 	if (r < 0) {
 		log_error_errno(r, "%s: failed to lock the volume: %m", name);
 		return EXIT_FAILED;
 	}
 
-	a.accept_stale = accept_stale_requested(run_fd, name);
+	a.accept_stale = accept_stale_requested(a.s->run_fd, name);
 	/* The record is what keeps stale replicas out: one that cannot be read
 	 * (damaged, of a newer version, unreadable) is not "no record". */
-	r = state_record_read(name, &a.record);
-	a.have_record = r == 0;
+	r = vs_read_record(a.s);
 	if (r < 0 && r != -ENOENT && !a.accept_stale) {
 		log_error_errno(r, "%s: the in-sync record cannot be used (%m); refusing to start, so "
 				"that no stale replica is served. Repair or remove it, or override: "
@@ -603,7 +590,7 @@ static int attach(const char *name)
 		return EXIT_FAILED;
 	}
 
-	if (already_attached(a.vol, a.link)) {
+	if (already_attached(a.s, a.link)) {
 		log_info("%s: already attached as %s.", name, a.link);
 		return EXIT_OK;
 	}
@@ -619,7 +606,7 @@ static int attach(const char *name)
 			teardown_runtime(a.desc);
 		}
 	}
-	lock_fd = unlock_volume_at(run_fd, name, TAKE_FD(lock_fd), false);
+	vs_unlock(a.s, false);
 	return r < 0 ? EXIT_FAILED : EXIT_OK;
 }
 

@@ -21,6 +21,7 @@
 #include "lib/helper.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
+#include "lib/session.h"
 #include "lib/teardown.h"
 #include "lib/volume.h"
 
@@ -43,13 +44,14 @@ static int refuse_if_busy(const struct desc *d, const char *devnode)
 	return 0;
 }
 
-static int detach_locked(const char *name)
+static int detach_locked(struct vs_session *s)
 {
-	_cleanup_desc_ struct desc *d = NULL;
+	const char *name = s->name;
+	struct desc *d;
 	const char *devnode;
 	int r;
 
-	r = desc_read(name, &d);
+	r = vs_read_desc(s);
 	if (r == -ENOENT) {
 		/* Not attached; clear whatever a crashed helper left behind. */
 		desc_remove(name);
@@ -58,6 +60,7 @@ static int detach_locked(const char *name)
 	}
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot read its descriptor: %m", name);
+	d = s->desc;
 
 	/* Without an md device in the descriptor (an attach killed before it
 	 * wrote it), the members are md's: teardown_array() checks use. */
@@ -82,23 +85,21 @@ static int detach_locked(const char *name)
 
 static int detach(const char *name)
 {
-	_cleanup_close_ int run_fd = -EBADF, lock_fd = -EBADF;
+	_cleanup_vs_ struct vs_session *s = NULL;
 	int r;
 
-	r = desc_open_runtime_dir(false, &run_fd);
-	if (r == -ENOENT) {
+	r = vs_open(name, VS_LOCK, &s);
+	if (r == -ENOENT && s && s->run_fd < 0) {
 		log_info("%s: not attached.", name);
 		return EXIT_OK;
 	}
-	if (r >= 0)
-		r = lock_volume_at(run_fd, name, true, &lock_fd);
 	if (r < 0) {
 		log_error_errno(r, "%s: failed to lock the volume: %m", name);
-		return EXIT_FAILED;
+		return vs_exit_status(s, r);
 	}
-	r = detach_locked(name);
-	lock_fd = unlock_volume_at(run_fd, name, TAKE_FD(lock_fd), r >= 0);
-	return r < 0 ? EXIT_FAILED : EXIT_OK;
+	r = detach_locked(s);
+	vs_unlock(s, r >= 0);
+	return vs_exit_status(s, r);
 }
 
 int main(int argc, char *argv[])

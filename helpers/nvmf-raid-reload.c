@@ -32,12 +32,14 @@
 #include "lib/log.h"
 #include "lib/md.h"
 #include "lib/reconcile.h"
+#include "lib/session.h"
 #include "lib/teardown.h"
 #include "lib/volume.h"
 
 struct reload {
-	struct vol_volume *vol;
-	struct desc *old;
+	struct vs_session *s;			/* owns the file, the old descriptor, the lock */
+	struct vol_volume *vol;			/* s->vol */
+	struct desc *old;			/* s->desc: as attached */
 	struct desc *new;
 	bool added[VOL_REPLICAS_MAX];		/* index into new */
 	bool ours[VOL_REPLICAS_MAX];		/* added, carries this array's superblock */
@@ -48,9 +50,7 @@ struct reload {
 static void reload_done(struct reload *c)
 {
 	desc_free(c->new);
-	desc_free(c->old);
-	if (c->vol)
-		vol_free(c->vol);
+	vs_close(c->s);
 }
 
 /* What changes, and whether it may: refused cases change nothing. */
@@ -391,34 +391,27 @@ static int apply(struct reload *c)
 static int reload(const char *name)
 {
 	_cleanup_(reload_done) struct reload c = {};
-	_cleanup_free_ char *path = NULL;
-	_cleanup_close_ int run_fd = -EBADF, lock_fd = -EBADF;
 	uint64_t size;
 	int r;
 
-	r = vol_find(name, &path);
-	if (r == -ENOENT) {
+	r = vs_open(name, VS_FILE | VS_CROSS, &c.s);
+	if (!c.s)
+		return EXIT_FAILED;
+	vs_log_problems(c.s);
+	if (r == -ENOENT && c.s->failed == VS_STEP_FIND)
 		log_error("%s: no volume file %s/%s.conf or %s/%s.conf; nothing changed.", name,
 			  vol_etc_dir(), name, vol_run_dir(), name);
-		return EXIT_USAGE;
-	}
-	if (r < 0)
-		return r == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
-	r = vol_load(path, &c.vol);
-	if (r < 0) {
+	else if (c.s->failed == VS_STEP_LOAD)
 		log_error("%s: the volume file is not valid; nothing changed.", name);
-		return IN_SET(r, -EINVAL, -ELOOP, -EFBIG, -ENOENT) ? EXIT_USAGE : EXIT_FAILED;
-	}
-	if (vol_check_against_others(c.vol) < 0) {
+	else if (c.s->failed == VS_STEP_CROSS)
 		log_error("%s: nothing changed.", name);
-		return EXIT_USAGE;
-	}
+	if (r < 0)
+		return vs_exit_status(c.s, r);
+	c.vol = c.s->vol;
 
-	r = desc_open_runtime_dir(false, &run_fd);
+	r = vs_lock(c.s, false);
 	if (r >= 0)
-		r = lock_volume_at(run_fd, name, true, &lock_fd);
-	if (r >= 0)
-		r = desc_read(name, &c.old);
+		r = vs_read_desc(c.s);
 	if (r == -ENOENT) {
 		log_error("%s: not attached; start nvmf-raid@%s.service instead.", name, name);
 		return EXIT_FAILED;
@@ -427,8 +420,9 @@ static int reload(const char *name)
 		log_error_errno(r, "%s: cannot read its descriptor: %m", name);
 		return EXIT_FAILED;
 	}
+	c.old = c.s->desc;
 	r = apply(&c);
-	lock_fd = unlock_volume_at(run_fd, name, TAKE_FD(lock_fd), false);
+	vs_unlock(c.s, false);
 	if (r < 0)
 		return r == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
 

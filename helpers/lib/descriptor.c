@@ -15,6 +15,7 @@
 #include "descriptor.h"
 #include "fileio.h"
 #include "log.h"
+#include "session.h"
 
 struct desc *desc_alloc(const char *volume)
 {
@@ -207,9 +208,7 @@ int desc_open_runtime_dir(bool create, int *ret_fd)
 
 int desc_file_name(const char *volume, char buf[static NAME_MAX + 1])
 {
-	int n = snprintf(buf, NAME_MAX + 1, "%s.json", volume);
-
-	return n < 0 || n > NAME_MAX ? -EINVAL : 0;
+	return vs_file_name(VS_FILE_DESCRIPTOR, volume, buf);
 }
 
 /* The file's path, for messages only. */

@@ -12,6 +12,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "session.h"
 
 /* How often lock_file_at() retakes a lock whose file was replaced under it
  * before giving up: each retry means another holder removed the file, which
@@ -448,14 +449,7 @@ int unlock_file_at(int dir_fd, const char *name, int fd, bool remove)
 
 static int volume_lock_name(const char *volume, char buf[static NAME_MAX + 1])
 {
-	int n;
-
-	if (!volume || !*volume)
-		return -EINVAL;
-	n = snprintf(buf, NAME_MAX + 1, "%s.lock", volume);
-	if (n < 0 || n > NAME_MAX || !filename_is_valid(buf))
-		return -EINVAL;
-	return 0;
+	return vs_file_name(VS_FILE_LOCK, volume, buf);
 }
 
 int lock_volume_at(int dir_fd, const char *volume, bool wait, int *ret_fd)

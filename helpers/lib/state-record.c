@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "session.h"
 #include "state-record.h"
 
 #define RECORD_FORMAT "nvmf-raid-record"
@@ -202,7 +203,7 @@ int state_record_read(const char *volume, struct state_record *ret)
 {
 	_cleanup_close_ int dfd = -EBADF;
 	_cleanup_free_ char *buf = NULL;
-	char name[VOL_NAME_MAX + 8];
+	char name[NAME_MAX + 1];
 	size_t len;
 	int r;
 
@@ -211,7 +212,8 @@ int state_record_read(const char *volume, struct state_record *ret)
 	r = open_record_dir(false, &dfd);
 	if (r < 0)
 		return r;
-	snprintf(name, sizeof(name), "%s.json", volume);
+	if (vs_file_name(VS_FILE_RECORD, volume, name) < 0)
+		return -EINVAL;
 	r = read_file_at(dfd, name, RECORD_SIZE_MAX, &buf, &len);
 	if (r == -ELOOP || r == -EFBIG)
 		return bad(volume, "not a regular file of a sane size");
@@ -270,7 +272,7 @@ int state_record_write(const struct state_record *rec)
 {
 	_cleanup_close_ int dfd = -EBADF;
 	_cleanup_free_ char *text = NULL, *old = NULL;
-	char name[VOL_NAME_MAX + 8];
+	char name[NAME_MAX + 1];
 	size_t len;
 	int r;
 
@@ -282,7 +284,8 @@ int state_record_write(const struct state_record *rec)
 	r = open_record_dir(true, &dfd);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot open %s: %m", rec->volume, record_dir());
-	snprintf(name, sizeof(name), "%s.json", rec->volume);
+	if (vs_file_name(VS_FILE_RECORD, rec->volume, name) < 0)
+		return -EINVAL;
 	if (read_file_at(dfd, name, RECORD_SIZE_MAX, &old, &len) >= 0 && len == strlen(text) &&
 	    memcmp(old, text, len) == 0)
 		return 0;
@@ -295,7 +298,7 @@ int state_record_write(const struct state_record *rec)
 int state_record_remove(const char *volume)
 {
 	_cleanup_close_ int dfd = -EBADF;
-	char name[VOL_NAME_MAX + 8];
+	char name[NAME_MAX + 1];
 	int r;
 
 	if (!vol_name_is_valid(volume))
@@ -305,7 +308,8 @@ int state_record_remove(const char *volume)
 		return 0;
 	if (r < 0)
 		return r;
-	snprintf(name, sizeof(name), "%s.json", volume);
+	if (vs_file_name(VS_FILE_RECORD, volume, name) < 0)
+		return -EINVAL;
 	r = remove_file_at(dfd, name);
 	return r == -ENOENT ? 0 : r;
 }

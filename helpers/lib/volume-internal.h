@@ -25,6 +25,7 @@ struct vol_ctx {
 	char *path;		/* printable */
 	unsigned n_errors;
 	bool quiet;		/* count problems, log none (VOL_LOAD_QUIET) */
+	struct vol_problems *collect;	/* if not NULL: keep problems here, log none */
 	/* Where the value parsers are, for their messages. */
 	unsigned line;
 	const char *section;

@@ -20,6 +20,30 @@ enum {
 	SCAN_SKIP = -2,		/* in a bad or duplicate section: its keys are dropped */
 };
 
+/* Keeps one message for the caller of vol_load_collect(); a message that
+ * cannot be kept marks the list incomplete. */
+_printf_(3, 4)
+static void keep(struct vol_problems *p, int error, const char *format, ...)
+{
+	struct vol_problem *list;
+	char *m = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, format);
+	n = vasprintf(&m, format, ap);
+	va_end(ap);
+	list = n < 0 ? NULL : reallocarray(p->list, p->n + 1, sizeof(*list));
+	if (!list) {
+		if (n >= 0)
+			free(m);
+		p->lost = true;
+		return;
+	}
+	p->list = list;
+	p->list[p->n++] = (struct vol_problem){ .error = error, .message = m };
+}
+
 int vol_err(struct vol_ctx *ctx, int error, unsigned line, const char *section,
 	    const char *key, const char *format, ...)
 {
@@ -33,11 +57,31 @@ int vol_err(struct vol_ctx *ctx, int error, unsigned line, const char *section,
 	vsnprintf(msg, sizeof(msg), format, ap);
 	va_end(ap);
 	ctx->n_errors++;
-	if (!ctx->quiet)
+	if (ctx->collect)
+		keep(ctx->collect, error, "%s: %s%s%s%s%s%s%s: %s", ctx->volume, ctx->path, where,
+		     section ? " [" : "", section ?: "", section ? "]" : "",
+		     key ? " " : "", key ?: "", msg);
+	else if (!ctx->quiet)
 		log_full_errno(LOG_ERR, error, "%s: %s%s%s%s%s%s%s: %s", ctx->volume, ctx->path, where,
 		       section ? " [" : "", section ?: "", section ? "]" : "",
 		       key ? " " : "", key ?: "", msg);
 	return error ? -abs(error) : -EINVAL;
+}
+
+void vol_problems_log(const struct vol_problems *p)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		log_full_errno(LOG_ERR, p->list[i].error, "%s", p->list[i].message);
+	if (p->lost)
+		log_oom();
+}
+
+void vol_problems_clear(struct vol_problems *p)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		free(p->list[i].message);
+	free(p->list);
+	*p = (struct vol_problems){};
 }
 
 char *vol_printable(const char *s)

@@ -499,7 +499,8 @@ static int ctx_open(struct vol_ctx *ctx, const char *path, bool quiet, bool *ret
 }
 
 /* The volume is named after its file; refuse what is not VOLUME.conf. */
-static int ctx_init(struct vol_ctx *ctx, const char *path, bool quiet, char ret_name[VOL_NAME_MAX + 1])
+static int ctx_init(struct vol_ctx *ctx, const char *path, bool quiet, struct vol_problems *collect,
+		    char ret_name[VOL_NAME_MAX + 1])
 {
 	_cleanup_free_ char *name = NULL;
 	bool conf;
@@ -508,6 +509,7 @@ static int ctx_init(struct vol_ctx *ctx, const char *path, bool quiet, char ret_
 	r = ctx_open(ctx, path, quiet, &conf, &name);
 	if (r < 0)
 		return r;
+	ctx->collect = collect;
 	if (!conf)
 		return vol_err(ctx, 0, 0, NULL, NULL, "the file name must be VOLUME.conf");
 	if (!vol_name_is_valid(name))
@@ -559,7 +561,8 @@ static struct vol_volume *volume_new(const char *path)
 	return v;
 }
 
-static int parse(const char *path, const char *buf, size_t size, bool quiet, struct vol_volume **ret)
+static int parse(const char *path, const char *buf, size_t size, bool quiet,
+		 struct vol_problems *collect, struct vol_volume **ret)
 {
 	_cleanup_(ctx_done) struct vol_ctx ctx = {};
 	_cleanup_(vol_scan_done) struct vol_scan scan = {};
@@ -573,7 +576,7 @@ static int parse(const char *path, const char *buf, size_t size, bool quiet, str
 	assert(ret);
 
 	v = volume_new(path);
-	if (!v || ctx_init(&ctx, path, quiet, v->name) == -ENOMEM)
+	if (!v || ctx_init(&ctx, path, quiet, collect, v->name) == -ENOMEM)
 		return log_oom();
 	r = vol_scan_text(&ctx, buf, size, &copy, &scan, &d);
 	if (r < 0)
@@ -589,10 +592,10 @@ static int parse(const char *path, const char *buf, size_t size, bool quiet, str
 
 int vol_parse(const char *path, const char *buf, size_t size, struct vol_volume **ret)
 {
-	return parse(path, buf, size, false, ret);
+	return parse(path, buf, size, false, NULL, ret);
 }
 
-int vol_load_flags(const char *path, unsigned flags, struct vol_volume **ret)
+static int load(const char *path, unsigned flags, struct vol_problems *collect, struct vol_volume **ret)
 {
 	_cleanup_(ctx_done) struct vol_ctx ctx = {};
 	_cleanup_free_ char *buf = NULL, *name = NULL;
@@ -607,10 +610,23 @@ int vol_load_flags(const char *path, unsigned flags, struct vol_volume **ret)
 	r = ctx_open(&ctx, path, flags & VOL_LOAD_QUIET, &conf, &name);
 	if (r < 0)
 		return log_oom();
+	ctx.collect = collect;
 	r = vol_read_file(&ctx, path, &buf, &size);
 	if (r < 0)
 		return r;
-	return parse(path, buf, size, flags & VOL_LOAD_QUIET, ret);
+	return parse(path, buf, size, flags & VOL_LOAD_QUIET, collect, ret);
+}
+
+int vol_load_flags(const char *path, unsigned flags, struct vol_volume **ret)
+{
+	return load(path, flags, NULL, ret);
+}
+
+int vol_load_collect(const char *path, struct vol_problems *problems, struct vol_volume **ret)
+{
+	assert(problems);
+	vol_problems_clear(problems);
+	return load(path, 0, problems, ret);
 }
 
 int vol_load(const char *path, struct vol_volume **ret)

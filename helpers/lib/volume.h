@@ -279,6 +279,39 @@ enum {
  */
 int vol_load_flags(const char *path, unsigned flags, struct vol_volume **ret);
 
+/* One problem of a volume file, as vol_load() would have logged it. */
+struct vol_problem {
+	int error;				/* errno of the message, or 0 */
+	char *message;				/* "VOLUME: PATH:LINE [SECTION] KEY: ..." */
+};
+
+/* The problems of one file, in the order they were found. */
+struct vol_problems {
+	struct vol_problem *list;
+	unsigned n;
+	bool lost;				/* out of memory: some are missing */
+};
+
+/**
+ * vol_load_collect() - vol_load() that keeps the file's problems in
+ * @problems instead of logging them: the caller decides whether and how
+ * to report them (vol_problems_log()); out of memory is still logged
+ * @problems:	emptied first; free with vol_problems_clear()
+ * Return: as vol_load().
+ */
+int vol_load_collect(const char *path, struct vol_problems *problems, struct vol_volume **ret);
+
+/**
+ * vol_problems_log() - log every problem of @p at error level, as
+ * vol_load() would have
+ */
+void vol_problems_log(const struct vol_problems *p);
+
+/**
+ * vol_problems_clear() - free the problems of @p and empty it
+ */
+void vol_problems_clear(struct vol_problems *p);
+
 /**
  * vol_parse() - vol_load() on a file already in memory
  * @path:	the name to report and to take the volume name from; not opened
