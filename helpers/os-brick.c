@@ -25,6 +25,7 @@
 #include "lib/grow.h"
 #include "lib/hostid.h"
 #include "lib/log.h"
+#include "lib/session.h"
 #include "lib/macro.h"
 #include "lib/osbrick.h"
 #include "lib/unit.h"
@@ -41,8 +42,8 @@ struct request {
 	struct osb_volume *o;
 	struct vol_volume *vol;
 	char unit[UNIT_NAME_MAX];
-	char file[VOL_NAME_MAX + STRLEN(".conf") + 1];	/* in the transient directory */
-	char lock[VOL_NAME_MAX + STRLEN("..lock") + 1];	/* likewise, hidden from vol_list_files() */
+	char file[NAME_MAX + 1];		/* in the transient directory */
+	char lock[NAME_MAX + 1];		/* likewise, hidden from vol_list_files() */
 	int dir_fd;
 	int lock_fd;
 };
@@ -180,8 +181,9 @@ static int descriptor_exists(const char *name)
 	if (r == -ENOENT)
 		return 0;
 	if (r >= 0) {
-		snprintf(file, sizeof(file), "%s.json", name);
-		r = exists_at(fd, file);
+		r = vs_file_name(VS_FILE_DESCRIPTOR, name, file);
+		if (r >= 0)
+			r = exists_at(fd, file);
 	}
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot look for its descriptor: %m", name);
@@ -411,8 +413,9 @@ static int load_request(struct request *q, const char *volume)
 	if (r < 0)
 		return r == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
 	snprintf(q->unit, sizeof(q->unit), UNIT_FMT, q->o->name);
-	snprintf(q->file, sizeof(q->file), "%s.conf", q->o->name);
-	snprintf(q->lock, sizeof(q->lock), ".%s.lock", q->o->name);
+	if (vs_file_name(VS_FILE_CONF, q->o->name, q->file) < 0 ||
+	    vs_file_name(VS_FILE_OSBRICK_LOCK, q->o->name, q->lock) < 0)
+		return EXIT_USAGE;	/* osb_validate() took the name: not reached */
 	return EXIT_OK;
 }
 

@@ -12,6 +12,7 @@
 #include "grow.h"
 #include "log.h"
 #include "md.h"
+#include "session.h"
 
 /* The kernel applies a size the target reports only when its scan work
  * has run, which under load takes seconds; bounded. */
@@ -146,21 +147,18 @@ static int grow_md(const struct desc *d, uint64_t *ret_size)
 
 int grow_volume(const char *volume, uint64_t *ret_size)
 {
-	_cleanup_close_ int run_fd = -EBADF, lock_fd = -EBADF;
-	_cleanup_desc_ struct desc *d = NULL;
+	_cleanup_vs_ struct vs_session *s = NULL;
+	const struct desc *d;
 	int r;
 
-	r = desc_open_runtime_dir(false, &run_fd);
-	if (r >= 0)
-		r = lock_volume_at(run_fd, volume, true, &lock_fd);
-	if (r >= 0)
-		r = desc_read(volume, &d);
+	r = vs_open(volume, VS_LOCK | VS_DESC, &s);
 	if (r == -ENOENT) {
 		log_error("%s: not attached.", volume);
 		return -ENOENT;
 	}
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot read its descriptor: %m", volume);
+	d = s->desc;
 	if (d->md.device && !md_array_active(d->md.device))
 		return log_error_errno(ENXIO, "%s: array %s is not running.", volume, d->md.device);
 	/* A freeze seen under the lock is a killed helper's (md_thaw_leftover()). */

@@ -14,6 +14,7 @@
 #include "health.h"
 #include "log.h"
 #include "md.h"
+#include "session.h"
 #include "status.h"
 #include "teardown.h"
 
@@ -156,8 +157,8 @@ static void check_array(struct health *h, const struct desc *d)
 
 int health_check(struct health *h, struct udev *udev, const char *volume, int *ret_retry_ms)
 {
-	_cleanup_close_ int run_fd = -EBADF, lock_fd = -EBADF;
-	_cleanup_desc_ struct desc *d = NULL;
+	_cleanup_vs_ struct vs_session *s = NULL;
+	struct desc *d;
 	const char *want;
 	int r;
 
@@ -165,13 +166,10 @@ int health_check(struct health *h, struct udev *udev, const char *volume, int *r
 	rewatch(h);
 	/* Under the volume's lock, as reconcile: a detach stopping the array
 	 * meanwhile is no array gone behind our back. */
-	r = desc_open_runtime_dir(false, &run_fd);
-	if (r >= 0)
-		r = lock_volume_at(run_fd, volume, true, &lock_fd);
-	if (r >= 0)
-		r = desc_read(volume, &d);
+	r = vs_open(volume, VS_LOCK | VS_DESC, &s);
 	if (r < 0)
 		return r;
+	d = s->desc;
 	if (d->md.device)
 		check_array(h, d);
 	/* Nothing to link while the array does not run (the rule links no

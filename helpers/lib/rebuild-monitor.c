@@ -17,6 +17,7 @@
 #include "macro.h"
 #include "md.h"
 #include "rebuild-internal.h"
+#include "session.h"
 #include "volume.h"
 
 #define SPEED_LIMIT_MIN "/proc/sys/dev/raid/speed_limit_min"
@@ -41,15 +42,12 @@ static void load_conf(struct hostconf *c)
  * now: a changed rate applies from the next rebuild on. */
 static unsigned rate_of(const char *volume, const struct hostconf *c)
 {
-	_cleanup_vol_ struct vol_volume *v = NULL;
-	_cleanup_free_ char *path = NULL;
+	_cleanup_vs_ struct vs_session *s = NULL;
 	int r;
 
 	/* The unit reported a bad file when it attached; not again here. */
-	r = vol_find(volume, &path);
-	if (r >= 0)
-		r = vol_load_flags(path, VOL_LOAD_QUIET, &v);
-	return r >= 0 && v->rebuild_rate >= 0 ? (unsigned)v->rebuild_rate : c->rebuild_rate;
+	r = vs_open(volume, VS_FILE, &s);
+	return r >= 0 && s->vol->rebuild_rate >= 0 ? (unsigned)s->vol->rebuild_rate : c->rebuild_rate;
 }
 
 int rebuild_set_rate(const char *mddev, unsigned kib_s)

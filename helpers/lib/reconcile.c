@@ -14,6 +14,7 @@
 #include "log.h"
 #include "md.h"
 #include "rebuild.h"
+#include "session.h"
 #include "reconcile.h"
 #include "state-record.h"
 
@@ -125,11 +126,13 @@ static void reconnect(struct pass *p, struct desc_replica *r)
 		return;
 	}
 	if (pid == 0) {
-		_cleanup_vol_ struct vol_volume *v = NULL;
-		_cleanup_free_ char *path = NULL;
+		_cleanup_vs_ struct vs_session *s = NULL;
+		const struct vol_volume *v;
 
-		if (vol_find(p->d->volume, &path) < 0 || vol_load_flags(path, VOL_LOAD_QUIET, &v) < 0)
+		/* The file's problems are the attach's and check's to report. */
+		if (vs_open(p->d->volume, VS_FILE, &s) < 0)
 			_exit(EXIT_FAILURE);
+		v = s->vol;
 		for (unsigned i = 0; i < v->n_replicas; i++)
 			if (streq(v->replicas[i].name, r->name))
 				_exit(fab_connect_replica(v, &v->replicas[i]) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
@@ -252,21 +255,17 @@ void reconcile_record(const struct desc *d)
 int reconcile_volume(struct udev *udev, const char *name, struct fo_volume *fo, char **ret_mddev,
 		     int *ret_retry_ms)
 {
-	_cleanup_close_ int run_fd = -EBADF, lock_fd = -EBADF;
-	_cleanup_desc_ struct desc *d = NULL;
+	_cleanup_vs_ struct vs_session *s = NULL;
 	struct pass p = { .udev = udev, .fo = fo, .retry_ms = -1 };
+	struct desc *d;
 	int r;
 
 	*ret_mddev = NULL;
 	*ret_retry_ms = -1;
-	r = desc_open_runtime_dir(false, &run_fd);
-	if (r >= 0)
-		r = lock_volume_at(run_fd, name, true, &lock_fd);
+	r = vs_open(name, VS_LOCK | VS_DESC, &s);
 	if (r < 0)
 		return r;
-	r = desc_read(name, &d);
-	if (r < 0)
-		return r;
+	d = s->desc;
 	if (!d->md.device || !d->md.uuid || !md_array_active(d->md.device))
 		return 0;
 	p.d = d;

@@ -18,12 +18,15 @@ int vs_file_name(enum vs_file f, const char *volume, char buf[static NAME_MAX + 
 		[VS_FILE_ACCEPT_STALE] = ".accept-stale",
 		[VS_FILE_REBUILD_ENTRY] = "",
 		[VS_FILE_RECORD] = ".json",
+		[VS_FILE_CONF] = ".conf",
+		[VS_FILE_OSBRICK_LOCK] = ".lock",
 	};
 	int n;
 
 	if (!volume || !*volume || (unsigned)f >= ELEMENTSOF(suffix))
 		return -EINVAL;
-	n = snprintf(buf, NAME_MAX + 1, "%s%s", volume, suffix[f]);
+	/* Hidden: vol_list_files() skips it, and no volume name starts with '.'. */
+	n = snprintf(buf, NAME_MAX + 1, "%s%s%s", f == VS_FILE_OSBRICK_LOCK ? "." : "", volume, suffix[f]);
 	if (n < 0 || n > NAME_MAX || !filename_is_valid(buf))
 		return -EINVAL;
 	return 0;

@@ -17,6 +17,8 @@
  *   $RUNTIME/VOLUME.accept-stale	the admin's override (attach)
  *   $RUNTIME/rebuild/queue/VOLUME	rebuild queue entry (rebuild.c)
  *   /var/lib/nvmf-raid/VOLUME.json	in-sync record (state-record.c)
+ *   VOLUMES/VOLUME.conf		the volume file (os-brick writes one in /run)
+ *   /run/nvmf-raid/volumes/.VOLUME.lock	os-brick's request lock
  *   $RUNTIME/by-uuid|by-nguid|by-nsid/…	namespace index, named by namespace
  *					(descriptor-index.c)
  *   $RUNTIME/by-md-uuid/…, by-md-dev/…	array index, named by array (teardown.c)
@@ -37,6 +39,8 @@ enum vs_file {
 	VS_FILE_ACCEPT_STALE,
 	VS_FILE_REBUILD_ENTRY,
 	VS_FILE_RECORD,
+	VS_FILE_CONF,		/* VOLUME.conf, in vol_etc_dir() or vol_run_dir() */
+	VS_FILE_OSBRICK_LOCK,	/* .VOLUME.lock in vol_run_dir(): os-brick's calls */
 };
 
 /**

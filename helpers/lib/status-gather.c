@@ -20,6 +20,7 @@
 #include "fabrics.h"
 #include "fileio.h"
 #include "log.h"
+#include "session.h"
 #include "rebuild.h"
 #include "status.h"
 
@@ -237,26 +238,23 @@ static int set_error(struct status_volume *s, const char *fmt, ...)
 
 /* A volume with a volume file and no descriptor.  A broken file is shown,
  * not fatal: status is how an admin finds out. */
-static int gather_inactive(struct status_volume *s)
+static int gather_inactive(struct status_volume *s, struct vs_session *vs)
 {
-	_cleanup_vol_ struct vol_volume *v = NULL;
-	_cleanup_desc_ struct desc *d = NULL;
-	_cleanup_free_ char *path = NULL;
 	const char *etc = vol_etc_dir();
 	int r;
 
-	r = vol_find(s->name, &path);
-	if (r < 0)
+	/* Every problem of the file is check's to list, not ours: the
+	 * session keeps them, and they are dropped with it. */
+	r = vs_load(vs, false);
+	if (vs->failed == VS_STEP_FIND)
 		return r;
 	/* vol_find() tries vol_etc_dir() first and builds the path from it. */
-	s->persistent = strncmp(path, etc, strlen(etc)) == 0 && path[strlen(etc)] == '/';
-	/* Every problem of the file is check's to list, not ours. */
-	r = vol_load_flags(path, VOL_LOAD_QUIET, &v);
+	s->persistent = strncmp(vs->path, etc, strlen(etc)) == 0 && vs->path[strlen(etc)] == '/';
 	if (r >= 0)
-		r = desc_from_volume(v, &d);
+		r = vs_new_desc(vs);
 	if (r >= 0 || r == -ENOMEM)
-		return r < 0 ? r : copy_desc(s, d);
-	s->source = TAKE_PTR(path);
+		return r < 0 ? r : copy_desc(s, vs->desc);
+	s->source = TAKE_PTR(vs->path);
 	if (IN_SET(r, -EINVAL, -ELOOP, -EFBIG))
 		return set_error(s, "invalid volume file; 'nvmf-raid check %s' says why", s->name);
 	return set_error(s, "cannot read %s: %s", s->source, strerror(-r));
@@ -265,7 +263,7 @@ static int gather_inactive(struct status_volume *s)
 int status_gather(struct udev *udev, const char *name, struct status_volume **ret)
 {
 	_cleanup_status_volume_ struct status_volume *s = NULL;
-	_cleanup_desc_ struct desc *d = NULL;
+	_cleanup_vs_ struct vs_session *vs = NULL;
 	int r;
 
 	assert(udev);
@@ -278,9 +276,12 @@ int status_gather(struct udev *udev, const char *name, struct status_volume **re
 		return -ENOMEM;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->size = STATUS_SIZE_UNKNOWN;
-	r = desc_read(name, &d);
+	/* Reads only and takes no lock: a status must not wait on a helper. */
+	r = vs_open(name, VS_DESC, &vs);
+	if (!vs)
+		return r;
 	if (r == -ENOENT)
-		r = gather_inactive(s);
+		r = gather_inactive(s, vs);
 	else if (IN_SET(r, -ENOMEM, -EINVAL))	/* -EINVAL: $NVMF_RAID_RUNTIME_DIR */
 		return r;
 	else if (r < 0) {
@@ -289,7 +290,7 @@ int status_gather(struct udev *udev, const char *name, struct status_volume **re
 		s->attached = true;
 		r = set_error(s, "cannot read its descriptor: %s", strerror(-r));
 	} else
-		r = gather_attached(udev, s, d);
+		r = gather_attached(udev, s, vs->desc);
 	if (r < 0)
 		return r;
 	s->problems = status_problems(s);
