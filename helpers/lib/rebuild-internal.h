@@ -7,6 +7,7 @@
  */
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stdint.h>
 
 #include "rebuild.h"
@@ -14,6 +15,7 @@
 
 struct rebuild {
 	char volume[VOL_NAME_MAX + 1];
+	char entry[NAME_MAX + 1];	/* our queue entry's name (vs_file_name()) */
 	int dir_fd, slots_fd, queue_fd;	/* $RUNTIME/rebuild and below */
 	int slot_fd;			/* the slot held: its lock */
 	unsigned slot;

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "macro.h"
 #include "rebuild-internal.h"
+#include "session.h"
 #include "volume.h"
 
 #define ENTRY_MAX 64		/* "<ns>\n" */
@@ -37,6 +38,7 @@ int rebuild_new(const char *volume, struct rebuild **ret)
 	if (!rb)
 		return -ENOMEM;
 	snprintf(rb->volume, sizeof(rb->volume), "%s", volume);
+	assert_se(vs_file_name(VS_FILE_REBUILD_ENTRY, volume, rb->entry) == 0);
 	rb->dir_fd = rb->slots_fd = rb->queue_fd = -EBADF;
 	rb->slot_fd = rb->entry_fd = rb->inotify_fd = -EBADF;
 	*ret = rb;
@@ -124,7 +126,7 @@ static int enqueue(struct rebuild *rb)
 	n = snprintf(text, sizeof(text), "%" PRIu64 "\n", now);
 	errno = 0;		/* a short write sets none */
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || write(fd, text, (size_t)n) != n ||
-	    renameat(rb->queue_fd, tmp, rb->queue_fd, rb->volume) < 0) {
+	    renameat(rb->queue_fd, tmp, rb->queue_fd, rb->entry) < 0) {
 		int r = errno ? -errno : -EIO;
 
 		(void)unlinkat(rb->queue_fd, tmp, 0);
@@ -143,9 +145,9 @@ static void leave_queue(struct rebuild *rb)
 		return;
 	/* Only our own entry: one monitor per volume writes this name. */
 	if (fstat(rb->entry_fd, &a) == 0 &&
-	    fstatat(rb->queue_fd, rb->volume, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(rb->queue_fd, rb->entry, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-		(void)unlinkat(rb->queue_fd, rb->volume, 0);
+		(void)unlinkat(rb->queue_fd, rb->entry, 0);
 	rb->entry_fd = safe_close(rb->entry_fd);
 	rb->inotify_fd = safe_close(rb->inotify_fd);
 }
@@ -333,11 +335,15 @@ int rebuild_queue_rank(int queue_fd, const char *volume, unsigned *ret_pos, unsi
 	struct dirent *de;
 	uint64_t mine = 0, asked = 0;
 	unsigned before = 0, len = 0;
+	char name[NAME_MAX + 1];
 	bool found = false;
 	int fd, r;
 
-	/* Ours first: the others are ranked against it. */
-	r = entry_read(queue_fd, volume, &mine);
+	/* Ours first: the others are ranked against it.  An entry's name is
+	 * its volume's (VS_FILE_REBUILD_ENTRY). */
+	if (vs_file_name(VS_FILE_REBUILD_ENTRY, volume, name) < 0)
+		return -EINVAL;
+	r = entry_read(queue_fd, name, &mine);
 	if (r <= 0)
 		return r;
 	fd = openat(queue_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -349,7 +355,7 @@ int rebuild_queue_rank(int queue_fd, const char *volume, unsigned *ret_pos, unsi
 		return -errno;
 	}
 	while ((errno = 0, de = readdir(d))) {
-		bool self = streq(de->d_name, volume);
+		bool self = streq(de->d_name, name);
 
 		/* Hidden: an entry being written; invalid: not ours to read. */
 		if (!vol_name_is_valid(de->d_name))
@@ -358,7 +364,7 @@ int rebuild_queue_rank(int queue_fd, const char *volume, unsigned *ret_pos, unsi
 			continue;
 		found = found || self;
 		len++;
-		if (!self && (asked < mine || (asked == mine && strcmp(de->d_name, volume) < 0)))
+		if (!self && (asked < mine || (asked == mine && strcmp(de->d_name, name) < 0)))
 			before++;
 	}
 	if (errno)
