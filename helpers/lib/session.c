@@ -12,6 +12,7 @@ int vs_load(struct vs_session *s, bool cross)
 {
 	int r;
 
+	s->failed = VS_STEP_NONE;
 	vol_free(s->vol);
 	s->vol = NULL;
 	free(s->path);
@@ -40,6 +41,7 @@ int vs_lock(struct vs_session *s, bool create)
 {
 	int r;
 
+	s->failed = VS_STEP_NONE;
 	if (s->lock_fd >= 0)
 		return 0;
 	if (s->run_fd < 0) {
@@ -68,6 +70,7 @@ int vs_read_desc(struct vs_session *s)
 	struct desc *d = NULL;
 	int r;
 
+	s->failed = VS_STEP_NONE;
 	r = desc_read(s->name, &d);
 	if (r < 0) {
 		s->failed = VS_STEP_DESC;

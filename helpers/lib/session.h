@@ -60,7 +60,8 @@ enum {
 	VS_DESC = 1 << 4,	/* read the descriptor (vs_read_desc()) */
 };
 
-/* The step that failed, for vs_exit_status() and the caller's message. */
+/* The step that failed, for vs_exit_status() and the caller's message;
+ * each step clears it as it starts, so it names the last one that ran. */
 enum vs_step {
 	VS_STEP_NONE,
 	VS_STEP_FIND,		/* no volume file (-ENOENT), invalid name, unreadable directory */

@@ -194,6 +194,8 @@ static void test_open_lock_close(void)
 	ok(r == -ENOENT && s && s->failed == VS_STEP_LOCK && s->run_fd < 0,
 	   "no runtime directory, no VS_CREATE: -ENOENT at the lock step");
 	is_int(vs_exit_status(s, r), EXIT_FAILED, "  ... exit status 1");
+	ok(s && vs_lock(s, true) == 0 && s->failed == VS_STEP_NONE && s->lock_fd >= 0,
+	   "  ... a later step that succeeds clears the failed one");
 	vs_close(TAKE_PTR(s));
 
 	r = vs_open("db1", VS_FILE | VS_CROSS | VS_LOCK | VS_CREATE, &s);
@@ -229,6 +231,8 @@ static void test_open_lock_close(void)
 
 	r = vs_open("db1", VS_LOCK | VS_DESC, &s);
 	ok(r == 0 && s && s->desc && !s->vol, "lock and descriptor only: no file read");
+	ok(s && vs_load(s, false) == 0 && s->vol && s->failed == VS_STEP_NONE,
+	   "the file loaded afterwards (status's order)");
 	if (s)
 		vs_unlock(s, true);
 	ok(!exists(runtime, "db1.lock"), "vs_unlock(remove): the lock file goes");
