@@ -14,8 +14,8 @@
 #include "log.h"
 #include "md.h"
 #include "rebuild.h"
-#include "session.h"
 #include "reconcile.h"
+#include "session.h"
 #include "state-record.h"
 
 struct pass {

@@ -20,8 +20,8 @@
 #include "fabrics.h"
 #include "fileio.h"
 #include "log.h"
-#include "session.h"
 #include "rebuild.h"
+#include "session.h"
 #include "status.h"
 
 /* A whole decimal number, no sign: sysfs's "size" or md's "degraded". */
