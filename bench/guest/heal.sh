@@ -89,7 +89,7 @@ sectors_between() {
 	for k in "${!_a[@]}"; do
 		v=${_a[$k]}
 		if [ -n "${_b[$k]+x}" ] && [ "$v" -ge "${_b[$k]}" ]; then
-			v=$((v - _b[$k]))
+			v=$((v - ${_b[$k]}))
 		fi
 		SECT=$((SECT + v))
 	done
