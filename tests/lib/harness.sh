@@ -12,6 +12,9 @@ NR_CACHE=${NVMF_RAID_CACHE:-/var/cache/nvmf-raid-tests}
 NR_BUILD_DEPS=(autoconf automake pkg-config gcc make
 	libudev-dev libsystemd-dev libnvme-dev libiniparser-dev libjson-c-dev libblkid-dev)
 # shellcheck disable=SC2034 # for the scripts that source this
+# shellcheck disable=SC2034 # for the scripts that source this
+NR_LINT_DEPS=(cppcheck shellcheck clang-format)
+# shellcheck disable=SC2034 # for the scripts that source this
 NR_GUEST_DEPS=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs arch-test uidmap)
 
 nr_say() { printf '%s %s\n' "[$(date +%T)]" "$*" >&2; }
