@@ -29,7 +29,7 @@ out=$share/out
 . "$share/lib/target.sh"
 # shellcheck source=../../tests/guest/lib/common.sh
 . "$share/lib/common.sh"
-# shellcheck source=lib.sh
+# shellcheck source=../lib/guest.sh
 . "$share/bench-lib.sh"
 
 RUNS=5
@@ -108,11 +108,7 @@ force_cleanup() {
 		timeout 60 systemctl stop "nvmf-raid@bench$v" > /dev/null 2>&1
 		systemctl reset-failed "nvmf-raid@bench$v" > /dev/null 2>&1
 	done
-	timeout 60 mdadm --stop --scan >> "$DEBUG" 2>&1
-	timeout 60 nvme disconnect-all >> "$DEBUG" 2>&1
-	settle
-	# udev may have assembled something from the members meanwhile.
-	timeout 60 mdadm --stop --scan >> "$DEBUG" 2>&1
+	host_reset
 	rm -f /dev/md/floor /dev/md/osb1 /dev/md/osb2 /dev/md/osb3
 	# What a failed nvmf-raid-detach may have left (contract.md paths).
 	rm -f /run/nvmf-raid/bench1.json /run/nvmf-raid/bench2.json /run/nvmf-raid/bench3.json

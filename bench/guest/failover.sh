@@ -50,7 +50,7 @@ out=$share/out
 . "$share/lib/target.sh"
 # shellcheck source=../../tests/guest/lib/common.sh
 . "$share/lib/common.sh"
-# shellcheck source=lib.sh
+# shellcheck source=../lib/guest.sh
 . "$share/bench-lib.sh"
 
 RUNS=3
@@ -149,11 +149,7 @@ force_cleanup() {
 	faults_off
 	timeout 150 systemctl stop "nvmf-raid@$VOL" > /dev/null 2>&1
 	systemctl reset-failed "nvmf-raid@$VOL" "nvmf-raid-monitor@$VOL" > /dev/null 2>&1
-	timeout 60 mdadm --stop --scan >> "$DEBUG" 2>&1
-	timeout 60 nvme disconnect-all >> "$DEBUG" 2>&1
-	settle
-	# udev may have assembled something from the members meanwhile.
-	timeout 60 mdadm --stop --scan >> "$DEBUG" 2>&1
+	host_reset
 	rm -f "$MANUAL_MD" "$VOLDIR/$VOL.conf" "/var/lib/nvmf-raid/$VOL.json" "/run/nvmf-raid/$VOL.json"
 	# What a failed nvmf-raid-detach may have left (contract.md paths).
 	for i in 0 1; do rm -f "/run/nvmf-raid/by-uuid/${UUIDS[i]}"; done
@@ -363,21 +359,8 @@ watch_fio() {
 stop_fio() {
 	local pid=$FIO_PID
 	[ -n "$pid" ] || return 0
-	kill -INT "$pid" 2> /dev/null
-	if ! wait_for 120 proc_gone "$pid"; then
-		dbg "fio did not stop within 120 s of SIGINT: SIGKILL to its group"
-		kill -KILL -- "-$pid" 2> /dev/null
-		if ! wait_for 60 proc_gone "$pid"; then
-			# An I/O stuck on a head: deleting the controllers fails it.
-			dbg "fio still there: nvme disconnect ${NQNS[*]}"
-			timeout 60 nvme disconnect -n "${NQNS[1]}" >> "$DEBUG" 2>&1
-			timeout 60 nvme disconnect -n "${NQNS[0]}" >> "$DEBUG" 2>&1
-			wait_for 60 proc_gone "$pid" || { FIO_PID=''; WHY="fio would not stop"; return 1; }
-		fi
-	fi
-	wait "$pid" 2> /dev/null
 	FIO_PID=''
-	return 0
+	fio_end "$pid" "${NQNS[1]}" "${NQNS[0]}"
 }
 
 # fio_err : ERR = fio's err= of the job (0, or an errno such as 5 = EIO),

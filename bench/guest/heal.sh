@@ -32,7 +32,7 @@ out=$share/out
 . "$share/lib/target.sh"
 # shellcheck source=../../tests/guest/lib/common.sh
 . "$share/lib/common.sh"
-# shellcheck source=lib.sh
+# shellcheck source=../lib/guest.sh
 . "$share/bench-lib.sh"
 
 RUNS=3
@@ -89,7 +89,7 @@ sectors_between() {
 	for k in "${!_a[@]}"; do
 		v=${_a[$k]}
 		if [ -n "${_b[$k]+x}" ] && [ "$v" -ge "${_b[$k]}" ]; then
-			v=$((v - _b[$k]))
+			v=$((v - ${_b[$k]}))
 		fi
 		SECT=$((SECT + v))
 	done
@@ -141,10 +141,7 @@ force_cleanup() {
 	for i in 0 1; do tgt_return "${NAMES[i]}"; done
 	timeout 150 systemctl stop "nvmf-raid@$VOL" > /dev/null 2>&1
 	systemctl reset-failed "nvmf-raid@$VOL" "$MONITOR" > /dev/null 2>&1
-	timeout 60 mdadm --stop --scan >> "$DEBUG" 2>&1
-	timeout 60 nvme disconnect-all >> "$DEBUG" 2>&1
-	settle
-	timeout 60 mdadm --stop --scan >> "$DEBUG" 2>&1
+	host_reset
 	rm -f "/var/lib/nvmf-raid/$VOL.json" "/run/nvmf-raid/$VOL.json"
 	for i in 0 1; do rm -f "/run/nvmf-raid/by-uuid/${UUIDS[i]}"; done
 	rm -f /run/nvmf-raid/by-md-uuid/*
@@ -208,19 +205,8 @@ start_fio() {
 stop_fio() {
 	local pid=$FIO_PID
 	[ -n "$pid" ] || return 0
-	kill -INT "$pid" 2> /dev/null
-	if ! wait_for 120 proc_gone "$pid"; then
-		dbg "fio did not stop within 120 s of SIGINT: SIGKILL to its group"
-		kill -KILL -- "-$pid" 2> /dev/null
-		if ! wait_for 60 proc_gone "$pid"; then
-			dbg "fio still there: nvme disconnect ${NQNS[1]}"
-			timeout 60 nvme disconnect -n "${NQNS[1]}" >> "$DEBUG" 2>&1
-			wait_for 60 proc_gone "$pid" || { FIO_PID=''; WHY="fio would not stop"; return 1; }
-		fi
-	fi
-	wait "$pid" 2> /dev/null
 	FIO_PID=''
-	return 0
+	fio_end "$pid" "${NQNS[1]}"
 }
 
 # --- heal: bitmap re-add after an outage --------------------------------

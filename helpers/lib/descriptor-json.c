@@ -118,7 +118,7 @@ static json_object *md_to_json(const struct desc_md *md)
 
 int desc_ns_id_to_json(struct json_object *o, const struct vol_ns_id *id)
 {
-	char u[37], g[33];
+	char u[37] = "", g[33] = "";
 
 	if (id->has_uuid)
 		vol_uuid_format(id->uuid, u);

@@ -39,7 +39,7 @@ const char *osb_printable(const char *s, char buf[static OSB_PRINT_MAX + 4])
 {
 	size_t i;
 
-	for (i = 0; s[i] && i < OSB_PRINT_MAX; i++) {
+	for (i = 0; i < OSB_PRINT_MAX && s[i]; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
 		buf[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';

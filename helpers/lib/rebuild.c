@@ -259,7 +259,7 @@ int rebuild_request(struct rebuild *rb, unsigned max_concurrent)
 int rebuild_claim(struct rebuild *rb, unsigned max_concurrent)
 {
 	_cleanup_close_ int lock_fd = -EBADF;
-	unsigned first, n_free;
+	unsigned first = 0, n_free = 0;
 	int r;
 
 	assert(rb);

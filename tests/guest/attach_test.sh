@@ -169,7 +169,8 @@ test_start_and_stop_are_idempotent() {
 	assertEquals "detach helper without start" 0 $?
 	systemctl start nvmf-raid@idem
 	assertEquals "first start" 0 $?
-	local md=$(md_of idem)
+	local md
+	md=$(md_of idem)
 	$ATTACH idem
 	assertEquals "attach helper again: success" 0 $?
 	systemctl restart nvmf-raid@idem
@@ -224,6 +225,7 @@ test_trigger_storm_while_attaching() {
 		udevadm trigger --action=change --subsystem-match=block
 		udevadm trigger --action=add --subsystem-match=nvme
 	done
+	# shellcheck disable=SC2016 # expanded by the inner sh, at each try
 	wait_until 60 sh -c '[ "$(systemctl is-active nvmf-raid@storm)" = active ]'
 	assertTrue "unit active" $?
 	udevadm settle

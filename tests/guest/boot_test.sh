@@ -162,7 +162,7 @@ test_boot2_cleanup() {
 	tgt_boot_unit_remove
 	tgt_remove_all
 	rm -rf "$STATE"
-	assertEquals "no array left" "" "$(ls /sys/block | grep '^md' || true)"
+	assertEquals "no array left" "" "$(find /sys/block -mindepth 1 -maxdepth 1 -name 'md*' -printf '%f\n')"
 }
 
 suite() {

@@ -49,6 +49,7 @@ vol_ctrls() {
 }
 
 # md_running [MDX] : MDX (or any md array) is running.
+# shellcheck disable=SC2120 # MDX is passed inside eval strings
 md_running() {
 	local f s pat=${1:-md*}
 	# shellcheck disable=SC2086 # the pattern is expanded
@@ -240,9 +241,8 @@ test_attach_killed_after_connect_before_md() {
 # The array runs, the descriptor does not name it yet (the attach waits
 # for udev's link): killed right then.  Tried up to three times.
 test_attach_killed_after_md_before_descriptor() {
-	local try
 	volume_with_data kc 2 || { fail "setup"; return; }
-	for try in 1 2 3; do
+	for _ in 1 2 3; do
 		crash_start kc after-md-before-descriptor eval 'md_running && ! desc_has kc "\"/dev/md"' && break
 		systemctl stop "nvmf-raid@kc"
 	done
@@ -258,9 +258,8 @@ test_attach_killed_after_descriptor() {
 
 # The first start of a volume: the array was just created, no record yet.
 test_attach_killed_after_create() {
-	local try
 	new_volume ke 2 "$SIZE"
-	for try in 1 2 3; do
+	for _ in 1 2 3; do
 		crash_start ke after-create-before-descriptor eval 'md_running && ! desc_has ke "\"/dev/md"' && break
 		systemctl stop "nvmf-raid@ke"
 	done

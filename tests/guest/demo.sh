@@ -42,7 +42,6 @@ echo "    returned after $(elapsed "$t0")s; /dev/nvmf-raid/demo -> $(readlink -f
 show journalctl -u nvmf-raid@demo --no-pager -o cat -n 20
 show cat /proc/mdstat
 show nvmf-raid status demo
-md=$(basename "$(readlink -f /dev/nvmf-raid/demo)")
 mdadm --wait /dev/nvmf-raid/demo > /dev/null 2>&1
 
 step "Write 32 MiB with checksums (fio, verify=crc32c) through /dev/nvmf-raid/demo"

@@ -23,7 +23,9 @@ tearDown() { fault_teardown; }
 # A known pattern at 200 MiB, outside fio's region, to verify after healing.
 PATTERN="--name=pat --filename=/dev/nvmf-raid/VOL --rw=write --bs=64k --offset=200M --size=8M
 	--direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c --output=/dev/null"
+# shellcheck disable=SC2086 # PATTERN is a list of fio options
 write_pattern() { fio ${PATTERN//VOL/$1} --do_verify=1 > /dev/null 2>&1; }
+# shellcheck disable=SC2086 # PATTERN is a list of fio options
 verify_pattern() { fio ${PATTERN//VOL/$1} --verify_only=1 > /dev/null 2>&1; }
 
 # The namespace UUID VOL's record holds for in-sync replica NAME.
@@ -104,7 +106,8 @@ test_degraded_start_after_timeout_then_heal() {
 	systemctl stop nvmf-raid@deg || fail "detach"
 	tgt_vanish deg-r3
 	journal_mark "$CURSOR"
-	local t0=$(uptime_s)
+	local t0
+	t0=$(uptime_s)
 	systemctl start nvmf-raid@deg
 	assertEquals "started degraded" 0 $?
 	echo "start returned after $(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN{print b-a}')s (degraded-timeout 5)"
@@ -147,6 +150,7 @@ test_split_brain_is_refused_then_heals() {
 	tgt_vanish sb-r4
 	wait_state sb r3 faulty 30 && wait_state sb r4 faulty 30
 	assertTrue "c and d failed" $?
+	# shellcheck disable=SC2016 # expanded by the inner sh, at each try
 	wait_until 10 sh -c '[ "$(python3 -c "import json; print(\" \".join(json.load(open(\"/var/lib/nvmf-raid/sb.json\"))[\"in-sync\"]))")" = "r1 r2" ]'
 	assertEquals "record: only a and b in sync" "r1 r2" "$(recorded sb)"
 	assertEquals "record: r2 on its namespace" "$(replica_uuid sb 2)" "$(recorded_uuid sb r2)"

@@ -33,6 +33,7 @@ masked=(
 	open-iscsi.service systemd-timesyncd.service
 )
 
+# shellcheck disable=SC2016 # the hooks run in mmdebstrap's sh, $1 the root
 mmdebstrap --mode=unshare --variant=minbase \
 	--include="$(IFS=,; echo "${packages[*]}")" \
 	--setup-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" "$1/usr/share/initramfs-tools/modules.d"' \

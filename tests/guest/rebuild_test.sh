@@ -77,6 +77,7 @@ start_sampler() {
 	    out.write("%s %d\n" % (open("/proc/uptime").read().split()[0], n))
 	    time.sleep(0.2)
 	PY
+	# shellcheck disable=SC2034 # stop_job SAMPLER reads it by name
 	SAMPLER=$!
 }
 
@@ -102,7 +103,7 @@ start_status_watch() {
 			# A volume with a queue entry now (rebuild.c), looked at
 			# alone: a status of all 8 takes longer than the queue
 			# lasts in a loaded guest.
-			w=$(ls /run/nvmf-raid/rebuild/queue 2>/dev/null | grep -v '^\.' | tail -1)
+			w=$(ls /run/nvmf-raid/rebuild/queue 2>/dev/null | tail -1)
 			[ -n "$w" ] || { sleep 0.2; continue; }
 			nvmf-raid status --json "$w" > /tmp/st.json 2>/dev/null &
 			nvmf-raid status "$w" > /tmp/st.txt 2>&1
@@ -116,6 +117,7 @@ start_status_watch() {
 			rm -f /tmp/st.txt /tmp/st.json
 		done
 	) &
+	# shellcheck disable=SC2034 # stop_job WATCHER reads it by name
 	WATCHER=$!
 }
 

@@ -42,7 +42,7 @@ drop_section() {
 
 
 test_reload_adds_a_replica_and_applies_settings() {
-	local md u3 d3 c h paths
+	local md u3 d3 c h paths rc
 	new_volume rl 2 64M
 	systemctl start nvmf-raid@rl
 	md=$(md_of rl)
@@ -69,7 +69,9 @@ test_reload_adds_a_replica_and_applies_settings() {
 	h=$(dev_by_uuid "$(replica_uuid rl 1)")
 	paths="/sys/block/${h%n*}c*n${h##*n}"
 	wait_until 10 sh -c "for p in $paths; do [ \"\$(cat \$p/queue/io_timeout)\" = 4000 ] || exit 1; done"
-	assertTrue "new fast-io-fail-tmo: path I/O timeout 4000 ms on $(echo $paths)" $?
+	rc=$?
+	# shellcheck disable=SC2086,SC2116 # the glob names the paths
+	assertTrue "new fast-io-fail-tmo: path I/O timeout 4000 ms on $(echo $paths)" "$rc"
 	for c in $(ctrls_by_nqn "$(tgt_nqn rl-r1)"); do
 		assertEquals "kernel fast_io_fail_tmo off on $c (the monitor's)" off "$(cat "/sys/class/nvme/$c/fast_io_fail_tmo")"
 	done

@@ -218,7 +218,7 @@ print(v["state"], ",".join(v["problems"]) or "-", json.dumps(v["writable"]), v["
 #   array broken                          -> failed (array-broken), exit 1
 # and the link is there in every sample.
 test_all_replicas_unreachable() {
-	local md t0 line n=0 n_susp=0 n_fail=0 n_link=0 first_susp= first_fail= broke=0 fio_err
+	local md t0 line n=0 n_susp=0 n_fail=0 n_link=0 first_susp='' first_fail='' broke=0 fio_err
 	local t c a0 a1 rc st pr wr dl
 	attach tot 2 || { fail "attach"; return; }
 	md=$(md_of tot)

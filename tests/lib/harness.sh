@@ -8,8 +8,13 @@ NR_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 NR_BUILD=${NR_BUILD:-$NR_TOP/build}
 NR_CACHE=${NVMF_RAID_CACHE:-/var/cache/nvmf-raid-tests}
 
+# shellcheck disable=SC2034 # for the scripts that source this
 NR_BUILD_DEPS=(autoconf automake pkg-config gcc make
 	libudev-dev libsystemd-dev libnvme-dev libiniparser-dev libjson-c-dev libblkid-dev)
+# shellcheck disable=SC2034 # for the scripts that source this
+# shellcheck disable=SC2034 # for the scripts that source this
+NR_LINT_DEPS=(cppcheck shellcheck clang-format)
+# shellcheck disable=SC2034 # for the scripts that source this
 NR_GUEST_DEPS=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs arch-test uidmap)
 
 nr_say() { printf '%s %s\n' "[$(date +%T)]" "$*" >&2; }
@@ -148,12 +153,16 @@ nr_boot() {
 	rm -f "$run/overlay.qcow2"
 	# isa-debug-exit makes qemu exit with (status << 1) | 1; anything even
 	# (0 after SIGTERM, 124 from timeout) means the guest never reported.
+	# shellcheck disable=SC2034 # the caller reads NR_GUEST_RC
 	if [ $((rc % 2)) -eq 1 ]; then
 		NR_GUEST_RC=$(((rc - 1) / 2))
 	else
 		NR_GUEST_RC=-1
-		[ "$rc" = 124 ] && nr_say "guest killed after ${limit}s (timeout)" ||
+		if [ "$rc" = 124 ]; then
+			nr_say "guest killed after ${limit}s (timeout)"
+		else
 			nr_say "guest ended without reporting (qemu exit $rc)"
+		fi
 	fi
 }
 

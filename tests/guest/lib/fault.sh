@@ -43,7 +43,7 @@ nvme_writes() { cat /sys/block/nvme*c*n*/stat | awk '{s += $5} END {print s + 0}
 # fio runs for 900 s: if it is gone before fio_stop, it stopped on an error.
 fio_stop() {
 	local alive=1 out
-	FIO_MAX_LAT= FIO_IOS=
+	FIO_MAX_LAT='' FIO_IOS=''
 	[ -n "${FIO_PID:-}" ] || return 0
 	kill -0 "$FIO_PID" 2> /dev/null || alive=0
 	kill -INT "$FIO_PID" 2> /dev/null
@@ -58,6 +58,7 @@ fio_stop() {
 	      j["write"]["total_ios"])
 	PY
 	) || { fail "fio on $FIO_VOL: no JSON result"; return 0; }
+	# shellcheck disable=SC2086 # three words: error, latency, writes
 	set -- $out
 	FIO_MAX_LAT=$2 FIO_IOS=$3
 	assertEquals "fio on $FIO_VOL: I/O or verify error (errno)" 0 "$1"
@@ -102,11 +103,13 @@ NOTIFY_PROG=/usr/local/sbin/nvmf-raid-test-notify
 # Run from setUp: a fresh $NOTIFY_LOG and journal cursor ($CURSOR), no fio,
 # volume files that name the notify program and retry connects every 1 s.
 notify_setup() {
+	# shellcheck disable=SC2153 # NOTIFY_LOG is set by the suite
 	printf '#!/bin/sh\necho "$*" >> %s\n' "$NOTIFY_LOG" > "$NOTIFY_PROG"
 	chmod 755 "$NOTIFY_PROG"
 	journal_mark "$CURSOR"
 	: > "$NOTIFY_LOG"
 	FIO_PID=
+	# shellcheck disable=SC2034 # read by new_volume (volume.sh)
 	VOL_KEYS="notify = $NOTIFY_PROG
 reconnect-delay = 1"
 }

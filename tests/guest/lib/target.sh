@@ -150,6 +150,7 @@ tgt_return() {
 	local nqn p
 	nqn=$(tgt_nqn "$1")
 	[ -f "$TGT_STORE/$1.vanished" ] || return 0
+	# shellcheck disable=SC2013 # port ids, one word each
 	for p in $(cat "$TGT_STORE/$1.vanished"); do
 		ln -s "$NVMET/subsystems/$nqn" "$NVMET/ports/$p/subsystems/$nqn"
 	done

@@ -9,7 +9,9 @@
 #   md_of VOL                       mdX behind /dev/nvmf-raid/VOL
 
 VOLDIR=/etc/nvmf-raid/volumes
+# shellcheck disable=SC2034 # for the suites
 ATTACH=/usr/libexec/nvmf-raid/nvmf-raid-attach
+# shellcheck disable=SC2034 # for the suites
 DETACH=/usr/libexec/nvmf-raid/nvmf-raid-detach
 
 new_uuid() { cat /proc/sys/kernel/random/uuid; }

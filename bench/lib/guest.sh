@@ -98,3 +98,37 @@ blank_replicas() {
 				conv=notrunc oflag=direct status=none || return 1
 	done
 }
+
+# host_reset : every md array stopped and every NVMe controller
+# disconnected, arrays stopped again after udev settles (udev may have
+# assembled something from the members meanwhile).
+host_reset() {
+	timeout 60 mdadm --stop --scan >> "$DEBUG" 2>&1
+	timeout 60 nvme disconnect-all >> "$DEBUG" 2>&1
+	settle
+	timeout 60 mdadm --stop --scan >> "$DEBUG" 2>&1
+}
+
+# fio_end PID NQN... : stops the fio started with setsid as PID: SIGINT;
+# after 120 s SIGKILL to its process group; after 60 s more the NQNs
+# disconnected (an I/O stuck on a head fails when its controllers go).
+# 1 (WHY set) when it would not stop.
+fio_end() {
+	local pid=$1 nqn
+	shift
+	kill -INT "$pid" 2> /dev/null
+	if ! wait_for 120 proc_gone "$pid"; then
+		dbg "fio did not stop within 120 s of SIGINT: SIGKILL to its group"
+		kill -KILL -- "-$pid" 2> /dev/null
+		if ! wait_for 60 proc_gone "$pid"; then
+			dbg "fio still there: nvme disconnect $*"
+			for nqn in "$@"; do
+				timeout 60 nvme disconnect -n "$nqn" >> "$DEBUG" 2>&1
+			done
+			# shellcheck disable=SC2034 # the caller reports WHY
+			wait_for 60 proc_gone "$pid" || { WHY="fio would not stop"; return 1; }
+		fi
+	fi
+	wait "$pid" 2> /dev/null
+	return 0
+}
