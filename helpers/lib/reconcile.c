@@ -28,24 +28,20 @@ struct pass {
 	bool acted;	/* mdadm changed the array: look again */
 };
 
-/* Moves a replica along the state table; a jump the table does not allow
- * directly goes through "present" (the namespace is there, nothing more
- * is known), which every state may reach or leave. */
+/* Moves a replica along the state table (state_follow()): a move it
+ * refuses leaves the replica where it is, so a faulty or outdated one is
+ * in sync again only after a rebuild (put_back() -> rebuilding -> in-sync). */
 static void set_state(struct pass *p, struct desc_replica *r, enum state to)
 {
-	int k = state_transition(&r->state, to);
+	enum state next = state_follow(r->state, to);
 
-	if (k == -EINVAL) {
-		state_transition(&r->state, STATE_ABSENT);
-		if (to != STATE_ABSENT && to != STATE_OUTDATED)
-			state_transition(&r->state, STATE_PRESENT);
-		k = state_transition(&r->state, to);
-	}
-	if (k < 0)
-		log_warning("%s: replica %s: cannot go from %s to %s.", p->d->volume, r->name,
-			    state_to_string(r->state), state_to_string(to));
-	if (k != 0)
+	if (next != to)
+		log_debug("%s: replica %s stays %s (md and udev show it %s).", p->d->volume, r->name,
+			  state_to_string(r->state), state_to_string(to));
+	if (next != r->state) {
+		r->state = next;
 		p->changed = true;
+	}
 }
 
 static enum state observed(struct pass *p, struct desc_replica *r, const char *node);
@@ -173,10 +169,10 @@ static void reconcile_replica(struct pass *p, struct desc_replica *r)
 		event_emit(EVENT_REPLICA_LOST, p->d->volume, r->name, p->d->settings.notify,
 			   "%s: replica %s (%s) failed; the volume runs on the other replicas.",
 			   p->d->volume, r->name, strna(r->device));
-	if (now == STATE_IN_SYNC && old != STATE_IN_SYNC && old != STATE_ABSENT)
+	set_state(p, r, now);
+	if (r->state == STATE_IN_SYNC && old != STATE_IN_SYNC && old != STATE_ABSENT)
 		event_emit(EVENT_RESYNC_FINISHED, p->d->volume, r->name, p->d->settings.notify,
 			   "%s: replica %s is in sync.", p->d->volume, r->name);
-	set_state(p, r, now);
 
 	if ((now == STATE_FAULTY || now == STATE_PRESENT) && node && fab_ctrl_live(r->nqn)) {
 		if (put_back(p, r, node) == 0) {
