@@ -410,8 +410,14 @@ static int attach_md(struct attach *a)
 		r = record_array(a);
 	if (r < 0)
 		return r;
-	/* The in-sync set the array started with, durably, before use. */
-	reconcile_record(a->desc);
+	/* The in-sync set the array started with, durably, before use: an
+	 * array whose record cannot be written is not used (the caller stops
+	 * it), or a later start could assemble from a replica now stale. */
+	r = reconcile_record(a->desc);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot write the in-sync record %s/%s.json (%m); "
+				       "not using %s.", a->vol->name, state_record_dir(), a->vol->name,
+				       a->desc->md.device);
 	for (unsigned i = 0; i < a->desc->n_replicas; i++)
 		absent += a->desc->replicas[i].state == STATE_ABSENT;
 	if (absent > 0)

@@ -32,6 +32,7 @@
 #include "lib/log.h"
 #include "lib/md.h"
 #include "lib/reconcile.h"
+#include "lib/state-record.h"
 #include "lib/teardown.h"
 #include "lib/volume.h"
 
@@ -382,7 +383,15 @@ static int apply(struct reload *c)
 	r = desc_write(c->new);
 	if (r < 0)
 		return log_error_errno(r, "%s: failed to write the descriptor: %m", c->vol->name);
-	reconcile_record(c->new);
+	r = reconcile_record(c->new);
+	if (r < 0) {
+		/* The array runs with the change made: the monitor tries again
+		 * (record-stale), the reload reports it failed. */
+		c->new->record_stale = true;
+		(void)desc_write(c->new);
+		return log_error_errno(r, "%s: cannot write the in-sync record %s/%s.json (%m); the "
+				       "monitor tries again.", c->vol->name, state_record_dir(), c->vol->name);
+	}
 	log_info("%s: volume file applied: %u replica(s) added, %u removed.", c->vol->name,
 		 c->n_added, c->n_removed);
 	return 0;

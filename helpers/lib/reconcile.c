@@ -17,6 +17,9 @@
 #include "reconcile.h"
 #include "state-record.h"
 
+/* How soon the monitor tries again to write a record it could not. */
+#define RECORD_RETRY_MS 2000
+
 struct pass {
 	struct udev *udev;
 	struct fo_volume *fo;
@@ -121,15 +124,15 @@ static void reconnect(struct pass *p, struct desc_replica *r)
 		return;
 	}
 	if (pid == 0) {
+		/* From the descriptor, what the volume was attached (or
+		 * reloaded) with: an edited volume file counts from its
+		 * reload on, not from the next reconnect. */
 		_cleanup_vol_ struct vol_volume *v = NULL;
-		_cleanup_free_ char *path = NULL;
+		unsigned i = (unsigned)(r - p->d->replicas);
 
-		if (vol_find(p->d->volume, &path) < 0 || vol_load_flags(path, VOL_LOAD_QUIET, &v) < 0)
+		if (desc_to_volume(p->d, &v) < 0)
 			_exit(EXIT_FAILURE);
-		for (unsigned i = 0; i < v->n_replicas; i++)
-			if (streq(v->replicas[i].name, r->name))
-				_exit(fab_connect_replica(v, &v->replicas[i]) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
-		_exit(EXIT_FAILURE);
+		_exit(fab_connect_replica(v, &v->replicas[i]) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 	}
 	if (t)
 		t->connecting = pid;
@@ -206,15 +209,16 @@ static const struct vol_ns_id *shown_ns(struct udev *udev, const struct desc_rep
 	return buf;
 }
 
-void reconcile_record(const struct desc *d)
+int reconcile_record(const struct desc *d)
 {
 	_cleanup_(udev_unrefp) struct udev *udev = NULL;
 	struct state_record rec = {}, old;
 	struct vol_ns_id shown;
 	bool same;
+	int r;
 
 	if (!d->md.uuid)
-		return;
+		return 0;
 	snprintf(rec.volume, sizeof(rec.volume), "%s", d->volume);
 	snprintf(rec.md_uuid, sizeof(rec.md_uuid), "%s", d->md.uuid);
 	udev = udev_new();
@@ -223,14 +227,14 @@ void reconcile_record(const struct desc *d)
 			(void)state_record_add(&rec, d->replicas[i].name, d->replicas[i].nqn,
 					       shown_ns(udev, &d->replicas[i], &shown));
 	if (rec.n_in_sync == 0)
-		return;		/* an array with no in-sync member is not running */
+		return 0;	/* an array with no in-sync member is not running */
 	/* A version 1 record (has_ns false) is rewritten with the namespaces. */
 	same = state_record_read(d->volume, &old) == 0 && old.n_in_sync == rec.n_in_sync &&
 	       streq(old.md_uuid, rec.md_uuid) && old.has_ns[0];
 	for (unsigned i = 0; same && i < rec.n_in_sync; i++)
 		same = state_record_vouches(&old, rec.in_sync[i], rec.nqn[i], &rec.ns[i]);
 	if (same)
-		return;
+		return 0;
 	for (unsigned i = 0; i < d->n_replicas; i++) {
 		struct md_examine e;
 
@@ -240,9 +244,32 @@ void reconcile_record(const struct desc *d)
 			break;
 		}
 	}
-	if (state_record_write(&rec) > 0)
+	r = state_record_write(&rec);
+	if (r > 0)
 		log_info("%s: recorded in-sync replicas (%u of %u), events %llu.", d->volume,
 			 rec.n_in_sync, d->n_replicas, (unsigned long long)rec.events);
+	return r;
+}
+
+/* The monitor keeps going on an array whose record it could not write (the
+ * array is in use), but says so once, marks the descriptor (status: a
+ * problem, not "optimal") and tries again until it can. */
+static void record_pass(struct pass *p)
+{
+	int r = reconcile_record(p->d);
+
+	if (r < 0 && !p->d->record_stale)
+		log_error_errno(r, "%s: cannot write the in-sync record %s/%s.json (%m); retrying every "
+				"%d ms. Until it is written, a restart may not know which replicas are stale.",
+				p->d->volume, state_record_dir(), p->d->volume, RECORD_RETRY_MS);
+	else if (r >= 0 && p->d->record_stale)
+		log_info("%s: in-sync record written again.", p->d->volume);
+	if ((r < 0) != p->d->record_stale) {
+		p->d->record_stale = r < 0;
+		p->changed = true;
+	}
+	if (r < 0 && (p->retry_ms < 0 || p->retry_ms > RECORD_RETRY_MS))
+		p->retry_ms = RECORD_RETRY_MS;
 }
 
 int reconcile_volume(struct udev *udev, const char *name, struct fo_volume *fo, char **ret_mddev,
@@ -271,7 +298,7 @@ int reconcile_volume(struct udev *udev, const char *name, struct fo_volume *fo, 
 	for (unsigned i = 0; i < d->n_replicas; i++)
 		reconcile_replica(&p, &d->replicas[i]);
 	rebuild_pass_done(d);
-	reconcile_record(d);
+	record_pass(&p);
 	if (p.changed) {
 		r = desc_write(d);
 		if (r < 0)

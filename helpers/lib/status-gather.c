@@ -210,6 +210,7 @@ static int gather_attached(struct udev *udev, struct status_volume *s, const str
 	if (r < 0)
 		return r;
 	s->attached = true;
+	s->record_stale = d->record_stale;
 	if (!(s->device = strdup(d->device)) || (d->md.device && !(s->md = strdup(d->md.device))))
 		return -ENOMEM;
 	gather_md(s);
