@@ -307,7 +307,9 @@ static int run_mdadm(struct attach *a)
 	log_info("%s: %s /dev/md/%s %s %u of %u replicas.", a->vol->name,
 		 create ? "creating RAID1" : "assembling", a->md_name, create ? "over" : "from",
 		 a->plan.n_use, a->desc->n_replicas);
-	return md_start(create, a->md_name, a->md_uuid, members, a->desc->n_replicas, a->plan.degraded);
+	if (create)
+		return md_create(a->md_name, a->md_uuid, members, a->desc->n_replicas);
+	return md_assemble(a->md_name, a->md_uuid, members, a->desc->n_replicas, a->plan.degraded);
 }
 
 /* The md device (behind the link udev made) and each member's state. */
@@ -374,7 +376,10 @@ static int leftover_array(struct attach *a)
 			continue;
 		if (!md_array_active(mddev)) {
 			log_info("%s: stopping %s, which an interrupted start left inactive.", a->vol->name, mddev);
-			return md_mdadm("--stop", mddev, NULL) < 0 ? -EBUSY : 0;
+			if (md_stop(mddev) < 0)
+				return log_error_errno(EBUSY, "%s: %s, left inactive, cannot be stopped.",
+						       a->vol->name, mddev);
+			return 0;
 		}
 		log_info("%s: %s runs already (an interrupted start); taking it as it is.", a->vol->name, mddev);
 		/* udev may have seen it before our index entry named it. */

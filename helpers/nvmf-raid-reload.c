@@ -152,7 +152,7 @@ static int member_bytes_needed(const struct reload *c, uint64_t *ret)
 	uint64_t kib, offset;
 	int r;
 
-	r = md_sysfs_read_u64(md, "component_size", &kib);
+	r = md_component_size_kib(md, &kib);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot read the size of %s: %m", c->vol->name, md);
 	*ret = kib * 1024;
@@ -267,7 +267,7 @@ static int set_raid_devices(const char *mddev, unsigned n, bool more)
 	uint64_t slots;
 
 	/* Already so: a reload killed after this step. */
-	if (md_sysfs_read_u64(mddev, "raid_disks", &slots) == 0 && slots == n)
+	if (md_raid_disks(mddev, &slots) == 0 && slots == n)
 		return 0;
 	snprintf(arg, sizeof(arg), "--raid-devices=%u", n);
 	return md_grow(mddev, arg, more);
@@ -302,9 +302,9 @@ static int change_array(struct reload *c)
 			continue;
 		}
 		/* A superblock of ours is an old copy: recover it in full. */
-		if (c->ours[i] && (r = md_mdadm("--zero-superblock", rep->device, NULL)) < 0)
+		if (c->ours[i] && (r = md_zero_superblock(rep->device)) < 0)
 			break;
-		r = md_mdadm(md, "--add", rep->device, NULL);
+		r = md_add(md, rep->device);
 		if (r < 0)
 			break;
 		state_transition(&rep->state, STATE_REBUILDING);
@@ -323,8 +323,8 @@ static int change_array(struct reload *c)
 		if (!c->removed[i] || !rep->device || md_member_state(md, rep->device, st, sizeof(st)) < 0)
 			continue;
 		if (!strstr(st, "faulty"))
-			md_mdadm(md, "--fail", rep->device, NULL);
-		r = md_mdadm(md, "--remove", rep->device, NULL);
+			(void)md_fail(md, rep->device);
+		r = md_remove(md, rep->device);
 		if (r < 0)
 			return r;
 		log_info("%s: replica %s (%s) removed from %s.", c->vol->name, rep->name, rep->device, md);

@@ -61,16 +61,13 @@ static int put_back(struct pass *p, struct desc_replica *r, const char *node)
 	/* Host-wide rebuild limit: wait for a slot, out of the array and
 	 * present meanwhile (mdadm once, not on every pass while waiting). */
 	if (rebuild_put_back(p->d->volume, p->mddev) == 0) {
-		if (observed(p, r, node) == STATE_FAULTY) {
-			md_mdadm(p->mddev, "--remove", "failed", NULL);
-			md_mdadm(p->mddev, "--remove", "detached", NULL);
-		}
+		if (observed(p, r, node) == STATE_FAULTY)
+			(void)md_remove_gone(p->mddev);
 		set_state(p, r, observed(p, r, node));
 		return -EAGAIN;
 	}
-	md_mdadm(p->mddev, "--remove", "failed", NULL);
-	md_mdadm(p->mddev, "--remove", "detached", NULL);
-	if (md_mdadm_quiet(p->mddev, "--re-add", node, NULL) == 0) {
+	(void)md_remove_gone(p->mddev);
+	if (md_re_add(p->mddev, node) == 0) {
 		event_emit(EVENT_REPLICA_BACK, p->d->volume, r->name, p->d->settings.notify,
 			   "%s: replica %s is back as %s; re-added with the write-intent bitmap.",
 			   p->d->volume, r->name, node);
@@ -83,11 +80,11 @@ static int put_back(struct pass *p, struct desc_replica *r, const char *node)
 		return log_error_errno(EEXIST, "%s: replica %s (%s) holds %s; not adding it.",
 				       p->d->volume, r->name, node, what);
 	if (k > 0) {
-		k = md_mdadm("--zero-superblock", node, NULL);
+		k = md_zero_superblock(node);
 		if (k < 0)
 			return k;
 	}
-	k = md_mdadm(p->mddev, "--add", node, NULL);
+	k = md_add(p->mddev, node);
 	if (k < 0)
 		return k;
 	event_emit(EVENT_REPLICA_BACK, p->d->volume, r->name, p->d->settings.notify,
