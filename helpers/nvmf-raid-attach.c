@@ -113,12 +113,12 @@ static int probe_kind(struct attach *a, const struct desc_replica *r)
 	unsigned i = (unsigned)(r - a->desc->replicas);
 	int k;
 
-	k = blk_probe_signature(r->device, &what, &md_uuid);
+	k = blk_may_write(r->device, a->md_uuid, &what, &md_uuid);
 	if (k < 0)
 		return log_error_errno(k, "%s: failed to probe %s: %m", a->vol->name, r->device);
-	if (k == 0)
+	if (k == BLK_BLANK)
 		a->kind[i] = KIND_BLANK;
-	else if (md_uuid && streq(md_uuid, a->md_uuid))
+	else if (k == BLK_OURS)
 		a->kind[i] = KIND_OURS;
 	else {
 		a->kind[i] = KIND_FOREIGN;
@@ -468,9 +468,10 @@ static void connect_all(const struct vol_volume *v)
 	for (unsigned i = 0; i < v->n_replicas; i++) {
 		if (started[i])
 			pthread_join(threads[i], NULL);
+		/* fab_connect_replica() warned for each portal that failed. */
 		if (jobs[i].result < 0)
-			log_warning_errno(jobs[i].result, "%s: replica %s: no portal could be connected: %m",
-					  v->name, v->replicas[i].name);
+			log_debug_errno(jobs[i].result, "%s: replica %s: no portal could be connected: %m",
+					v->name, v->replicas[i].name);
 	}
 }
 

@@ -185,9 +185,10 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 		if (dev_namespace_find(udev, c->new->replicas[i].nqn, &c->new->replicas[i].ns, &dev) > 0 &&
 		    !udev_device_get_property_value(dev, "NVMF_RAID_VOLUME"))
 			dev_trigger_change(udev_device_get_syspath(dev));
+		/* fab_connect_replica() warned for each portal that failed. */
 		if (fab_connect_replica(c->vol, &c->vol->replicas[i]) < 0)
-			log_warning("%s: replica %s: no portal could be connected yet.", c->vol->name,
-				    c->new->replicas[i].name);
+			log_debug("%s: replica %s: no portal could be connected yet.", c->vol->name,
+				  c->new->replicas[i].name);
 	}
 	for (;;) {
 		_cleanup_(udev_device_unrefp) struct udev_device *ev = NULL;
@@ -232,7 +233,7 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 	if (c->new->md.device && (r = member_bytes_needed(c, &needed)) < 0)
 		return r;
 	for (unsigned i = 0; i < c->new->n_replicas && c->new->md.device; i++) {
-		_cleanup_free_ char *what = NULL, *uuid = NULL;
+		_cleanup_free_ char *what = NULL;
 		const struct desc_replica *rep = &c->new->replicas[i];
 		uint64_t size;
 		int k;
@@ -245,14 +246,14 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 					       "a member of %s needs %" PRIu64 ". Nothing changed.",
 					       c->vol->name, rep->name, rep->device, size,
 					       c->new->md.device, needed);
-		k = blk_probe_signature(rep->device, &what, &uuid);
+		k = blk_may_write(rep->device, c->new->md.uuid, &what, NULL);
 		if (k < 0)
 			return log_error_errno(k, "%s: cannot probe %s: %m", c->vol->name, rep->device);
-		if (k > 0 && !(uuid && streq(uuid, c->new->md.uuid)))
+		if (k == BLK_FOREIGN)
 			return log_error_errno(EEXIST, "%s: added replica %s (%s) holds %s; not adding "
 					       "it. Nothing changed.", c->vol->name, rep->name,
 					       rep->device, what);
-		c->ours[i] = k > 0;
+		c->ours[i] = k == BLK_OURS;
 	}
 	return 0;
 }

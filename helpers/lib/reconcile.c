@@ -55,7 +55,7 @@ static enum state observed(struct pass *p, struct desc_replica *r, const char *n
  * blank device. */
 static int put_back(struct pass *p, struct desc_replica *r, const char *node)
 {
-	_cleanup_free_ char *what = NULL, *uuid = NULL;
+	_cleanup_free_ char *what = NULL;
 	int k;
 
 	/* Host-wide rebuild limit: wait for a slot, out of the array and
@@ -73,13 +73,13 @@ static int put_back(struct pass *p, struct desc_replica *r, const char *node)
 			   p->d->volume, r->name, node);
 		return 0;
 	}
-	k = blk_probe_signature(node, &what, &uuid);
+	k = blk_may_write(node, p->md_uuid, &what, NULL);
 	if (k < 0)
 		return log_error_errno(k, "%s: cannot probe %s: %m", p->d->volume, node);
-	if (k > 0 && !(uuid && streq(uuid, p->md_uuid)))
+	if (k == BLK_FOREIGN)
 		return log_error_errno(EEXIST, "%s: replica %s (%s) holds %s; not adding it.",
 				       p->d->volume, r->name, node, what);
-	if (k > 0) {
+	if (k == BLK_OURS) {
 		k = md_zero_superblock(node);
 		if (k < 0)
 			return k;
