@@ -125,7 +125,8 @@ test_monitor_record_unwritable_then_written() {
 	systemctl start nvmf-raid@mrec || { fail "attach"; return; }
 	md_wait /dev/nvmf-raid/mrec
 	fio_start mrec
-	mount -t tmpfs -o ro,size=1M nvmf-raid-test /var/lib/nvmf-raid || { fail "read-only mount"; return; }
+	mount --bind /var/lib/nvmf-raid /var/lib/nvmf-raid && mount -o remount,bind,ro /var/lib/nvmf-raid ||
+		{ fail "read-only bind mount"; return; }
 	tgt_vanish mrec-r2
 	wait_state mrec r2 faulty 30
 	assertTrue "r2 recorded faulty" $?
