@@ -58,10 +58,9 @@ int verb_extend(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	r = grow_volume(argv[optind], &size);
-	if (r == -ENOPKG) {
-		log_error("mdadm not found: install the Debian package mdadm.");
+	/* md.c said so: mdadm not found, and the package to install. */
+	if (r == -ENOPKG)
 		return EXIT_MISSING;
-	}
 	if (r < 0)
 		return EXIT_FAILED;
 	printf("%" PRIu64 "\n", size);

@@ -113,12 +113,12 @@ static int probe_kind(struct attach *a, const struct desc_replica *r)
 	unsigned i = (unsigned)(r - a->desc->replicas);
 	int k;
 
-	k = blk_probe_signature(r->device, &what, &md_uuid);
+	k = blk_may_write(r->device, a->md_uuid, &what, &md_uuid);
 	if (k < 0)
 		return log_error_errno(k, "%s: failed to probe %s: %m", a->vol->name, r->device);
-	if (k == 0)
+	if (k == BLK_BLANK)
 		a->kind[i] = KIND_BLANK;
-	else if (md_uuid && streq(md_uuid, a->md_uuid))
+	else if (k == BLK_OURS)
 		a->kind[i] = KIND_OURS;
 	else {
 		a->kind[i] = KIND_FOREIGN;
@@ -307,7 +307,9 @@ static int run_mdadm(struct attach *a)
 	log_info("%s: %s /dev/md/%s %s %u of %u replicas.", a->vol->name,
 		 create ? "creating RAID1" : "assembling", a->md_name, create ? "over" : "from",
 		 a->plan.n_use, a->desc->n_replicas);
-	return md_start(create, a->md_name, a->md_uuid, members, a->desc->n_replicas, a->plan.degraded);
+	if (create)
+		return md_create(a->md_name, a->md_uuid, members, a->desc->n_replicas);
+	return md_assemble(a->md_name, a->md_uuid, members, a->desc->n_replicas, a->plan.degraded);
 }
 
 /* The md device (behind the link udev made) and each member's state. */
@@ -374,7 +376,10 @@ static int leftover_array(struct attach *a)
 			continue;
 		if (!md_array_active(mddev)) {
 			log_info("%s: stopping %s, which an interrupted start left inactive.", a->vol->name, mddev);
-			return md_mdadm("--stop", mddev, NULL) < 0 ? -EBUSY : 0;
+			if (md_stop(mddev) < 0)
+				return log_error_errno(EBUSY, "%s: %s, left inactive, cannot be stopped.",
+						       a->vol->name, mddev);
+			return 0;
 		}
 		log_info("%s: %s runs already (an interrupted start); taking it as it is.", a->vol->name, mddev);
 		/* udev may have seen it before our index entry named it. */
@@ -410,8 +415,14 @@ static int attach_md(struct attach *a)
 		r = record_array(a);
 	if (r < 0)
 		return r;
-	/* The in-sync set the array started with, durably, before use. */
-	reconcile_record(a->desc);
+	/* The in-sync set the array started with, durably, before use: an
+	 * array whose record cannot be written is not used (the caller stops
+	 * it), or a later start could assemble from a replica now stale. */
+	r = reconcile_record(a->desc);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot write the in-sync record %s/%s.json (%m); "
+				       "not using %s.", a->vol->name, state_record_dir(), a->vol->name,
+				       a->desc->md.device);
 	for (unsigned i = 0; i < a->desc->n_replicas; i++)
 		absent += a->desc->replicas[i].state == STATE_ABSENT;
 	if (absent > 0)
@@ -457,9 +468,10 @@ static void connect_all(const struct vol_volume *v)
 	for (unsigned i = 0; i < v->n_replicas; i++) {
 		if (started[i])
 			pthread_join(threads[i], NULL);
+		/* fab_connect_replica() warned for each portal that failed. */
 		if (jobs[i].result < 0)
-			log_warning_errno(jobs[i].result, "%s: replica %s: no portal could be connected: %m",
-					  v->name, v->replicas[i].name);
+			log_debug_errno(jobs[i].result, "%s: replica %s: no portal could be connected: %m",
+					v->name, v->replicas[i].name);
 	}
 }
 

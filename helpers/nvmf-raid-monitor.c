@@ -60,40 +60,14 @@ static void on_term(int sig)
 	stop = 1;
 }
 
-/* The md sysfs attributes that notify pollers: the array's degraded count,
- * sync action and state, and each member's state. */
+/* The md sysfs attributes that notify pollers (md_open_watches()). */
 static unsigned open_watches(const char *mddev, struct pollfd *p, unsigned max)
 {
-	static const char *const attrs[] = { "degraded", "sync_action", "array_state" };
-	_cleanup_closedir_ DIR *d = NULL;
-	const char *base = strrchr(mddev, '/');
-	char dir[PATH_MAX], path[PATH_MAX + 320];
-	struct dirent *de;
-	unsigned n = 0;
+	int fds[max];
+	unsigned n = md_open_watches(mddev, fds, max);
 
-	snprintf(dir, sizeof(dir), "/sys/block/%s/md", base ? base + 1 : mddev);
-	for (size_t i = 0; i < ELEMENTSOF(attrs); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, attrs[i]);
-		p[n].fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (p[n].fd >= 0)
-			n++;
-	}
-	d = opendir(dir);
-	while (d && (de = readdir(d)) && n < max) {
-		if (strncmp(de->d_name, "dev-", 4) != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/state", dir, de->d_name);
-		p[n].fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (p[n].fd >= 0)
-			n++;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		char buf[256];
-
-		/* sysfs: read once, then poll for POLLPRI|POLLERR. */
-		(void)!pread(p[i].fd, buf, sizeof(buf), 0);
-		p[i].events = POLLPRI | POLLERR;
-	}
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (struct pollfd){ .fd = fds[i], .events = POLLPRI | POLLERR };
 	return n;
 }
 

@@ -33,6 +33,7 @@
 #include "lib/md.h"
 #include "lib/reconcile.h"
 #include "lib/session.h"
+#include "lib/state-record.h"
 #include "lib/teardown.h"
 #include "lib/volume.h"
 
@@ -151,7 +152,7 @@ static int member_bytes_needed(const struct reload *c, uint64_t *ret)
 	uint64_t kib, offset;
 	int r;
 
-	r = md_sysfs_read_u64(md, "component_size", &kib);
+	r = md_component_size_kib(md, &kib);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot read the size of %s: %m", c->vol->name, md);
 	*ret = kib * 1024;
@@ -184,9 +185,10 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 		if (dev_namespace_find(udev, c->new->replicas[i].nqn, &c->new->replicas[i].ns, &dev) > 0 &&
 		    !udev_device_get_property_value(dev, "NVMF_RAID_VOLUME"))
 			dev_trigger_change(udev_device_get_syspath(dev));
+		/* fab_connect_replica() warned for each portal that failed. */
 		if (fab_connect_replica(c->vol, &c->vol->replicas[i]) < 0)
-			log_warning("%s: replica %s: no portal could be connected yet.", c->vol->name,
-				    c->new->replicas[i].name);
+			log_debug("%s: replica %s: no portal could be connected yet.", c->vol->name,
+				  c->new->replicas[i].name);
 	}
 	for (;;) {
 		_cleanup_(udev_device_unrefp) struct udev_device *ev = NULL;
@@ -231,7 +233,7 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 	if (c->new->md.device && (r = member_bytes_needed(c, &needed)) < 0)
 		return r;
 	for (unsigned i = 0; i < c->new->n_replicas && c->new->md.device; i++) {
-		_cleanup_free_ char *what = NULL, *uuid = NULL;
+		_cleanup_free_ char *what = NULL;
 		const struct desc_replica *rep = &c->new->replicas[i];
 		uint64_t size;
 		int k;
@@ -244,14 +246,14 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 					       "a member of %s needs %" PRIu64 ". Nothing changed.",
 					       c->vol->name, rep->name, rep->device, size,
 					       c->new->md.device, needed);
-		k = blk_probe_signature(rep->device, &what, &uuid);
+		k = blk_may_write(rep->device, c->new->md.uuid, &what, NULL);
 		if (k < 0)
 			return log_error_errno(k, "%s: cannot probe %s: %m", c->vol->name, rep->device);
-		if (k > 0 && !(uuid && streq(uuid, c->new->md.uuid)))
+		if (k == BLK_FOREIGN)
 			return log_error_errno(EEXIST, "%s: added replica %s (%s) holds %s; not adding "
 					       "it. Nothing changed.", c->vol->name, rep->name,
 					       rep->device, what);
-		c->ours[i] = k > 0;
+		c->ours[i] = k == BLK_OURS;
 	}
 	return 0;
 }
@@ -266,7 +268,7 @@ static int set_raid_devices(const char *mddev, unsigned n, bool more)
 	uint64_t slots;
 
 	/* Already so: a reload killed after this step. */
-	if (md_sysfs_read_u64(mddev, "raid_disks", &slots) == 0 && slots == n)
+	if (md_raid_disks(mddev, &slots) == 0 && slots == n)
 		return 0;
 	snprintf(arg, sizeof(arg), "--raid-devices=%u", n);
 	return md_grow(mddev, arg, more);
@@ -301,9 +303,9 @@ static int change_array(struct reload *c)
 			continue;
 		}
 		/* A superblock of ours is an old copy: recover it in full. */
-		if (c->ours[i] && (r = md_mdadm("--zero-superblock", rep->device, NULL)) < 0)
+		if (c->ours[i] && (r = md_zero_superblock(rep->device)) < 0)
 			break;
-		r = md_mdadm(md, "--add", rep->device, NULL);
+		r = md_add(md, rep->device);
 		if (r < 0)
 			break;
 		state_transition(&rep->state, STATE_REBUILDING);
@@ -322,8 +324,8 @@ static int change_array(struct reload *c)
 		if (!c->removed[i] || !rep->device || md_member_state(md, rep->device, st, sizeof(st)) < 0)
 			continue;
 		if (!strstr(st, "faulty"))
-			md_mdadm(md, "--fail", rep->device, NULL);
-		r = md_mdadm(md, "--remove", rep->device, NULL);
+			(void)md_fail(md, rep->device);
+		r = md_remove(md, rep->device);
 		if (r < 0)
 			return r;
 		log_info("%s: replica %s (%s) removed from %s.", c->vol->name, rep->name, rep->device, md);
@@ -382,7 +384,15 @@ static int apply(struct reload *c)
 	r = desc_write(c->new);
 	if (r < 0)
 		return log_error_errno(r, "%s: failed to write the descriptor: %m", c->vol->name);
-	reconcile_record(c->new);
+	r = reconcile_record(c->new);
+	if (r < 0) {
+		/* The array runs with the change made: the monitor tries again
+		 * (record-stale), the reload reports it failed. */
+		c->new->record_stale = true;
+		(void)desc_write(c->new);
+		return log_error_errno(r, "%s: cannot write the in-sync record %s/%s.json (%m); the "
+				       "monitor tries again.", c->vol->name, state_record_dir(), c->vol->name);
+	}
 	log_info("%s: volume file applied: %u replica(s) added, %u removed.", c->vol->name,
 		 c->n_added, c->n_removed);
 	return 0;

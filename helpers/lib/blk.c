@@ -80,3 +80,24 @@ int blk_probe_signature(const char *dev, char **ret_what, char **ret_md_uuid)
 	*ret_what = what;
 	return 1;
 }
+
+int blk_may_write(const char *dev, const char *md_uuid, char **ret_what, char **ret_md_uuid)
+{
+	_cleanup_free_ char *what = NULL, *uuid = NULL;
+	int k;
+
+	*ret_what = NULL;
+	if (ret_md_uuid)
+		*ret_md_uuid = NULL;
+	k = blk_probe_signature(dev, &what, &uuid);
+	if (k < 0)
+		return k;
+	if (k == 0)
+		return BLK_BLANK;
+	if (uuid && md_uuid && streq(uuid, md_uuid))
+		return BLK_OURS;
+	*ret_what = TAKE_PTR(what);
+	if (ret_md_uuid)
+		*ret_md_uuid = TAKE_PTR(uuid);
+	return BLK_FOREIGN;
+}

@@ -149,7 +149,8 @@ static int replica_to_json(const struct desc_replica *r, json_object **ret)
 	if (add_string(o, "name", r->name) < 0 || add_string(o, "nqn", r->nqn) < 0 ||
 	    desc_ns_id_to_json(o, &r->ns) < 0 || add(o, "portals", TAKE_PTR(portals)) < 0 ||
 	    add(o, "outdated", json_object_new_boolean(r->outdated)) < 0 ||
-	    add_string(o, "state", state) < 0 || add_string(o, "device", r->device) < 0)
+	    add_string(o, "state", state) < 0 || add_string(o, "device", r->device) < 0 ||
+	    add_string(o, "dhchap-key", r->dhchap_key) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(o);
 	return 0;
@@ -194,7 +195,8 @@ static int desc_to_json(const struct desc *d, json_object **ret)
 	    add(o, "persistent", json_object_new_boolean(d->persistent)) < 0 ||
 	    add_string(o, "device", d->device) < 0 ||
 	    add(o, "settings", settings_to_json(&d->settings)) < 0 ||
-	    add(o, "md", md_to_json(&d->md)) < 0 || add(o, "replicas", TAKE_PTR(replicas)) < 0)
+	    add(o, "md", md_to_json(&d->md)) < 0 || add(o, "replicas", TAKE_PTR(replicas)) < 0 ||
+	    add(o, "record-stale", json_object_new_boolean(d->record_stale)) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(o);
 	return 0;
@@ -316,6 +318,15 @@ static int get_bool(const struct pctx *c, json_object *obj, const char *key, boo
 		return r;
 	*ret = json_object_get_boolean(v);
 	return 0;
+}
+
+/* A key added after version 2: absent reads as false. */
+static int get_bool_opt(const struct pctx *c, json_object *obj, const char *key, bool *ret)
+{
+	*ret = false;
+	if (!json_object_object_get_ex(obj, key, NULL))
+		return 0;
+	return get_bool(c, obj, key, ret);
 }
 
 /* Nullable string member checked by valid(), copied into *field; want
@@ -558,8 +569,15 @@ static int parse_replica(const struct pctx *c, json_object *o, struct desc_repli
 	dr->state = state_from_string(s);
 	if (dr->state < 0)
 		return bad(c, "state", "unknown state");
-	return get_checked_dup(c, o, "device", DESC_DEVPATH_MAX, desc_devpath_is_valid,
-			       "a /dev path or null", &dr->device);
+	r = get_checked_dup(c, o, "device", DESC_DEVPATH_MAX, desc_devpath_is_valid,
+			    "a /dev path or null", &dr->device);
+	if (r < 0)
+		return r;
+	/* Added after version 2: a descriptor written before has none. */
+	if (!json_object_object_get_ex(o, "dhchap-key", NULL))
+		return 0;
+	return get_checked_dup(c, o, "dhchap-key", PATH_MAX - 1, abs_path_is_valid,
+			       "an absolute path or null", &dr->dhchap_key);
 }
 
 static int check_unique(const struct pctx *c, const struct desc *d, unsigned i)
@@ -649,6 +667,9 @@ int desc_parse_origin(const char *buf, size_t len, const char *expected_volume,
 	if (r < 0)
 		return r;
 	r = parse_replicas(&c, root, d);
+	if (r < 0)
+		return r;
+	r = get_bool_opt(&c, root, "record-stale", &d->record_stale);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(d);

@@ -43,8 +43,10 @@ void desc_free(struct desc *d)
 	free(d->md.name);
 	/* All slots: a half-parsed descriptor may have filled one past
 	 * n_replicas; calloc() zeroed the rest. */
-	for (unsigned i = 0; i < VOL_REPLICAS_MAX; i++)
+	for (unsigned i = 0; i < VOL_REPLICAS_MAX; i++) {
 		free(d->replicas[i].device);
+		free(d->replicas[i].dhchap_key);
+	}
 	free(d);
 }
 
@@ -126,6 +128,50 @@ static int replica_from_volume(struct desc_replica *dr, const struct vol_replica
 	dr->n_portals = vr->n_portals;
 	dr->outdated = vr->outdated;
 	dr->state = STATE_ABSENT;
+	return desc_set_string(&dr->dhchap_key, vr->dhchap_key) < 0 ? -ENOMEM : 0;
+}
+
+int desc_to_volume(const struct desc *d, struct vol_volume **ret)
+{
+	_cleanup_vol_ struct vol_volume *v = NULL;
+
+	assert(d);
+	assert(ret);
+	if (d->n_replicas > VOL_REPLICAS_MAX)
+		return -EBADMSG;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	snprintf(v->name, sizeof(v->name), "%s", d->volume);
+	v->persistent = d->persistent;
+	if (desc_set_string(&v->path, d->source) < 0 || desc_set_string(&v->notify, d->settings.notify) < 0)
+		return -ENOMEM;
+	v->min_replicas = d->settings.min_replicas;
+	v->degraded_timeout = d->settings.degraded_timeout;
+	v->fast_io_fail_tmo = d->settings.fast_io_fail_tmo;
+	v->ctrl_loss_tmo = d->settings.ctrl_loss_tmo;
+	v->reconnect_delay = d->settings.reconnect_delay;
+	v->keep_alive_tmo = d->settings.keep_alive_tmo;
+	v->rebuild_rate = -1;
+	for (unsigned i = 0; i < d->n_replicas; i++) {
+		const struct desc_replica *dr = &d->replicas[i];
+		struct vol_replica *vr = &v->replicas[i];
+
+		v->n_replicas = i + 1;	/* vol_free() frees the key of each */
+		snprintf(vr->name, sizeof(vr->name), "%s", dr->name);
+		snprintf(vr->nqn, sizeof(vr->nqn), "%s", dr->nqn);
+		vr->ns = dr->ns;
+		vr->outdated = dr->outdated;
+		if (dr->n_portals > VOL_PORTALS_MAX)
+			return -EBADMSG;
+		for (unsigned k = 0; k < dr->n_portals; k++)
+			if (vol_portal_parse(dr->portals[k], &vr->portals[k], NULL) < 0)
+				return -EBADMSG;
+		vr->n_portals = dr->n_portals;
+		if (desc_set_string(&vr->dhchap_key, dr->dhchap_key) < 0)
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(v);
 	return 0;
 }
 

@@ -31,12 +31,17 @@
  *                     "nsid": N | null,
  *                     "portals": [ "tcp://127.0.0.1:4420", … ],
  *                     "outdated": false, "state": "absent",
- *                     "device": null | "/dev/nvme1n1" }, … ] }
+ *                     "device": null | "/dev/nvme1n1",
+ *                     "dhchap-key": null | "/path" }, … ],
+ *     "record-stale": false }
  *
  * Readers ignore unknown keys, so a key may be added without a version bump;
  * removing, renaming or retyping one needs a new version.  Version 2 made
  * "uuid" nullable and added "nguid" and "nsid" (at least one is set);
- * version 1 files (a UUID for every replica) are still read.
+ * version 1 files (a UUID for every replica) are still read.  "dhchap-key"
+ * (what the monitor reconnects with) and "record-stale" (the monitor could
+ * not write the in-sync record) were added later: absent, they are null
+ * and false.
  *
  * Errors: content that is not a valid descriptor (malformed or truncated
  * JSON, trailing data, wrong format/version, foreign volume, missing or
@@ -89,6 +94,7 @@ struct desc_replica {
 	bool outdated;				/* outdated = yes in the volume file */
 	enum state state;
 	char *device;				/* "/dev/nvme1n1", or NULL */
+	char *dhchap_key;			/* dhchap-key of the volume file, or NULL */
 };
 
 struct desc {
@@ -102,6 +108,7 @@ struct desc {
 	struct desc_md md;
 	struct desc_replica replicas[VOL_REPLICAS_MAX];
 	unsigned n_replicas;
+	bool record_stale;			/* the in-sync record could not be written */
 };
 
 /**
@@ -147,6 +154,17 @@ int desc_open_subdir(const char *sub, bool create, int *ret_run_fd, int *ret_sub
  * Return: 0, -EINVAL if @v holds values a descriptor cannot, or -ENOMEM.
  */
 int desc_from_volume(const struct vol_volume *v, struct desc **ret);
+
+/**
+ * desc_to_volume() - the volume @d was attached from, as far as connecting
+ * its replicas needs (name, timeouts, replicas with their portals and
+ * DH-HMAC-CHAP key path): the runtime truth, not the volume file, which may
+ * have been edited since without a reload
+ * @ret: the volume, free with vol_free(); path and notify as in @d
+ * Return: 0, -EBADMSG for a portal @d cannot have been written with, or
+ * -ENOMEM.
+ */
+int desc_to_volume(const struct desc *d, struct vol_volume **ret);
 
 /**
  * desc_set_string() - replace a string member (md fields, a replica's device)

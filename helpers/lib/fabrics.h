@@ -25,6 +25,8 @@
  * kernel's 600 s).  fast_io_fail_tmo holds until the monitor takes the
  * member over and turns it off (fo_sample()); off from the start for a
  * volume of one replica.
+ * Each portal that fails is warned about here, once, with its address and
+ * the reason; the caller does not warn again for the replica.
  * Return: number of portals connected now (>= 0) if at least one portal
  * has a controller afterwards, else the last error; the error of
  * hostid_get() (logged there) if the identity cannot be had.

@@ -108,7 +108,7 @@ static int grow_md(const struct desc *d, uint64_t *ret_size)
 	bool blocked = false;
 	int r;
 
-	r = md_sysfs_read_u64(d->md.device, "component_size", &before);
+	r = md_component_size_kib(d->md.device, &before);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot read the size of %s: %m", d->volume, d->md.device);
 	grown = measure(d, m);
@@ -137,7 +137,7 @@ static int grow_md(const struct desc *d, uint64_t *ret_size)
 	r = md_grow(d->md.device, "--size=max", false);
 	if (r < 0)
 		return r == -ENOENT ? -ENOPKG : r;
-	r = md_sysfs_read_u64(d->md.device, "component_size", &after);
+	r = md_component_size_kib(d->md.device, &after);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot read the size of %s: %m", d->volume, d->md.device);
 	log_info("%s: grown from %" PRIu64 " to %" PRIu64 " bytes.", d->volume, before * 1024, after * 1024);

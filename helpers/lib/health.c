@@ -135,7 +135,7 @@ static void check_array(struct health *h, const struct desc *d)
 {
 	char state[sizeof(h->unwritable)];
 
-	if (dev_sysfs_read(d->md.device, "md/array_state", state, sizeof(state)) < 0)
+	if (md_array_state(d->md.device, state, sizeof(state)) < 0)
 		snprintf(state, sizeof(state), "gone");
 	if (status_array_state_writable(state)) {
 		if (h->unwritable[0])

@@ -5,7 +5,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +136,9 @@ int md_examine(const char *dev, struct md_examine *ret)
 	return 0;
 }
 
+/* Runs mdadm with @args.  A failure is logged here, once, with mdadm's own
+ * message: at error level, or at debug level when @quiet (an attempt that
+ * may fail, or one whose caller says what the failure means). */
 static int mdadm_run(const char *const *args, bool quiet)
 {
 	_cleanup_free_ char *mdadm = NULL, *err = NULL;
@@ -163,49 +165,62 @@ static int mdadm_run(const char *const *args, bool quiet)
 
 		while (l && err[l - 1] == '\n')
 			err[--l] = 0;
-		log_full_errno(quiet ? LOG_DEBUG : LOG_ERR, 0, "mdadm %s %s failed (exit %d): %s",
-			       argv[1], argv[2] ? argv[2] : "", r, *err ? err : "no message");
+		log_full_errno(quiet ? LOG_DEBUG : LOG_ERR, 0, "mdadm %s %s%s%s failed (exit %d): %s",
+			       argv[1], argv[2] ? argv[2] : "", argv[2] && argv[3] ? " " : "",
+			       argv[2] && argv[3] ? argv[3] : "", r, *err ? err : "no message");
 		return -EIO;
 	}
 	return 0;
 }
 
-int md_mdadm_argv(const char *const *args)
+/* mdadm @mddev @op [@member]: the manage mode of one array. */
+static int manage(const char *mddev, const char *op, const char *member, bool quiet)
 {
-	return mdadm_run(args, false);
-}
+	const char *args[] = { mddev, op, member, NULL };
 
-static int mdadm_va(bool quiet, const char *arg, va_list ap)
-{
-	const char *args[64];
-	size_t n = 0;
-
-	for (const char *a = arg; a && n < ELEMENTSOF(args) - 1; a = va_arg(ap, const char *))
-		args[n++] = a;
-	args[n] = NULL;
 	return mdadm_run(args, quiet);
 }
 
-int md_mdadm(const char *arg, ...)
+int md_add(const char *mddev, const char *member)
 {
-	va_list ap;
-	int r;
-
-	va_start(ap, arg);
-	r = mdadm_va(false, arg, ap);
-	va_end(ap);
-	return r;
+	return manage(mddev, "--add", member, false);
 }
 
-int md_mdadm_quiet(const char *arg, ...)
+int md_re_add(const char *mddev, const char *member)
 {
-	va_list ap;
-	int r;
+	return manage(mddev, "--re-add", member, true);
+}
 
-	va_start(ap, arg);
-	r = mdadm_va(true, arg, ap);
-	va_end(ap);
-	return r;
+int md_remove(const char *mddev, const char *member)
+{
+	return manage(mddev, "--remove", member, false);
+}
+
+int md_remove_gone(const char *mddev)
+{
+	int r = manage(mddev, "--remove", "failed", false);
+	int k = manage(mddev, "--remove", "detached", false);
+
+	return r < 0 ? r : k;
+}
+
+int md_fail(const char *mddev, const char *member)
+{
+	return manage(mddev, "--fail", member, false);
+}
+
+int md_stop(const char *mddev)
+{
+	const char *args[] = { "--stop", mddev, NULL };
+
+	return mdadm_run(args, true);
+}
+
+int md_zero_superblock(const char *member)
+{
+	const char *args[] = { "--zero-superblock", member, NULL };
+
+	return mdadm_run(args, false);
 }
 
 /* Reads /sys/block/<mdX>/md/<attr> (first line) into @buf. */
@@ -218,7 +233,7 @@ static int md_sysfs_read(const char *mddev, const char *attr, char *buf, size_t 
 	return dev_sysfs_read(mddev, md_attr, buf, size);
 }
 
-int md_sysfs_write(const char *mddev, const char *attr, const char *value)
+static int md_sysfs_write(const char *mddev, const char *attr, const char *value)
 {
 	const char *base = strrchr(mddev, '/');
 	_cleanup_close_ int fd = -EBADF;
@@ -306,12 +321,16 @@ int md_grow(const char *mddev, const char *arg, bool force)
 	frozen = md_freeze(mddev);
 	if (frozen < 0)
 		log_debug_errno(frozen, "Cannot freeze %s: %m", mddev);
-	r = force ? md_mdadm("--grow", mddev, arg, "--force", NULL) : md_mdadm("--grow", mddev, arg, NULL);
+	{
+		const char *args[] = { "--grow", mddev, arg, force ? "--force" : NULL, NULL };
+
+		r = mdadm_run(args, false);
+	}
 	md_thaw(mddev, frozen);
 	return r;
 }
 
-int md_sysfs_read_u64(const char *mddev, const char *attr, uint64_t *ret)
+static int md_sysfs_read_u64(const char *mddev, const char *attr, uint64_t *ret)
 {
 	char buf[64], *end;
 	int r;
@@ -386,7 +405,7 @@ bool md_array_active(const char *mddev)
 	return !streq(state, "clear") && !streq(state, "inactive");
 }
 
-int md_start(bool create, const char *name, const char *uuid, const char *const *members,
+static int md_start(bool create, const char *name, const char *uuid, const char *const *members,
 	     unsigned n, bool run)
 {
 	char mddev[64], ndev[32], chunk[32], name_arg[64], uuid_arg[64], homehost[32], state[32];
@@ -429,7 +448,7 @@ int md_start(bool create, const char *name, const char *uuid, const char *const 
 		else if (create)
 			argv[k++] = "missing";
 	argv[k] = NULL;
-	r = md_mdadm_argv(argv);
+	r = mdadm_run(argv, false);
 	if (r < 0)
 		return r;
 	/* An array that was not shut down clean can come up auto-read-only
@@ -441,7 +460,106 @@ int md_start(bool create, const char *name, const char *uuid, const char *const 
 	if (node && md_sysfs_read(node, "array_state", state, sizeof(state)) == 0 && streq(state, "read-auto")) {
 		const char *rw[] = { "--readwrite", mddev, NULL };
 
-		r = md_mdadm_argv(rw);
+		r = mdadm_run(rw, false);
 	}
 	return r;
+}
+
+int md_create(const char *name, const char *uuid, const char *const *members, unsigned n)
+{
+	return md_start(true, name, uuid, members, n, true);
+}
+
+int md_assemble(const char *name, const char *uuid, const char *const *members, unsigned n, bool run)
+{
+	return md_start(false, name, uuid, members, n, run);
+}
+
+int md_array_state(const char *mddev, char *buf, size_t size)
+{
+	return md_sysfs_read(mddev, "array_state", buf, size);
+}
+
+int md_sync_action(const char *mddev, char *buf, size_t size)
+{
+	return md_sysfs_read(mddev, "sync_action", buf, size);
+}
+
+int md_sync_completed(const char *mddev, char *buf, size_t size)
+{
+	return md_sysfs_read(mddev, "sync_completed", buf, size);
+}
+
+int md_degraded(const char *mddev, uint64_t *ret)
+{
+	return md_sysfs_read_u64(mddev, "degraded", ret);
+}
+
+int md_component_size_kib(const char *mddev, uint64_t *ret)
+{
+	return md_sysfs_read_u64(mddev, "component_size", ret);
+}
+
+int md_raid_disks(const char *mddev, uint64_t *ret)
+{
+	return md_sysfs_read_u64(mddev, "raid_disks", ret);
+}
+
+int md_sync_speed_local(const char *mddev, unsigned *ret)
+{
+	char buf[64], how[16];
+	unsigned long long n;
+	int r;
+
+	r = md_sysfs_read(mddev, "sync_speed_max", buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	/* "20000 (local)" set for this array, "200000 (system)" not. */
+	if (sscanf(buf, "%llu (%15[a-z])", &n, how) != 2 || n > UINT_MAX)
+		return -EINVAL;
+	if (!streq(how, "local"))
+		return 0;
+	*ret = (unsigned)n;
+	return 1;
+}
+
+int md_set_sync_speed(const char *mddev, const char *min, const char *max)
+{
+	int r = md_sysfs_write(mddev, "sync_speed_min", min);
+
+	return r < 0 ? r : md_sysfs_write(mddev, "sync_speed_max", max);
+}
+
+unsigned md_open_watches(const char *mddev, int *fds, unsigned max)
+{
+	static const char *const attrs[] = { "degraded", "sync_action", "array_state" };
+	_cleanup_closedir_ DIR *d = NULL;
+	const char *base = strrchr(mddev, '/');
+	char dir[PATH_MAX], path[PATH_MAX + 320];
+	struct dirent *de;
+	unsigned n = 0;
+
+	snprintf(dir, sizeof(dir), "/sys/block/%s/md", base ? base + 1 : mddev);
+	for (size_t i = 0; i < ELEMENTSOF(attrs) && n < max; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, attrs[i]);
+		fds[n] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[n] >= 0)
+			n++;
+	}
+	d = opendir(dir);
+	while (d && (de = readdir(d)) && n < max) {
+		if (strncmp(de->d_name, "dev-", 4) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/state", dir, de->d_name);
+		fds[n] = open(path, O_RDONLY | O_CLOEXEC);
+		if (fds[n] >= 0)
+			n++;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		char buf[256];
+
+		/* sysfs: read once, then poll for POLLPRI|POLLERR. */
+		(void)!pread(fds[i], buf, sizeof(buf), 0);
+	}
+	return n;
 }

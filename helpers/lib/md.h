@@ -73,18 +73,54 @@ unsigned md_bitmap_chunk_kib(uint64_t size_bytes);
  */
 int md_examine(const char *dev, struct md_examine *ret);
 
-/**
- * md_mdadm() - run mdadm with the arguments after it (NULL terminated);
- * its stderr is logged at error level on failure.
- * Return: 0, -ENOENT if mdadm is missing, -EIO if it failed.
+/*
+ * Named operations, each one mdadm command.  A failure is logged once, here,
+ * with mdadm's own message (at error level unless said otherwise): a caller
+ * does not log it again, it logs only what it decides from it.
+ * Return (each): 0, -ENOENT if mdadm is missing (logged: the package to
+ * install), -EIO if it failed, other negative errno.
  */
-int md_mdadm(const char *arg, ...) __attribute__((sentinel));
 
 /**
- * md_mdadm_quiet() - md_mdadm() for attempts that may fail: a failure is
- * logged at debug level only
+ * md_add() - `mdadm @mddev --add @member`: a spare md recovers in full
  */
-int md_mdadm_quiet(const char *arg, ...) __attribute__((sentinel));
+int md_add(const char *mddev, const char *member);
+
+/**
+ * md_re_add() - `mdadm @mddev --re-add @member`: back with the write-intent
+ * bitmap; an attempt (md refuses a member that missed more than the bitmap
+ * covers), so a failure is logged at debug level only
+ */
+int md_re_add(const char *mddev, const char *member);
+
+/**
+ * md_remove() - `mdadm @mddev --remove @member`
+ */
+int md_remove(const char *mddev, const char *member);
+
+/**
+ * md_remove_gone() - `mdadm @mddev --remove failed`, then `--remove
+ * detached`: every member md failed or whose device is gone
+ * Return: the first error, or 0.
+ */
+int md_remove_gone(const char *mddev);
+
+/**
+ * md_fail() - `mdadm @mddev --fail @member`
+ */
+int md_fail(const char *mddev, const char *member);
+
+/**
+ * md_stop() - `mdadm --stop @mddev`; md refuses an array that is open.  A
+ * failure is logged at debug level only: the caller says what it means
+ * (not detaching, an interrupted start left behind).
+ */
+int md_stop(const char *mddev);
+
+/**
+ * md_zero_superblock() - `mdadm --zero-superblock @member`
+ */
+int md_zero_superblock(const char *member);
 
 /**
  * md_member_state() - the md state of member @member (device node or
@@ -96,22 +132,10 @@ int md_member_state(const char *mddev, const char *member, char *buf, size_t siz
 /**
  * md_member_read_u64() - the number in dev-<member>/@attr of array @mddev,
  * e.g. "size" (KiB md uses) or "offset" (data offset, sectors)
- * Return: as md_sysfs_read_u64(); -ENOENT when it is not a member.
+ * Return: 0, -ENOENT when it is not a member, -EINVAL when it is not a
+ * number ("none").
  */
 int md_member_read_u64(const char *mddev, const char *member, const char *attr, uint64_t *ret);
-
-/**
- * md_sysfs_read_u64() - read the number in /sys/block/<mdX>/md/@attr,
- * e.g. "component_size" or "dev-nvme1n1/offset"
- * Return: 0, -ENOENT, -EINVAL when it is not a number ("none").
- */
-int md_sysfs_read_u64(const char *mddev, const char *attr, uint64_t *ret);
-
-/**
- * md_sysfs_write() - write @value to /sys/block/<mdX>/md/@attr
- * Return: 0 or negative errno.
- */
-int md_sysfs_write(const char *mddev, const char *attr, const char *value);
 
 /**
  * md_freeze() - stop resync and recovery of @mddev and keep md from
@@ -146,30 +170,30 @@ int md_thaw_leftover(const char *mddev);
  * both changes while one runs; the resync resumes afterwards unless the
  * caller had frozen it
  * @force: pass --force, e.g. to add slots that no spare fills yet
- * Return: as md_mdadm().
+ * Return: as md_add().
  */
 int md_grow(const char *mddev, const char *arg, bool force);
 
 /**
- * md_mdadm_argv() - md_mdadm() with the arguments as a NULL-terminated array
+ * md_create() - create the RAID1 /dev/md/@name with array UUID @uuid
+ * (mdadm spelling) over @n members
+ * @members:	device nodes; NULL for a slot left out ("missing")
+ *
+ * Metadata 1.2, internal bitmap with md_bitmap_chunk_kib() of the smallest
+ * member, homehost MD_HOMEHOST, name @name, the given UUID.  An array that
+ * comes up auto-read-only is set read-write (mdadm --readwrite), so that a
+ * resync it needs runs now, not at the first write.
+ * Return: as md_add().
  */
-int md_mdadm_argv(const char *const *args);
+int md_create(const char *name, const char *uuid, const char *const *members, unsigned n);
 
 /**
- * md_start() - create or assemble the RAID1 /dev/md/@name with array UUID
- * @uuid (mdadm spelling) over @n members
- * @members:	device nodes; NULL for a slot left out ("missing" on create,
- *		omitted on assemble)
- * @run:	assemble with --run: start although members are left out
- *
- * Create: metadata 1.2, internal bitmap with md_bitmap_chunk_kib() of the
- * smallest member, homehost MD_HOMEHOST, name @name, the given UUID.  An
- * array that comes up auto-read-only is set read-write (mdadm
- * --readwrite), so that a resync it needs runs now, not at the first write.
- * Return: as md_mdadm().
+ * md_assemble() - assemble /dev/md/@name (array UUID @uuid) from the
+ * members of @members that are not NULL; read-write as md_create()
+ * @run:	with --run: start although members are left out
+ * Return: as md_add().
  */
-int md_start(bool create, const char *name, const char *uuid, const char *const *members,
-	     unsigned n, bool run);
+int md_assemble(const char *name, const char *uuid, const char *const *members, unsigned n, bool run);
 
 /**
  * md_member_in_sync() - whether @member (a device node) is an in-sync
@@ -192,3 +216,51 @@ int md_holder(const char *sys_block, const char *member, char ret[static 32]);
  * md_array_active() - whether the array @mddev (/dev/mdX) is running
  */
 bool md_array_active(const char *mddev);
+
+/*
+ * md's sysfs files (/sys/block/<mdX>/md/…), read and written here only.
+ * @mddev is the array's node (/dev/mdX) or kernel name.  Reads return 0,
+ * -ENOENT (no such array or file), or other negative errno; the text ones
+ * give the first line without its newline.
+ */
+
+/** md_array_state() - "clean", "active", "inactive", "broken", … */
+int md_array_state(const char *mddev, char *buf, size_t size);
+
+/** md_sync_action() - "idle", "resync", "recover", "frozen", … */
+int md_sync_action(const char *mddev, char *buf, size_t size);
+
+/** md_sync_completed() - "DONE / TOTAL" sectors, "none" or "delayed" */
+int md_sync_completed(const char *mddev, char *buf, size_t size);
+
+/** md_degraded() - the number of slots without an in-sync member */
+int md_degraded(const char *mddev, uint64_t *ret);
+
+/** md_component_size_kib() - the size each member gives the array, KiB */
+int md_component_size_kib(const char *mddev, uint64_t *ret);
+
+/** md_raid_disks() - the number of slots */
+int md_raid_disks(const char *mddev, uint64_t *ret);
+
+/**
+ * md_sync_speed_local() - the resync rate cap set on this array
+ * Return: 1 with the cap (KiB/s) in @ret, 0 if md's system-wide one
+ * applies, negative errno.
+ */
+int md_sync_speed_local(const char *mddev, unsigned *ret);
+
+/**
+ * md_set_sync_speed() - set sync_speed_min to @min and sync_speed_max to
+ * @max (KiB/s as text, or "system")
+ * Return: 0 or negative errno.
+ */
+int md_set_sync_speed(const char *mddev, const char *min, const char *max);
+
+/**
+ * md_open_watches() - open (and read once) the files of @mddev that wake
+ * a poller on a change (POLLPRI|POLLERR): degraded, sync_action,
+ * array_state and each member's state
+ * @fds:	up to @max file descriptors, the caller's to close
+ * Return: the number opened.
+ */
+unsigned md_open_watches(const char *mddev, int *fds, unsigned max);

@@ -53,7 +53,6 @@ static unsigned rate_of(const char *volume, const struct hostconf *c)
 int rebuild_set_rate(const char *mddev, unsigned kib_s)
 {
 	char buf[32], max[16], min[16] = "system";
-	int r;
 
 	/* No rate configured: md's limits, or what the admin set on the
 	 * array by hand, stay as they are. */
@@ -65,10 +64,7 @@ int rebuild_set_rate(const char *mddev, unsigned kib_s)
 	if (kib_s > 0 && dev_attr_read(SPEED_LIMIT_MIN, buf, sizeof(buf)) == 0 &&
 	    kib_s < strtoul(buf, NULL, 10))
 		snprintf(min, sizeof(min), "%u", kib_s);
-	r = md_sysfs_write(mddev, "sync_speed_min", min);
-	if (r >= 0)
-		r = md_sysfs_write(mddev, "sync_speed_max", max);
-	return r;
+	return md_set_sync_speed(mddev, min, max);
 }
 
 static void log_queued(struct rebuild *rb, unsigned max)

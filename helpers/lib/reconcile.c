@@ -18,6 +18,9 @@
 #include "session.h"
 #include "state-record.h"
 
+/* How soon the monitor tries again to write a record it could not. */
+#define RECORD_RETRY_MS 2000
+
 struct pass {
 	struct udev *udev;
 	struct fo_volume *fo;
@@ -29,24 +32,20 @@ struct pass {
 	bool acted;	/* mdadm changed the array: look again */
 };
 
-/* Moves a replica along the state table; a jump the table does not allow
- * directly goes through "present" (the namespace is there, nothing more
- * is known), which every state may reach or leave. */
+/* Moves a replica along the state table (state_follow()): a move it
+ * refuses leaves the replica where it is, so a faulty or outdated one is
+ * in sync again only after a rebuild (put_back() -> rebuilding -> in-sync). */
 static void set_state(struct pass *p, struct desc_replica *r, enum state to)
 {
-	int k = state_transition(&r->state, to);
+	enum state next = state_follow(r->state, to);
 
-	if (k == -EINVAL) {
-		state_transition(&r->state, STATE_ABSENT);
-		if (to != STATE_ABSENT && to != STATE_OUTDATED)
-			state_transition(&r->state, STATE_PRESENT);
-		k = state_transition(&r->state, to);
-	}
-	if (k < 0)
-		log_warning("%s: replica %s: cannot go from %s to %s.", p->d->volume, r->name,
-			    state_to_string(r->state), state_to_string(to));
-	if (k != 0)
+	if (next != to)
+		log_debug("%s: replica %s stays %s (md and udev show it %s).", p->d->volume, r->name,
+			  state_to_string(r->state), state_to_string(to));
+	if (next != r->state) {
+		r->state = next;
 		p->changed = true;
+	}
 }
 
 static enum state observed(struct pass *p, struct desc_replica *r, const char *node);
@@ -57,39 +56,36 @@ static enum state observed(struct pass *p, struct desc_replica *r, const char *n
  * blank device. */
 static int put_back(struct pass *p, struct desc_replica *r, const char *node)
 {
-	_cleanup_free_ char *what = NULL, *uuid = NULL;
+	_cleanup_free_ char *what = NULL;
 	int k;
 
 	/* Host-wide rebuild limit: wait for a slot, out of the array and
 	 * present meanwhile (mdadm once, not on every pass while waiting). */
 	if (rebuild_put_back(p->d->volume, p->mddev) == 0) {
-		if (observed(p, r, node) == STATE_FAULTY) {
-			md_mdadm(p->mddev, "--remove", "failed", NULL);
-			md_mdadm(p->mddev, "--remove", "detached", NULL);
-		}
+		if (observed(p, r, node) == STATE_FAULTY)
+			(void)md_remove_gone(p->mddev);
 		set_state(p, r, observed(p, r, node));
 		return -EAGAIN;
 	}
-	md_mdadm(p->mddev, "--remove", "failed", NULL);
-	md_mdadm(p->mddev, "--remove", "detached", NULL);
-	if (md_mdadm_quiet(p->mddev, "--re-add", node, NULL) == 0) {
+	(void)md_remove_gone(p->mddev);
+	if (md_re_add(p->mddev, node) == 0) {
 		event_emit(EVENT_REPLICA_BACK, p->d->volume, r->name, p->d->settings.notify,
 			   "%s: replica %s is back as %s; re-added with the write-intent bitmap.",
 			   p->d->volume, r->name, node);
 		return 0;
 	}
-	k = blk_probe_signature(node, &what, &uuid);
+	k = blk_may_write(node, p->md_uuid, &what, NULL);
 	if (k < 0)
 		return log_error_errno(k, "%s: cannot probe %s: %m", p->d->volume, node);
-	if (k > 0 && !(uuid && streq(uuid, p->md_uuid)))
+	if (k == BLK_FOREIGN)
 		return log_error_errno(EEXIST, "%s: replica %s (%s) holds %s; not adding it.",
 				       p->d->volume, r->name, node, what);
-	if (k > 0) {
-		k = md_mdadm("--zero-superblock", node, NULL);
+	if (k == BLK_OURS) {
+		k = md_zero_superblock(node);
 		if (k < 0)
 			return k;
 	}
-	k = md_mdadm(p->mddev, "--add", node, NULL);
+	k = md_add(p->mddev, node);
 	if (k < 0)
 		return k;
 	event_emit(EVENT_REPLICA_BACK, p->d->volume, r->name, p->d->settings.notify,
@@ -126,17 +122,15 @@ static void reconnect(struct pass *p, struct desc_replica *r)
 		return;
 	}
 	if (pid == 0) {
-		_cleanup_vs_ struct vs_session *s = NULL;
-		const struct vol_volume *v;
+		/* From the descriptor, what the volume was attached (or
+		 * reloaded) with: an edited volume file counts from its
+		 * reload on, not from the next reconnect. */
+		_cleanup_vol_ struct vol_volume *v = NULL;
+		unsigned i = (unsigned)(r - p->d->replicas);
 
-		/* The file's problems are the attach's and check's to report. */
-		if (vs_open(p->d->volume, VS_FILE, &s) < 0)
+		if (desc_to_volume(p->d, &v) < 0)
 			_exit(EXIT_FAILURE);
-		v = s->vol;
-		for (unsigned i = 0; i < v->n_replicas; i++)
-			if (streq(v->replicas[i].name, r->name))
-				_exit(fab_connect_replica(v, &v->replicas[i]) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
-		_exit(EXIT_FAILURE);
+		_exit(fab_connect_replica(v, &v->replicas[i]) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 	}
 	if (t)
 		t->connecting = pid;
@@ -176,10 +170,10 @@ static void reconcile_replica(struct pass *p, struct desc_replica *r)
 		event_emit(EVENT_REPLICA_LOST, p->d->volume, r->name, p->d->settings.notify,
 			   "%s: replica %s (%s) failed; the volume runs on the other replicas.",
 			   p->d->volume, r->name, strna(r->device));
-	if (now == STATE_IN_SYNC && old != STATE_IN_SYNC && old != STATE_ABSENT)
+	set_state(p, r, now);
+	if (r->state == STATE_IN_SYNC && old != STATE_IN_SYNC && old != STATE_ABSENT)
 		event_emit(EVENT_RESYNC_FINISHED, p->d->volume, r->name, p->d->settings.notify,
 			   "%s: replica %s is in sync.", p->d->volume, r->name);
-	set_state(p, r, now);
 
 	if ((now == STATE_FAULTY || now == STATE_PRESENT) && node && fab_ctrl_live(r->nqn)) {
 		if (put_back(p, r, node) == 0) {
@@ -213,15 +207,16 @@ static const struct vol_ns_id *shown_ns(struct udev *udev, const struct desc_rep
 	return buf;
 }
 
-void reconcile_record(const struct desc *d)
+int reconcile_record(const struct desc *d)
 {
 	_cleanup_(udev_unrefp) struct udev *udev = NULL;
 	struct state_record rec = {}, old;
 	struct vol_ns_id shown;
 	bool same;
+	int r;
 
 	if (!d->md.uuid)
-		return;
+		return 0;
 	snprintf(rec.volume, sizeof(rec.volume), "%s", d->volume);
 	snprintf(rec.md_uuid, sizeof(rec.md_uuid), "%s", d->md.uuid);
 	udev = udev_new();
@@ -230,14 +225,14 @@ void reconcile_record(const struct desc *d)
 			(void)state_record_add(&rec, d->replicas[i].name, d->replicas[i].nqn,
 					       shown_ns(udev, &d->replicas[i], &shown));
 	if (rec.n_in_sync == 0)
-		return;		/* an array with no in-sync member is not running */
+		return 0;	/* an array with no in-sync member is not running */
 	/* A version 1 record (has_ns false) is rewritten with the namespaces. */
 	same = state_record_read(d->volume, &old) == 0 && old.n_in_sync == rec.n_in_sync &&
 	       streq(old.md_uuid, rec.md_uuid) && old.has_ns[0];
 	for (unsigned i = 0; same && i < rec.n_in_sync; i++)
 		same = state_record_vouches(&old, rec.in_sync[i], rec.nqn[i], &rec.ns[i]);
 	if (same)
-		return;
+		return 0;
 	for (unsigned i = 0; i < d->n_replicas; i++) {
 		struct md_examine e;
 
@@ -247,9 +242,32 @@ void reconcile_record(const struct desc *d)
 			break;
 		}
 	}
-	if (state_record_write(&rec) > 0)
+	r = state_record_write(&rec);
+	if (r > 0)
 		log_info("%s: recorded in-sync replicas (%u of %u), events %llu.", d->volume,
 			 rec.n_in_sync, d->n_replicas, (unsigned long long)rec.events);
+	return r;
+}
+
+/* The monitor keeps going on an array whose record it could not write (the
+ * array is in use), but says so once, marks the descriptor (status: a
+ * problem, not "optimal") and tries again until it can. */
+static void record_pass(struct pass *p)
+{
+	int r = reconcile_record(p->d);
+
+	if (r < 0 && !p->d->record_stale)
+		log_error_errno(r, "%s: cannot write the in-sync record %s/%s.json (%m); retrying every "
+				"%d ms. Until it is written, a restart may not know which replicas are stale.",
+				p->d->volume, state_record_dir(), p->d->volume, RECORD_RETRY_MS);
+	else if (r >= 0 && p->d->record_stale)
+		log_info("%s: in-sync record written again.", p->d->volume);
+	if ((r < 0) != p->d->record_stale) {
+		p->d->record_stale = r < 0;
+		p->changed = true;
+	}
+	if (r < 0 && (p->retry_ms < 0 || p->retry_ms > RECORD_RETRY_MS))
+		p->retry_ms = RECORD_RETRY_MS;
 }
 
 int reconcile_volume(struct udev *udev, const char *name, struct fo_volume *fo, char **ret_mddev,
@@ -274,7 +292,7 @@ int reconcile_volume(struct udev *udev, const char *name, struct fo_volume *fo, 
 	for (unsigned i = 0; i < d->n_replicas; i++)
 		reconcile_replica(&p, &d->replicas[i]);
 	rebuild_pass_done(d);
-	reconcile_record(d);
+	record_pass(&p);
 	if (p.changed) {
 		r = desc_write(d);
 		if (r < 0)

@@ -19,8 +19,13 @@
  * reconcile_record() - write /var/lib/nvmf-raid/VOLUME.json (in-sync set
  * of @d, its array UUID and event count) if the set changed; nothing for
  * an array without an in-sync member
+ *
+ * The record is what keeps a stale replica from being assembled: a caller
+ * must not go on as if it were written.  Logs nothing on failure; the
+ * caller decides (attach fails, the monitor retries) and says so.
+ * Return: 1 if written, 0 if nothing was to be written, negative errno.
  */
-void reconcile_record(const struct desc *d);
+int reconcile_record(const struct desc *d);
 
 /**
  * reconcile_volume() - one pass over volume @name, under its lock

@@ -20,7 +20,7 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
-static const char *record_dir(void)
+const char *state_record_dir(void)
 {
 	const char *e = secure_getenv("NVMF_RAID_STATE_DIR");
 
@@ -29,7 +29,7 @@ static const char *record_dir(void)
 
 static int open_record_dir(bool create, int *ret_fd)
 {
-	const char *dir = record_dir();
+	const char *dir = state_record_dir();
 	const char *slash = strrchr(dir, '/');
 	_cleanup_free_ char *parent = NULL;
 
@@ -88,7 +88,7 @@ int state_record_add(struct state_record *rec, const char *name, const char *nqn
 static int bad(const char *volume, const char *what)
 {
 	return log_error_errno(EBADMSG, "%s: %s/%s.json: %s.",
-			       volume ? volume : "?", record_dir(), volume ? volume : "?", what);
+			       volume ? volume : "?", state_record_dir(), volume ? volume : "?", what);
 }
 
 static int ns_string(json_object *o, const char *key, const char **ret)
@@ -283,7 +283,7 @@ int state_record_write(const struct state_record *rec)
 		return r;
 	r = open_record_dir(true, &dfd);
 	if (r < 0)
-		return log_error_errno(r, "%s: cannot open %s: %m", rec->volume, record_dir());
+		return r;
 	if (vs_file_name(VS_FILE_RECORD, rec->volume, name) < 0)
 		return -EINVAL;
 	if (read_file_at(dfd, name, RECORD_SIZE_MAX, &old, &len) >= 0 && len == strlen(text) &&
@@ -291,7 +291,7 @@ int state_record_write(const struct state_record *rec)
 		return 0;
 	r = write_file_atomic_at(dfd, name, text, strlen(text), 0644);
 	if (r < 0)
-		return log_error_errno(r, "%s: failed to write %s/%s: %m", rec->volume, record_dir(), name);
+		return r;
 	return 1;
 }
 

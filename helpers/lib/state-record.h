@@ -50,7 +50,15 @@ struct state_record {
 int state_record_read(const char *volume, struct state_record *ret);
 
 /**
+ * state_record_dir() - the directory of the records ($NVMF_RAID_STATE_DIR
+ * or LOCALSTATEDIR/lib/nvmf-raid), for messages
+ */
+const char *state_record_dir(void);
+
+/**
  * state_record_write() - replace the record, durably
+ *
+ * Logs nothing: the caller decides what a record it could not write means.
  * Return: 1 if the content changed, 0 if it was the same, negative errno.
  */
 int state_record_write(const struct state_record *rec);

@@ -112,3 +112,14 @@ int state_transition(enum state *cur, enum state to)
 	*cur = to;
 	return 1;
 }
+
+enum state state_follow(enum state cur, enum state seen)
+{
+	if (state_transition_allowed(cur, seen))
+		return seen;
+	/* Seen again: udev showed the namespace (present) before md says
+	 * anything of it. */
+	if (cur == STATE_ABSENT && state_transition_allowed(STATE_PRESENT, seen))
+		return seen;
+	return cur;
+}

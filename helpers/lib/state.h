@@ -52,3 +52,16 @@ bool state_transition_allowed(enum state from, enum state to);
  * forbidden change or an invalid state (*@cur untouched).
  */
 int state_transition(enum state *cur, enum state to);
+
+/**
+ * state_follow() - the state a replica at @cur takes when md and udev show
+ * @seen (the monitor's observation of it)
+ *
+ * Only what the table allows: @seen if @cur may go there, else @cur kept
+ * (a faulty or outdated replica that md shows "present" or even in sync
+ * stays stale until a rebuild it went through ends: rebuilding -> in-sync).
+ * An absent replica whose namespace is seen again went through present,
+ * which udev told us; it goes on from there as the table allows.
+ * Return: the new state; @cur for an invalid @seen.
+ */
+enum state state_follow(enum state cur, enum state seen);

@@ -20,6 +20,7 @@
 #include "fabrics.h"
 #include "fileio.h"
 #include "log.h"
+#include "md.h"
 #include "rebuild.h"
 #include "session.h"
 #include "status.h"
@@ -58,28 +59,22 @@ static uint64_t sysfs_size(const char *dev)
 /* @dev's md member state in buf, if it is a member of @md; else NULL. */
 static const char *member_state(const char *md, const char *dev, char *buf, size_t size)
 {
-	const char *base = strrchr(dev, '/');
-	char attr[NAME_MAX + 16];
-
-	snprintf(attr, sizeof(attr), "md/dev-%s/state", base ? base + 1 : dev);
-	return dev_sysfs_read(md, attr, buf, size) == 0 ? buf : NULL;
+	return md_member_state(md, dev, buf, size) == 0 ? buf : NULL;
 }
 
 /* Its place in the host-wide rebuild queue, and the rate cap md keeps
  * for it: "20000 (local)" set for this array, "200000 (system)" not. */
 static void gather_rebuild(struct status_volume *s)
 {
-	char buf[64], how[16];
-	unsigned long long n;
+	unsigned kib;
 	int r;
 
 	r = rebuild_queue_position(s->name, &s->queue_position, &s->queue_length);
 	if (r < 0)
 		log_debug_errno(r, "%s: cannot read the rebuild queue: %m", s->name);
 	s->rebuild_queued = r > 0;
-	if (dev_sysfs_read(s->md, "md/sync_speed_max", buf, sizeof(buf)) == 0 &&
-	    sscanf(buf, "%llu (%15[a-z])", &n, how) == 2 && streq(how, "local") && n <= UINT_MAX)
-		s->rate_max = (unsigned)n;
+	if (md_sync_speed_local(s->md, &kib) > 0)
+		s->rate_max = kib;
 }
 
 static void gather_md(struct status_volume *s)
@@ -88,7 +83,7 @@ static void gather_md(struct status_volume *s)
 	uint64_t n;
 
 	if (!s->md ||
-	    dev_sysfs_read(s->md, "md/array_state", s->array_state, sizeof(s->array_state)) < 0) {
+	    md_array_state(s->md, s->array_state, sizeof(s->array_state)) < 0) {
 		s->array_state[0] = 0;
 		return;
 	}
@@ -96,14 +91,14 @@ static void gather_md(struct status_volume *s)
 		return;
 	s->running = true;
 	s->size = sysfs_size(s->md);
-	if (dev_sysfs_read(s->md, "md/degraded", buf, sizeof(buf)) == 0 && parse_u64(buf, &n) == 0)
+	if (md_degraded(s->md, &n) == 0)
 		s->md_degraded = n > UINT_MAX ? UINT_MAX : (unsigned)n;
-	if (dev_sysfs_read(s->md, "md/sync_action", s->sync_action, sizeof(s->sync_action)) < 0)
+	if (md_sync_action(s->md, s->sync_action, sizeof(s->sync_action)) < 0)
 		s->sync_action[0] = 0;
 	/* sync_completed says "none" when idle and "delayed" while waiting
 	 * for another array on the same disks: no numbers then. */
 	if (s->sync_action[0] && !streq(s->sync_action, "idle") && !streq(s->sync_action, "frozen") &&
-	    dev_sysfs_read(s->md, "md/sync_completed", buf, sizeof(buf)) == 0 &&
+	    md_sync_completed(s->md, buf, sizeof(buf)) == 0 &&
 	    status_parse_sync_completed(buf, &s->sync_completed, &s->sync_total) == 0)
 		s->has_sync = true;
 	gather_rebuild(s);
@@ -211,6 +206,7 @@ static int gather_attached(struct udev *udev, struct status_volume *s, const str
 	if (r < 0)
 		return r;
 	s->attached = true;
+	s->record_stale = d->record_stale;
 	if (!(s->device = strdup(d->device)) || (d->md.device && !(s->md = strdup(d->md.device))))
 		return -ENOMEM;
 	gather_md(s);

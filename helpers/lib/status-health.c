@@ -23,6 +23,7 @@ static const char *const problem_names[_STATUS_PROBLEM_MAX] = {
 	[STATUS_PROBLEM_UNREACHABLE] = "replica-unreachable",
 	[STATUS_PROBLEM_REBUILDING] = "rebuilding",
 	[STATUS_PROBLEM_DEGRADED] = "degraded",
+	[STATUS_PROBLEM_RECORD_STALE] = "record-stale",
 };
 
 const char *status_problem_to_string(enum status_problem p)
@@ -135,7 +136,8 @@ unsigned status_problems(const struct status_volume *v)
 		return STATUS_PROBLEM_BIT(STATUS_PROBLEM_UNREADABLE);
 	if (!v->attached)
 		return 0;
-	return array_problems(v) | link_problems(v) | replica_problems(v);
+	return array_problems(v) | link_problems(v) | replica_problems(v) |
+	       (v->record_stale ? STATUS_PROBLEM_BIT(STATUS_PROBLEM_RECORD_STALE) : 0);
 }
 
 enum status_state status_volume_state(const struct status_volume *v)
@@ -152,8 +154,11 @@ enum status_state status_volume_state(const struct status_volume *v)
 		return STATUS_SUSPENDED;
 	if (p & STATUS_PROBLEM_BIT(STATUS_PROBLEM_REBUILDING))
 		return STATUS_REBUILDING;
+	/* A stale record: redundancy works, but a restart may not know
+	 * which replica is stale. */
 	if (p & (STATUS_PROBLEM_BIT(STATUS_PROBLEM_DEGRADED) |
-		 STATUS_PROBLEM_BIT(STATUS_PROBLEM_UNREACHABLE)))
+		 STATUS_PROBLEM_BIT(STATUS_PROBLEM_UNREACHABLE) |
+		 STATUS_PROBLEM_BIT(STATUS_PROBLEM_RECORD_STALE)))
 		return STATUS_DEGRADED;
 	return STATUS_OPTIMAL;
 }

@@ -109,6 +109,7 @@ enum status_problem {
 	STATUS_PROBLEM_UNREACHABLE,	/* "replica-unreachable": an in-sync one, others are */
 	STATUS_PROBLEM_REBUILDING,	/* "rebuilding" */
 	STATUS_PROBLEM_DEGRADED,	/* "degraded": a replica or an md slot not in sync */
+	STATUS_PROBLEM_RECORD_STALE,	/* "record-stale": the in-sync record could not be written */
 	_STATUS_PROBLEM_MAX,
 };
 
@@ -148,6 +149,7 @@ struct status_volume {
 	char array_state[24];		/* md's array_state, "" without md or unreadable */
 	char *link_target;		/* where the device link leads now; NULL: missing */
 	unsigned problems;		/* status_problems() of the rest */
+	bool record_stale;		/* the monitor could not write the in-sync record */
 	unsigned md_degraded;		/* md's "degraded": members missing */
 	char sync_action[16];		/* md's "sync_action", "" without md */
 	bool has_sync;			/* an operation runs and sync_completed gave numbers */

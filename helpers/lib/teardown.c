@@ -144,7 +144,7 @@ int teardown_array(const struct desc *d)
 	active = md_array_active(mddev);
 	/* md refuses to stop an array that is open: that is the "held open"
 	 * check for arrays, done by the kernel, race free. */
-	if (md_mdadm("--stop", mddev, NULL) < 0)
+	if (md_stop(mddev) < 0)
 		return log_error_errno(EBUSY, "%s: %s could not be stopped (held open?); not detaching.",
 				       d->volume, mddev);
 	if (active)

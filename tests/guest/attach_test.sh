@@ -19,6 +19,7 @@ setUp() {
 
 tearDown() {
 	local v
+	mountpoint -q /var/lib/nvmf-raid && umount /var/lib/nvmf-raid
 	for v in $(ls "$VOLDIR" 2>/dev/null | sed -n 's/\.conf$//p'); do drop_volume "$v"; done
 	tgt_remove_all
 }
@@ -134,6 +135,34 @@ test_signature_refuses_create() {
 	assertEquals "signature area untouched" "$before" "$after"
 	cmp -s -n $((64 << 20)) "$TGT_STORE/sig-r1-1.img" /dev/zero
 	assertTrue "blank replica untouched (still all zeroes)" $?
+}
+
+# /var/lib/nvmf-raid read-only (a bind mount over itself): records are read
+# as before, none can be written.
+record_dir_ro() {
+	mkdir -p /var/lib/nvmf-raid &&
+		mount --bind /var/lib/nvmf-raid /var/lib/nvmf-raid &&
+		mount -o remount,bind,ro /var/lib/nvmf-raid
+}
+
+# The in-sync record is what keeps a stale replica from ever being
+# assembled: an array whose record cannot be written is not used.
+test_unwritable_record_fails_the_start() {
+	new_volume rec 2
+	record_dir_ro || { fail "read-only bind mount"; return; }
+	systemctl start nvmf-raid@rec 2> /dev/null
+	assertNotEquals "start failed" 0 $?
+	assertEquals "exit status 1" 1 "$(unit_status rec)"
+	assertEquals "no array left" 0 "$(arrays_of rec)"
+	assertFalse "no device link" "[ -e /dev/nvmf-raid/rec ]"
+	assertFalse "no descriptor" "[ -e /run/nvmf-raid/rec.json ]"
+	assertEquals "journal says why, once" 1 \
+		"$(journal_since "$CURSOR" | grep -c "rec: cannot write the in-sync record /var/lib/nvmf-raid/rec.json (.*); not using /dev/md")"
+	umount /var/lib/nvmf-raid
+	systemctl start nvmf-raid@rec
+	assertEquals "starts once the record can be written" 0 $?
+	assert_attached_md rec 2
+	assertEquals "record names both replicas" "r1 r2" "$(python3 -c 'import json; print(" ".join(e["name"] for e in json.load(open("/var/lib/nvmf-raid/rec.json"))["in-sync"]))')"
 }
 
 test_invalid_volume_file_fails_before_connecting() {

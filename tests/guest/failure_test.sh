@@ -18,7 +18,10 @@ FIO_SIZE=16M		# the region fio writes: at most 16 chunks dirty
 oneTimeSetUp() { tgt_modules; }
 setUp() { notify_setup; }
 
-tearDown() { fault_teardown; }
+tearDown() {
+	mountpoint -q /var/lib/nvmf-raid && umount /var/lib/nvmf-raid
+	fault_teardown
+}
 
 # A known pattern at 200 MiB, outside fio's region, to verify after healing.
 PATTERN="--name=pat --filename=/dev/nvmf-raid/VOL --rw=write --bs=64k --offset=200M --size=8M
@@ -47,6 +50,17 @@ written() {
 
 journal_has_id() {
 	journalctl --no-pager -q -o verbose --after-cursor "$(cat "$CURSOR")" | grep -q "^ *MESSAGE_ID=$1\$"
+}
+
+# The monitor's journal shows replica R of VOL rebuilt before it is in sync
+# again: "resync ... started" before "... is in sync", which never comes
+# alone (a faulty replica reaches in-sync only through rebuilding).
+rebuilt_before_in_sync() {
+	journalctl --no-pager -q -o cat --after-cursor "$(cat "$CURSOR")" SYSLOG_IDENTIFIER=nvmf-raid-monitor |
+		awk -v s="$1: resync of replica $2 started." -v i="$1: replica $2 is in sync." '
+			index($0, s) { started = 1 }
+			index($0, i) { seen = 1; if (!started) bad = 1 }
+			END { exit !(seen && !bad) }'
 }
 
 # lose_and_heal VOL N PCT LOST... : N replicas, LOST vanish and return; the
@@ -80,6 +94,9 @@ lose_and_heal() {
 		assertTrue "r$i healed back to in-sync" $?
 	done
 	echo "in sync $(awk -v a="$t0" -v b="$(uptime_s)" 'BEGIN{print b-a}')s after the target returned"
+	for i in "${lost[@]}"; do
+		assertTrue "r$i: rebuilding before in-sync, never straight (journal)" "rebuilt_before_in_sync $vol r$i"
+	done
 	after=$(written "$vol" "${lost[0]}")
 	total=$(( $(blockdev --getsz "/dev/nvmf-raid/$vol") ))
 	echo "resync wrote $((after - before)) of $total sectors to r${lost[0]}"
@@ -98,6 +115,37 @@ lose_and_heal() {
 test_lose_one_of_two_and_heal() { lose_and_heal l12 2 10 2; }
 test_lose_one_of_three_and_heal() { lose_and_heal l13 3 10 1; }
 test_lose_two_of_three_and_heal() { lose_and_heal l23 3 20 2 3; }
+
+mrec_problems() { nvmf-raid status --json mrec | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["volumes"][0]["problems"]))'; }
+mrec_stale() { mrec_problems | grep -qw record-stale; }
+mrec_fresh() { ! mrec_problems | grep -qw record-stale && [ "$(recorded mrec)" = "r1" ]; }
+
+# The monitor cannot write the in-sync record when a replica is lost: it
+# says so once, status shows it, and it writes the record once it can.
+test_monitor_record_unwritable_then_written() {
+	new_volume mrec 2 "$SIZE"
+	systemctl start nvmf-raid@mrec || { fail "attach"; return; }
+	md_wait /dev/nvmf-raid/mrec
+	fio_start mrec
+	mount --bind /var/lib/nvmf-raid /var/lib/nvmf-raid && mount -o remount,bind,ro /var/lib/nvmf-raid ||
+		{ fail "read-only bind mount"; return; }
+	tgt_vanish mrec-r2
+	wait_state mrec r2 faulty 30
+	assertTrue "r2 recorded faulty" $?
+	wait_until 20 mrec_stale
+	assertTrue "status: problem record-stale" $?
+	assertNotEquals "status: not optimal" optimal "$(nvmf-raid status --json mrec | python3 -c 'import json,sys; print(json.load(sys.stdin)["volumes"][0]["state"])')"
+	umount /var/lib/nvmf-raid
+	wait_until 20 mrec_fresh
+	assertTrue "record rewritten (r1 only), problem gone" $?
+	assertEquals "error logged once over the retries" 1 "$(journal_since "$CURSOR" | grep -c 'mrec: cannot write the in-sync record')"
+	journal_since "$CURSOR" | grep -q "mrec: in-sync record written again."
+	assertTrue "journal: written again" $?
+	tgt_return mrec-r2
+	wait_state mrec r2 in-sync 40
+	assertTrue "r2 healed" $?
+	fio_stop
+}
 
 test_degraded_start_after_timeout_then_heal() {
 	VOL_TIMEOUT=5 new_volume deg 3 "$SIZE"

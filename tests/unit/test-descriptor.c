@@ -257,10 +257,64 @@ static const char golden[] =
 	"      ],\n"
 	"      \"outdated\": false,\n"
 	"      \"state\": \"absent\",\n"
-	"      \"device\": null\n"
+	"      \"device\": null,\n"
+	"      \"dhchap-key\": null\n"
 	"    }\n"
-	"  ]\n"
+	"  ],\n"
+	"  \"record-stale\": false\n"
 	"}\n";
+
+/* What a descriptor written before "dhchap-key" and "record-stale" holds. */
+static const char *old_layout(void)
+{
+	static char buf[sizeof(golden)];
+	char *p;
+
+	snprintf(buf, sizeof(buf), "%s", golden);
+	p = strstr(buf, ",\n      \"dhchap-key\": null");
+	memmove(p, p + STRLEN(",\n      \"dhchap-key\": null"), strlen(p + STRLEN(",\n      \"dhchap-key\": null")) + 1);
+	p = strstr(buf, ",\n  \"record-stale\": false");
+	memmove(p, p + STRLEN(",\n  \"record-stale\": false"), strlen(p + STRLEN(",\n  \"record-stale\": false")) + 1);
+	return buf;
+}
+
+/* The key path the monitor reconnects with, the record-stale mark, and
+ * the volume rebuilt from the descriptor (desc_to_volume()). */
+static void test_added_keys(void)
+{
+	_cleanup_desc_ struct desc *d = make_desc("db1", 2), *back = NULL, *old = NULL;
+	_cleanup_vol_ struct vol_volume *v = NULL;
+	struct vol_volume *orig = make_volume("db1", 2);
+	_cleanup_free_ char *text = NULL;
+	const char *o = old_layout();
+
+	is_int(desc_parse(o, strlen(o), "db1", &old), 0, "a descriptor without the added keys is read");
+	ok(old && !old->replicas[0].dhchap_key && !old->record_stale, "  ... as no key, record not stale");
+
+	desc_set_string(&d->replicas[1].dhchap_key, "/etc/nvme/db1-r1.key");
+	d->record_stale = true;
+	text = serialise(d);
+	is_int(desc_parse(text, strlen(text), "db1", &back), 0, "added keys: parses");
+	ok(back && !back->replicas[0].dhchap_key && back->replicas[1].dhchap_key &&
+	   streq(back->replicas[1].dhchap_key, "/etc/nvme/db1-r1.key") && back->record_stale,
+	   "added keys: read back");
+	reject_replaced(text, "\"/etc/nvme/db1-r1.key\"", "\"db1-r1.key\"", "relative dhchap-key");
+	reject_replaced(text, "\"record-stale\": true", "\"record-stale\": 1", "record-stale not a boolean");
+
+	is_int(desc_to_volume(d, &v), 0, "desc_to_volume");
+	ok(v && streq(v->name, "db1") && v->n_replicas == 2 && v->keep_alive_tmo == orig->keep_alive_tmo &&
+	   v->reconnect_delay == orig->reconnect_delay && v->ctrl_loss_tmo == orig->ctrl_loss_tmo &&
+	   v->fast_io_fail_tmo == orig->fast_io_fail_tmo, "  ... name and connect settings");
+	for (unsigned i = 0; v && i < 2; i++)
+		ok(streq(v->replicas[i].nqn, orig->replicas[i].nqn) && v->replicas[i].n_portals == 2 &&
+		   vol_portal_eq(&v->replicas[i].portals[0], &orig->replicas[i].portals[0]) &&
+		   vol_portal_eq(&v->replicas[i].portals[1], &orig->replicas[i].portals[1]) &&
+		   vol_ns_id_eq(&v->replicas[i].ns, &orig->replicas[i].ns),
+		   "  ... replica %u: nqn, namespace, portals", i);
+	ok(v && !v->replicas[0].dhchap_key && streq(v->replicas[1].dhchap_key, "/etc/nvme/db1-r1.key"),
+	   "  ... the key path, from the descriptor");
+	free_volume(orig);
+}
 
 static void test_from_volume(void)
 {
@@ -713,6 +767,7 @@ int main(void)
 	setenv(DESC_RUNTIME_DIR_ENV, run, 1);
 
 	test_from_volume();
+	test_added_keys();
 	test_round_trip("db1", 1);
 	test_round_trip("volume-0c468c4d-a385-47e0-8299-6e95051277db", 16);
 	test_runtime_dir();

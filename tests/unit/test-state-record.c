@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The in-sync record of /var/lib/nvmf-raid (lib/state-record.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/descriptor.h"
 #include "lib/log.h"
+#include "lib/reconcile.h"
 #include "lib/state-record.h"
 #include "tap.h"
 
@@ -128,6 +131,51 @@ static void test_roundtrip(void)
 	rmdir(dir);
 }
 
+/* A record that cannot be written is an error the caller sees (attach
+ * fails, the monitor retries), never passed over: reconcile_record()
+ * returned void before. */
+static void test_unwritable(void)
+{
+	char dir[] = "/tmp/nvmf-raid-test-record.XXXXXX", path[96], file[96];
+	_cleanup_desc_ struct desc *d = NULL;
+	struct state_record back;
+	int fd;
+
+	if (!mkdtemp(dir))
+		return;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return;
+	snprintf(d->volume, sizeof(d->volume), "db1");
+	d->md.uuid = strdup("3aa2a1c4:2e5b9f0d:5e1c2b7a:9d8f6e01");
+	d->n_replicas = 2;
+	for (unsigned i = 0; i < 2; i++) {
+		snprintf(d->replicas[i].name, sizeof(d->replicas[i].name), "r%u", i);
+		snprintf(d->replicas[i].nqn, sizeof(d->replicas[i].nqn), "nqn.2025-02.test.example:r%u", i);
+		d->replicas[i].ns.nsid = i + 1;
+		d->replicas[i].state = i == 0 ? STATE_IN_SYNC : STATE_FAULTY;
+	}
+	/* The record directory's parent is a file: nothing can be written. */
+	snprintf(file, sizeof(file), "%s/file", dir);
+	fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/file/state", dir);
+	setenv("NVMF_RAID_STATE_DIR", path, 1);
+	is_int(reconcile_record(d), -ENOTDIR, "record cannot be written: reconcile_record() fails");
+	is_int(state_record_read("db1", &back), -ENOTDIR, "  ... and nothing was recorded");
+	snprintf(path, sizeof(path), "%s/state", dir);
+	setenv("NVMF_RAID_STATE_DIR", path, 1);
+	is_int(reconcile_record(d), 1, "writable again: written");
+	is_int(reconcile_record(d), 0, "  ... once");
+	ok(state_record_read("db1", &back) == 0 && back.n_in_sync == 1 && state_record_has(&back, "r0"),
+	   "  ... with the in-sync replica only");
+	state_record_remove("db1");
+	rmdir(path);
+	unlink(file);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	log_set_max_level(LOG_CRIT);
@@ -135,5 +183,6 @@ int main(void)
 	test_versions();
 	test_vouching();
 	test_roundtrip();
+	test_unwritable();
 	return tap_done();
 }

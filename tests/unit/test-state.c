@@ -95,11 +95,49 @@ static void test_paths(void)
 	is_int(cur, S, "ends in sync");
 }
 
+/*
+ * What a replica becomes when the monitor sees @seen, for every pair: the
+ * table's move where allowed, else it stays; an absent replica seen again
+ * went through present (udev told us).  Written out, not derived from want.
+ *
+ *            seen: absent present in-sync rebuilding faulty outdated
+ */
+static const enum state follow[_STATE_MAX][_STATE_MAX] = {
+	[A] = { [A] = A, [P] = P, [S] = S, [R] = R, [F] = A, [O] = O },
+	[P] = { [A] = A, [P] = P, [S] = S, [R] = R, [F] = P, [O] = O },
+	[S] = { [A] = A, [P] = P, [S] = S, [R] = S, [F] = F, [O] = S },
+	[R] = { [A] = A, [P] = R, [S] = S, [R] = R, [F] = F, [O] = O },
+	[F] = { [A] = A, [P] = F, [S] = F, [R] = R, [F] = F, [O] = O },
+	[O] = { [A] = A, [P] = O, [S] = O, [R] = R, [F] = O, [O] = O },
+};
+
+static void test_follow(void)
+{
+	for (int from = 0; from < _STATE_MAX; from++)
+		for (int seen = 0; seen < _STATE_MAX; seen++) {
+			enum state got = state_follow((enum state)from, (enum state)seen);
+
+			ok(got == follow[from][seen], "seen %s while %s: %s (got %s)",
+			   state_to_string(seen), state_to_string(from),
+			   state_to_string(follow[from][seen]), state_to_string(got));
+		}
+	/* The rule the table exists for, whatever md shows: stale data is in
+	 * sync again only after a rebuild. */
+	for (int seen = 0; seen < _STATE_MAX; seen++) {
+		ok(state_follow(F, (enum state)seen) != S, "faulty never straight to in-sync (seen %s)",
+		   state_to_string(seen));
+		ok(state_follow(O, (enum state)seen) != S, "outdated never straight to in-sync (seen %s)",
+		   state_to_string(seen));
+	}
+	is_int(state_follow(P, _STATE_INVALID), P, "an invalid observation changes nothing");
+}
+
 int main(void)
 {
 	test_matrix();
 	test_strings();
 	test_invalid();
 	test_paths();
+	test_follow();
 	return tap_done();
 }

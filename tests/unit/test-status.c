@@ -423,6 +423,12 @@ static void test_volume_states(void)
 	is_volume_state(make_degraded(), STATUS_DEGRADED, "faulty and absent replica: degraded");
 	is_volume_state(make_rebuilding(), STATUS_REBUILDING, "a replica rebuilding: rebuilding");
 	is_volume_state(make_inactive(), STATUS_INACTIVE, "no descriptor: inactive");
+	v = make_volume("db1", 2);
+	v->record_stale = true;
+	refresh(v);
+	ok(v->problems & STATUS_PROBLEM_BIT(STATUS_PROBLEM_RECORD_STALE), "record not written: problem record-stale");
+	is_str(status_problem_to_string(STATUS_PROBLEM_RECORD_STALE), "record-stale", "  ... so named");
+	is_volume_state(v, STATUS_DEGRADED, "  ... and not optimal: degraded");
 
 	v = make_volume("db1", 2);
 	v->replicas[1].state = P;
