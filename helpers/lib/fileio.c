@@ -12,7 +12,6 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
-#include "session.h"
 
 /* How often lock_file_at() retakes a lock whose file was replaced under it
  * before giving up: each retry means another holder removed the file, which
@@ -445,29 +444,4 @@ int unlock_file_at(int dir_fd, const char *name, int fd, bool remove)
 	if (remove && fd >= 0 && filename_is_valid(name))
 		(void)unlinkat(dir_fd, name, 0);
 	return safe_close(fd);
-}
-
-static int volume_lock_name(const char *volume, char buf[static NAME_MAX + 1])
-{
-	return vs_file_name(VS_FILE_LOCK, volume, buf);
-}
-
-int lock_volume_at(int dir_fd, const char *volume, bool wait, int *ret_fd)
-{
-	char name[NAME_MAX + 1];
-	int r;
-
-	r = volume_lock_name(volume, name);
-	if (r < 0)
-		return r;
-	return lock_file_at(dir_fd, name, wait, ret_fd);
-}
-
-int unlock_volume_at(int dir_fd, const char *volume, int fd, bool remove)
-{
-	char name[NAME_MAX + 1];
-
-	if (volume_lock_name(volume, name) < 0)
-		return safe_close(fd);
-	return unlock_file_at(dir_fd, name, fd, remove);
 }

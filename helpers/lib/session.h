@@ -166,3 +166,20 @@ int vs_exit_status(const struct vs_session *s, int r);
 void vs_close(struct vs_session *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct vs_session *, vs_close);
 #define _cleanup_vs_ _cleanup_(vs_closep)
+
+/**
+ * lock_volume_at() - the per-volume lock, "<volume>.lock" in @dir_fd
+ *
+ * Serialises the helpers that act on one volume (udev events, the unit,
+ * the admin's command).  @dir_fd is normally the runtime directory.
+ *
+ * Return: as lock_file_at(); -EINVAL if "<volume>.lock" is no valid name.
+ */
+int lock_volume_at(int dir_fd, const char *volume, bool wait, int *ret_fd);
+
+/**
+ * unlock_volume_at() - release a lock from lock_volume_at()
+ *
+ * Return: -EBADF.
+ */
+int unlock_volume_at(int dir_fd, const char *volume, int fd, bool remove);

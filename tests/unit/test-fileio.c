@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/fileio.h"
+#include "lib/session.h"
 #include "lib/log.h"
 #include "lib/macro.h"
 #include "tap.h"
