@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "lib/log.h"
-#include "lib/osbrick.h"
-#include "lib/volume.h"
+#include "log.h"
+#include "osbrick.h"
+#include "volume.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

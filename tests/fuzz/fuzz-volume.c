@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/log.h"
-#include "lib/volume.h"
+#include "log.h"
+#include "volume.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -21,7 +21,7 @@
 BOOT=${NVMF_RAID_BOOT:-1}
 STATE=/var/lib/nvmf-raid-hostid-test	# survives the reboot
 DMI=/sys/class/dmi/id/product_uuid
-APP_ID=457fce97-5307-4080-9863-4ac7ad9b62d3	# HOSTID_APP_ID, helpers/lib/hostid.h
+APP_ID=457fce97-5307-4080-9863-4ac7ad9b62d3	# HOSTID_APP_ID, helpers/shared/hostid.h
 CURSOR=/tmp/hostid-test.cursor
 UUID_NQN=nqn.2014-08.org.nvmexpress:uuid:
 

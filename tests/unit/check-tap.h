@@ -2,7 +2,7 @@
 #pragma once
 
 /* "nvmf-raid check" run in-process by a unit test, its output caught in
- * out and errs.  Include after tap.h; link helpers/check.c. */
+ * out and errs.  Include after tap.h; link helpers/nvmf-raid/nvmf-raid-check.c. */
 
 #include <getopt.h>
 #include <stdarg.h>

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/log.h"
-#include "lib/osbrick.h"
-#include "lib/volume.h"
+#include "log.h"
+#include "osbrick.h"
+#include "volume.h"
 #include "tap.h"
 
 /* What every volume file osb_parse() writes starts with. */

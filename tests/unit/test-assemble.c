@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "lib/assemble.h"
+#include "assemble.h"
 #include "tap.h"
 
 /* kinds: one letter per replica: '-' absent, 'b' blank, 'o' ours, 'f' foreign;

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/blk.h"
-#include "lib/macro.h"
+#include "blk.h"
+#include "macro.h"
 #include "tap.h"
 
 #define OUR_UUID "3aa2a1c4:2e5b9f0d:5e1c2b7a:9d8f6e01"

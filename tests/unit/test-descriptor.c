@@ -12,10 +12,10 @@
 
 #include <json-c/json.h>
 
-#include "lib/descriptor.h"
-#include "lib/fileio.h"
-#include "lib/log.h"
-#include "lib/macro.h"
+#include "descriptor.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
 #include "tap.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);

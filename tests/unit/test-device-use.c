@@ -16,9 +16,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "lib/device.h"
-#include "lib/log.h"
-#include "lib/macro.h"
+#include "device.h"
+#include "log.h"
+#include "macro.h"
 #include "tap.h"
 
 #define NQN_MP "nqn.2024-01.io.example:shared"

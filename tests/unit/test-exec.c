@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/exec.h"
-#include "lib/macro.h"
+#include "exec.h"
+#include "macro.h"
 #include "tap.h"
 
 int main(void)

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/failover.h"
+#include "failover.h"
 #include "tap.h"
 
 #define SEC 1000000ULL

@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/fileio.h"
-#include "lib/session.h"
-#include "lib/log.h"
-#include "lib/macro.h"
+#include "fileio.h"
+#include "session.h"
+#include "log.h"
+#include "macro.h"
 #include "tap.h"
 
 /* Best effort: keep going past anything that cannot be removed. */

@@ -15,10 +15,10 @@
 
 #include <systemd/sd-id128.h>
 
-#include "lib/hostid.h"
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/volume.h"
+#include "hostid.h"
+#include "log.h"
+#include "macro.h"
+#include "volume.h"
 #include "tap.h"
 
 /* Made up, as every value here. */

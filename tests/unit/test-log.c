@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/log.h"
+#include "log.h"
 #include "tap.h"
 
 /* Runs fn with stderr redirected into a buffer; returns what it printed. */

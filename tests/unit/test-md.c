@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/macro.h"
-#include "lib/md.h"
+#include "macro.h"
+#include "md.h"
 #include "tap.h"
 
 static void test_names(void)

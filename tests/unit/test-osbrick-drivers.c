@@ -19,10 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/osbrick.h"
-#include "lib/volume.h"
+#include "log.h"
+#include "macro.h"
+#include "osbrick.h"
+#include "volume.h"
 #include "osbrick-tap.h"
 #include "tap.h"
 

@@ -20,12 +20,12 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-id128.h>
 
-#include "lib/device.h"
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/osbrick.h"
-#include "lib/unit.h"
-#include "lib/volume.h"
+#include "device.h"
+#include "log.h"
+#include "macro.h"
+#include "osbrick.h"
+#include "unit.h"
+#include "volume.h"
 #include "osbrick-tap.h"
 #include "tap.h"
 

@@ -20,12 +20,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/descriptor.h"
-#include "lib/exit-status.h"
-#include "lib/hostconf.h"
-#include "lib/log.h"
-#include "lib/rebuild.h"
-#include "lib/volume.h"
+#include "descriptor.h"
+#include "exit-status.h"
+#include "hostconf.h"
+#include "log.h"
+#include "rebuild.h"
+#include "volume.h"
 #include "verbs.h"
 #include "tap.h"
 #include "check-tap.h"

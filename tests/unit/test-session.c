@@ -15,13 +15,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../helpers/lib/descriptor.h"
-#include "../../helpers/lib/descriptor-internal.h"
-#include "../../helpers/lib/exit-status.h"
-#include "../../helpers/lib/fileio.h"
-#include "../../helpers/lib/log.h"
-#include "../../helpers/lib/session.h"
-#include "../../helpers/lib/state-record.h"
+#include "../../helpers/shared/descriptor.h"
+#include "../../helpers/shared/descriptor-internal.h"
+#include "../../helpers/shared/exit-status.h"
+#include "../../helpers/basic/fileio.h"
+#include "../../helpers/basic/log.h"
+#include "../../helpers/shared/session.h"
+#include "../../helpers/shared/state-record.h"
 #include "tap.h"
 
 static char top[] = "/tmp/nvmf-raid-test-session.XXXXXX";

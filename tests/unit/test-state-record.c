@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/descriptor.h"
-#include "lib/log.h"
-#include "lib/reconcile.h"
-#include "lib/state-record.h"
+#include "descriptor.h"
+#include "log.h"
+#include "reconcile.h"
+#include "state-record.h"
 #include "tap.h"
 
 static int parse(const char *text, const char *vol, struct state_record *rec)

@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "lib/state.h"
+#include "state.h"
 #include "tap.h"
 
 #define A STATE_ABSENT

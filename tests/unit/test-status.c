@@ -11,8 +11,8 @@
 
 #include <json-c/json.h>
 
-#include "lib/macro.h"
-#include "lib/status.h"
+#include "macro.h"
+#include "status.h"
 #include "tap.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);

@@ -17,10 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/exit-status.h"
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/volume.h"
+#include "exit-status.h"
+#include "log.h"
+#include "macro.h"
+#include "volume.h"
 #include "tap.h"
 #include "check-tap.h"
 #include "verbs.h"

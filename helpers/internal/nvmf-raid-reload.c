@@ -21,21 +21,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/blk.h"
-#include "lib/descriptor.h"
-#include "lib/device.h"
-#include "lib/exit-status.h"
-#include "lib/fabrics.h"
-#include "lib/fileio.h"
-#include "lib/grow.h"
-#include "lib/helper.h"
-#include "lib/log.h"
-#include "lib/md.h"
-#include "lib/reconcile.h"
-#include "lib/session.h"
-#include "lib/state-record.h"
-#include "lib/teardown.h"
-#include "lib/volume.h"
+#include "blk.h"
+#include "descriptor.h"
+#include "device.h"
+#include "exit-status.h"
+#include "fabrics.h"
+#include "fileio.h"
+#include "grow.h"
+#include "helper.h"
+#include "log.h"
+#include "md.h"
+#include "reconcile.h"
+#include "session.h"
+#include "state-record.h"
+#include "teardown.h"
+#include "volume.h"
 
 struct reload {
 	struct vs_session *s;			/* owns the file, the old descriptor, the lock */

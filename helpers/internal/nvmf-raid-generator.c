@@ -24,10 +24,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/exit-status.h"
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/volume.h"
+#include "exit-status.h"
+#include "log.h"
+#include "macro.h"
+#include "volume.h"
 
 #define TARGET_WANTS "nvmf-raid.target.wants"
 

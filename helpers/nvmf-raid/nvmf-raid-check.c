@@ -15,11 +15,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "lib/exit-status.h"
-#include "lib/hostconf.h"
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/volume.h"
+#include "exit-status.h"
+#include "hostconf.h"
+#include "log.h"
+#include "macro.h"
+#include "volume.h"
 #include "verbs.h"
 
 struct check {

@@ -19,11 +19,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/descriptor.h"
-#include "lib/device.h"
-#include "lib/exit-status.h"
-#include "lib/log.h"
-#include "lib/macro.h"
+#include "descriptor.h"
+#include "device.h"
+#include "exit-status.h"
+#include "log.h"
+#include "macro.h"
 
 static int probe(const char *devpath)
 {

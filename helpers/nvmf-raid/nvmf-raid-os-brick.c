@@ -18,18 +18,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/descriptor.h"
-#include "lib/device.h"
-#include "lib/exit-status.h"
-#include "lib/fileio.h"
-#include "lib/grow.h"
-#include "lib/hostid.h"
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/osbrick.h"
-#include "lib/session.h"
-#include "lib/unit.h"
-#include "lib/volume.h"
+#include "descriptor.h"
+#include "device.h"
+#include "exit-status.h"
+#include "fileio.h"
+#include "grow.h"
+#include "hostid.h"
+#include "log.h"
+#include "macro.h"
+#include "osbrick.h"
+#include "session.h"
+#include "unit.h"
+#include "volume.h"
 #include "verbs.h"
 
 /* Every character a volume name may hold is valid in a unit name as it

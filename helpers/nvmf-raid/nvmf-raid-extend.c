@@ -10,10 +10,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "lib/exit-status.h"
-#include "lib/grow.h"
-#include "lib/log.h"
-#include "lib/volume.h"
+#include "exit-status.h"
+#include "grow.h"
+#include "log.h"
+#include "volume.h"
 #include "verbs.h"
 
 static void help(FILE *f)

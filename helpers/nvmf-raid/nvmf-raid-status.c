@@ -14,13 +14,13 @@
 
 #include <libudev.h>
 
-#include "lib/descriptor.h"
-#include "lib/device.h"
-#include "lib/exit-status.h"
-#include "lib/log.h"
-#include "lib/macro.h"
-#include "lib/status.h"
-#include "lib/volume.h"
+#include "descriptor.h"
+#include "device.h"
+#include "exit-status.h"
+#include "log.h"
+#include "macro.h"
+#include "status.h"
+#include "volume.h"
 #include "verbs.h"
 
 struct run {

@@ -15,15 +15,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/descriptor.h"
-#include "lib/device.h"
-#include "lib/exit-status.h"
-#include "lib/helper.h"
-#include "lib/fileio.h"
-#include "lib/log.h"
-#include "lib/session.h"
-#include "lib/teardown.h"
-#include "lib/volume.h"
+#include "descriptor.h"
+#include "device.h"
+#include "exit-status.h"
+#include "helper.h"
+#include "fileio.h"
+#include "log.h"
+#include "session.h"
+#include "teardown.h"
+#include "volume.h"
 
 /* The device users hold: the array, or the namespace of one replica.
  * Mounted (also through a partition) or held by another device: busy.  For

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "config.h"
-#include "lib/exit-status.h"
-#include "lib/log.h"
+#include "exit-status.h"
+#include "log.h"
 #include "verbs.h"
 
 struct verb {

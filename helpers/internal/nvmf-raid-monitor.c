@@ -29,20 +29,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/descriptor.h"
-#include "lib/device.h"
-#include "lib/event.h"
-#include "lib/exit-status.h"
-#include "lib/helper.h"
-#include "lib/fabrics.h"
-#include "lib/failover.h"
-#include "lib/fileio.h"
-#include "lib/health.h"
-#include "lib/log.h"
-#include "lib/md.h"
-#include "lib/rebuild.h"
-#include "lib/reconcile.h"
-#include "lib/volume.h"
+#include "descriptor.h"
+#include "device.h"
+#include "event.h"
+#include "exit-status.h"
+#include "helper.h"
+#include "fabrics.h"
+#include "failover.h"
+#include "fileio.h"
+#include "health.h"
+#include "log.h"
+#include "md.h"
+#include "rebuild.h"
+#include "reconcile.h"
+#include "volume.h"
 
 #define MAX_WATCH (3 + VOL_REPLICAS_MAX * 2)
 #define FIXED_FDS 3	/* udev monitor, inotify of the device link, rebuild slot wake-up */
