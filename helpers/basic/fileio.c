@@ -120,7 +120,7 @@ static int walk_dirs(int root_fd, const char *rel, bool create, mode_t mode, int
 		safe_close(fd);
 		fd = next;
 	}
-	if (fd < 0)		/* only slashes */
+	if (fd < 0) /* only slashes */
 		return -EINVAL;
 	if (ret_fd)
 		*ret_fd = TAKE_FD(fd);
@@ -228,25 +228,21 @@ static uint64_t random_u64(void)
 	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
 		return v;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^
-	       ((uint64_t)getpid() << 16) ^ ++counter;
+	return ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16) ^ ++counter;
 }
 
 /* Creates ".#<name><16 hex digits>" next to name; tmp gets the name. */
-static int tmpfile_open_at(int dir_fd, const char *name, char tmp[static NAME_MAX + 1],
-			   int *ret_fd)
+static int tmpfile_open_at(int dir_fd, const char *name, char tmp[static NAME_MAX + 1], int *ret_fd)
 {
 	for (unsigned i = 0; i < TMPFILE_TRIES_MAX; i++) {
 		int fd, n;
 
-		n = snprintf(tmp, NAME_MAX + 1, ".#%s%016llx", name,
-			     (unsigned long long)random_u64());
+		n = snprintf(tmp, NAME_MAX + 1, ".#%s%016llx", name, (unsigned long long)random_u64());
 		if (n < 0 || n > NAME_MAX)
 			return -ENAMETOOLONG;
 		/* 0600 until it is complete; the caller's mode comes later. */
 		fd = openat(dir_fd, tmp,
-			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-			    0600);
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
 		if (fd >= 0) {
 			*ret_fd = fd;
 			return 0;
@@ -272,14 +268,13 @@ static int write_and_sync(int fd, const void *buf, size_t size, mode_t mode)
 	return 0;
 }
 
-int write_file_atomic_at(int dir_fd, const char *name, const void *buf, size_t size,
-			 mode_t mode)
+int write_file_atomic_at(int dir_fd, const char *name, const void *buf, size_t size, mode_t mode)
 {
 	_cleanup_close_ int fd = -EBADF;
 	char tmp[NAME_MAX + 1];
 	int r;
 
-	assert(dir_fd >= 0);	/* fsync() needs a real directory fd */
+	assert(dir_fd >= 0); /* fsync() needs a real directory fd */
 	assert(buf || size == 0);
 	if (!filename_is_valid(name))
 		return -EINVAL;
@@ -311,7 +306,7 @@ static int read_all(int fd, size_t hint, size_t max_size, char **ret_buf, size_t
 	for (;;) {
 		ssize_t n;
 
-		if (len + 1 == cap) {	/* it grew since fstat() */
+		if (len + 1 == cap) { /* it grew since fstat() */
 			size_t ncap = cap > max_size / 2 ? max_size + 2 : cap * 2;
 			char *nbuf = realloc(buf, ncap);
 
@@ -355,8 +350,7 @@ int read_file_fd(int fd, size_t max_size, char **ret_buf, size_t *ret_size)
 	return read_all(fd, (size_t)st.st_size, max_size, ret_buf, ret_size);
 }
 
-int read_file_at(int dir_fd, const char *name, size_t max_size, char **ret_buf,
-		 size_t *ret_size)
+int read_file_at(int dir_fd, const char *name, size_t max_size, char **ret_buf, size_t *ret_size)
 {
 	_cleanup_close_ int fd = -EBADF;
 
@@ -399,8 +393,7 @@ static int lock_once(int dir_fd, const char *name, bool wait, int *ret_fd)
 	struct stat st;
 	int r;
 
-	fd = openat(dir_fd, name,
-		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+	fd = openat(dir_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0)

@@ -107,8 +107,7 @@ int open_dir_secure_at(int root_fd, const char *rel, int *ret_fd);
  * Return: 0; -EINVAL for an invalid @name; -ENAMETOOLONG if no temporary
  * name fits; other negative errno.
  */
-int write_file_atomic_at(int dir_fd, const char *name, const void *buf, size_t size,
-			 mode_t mode);
+int write_file_atomic_at(int dir_fd, const char *name, const void *buf, size_t size, mode_t mode);
 
 /**
  * read_file_at() - read the regular file @name in @dir_fd
@@ -122,8 +121,7 @@ int write_file_atomic_at(int dir_fd, const char *name, const void *buf, size_t s
  * @name is not a regular file; -EFBIG if it is larger than @max_size; other
  * negative errno (-ENOENT, ...).
  */
-int read_file_at(int dir_fd, const char *name, size_t max_size, char **ret_buf,
-		 size_t *ret_size);
+int read_file_at(int dir_fd, const char *name, size_t max_size, char **ret_buf, size_t *ret_size);
 
 /**
  * read_file_fd() - read_file_at() of a file its caller opened
@@ -176,4 +174,3 @@ int lock_file_at(int dir_fd, const char *name, bool wait, int *ret_fd);
  * Return: -EBADF, for "fd = unlock_file_at(...)".
  */
 int unlock_file_at(int dir_fd, const char *name, int fd, bool remove);
-

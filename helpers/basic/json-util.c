@@ -8,9 +8,9 @@
 const char *json_type_text(json_object *v)
 {
 	static const char *const names[] = {
-		[json_type_null] = "null", [json_type_boolean] = "a boolean",
+		[json_type_null] = "null",	   [json_type_boolean] = "a boolean",
 		[json_type_double] = "a fraction", [json_type_int] = "an integer",
-		[json_type_object] = "an object", [json_type_array] = "a list",
+		[json_type_object] = "an object",  [json_type_array] = "a list",
 		[json_type_string] = "a string",
 	};
 	unsigned t = (unsigned)json_object_get_type(v);
@@ -18,8 +18,8 @@ const char *json_type_text(json_object *v)
 	return t < ELEMENTSOF(names) && names[t] ? names[t] : "unknown";
 }
 
-int json_parse_object(const char *buf, size_t len, size_t max, int depth, json_object **ret,
-		      char *why, size_t why_size)
+int json_parse_object(const char *buf, size_t len, size_t max, int depth, json_object **ret, char *why,
+		      size_t why_size)
 {
 	_cleanup_(json_tokener_freep) json_tokener *tok = NULL;
 	_cleanup_json_ json_object *o = NULL;
@@ -41,7 +41,8 @@ int json_parse_object(const char *buf, size_t len, size_t max, int depth, json_o
 		return snprintf(why, why_size, "truncated JSON"), -EBADMSG;
 	if (e != json_tokener_success)
 		return snprintf(why, why_size, "malformed JSON at byte %zu: %s",
-				json_tokener_get_parse_end(tok), json_tokener_error_desc(e)), -EBADMSG;
+				json_tokener_get_parse_end(tok), json_tokener_error_desc(e)),
+		       -EBADMSG;
 	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
 		if (!strchr(" \t\r\n", buf[i]))
 			return snprintf(why, why_size, "trailing data after the JSON object"), -EBADMSG;

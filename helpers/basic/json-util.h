@@ -38,5 +38,5 @@ const char *json_type_text(json_object *v);
  * may follow the object.
  * Return: 0, -EBADMSG, -ENOMEM.
  */
-int json_parse_object(const char *buf, size_t len, size_t max, int depth, json_object **ret,
-		      char *why, size_t why_size);
+int json_parse_object(const char *buf, size_t len, size_t max, int depth, json_object **ret, char *why,
+		      size_t why_size);

@@ -16,10 +16,8 @@ static enum log_target log_target = LOG_TARGET_AUTO;
 static int log_max_level = LOG_INFO;
 
 static const char *const level_names[] = {
-	[LOG_EMERG] = "emerg",     [LOG_ALERT] = "alert",
-	[LOG_CRIT] = "crit",       [LOG_ERR] = "err",
-	[LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
-	[LOG_INFO] = "info",       [LOG_DEBUG] = "debug",
+	[LOG_EMERG] = "emerg",	   [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "err",
+	[LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
 int log_parse_level(const char *s)
@@ -99,9 +97,8 @@ static int use_journal(void)
 	}
 }
 
-int log_internal(int level, int error, const char *message_id,
-		 const char *file, int line, const char *func,
-		 const char *format, ...)
+int log_internal(int level, int error, const char *message_id, const char *file, int line,
+		 const char *func, const char *format, ...)
 {
 	char buf[2048];
 	va_list ap;

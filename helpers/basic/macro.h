@@ -24,21 +24,21 @@
 #define _unlikely_(x) __builtin_expect(!!(x), 0)
 
 /* An assertion whose expression runs also with NDEBUG. */
-#define assert_se(expr)                                                  \
-	do {                                                             \
-		if (_unlikely_(!(expr)))                                 \
-			abort();                                         \
+#define assert_se(expr) \
+	do { \
+		if (_unlikely_(!(expr))) \
+			abort(); \
 	} while (0)
 
 /* IN_SET(x, a, b, ...): x equals one of the constants. */
-#define IN_SET(x, ...)                                                  \
-	({                                                              \
-		const __typeof__(x) _in_set_v_[] = { __VA_ARGS__ };     \
-		bool _in_set_r_ = false;                                \
+#define IN_SET(x, ...) \
+	({ \
+		const __typeof__(x) _in_set_v_[] = { __VA_ARGS__ }; \
+		bool _in_set_r_ = false; \
 		for (size_t _i_ = 0; _i_ < ELEMENTSOF(_in_set_v_); _i_++) \
-			if (_in_set_v_[_i_] == (x))                     \
-				_in_set_r_ = true;                      \
-		_in_set_r_;                                             \
+			if (_in_set_v_[_i_] == (x)) \
+				_in_set_r_ = true; \
+		_in_set_r_; \
 	})
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
@@ -46,29 +46,29 @@
 
 /* Hands a pointer's ownership on: the variable is left NULL so its cleanup
  * handler does nothing. */
-#define TAKE_PTR(p)                             \
-	({                                      \
-		__typeof__(p) *_pp_ = &(p);     \
-		__typeof__(p) _ptr_ = *_pp_;    \
-		*_pp_ = NULL;                   \
-		_ptr_;                          \
+#define TAKE_PTR(p) \
+	({ \
+		__typeof__(p) *_pp_ = &(p); \
+		__typeof__(p) _ptr_ = *_pp_; \
+		*_pp_ = NULL; \
+		_ptr_; \
 	})
 
-#define TAKE_FD(fd)                     \
-	({                              \
-		int *_fdp_ = &(fd);     \
-		int _fd_ = *_fdp_;      \
-		*_fdp_ = -EBADF;        \
-		_fd_;                   \
+#define TAKE_FD(fd) \
+	({ \
+		int *_fdp_ = &(fd); \
+		int _fd_ = *_fdp_; \
+		*_fdp_ = -EBADF; \
+		_fd_; \
 	})
 
 /* Cleanup handler for a type whose destructor takes the object itself and
  * accepts no NULL. */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)         \
-	static inline void func##p(type *p)             \
-	{                                               \
-		if (*p)                                 \
-			func(*p);                       \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+	static inline void func##p(type *p) \
+	{ \
+		if (*p) \
+			func(*p); \
 	}
 
 static inline void freep(void *p)

@@ -37,19 +37,19 @@
 #include "event.h"
 #include "state-record.h"
 
-#define LINK_TIMEOUT_USEC (30ULL * 1000000)	/* udev linking a device we made */
+#define LINK_TIMEOUT_USEC (30ULL * 1000000) /* udev linking a device we made */
 
 struct attach {
 	struct vs_session *s;	/* owns the file, descriptor, record and lock */
-	struct vol_volume *vol;	/* s->vol */
+	struct vol_volume *vol; /* s->vol */
 	struct desc *desc;	/* s->desc, once made */
 	struct udev *udev;
 	struct udev_monitor *mon;
 	char md_name[MD_NAME_MAX + 1];
 	char md_uuid[36];
 	char link[PATH_MAX];
-	bool connected;		/* something was connected: roll back on failure */
-	bool accept_stale;	/* the admin's override (see --help) */
+	bool connected;	   /* something was connected: roll back on failure */
+	bool accept_stale; /* the admin's override (see --help) */
 	enum assemble_kind kind[VOL_REPLICAS_MAX];
 	struct assemble_plan plan;
 };
@@ -75,7 +75,8 @@ static int load_module(const char *module)
 		return 0;
 	uname(&u);
 	log_error("Kernel module %s is not available: install the Debian package "
-		  "linux-image-%s (and kmod).", module, u.release);
+		  "linux-image-%s (and kmod).",
+		  module, u.release);
 	return -ENOENT;
 }
 
@@ -173,7 +174,8 @@ static int scan_existing(struct attach *a)
 		if (r <= 0)
 			continue;
 		if (streq(udev_device_get_property_value(dev, "NVMF_RAID_VOLUME"), a->vol->name) &&
-		    streq(udev_device_get_property_value(dev, "NVMF_RAID_REPLICA"), a->desc->replicas[i].name))
+		    streq(udev_device_get_property_value(dev, "NVMF_RAID_REPLICA"),
+			  a->desc->replicas[i].name))
 			r = note_member(a, dev);
 		else
 			r = dev_trigger_change(udev_device_get_syspath(dev));
@@ -204,7 +206,8 @@ static void decide(struct attach *a, bool deadline_passed)
 		/* No array: the namespace is the volume, or nothing is. */
 		a->plan = (struct assemble_plan){
 			.action = a->desc->replicas[0].state != STATE_ABSENT ? ASSEMBLE_START :
-				  deadline_passed ? ASSEMBLE_REFUSE_FEW : ASSEMBLE_WAIT,
+				  deadline_passed			     ? ASSEMBLE_REFUSE_FEW :
+									       ASSEMBLE_WAIT,
 		};
 		return;
 	}
@@ -250,24 +253,31 @@ static int refuse(struct attach *a)
 		else if (a->plan.action == ASSEMBLE_REFUSE_STALE)
 			event_emit(EVENT_STALE_REFUSED, a->vol->name, r->name, a->vol->notify,
 				   "%s: replica %s (%s) is stale (%s); refusing to start from it. "
-				   "Nothing was written.", a->vol->name, r->name, r->device,
-				   a->vol->replicas[i].outdated ? "outdated = yes" : "not in the last in-sync set");
+				   "Nothing was written.",
+				   a->vol->name, r->name, r->device,
+				   a->vol->replicas[i].outdated ? "outdated = yes" :
+								  "not in the last in-sync set");
 	}
 	switch (a->plan.action) {
 	case ASSEMBLE_REFUSE_STALE:
-		return log_error_errno(ESTALE, "%s: only stale replicas are reachable; not starting. "
-				       "It starts when an in-sync replica returns.", a->vol->name);
+		return log_error_errno(ESTALE,
+				       "%s: only stale replicas are reachable; not starting. "
+				       "It starts when an in-sync replica returns.",
+				       a->vol->name);
 	case ASSEMBLE_REFUSE_FEW:
 		return log_error_errno(ENODEV, "%s: %s; not starting (min-replicas = %u).", a->vol->name,
-				       a->s->have_record || a->plan.n_use ? "too few usable replicas" :
-				       "no record of which replicas are in sync, so all must be present",
+				       a->s->have_record || a->plan.n_use ?
+					       "too few usable replicas" :
+					       "no record of which replicas are in sync, so all must be present",
 				       a->vol->min_replicas);
 	case ASSEMBLE_REFUSE_MIXED:
-		return log_error_errno(EEXIST, "%s: some replicas carry the array and some are blank, and "
+		return log_error_errno(EEXIST,
+				       "%s: some replicas carry the array and some are blank, and "
 				       "there is no record to tell which are current; not starting.",
 				       a->vol->name);
 	default:
-		return log_error_errno(EEXIST, "%s: a replica holds foreign data; not starting.", a->vol->name);
+		return log_error_errno(EEXIST, "%s: a replica holds foreign data; not starting.",
+				       a->vol->name);
 	}
 }
 
@@ -286,7 +296,8 @@ static int wait_link(struct attach *a)
 		if (r < 0)
 			return r;
 		if (r == 0)
-			return log_error_errno(ETIMEDOUT, "%s: udev did not create %s.", a->vol->name, a->link);
+			return log_error_errno(ETIMEDOUT, "%s: udev did not create %s.", a->vol->name,
+					       a->link);
 	}
 }
 
@@ -330,16 +341,16 @@ static int record_array(struct attach *a)
 	/* The link's second source, for events that come without MD_UUID. */
 	r = md_dev_index_write(real, a->vol->name, a->md_uuid);
 	if (r < 0)
-		return log_error_errno(r, "%s: failed to write the index entry of %s: %m",
-				       a->vol->name, real);
+		return log_error_errno(r, "%s: failed to write the index entry of %s: %m", a->vol->name,
+				       real);
 	/* Members left out stay "present" (or absent); the monitor adds them. */
 	for (unsigned i = 0; i < a->desc->n_replicas; i++) {
 		struct desc_replica *rep = &a->desc->replicas[i];
 
 		if (!a->plan.use[i])
 			continue;
-		r = state_transition(&rep->state, md_member_in_sync(real, rep->device) ?
-					  STATE_IN_SYNC : STATE_REBUILDING);
+		r = state_transition(&rep->state, md_member_in_sync(real, rep->device) ? STATE_IN_SYNC :
+											 STATE_REBUILDING);
 		if (r < 0)
 			return r;
 	}
@@ -375,13 +386,15 @@ static int leftover_array(struct attach *a)
 		if (!a->plan.use[i] || md_holder(NULL, a->desc->replicas[i].device, mddev) <= 0)
 			continue;
 		if (!md_array_active(mddev)) {
-			log_info("%s: stopping %s, which an interrupted start left inactive.", a->vol->name, mddev);
+			log_info("%s: stopping %s, which an interrupted start left inactive.",
+				 a->vol->name, mddev);
 			if (md_stop(mddev) < 0)
 				return log_error_errno(EBUSY, "%s: %s, left inactive, cannot be stopped.",
 						       a->vol->name, mddev);
 			return 0;
 		}
-		log_info("%s: %s runs already (an interrupted start); taking it as it is.", a->vol->name, mddev);
+		log_info("%s: %s runs already (an interrupted start); taking it as it is.",
+			 a->vol->name, mddev);
 		/* udev may have seen it before our index entry named it. */
 		snprintf(sys, sizeof(sys), "/sys/class/block/%s", mddev + STRLEN("/dev/"));
 		(void)dev_trigger_change(sys);
@@ -420,15 +433,17 @@ static int attach_md(struct attach *a)
 	 * it), or a later start could assemble from a replica now stale. */
 	r = reconcile_record(a->desc);
 	if (r < 0)
-		return log_error_errno(r, "%s: cannot write the in-sync record %s/%s.json (%m); "
-				       "not using %s.", a->vol->name, state_record_dir(), a->vol->name,
-				       a->desc->md.device);
+		return log_error_errno(r,
+				       "%s: cannot write the in-sync record %s/%s.json (%m); "
+				       "not using %s.",
+				       a->vol->name, state_record_dir(), a->vol->name, a->desc->md.device);
 	for (unsigned i = 0; i < a->desc->n_replicas; i++)
 		absent += a->desc->replicas[i].state == STATE_ABSENT;
 	if (absent > 0)
 		event_emit(EVENT_DEGRADED_START, a->vol->name, NULL, a->vol->notify,
 			   "%s: started degraded from %u of %u replicas; %u did not appear within %us.",
-			   a->vol->name, a->plan.n_use, a->desc->n_replicas, absent, a->vol->degraded_timeout);
+			   a->vol->name, a->plan.n_use, a->desc->n_replicas, absent,
+			   a->vol->degraded_timeout);
 	return 0;
 }
 
@@ -461,7 +476,8 @@ static void connect_all(const struct vol_volume *v)
 
 	for (unsigned i = 0; i < v->n_replicas; i++) {
 		jobs[i] = (struct connect_job){ .vol = v, .replica = &v->replicas[i] };
-		started[i] = v->n_replicas > 1 && pthread_create(&threads[i], NULL, connect_one, &jobs[i]) == 0;
+		started[i] = v->n_replicas > 1 &&
+			     pthread_create(&threads[i], NULL, connect_one, &jobs[i]) == 0;
 		if (!started[i])
 			connect_one(&jobs[i]);
 	}
@@ -485,7 +501,8 @@ static bool accept_stale_requested(int run_fd, const char *name)
 	if (vs_file_name(VS_FILE_ACCEPT_STALE, name, flag) < 0 || unlinkat(run_fd, flag, 0) < 0)
 		return false;
 	log_warning("%s: %s found: starting from the reachable replicas even if they are stale "
-		    "(admin override).", name, flag);
+		    "(admin override).",
+		    name, flag);
 	return true;
 }
 
@@ -596,9 +613,11 @@ static int attach(const char *name)
 	 * (damaged, of a newer version, unreadable) is not "no record". */
 	r = vs_read_record(a.s);
 	if (r < 0 && r != -ENOENT && !a.accept_stale) {
-		log_error_errno(r, "%s: the in-sync record cannot be used (%m); refusing to start, so "
+		log_error_errno(r,
+				"%s: the in-sync record cannot be used (%m); refusing to start, so "
 				"that no stale replica is served. Repair or remove it, or override: "
-				"touch /run/nvmf-raid/%s.accept-stale", name, name);
+				"touch /run/nvmf-raid/%s.accept-stale",
+				name, name);
 		return EXIT_FAILED;
 	}
 

@@ -102,10 +102,7 @@ static int generate(const char *normal_dir)
 
 int main(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' }, {} };
 	int c;
 
 	log_setup("nvmf-raid-generator");
@@ -115,7 +112,8 @@ int main(int argc, char *argv[])
 			printf("Usage: nvmf-raid-generator NORMAL_DIR [EARLY_DIR LATE_DIR]\n\n"
 			       "systemd generator: pulls nvmf-raid@VOLUME.service into nvmf-raid.target\n"
 			       "for every volume file in %s without \"auto = no\".\n"
-			       "  -h --help      Show this help\n", vol_etc_dir());
+			       "  -h --help      Show this help\n",
+			       vol_etc_dir());
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;

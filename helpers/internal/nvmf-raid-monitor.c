@@ -45,7 +45,7 @@
 #include "volume.h"
 
 #define MAX_WATCH (3 + VOL_REPLICAS_MAX * 2)
-#define FIXED_FDS 3	/* udev monitor, inotify of the device link, rebuild slot wake-up */
+#define FIXED_FDS 3 /* udev monitor, inotify of the device link, rebuild slot wake-up */
 
 /* How often the paths of an array's members are sampled (failover.h):
  * the kernel tells no one when a controller stops being live or a request
@@ -96,7 +96,8 @@ static bool others_can_lose(const char *self, const char *nqn, char ret_who[stat
 		size_t n = strlen(de->d_name);
 		bool uses = false, other = false;
 
-		if (de->d_name[0] == '.' || n <= 5 || n - 5 > VOL_NAME_MAX || !streq(de->d_name + n - 5, ".json"))
+		if (de->d_name[0] == '.' || n <= 5 || n - 5 > VOL_NAME_MAX ||
+		    !streq(de->d_name + n - 5, ".json"))
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)(n - 5), de->d_name);
 		if (streq(name, self) || desc_read(name, &d) < 0)
@@ -129,7 +130,8 @@ static void suspend_tick(struct fo_volume *fo, uint64_t now)
 		fo->suspended = true;
 		fo->suspended_since = now;
 		event_emit(EVENT_SUSPENDED, fo->volume, NULL, notify,
-			   "%s: no in-sync replica is reachable; I/O waits until one returns.", fo->volume);
+			   "%s: no in-sync replica is reachable; I/O waits until one returns.",
+			   fo->volume);
 	} else if (!all_lost && fo->suspended) {
 		/* The others went at the same time and may be a moment behind:
 		 * they get fast-io-fail-tmo from now before they are failed. */
@@ -140,8 +142,8 @@ static void suspend_tick(struct fo_volume *fo, uint64_t now)
 			}
 		fo->suspended = false;
 		event_emit(EVENT_RESUMED, fo->volume, NULL, notify,
-			   "%s: an in-sync replica is reachable again after %.1f s; I/O goes on.", fo->volume,
-			   (double)(now - fo->suspended_since) / 1e6);
+			   "%s: an in-sync replica is reachable again after %.1f s; I/O goes on.",
+			   fo->volume, (double)(now - fo->suspended_since) / 1e6);
 	}
 }
 
@@ -158,7 +160,8 @@ static bool failover_tick(struct fo_volume *fo)
 		struct fo_track *t = &fo->r[i];
 
 		if (t->head[0])
-			(void)fo_sample(t->head, fo->fail_over ? fo_io_timeout_ms(fo->tmo_sec) : 0, &smp[i]);
+			(void)fo_sample(t->head, fo->fail_over ? fo_io_timeout_ms(fo->tmo_sec) : 0,
+					&smp[i]);
 		(void)fo_update(t, &smp[i], now, tmo);
 	}
 	suspend_tick(fo, now);
@@ -181,12 +184,14 @@ static bool failover_tick(struct fo_volume *fo)
 		t->held = false;
 		t->deleting = fo_delete_ctrls(t->nqn);
 		if (t->deleting < 0) {
-			log_warning_errno(t->deleting, "%s: cannot fail replica %s over: %m", fo->volume, t->name);
+			log_warning_errno(t->deleting, "%s: cannot fail replica %s over: %m",
+					  fo->volume, t->name);
 			t->deleting = 0;
 			continue;
 		}
 		log_warning("%s: replica %s %s for %.1f s; failing it over (its controllers are deleted, "
-			    "then connected again).", fo->volume, t->name,
+			    "then connected again).",
+			    fo->volume, t->name,
 			    smp[i].live ? "has I/O in flight and none completing" : "is unreachable",
 			    (double)(now - t->bad_since) / 1e6);
 		acted = true;

@@ -51,18 +51,16 @@ static int probe(const char *devpath)
 		return 0;
 	if (r < 0)
 		return log_warning_errno(r, "%s: cannot read the nvmf-raid index: %m", syspath);
-	printf("NVMF_RAID_VOLUME=%s\nNVMF_RAID_REPLICA=%s\nNVMF_RAID_SINGLE=%d\n", e.volume,
-	       e.replica, e.single);
+	printf("NVMF_RAID_VOLUME=%s\nNVMF_RAID_REPLICA=%s\nNVMF_RAID_SINGLE=%d\n", e.volume, e.replica,
+	       e.single);
 	return 0;
 }
 
 int main(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{}
-	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "version", no_argument, NULL, 'V' },
+						 {} };
 	int c;
 
 	log_setup("nvmf-raid-probe");

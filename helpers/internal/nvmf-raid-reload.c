@@ -38,13 +38,13 @@
 #include "volume.h"
 
 struct reload {
-	struct vs_session *s;			/* owns the file, the old descriptor, the lock */
-	struct vol_volume *vol;			/* s->vol */
-	struct desc *old;			/* s->desc: as attached */
+	struct vs_session *s;	/* owns the file, the old descriptor, the lock */
+	struct vol_volume *vol; /* s->vol */
+	struct desc *old;	/* s->desc: as attached */
 	struct desc *new;
-	bool added[VOL_REPLICAS_MAX];		/* index into new */
-	bool ours[VOL_REPLICAS_MAX];		/* added, carries this array's superblock */
-	bool removed[VOL_REPLICAS_MAX];		/* index into old */
+	bool added[VOL_REPLICAS_MAX];	/* index into new */
+	bool ours[VOL_REPLICAS_MAX];	/* added, carries this array's superblock */
+	bool removed[VOL_REPLICAS_MAX]; /* index into old */
 	unsigned n_added, n_removed;
 };
 
@@ -65,9 +65,11 @@ static int plan(struct reload *c)
 		return log_error_errno(r, "%s: cannot build the new descriptor: %m", c->vol->name);
 	if ((c->old->n_replicas == 1) != (c->new->n_replicas == 1) ||
 	    (c->old->n_replicas > 1 && !c->old->md.device))
-		return log_error_errno(EINVAL, "%s: a volume of one replica has no array and one of "
+		return log_error_errno(EINVAL,
+				       "%s: a volume of one replica has no array and one of "
 				       "several has; changing between them needs a detach and a new "
-				       "volume. Nothing changed.", c->vol->name);
+				       "volume. Nothing changed.",
+				       c->vol->name);
 	for (unsigned i = 0; i < c->new->n_replicas; i++) {
 		struct desc_replica *n = &c->new->replicas[i];
 		const struct desc_replica *o = desc_find_replica(c->old, n->name);
@@ -78,7 +80,8 @@ static int plan(struct reload *c)
 			continue;
 		}
 		if (!streq(o->nqn, n->nqn) || !vol_ns_id_eq(&o->ns, &n->ns))
-			return log_error_errno(EINVAL, "%s: %s [replica.%s]: nqn or namespace (uuid, nguid, nsid) changed; a new "
+			return log_error_errno(EINVAL,
+					       "%s: %s [replica.%s]: nqn or namespace (uuid, nguid, nsid) changed; a new "
 					       "namespace needs a new section name. Nothing changed.",
 					       c->vol->name, c->vol->path, n->name);
 		/* Kept: it is where it was, in the state it was. */
@@ -94,8 +97,10 @@ static int plan(struct reload *c)
 			c->n_removed++;
 		}
 	if (c->n_removed > 0 && in_sync_kept == 0)
-		return log_error_errno(EINVAL, "%s: removing those replicas would leave no in-sync one. "
-				       "Nothing changed.", c->vol->name);
+		return log_error_errno(EINVAL,
+				       "%s: removing those replicas would leave no in-sync one. "
+				       "Nothing changed.",
+				       c->vol->name);
 	if (desc_set_string(&c->new->md.device, c->old->md.device) < 0 ||
 	    desc_set_string(&c->new->md.uuid, c->old->md.uuid) < 0 ||
 	    desc_set_string(&c->new->md.name, c->old->md.name) < 0)
@@ -206,7 +211,8 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 				if (r < 0)
 					return r;
 				state_transition(&rep->state, STATE_PRESENT);
-				log_info("%s: added replica %s is %s.", c->vol->name, rep->name, rep->device);
+				log_info("%s: added replica %s is %s.", c->vol->name, rep->name,
+					 rep->device);
 			} else
 				missing++;
 		}
@@ -223,9 +229,9 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 					continue;
 				vol_ns_id_describe(&c->new->replicas[i].ns, id, sizeof(id));
 				log_error("%s: added replica %s (%s, namespace %s) did not appear "
-					  "within %us. Nothing changed.", c->vol->name,
-					  c->new->replicas[i].name, c->new->replicas[i].nqn, id,
-					  c->vol->degraded_timeout);
+					  "within %us. Nothing changed.",
+					  c->vol->name, c->new->replicas[i].name,
+					  c->new->replicas[i].nqn, id, c->vol->degraded_timeout);
 			}
 			return -ETIMEDOUT;
 		}
@@ -242,7 +248,8 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 			continue;
 		size = dev_size_bytes(rep->device);
 		if (size < needed)
-			return log_error_errno(ENOSPC, "%s: added replica %s (%s) has %" PRIu64 " bytes; "
+			return log_error_errno(ENOSPC,
+					       "%s: added replica %s (%s) has %" PRIu64 " bytes; "
 					       "a member of %s needs %" PRIu64 ". Nothing changed.",
 					       c->vol->name, rep->name, rep->device, size,
 					       c->new->md.device, needed);
@@ -250,9 +257,10 @@ static int bring_added(struct reload *c, struct udev *udev, struct udev_monitor 
 		if (k < 0)
 			return log_error_errno(k, "%s: cannot probe %s: %m", c->vol->name, rep->device);
 		if (k == BLK_FOREIGN)
-			return log_error_errno(EEXIST, "%s: added replica %s (%s) holds %s; not adding "
-					       "it. Nothing changed.", c->vol->name, rep->name,
-					       rep->device, what);
+			return log_error_errno(EEXIST,
+					       "%s: added replica %s (%s) holds %s; not adding "
+					       "it. Nothing changed.",
+					       c->vol->name, rep->name, rep->device, what);
 		c->ours[i] = k == BLK_OURS;
 	}
 	return 0;
@@ -375,8 +383,10 @@ static int apply(struct reload *c)
 		if (r < 0) {
 			/* Part done: record what is, the monitor takes it from there. */
 			desc_write(c->new);
-			return log_error_errno(r, "%s: changing the array failed part way; "
-					       "see mdadm's message above.", c->vol->name);
+			return log_error_errno(r,
+					       "%s: changing the array failed part way; "
+					       "see mdadm's message above.",
+					       c->vol->name);
 		}
 	}
 	if (c->n_removed > 0)
@@ -390,11 +400,13 @@ static int apply(struct reload *c)
 		 * (record-stale), the reload reports it failed. */
 		c->new->record_stale = true;
 		(void)desc_write(c->new);
-		return log_error_errno(r, "%s: cannot write the in-sync record %s/%s.json (%m); the "
-				       "monitor tries again.", c->vol->name, state_record_dir(), c->vol->name);
+		return log_error_errno(r,
+				       "%s: cannot write the in-sync record %s/%s.json (%m); the "
+				       "monitor tries again.",
+				       c->vol->name, state_record_dir(), c->vol->name);
 	}
-	log_info("%s: volume file applied: %u replica(s) added, %u removed.", c->vol->name,
-		 c->n_added, c->n_removed);
+	log_info("%s: volume file applied: %u replica(s) added, %u removed.", c->vol->name, c->n_added,
+		 c->n_removed);
 	return 0;
 }
 

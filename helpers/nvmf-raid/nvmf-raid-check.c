@@ -24,12 +24,12 @@
 
 struct check {
 	char **paths;
-	struct stat *stats;	/* of each path, st_ino 0 if it could not be seen */
+	struct stat *stats; /* of each path, st_ino 0 if it could not be seen */
 	unsigned n_paths;
-	bool invalid;		/* an invalid file or argument: exit 2 */
-	bool failed;		/* a file that could not be read: exit 1 */
-	const char *host_conf;	/* host.conf to check, or NULL */
-	bool host_named;	/* ... named by the user: it must exist */
+	bool invalid;	       /* an invalid file or argument: exit 2 */
+	bool failed;	       /* a file that could not be read: exit 1 */
+	const char *host_conf; /* host.conf to check, or NULL */
+	bool host_named;       /* ... named by the user: it must exist */
 };
 
 static void check_done(struct check *c)
@@ -91,7 +91,7 @@ static int add_path(struct check *c, char *path)
 	if (!path)
 		return log_oom();
 	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		st.st_ino = 0;		/* vol_load() will say why */
+		st.st_ino = 0; /* vol_load() will say why */
 	for (unsigned i = 0; i < c->n_paths; i++)
 		if (streq(c->paths[i], path) || same_file(&c->stats[i], &st)) {
 			free(path);
@@ -152,8 +152,7 @@ static void check_host_conf(struct check *c)
 	note(c, r);
 	if (r <= 0)
 		return;
-	printf("host.conf: %s: ok (max-concurrent %u, rate ", c->host_conf,
-	       h.rebuild_max_concurrent);
+	printf("host.conf: %s: ok (max-concurrent %u, rate ", c->host_conf, h.rebuild_max_concurrent);
 	if (h.rebuild_rate)
 		printf("%u KiB/s)\n", h.rebuild_rate);
 	else
@@ -217,12 +216,12 @@ static int check_paths(struct check *c, bool named)
 
 int verb_check(int argc, char *argv[])
 {
-	enum { ARG_HOST_CONF = 0x100 };
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "host-conf", required_argument, NULL, ARG_HOST_CONF },
-		{}
+	enum {
+		ARG_HOST_CONF = 0x100
 	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "host-conf", required_argument, NULL, ARG_HOST_CONF },
+						 {} };
 	_cleanup_(check_done) struct check c = {};
 	int opt, r = 0;
 

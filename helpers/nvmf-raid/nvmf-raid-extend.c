@@ -18,26 +18,22 @@
 
 static void help(FILE *f)
 {
-	fprintf(f,
-		"Usage: nvmf-raid extend [OPTIONS] VOLUME\n"
-		"\n"
-		"Rescan the namespaces of an attached volume and grow its array to the\n"
-		"smallest replica.  Prints the volume's size in bytes.  Refuses while a\n"
-		"replica has not grown yet or is out of the array.\n"
-		"\n"
-		"Options:\n"
-		"  -h --help        Show this help\n"
-		"\n"
-		"Exit status: 0 grown (or already at the replicas' size), 1 not attached\n"
-		"or not grown, 2 usage error, 3 mdadm missing.\n");
+	fprintf(f, "Usage: nvmf-raid extend [OPTIONS] VOLUME\n"
+		   "\n"
+		   "Rescan the namespaces of an attached volume and grow its array to the\n"
+		   "smallest replica.  Prints the volume's size in bytes.  Refuses while a\n"
+		   "replica has not grown yet or is out of the array.\n"
+		   "\n"
+		   "Options:\n"
+		   "  -h --help        Show this help\n"
+		   "\n"
+		   "Exit status: 0 grown (or already at the replicas' size), 1 not attached\n"
+		   "or not grown, 2 usage error, 3 mdadm missing.\n");
 }
 
 int verb_extend(int argc, char *argv[])
 {
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' }, {} };
 	uint64_t size;
 	int c, r;
 

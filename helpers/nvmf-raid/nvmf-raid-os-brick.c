@@ -42,8 +42,8 @@ struct request {
 	struct osb_volume *o;
 	struct vol_volume *vol;
 	char unit[UNIT_NAME_MAX];
-	char file[NAME_MAX + 1];		/* in the transient directory */
-	char lock[NAME_MAX + 1];		/* likewise, hidden from vol_list_files() */
+	char file[NAME_MAX + 1]; /* in the transient directory */
+	char lock[NAME_MAX + 1]; /* likewise, hidden from vol_list_files() */
 	int dir_fd;
 	int lock_fd;
 };
@@ -164,8 +164,10 @@ static int refuse_persistent(const char *name)
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot look for %s: %m", name, path);
 	if (r > 0)
-		return log_error_errno(EEXIST, "%s: %s exists; this volume belongs to the admin, not to "
-				       "os-brick. Refusing.", name, path);
+		return log_error_errno(EEXIST,
+				       "%s: %s exists; this volume belongs to the admin, not to "
+				       "os-brick. Refusing.",
+				       name, path);
 	return 0;
 }
 
@@ -280,8 +282,7 @@ static int start_failed(sd_bus *bus, struct request *q, uint64_t since)
 	if (r < 0)
 		log_warning_errno(r, "%s: failed to remove %s/%s again: %m", q->o->name, vol_run_dir(),
 				  q->file);
-	if (unit_exit_status(bus, q->unit, since, &status) < 0 ||
-	    !IN_SET(status, EXIT_USAGE, EXIT_MISSING))
+	if (unit_exit_status(bus, q->unit, since, &status) < 0 || !IN_SET(status, EXIT_USAGE, EXIT_MISSING))
 		return EXIT_FAILED;
 	return status;
 }
@@ -320,8 +321,7 @@ static int stop_unit(sd_bus *bus, struct request *q, bool attached)
 	if (unit_active_state(bus, q->unit, &state) < 0)
 		return -EIO;
 	if (attached && state_is_down(state)) {
-		log_info("%s: attached but %s is %s; starting it to stop it.", q->o->name, q->unit,
-			 state);
+		log_info("%s: attached but %s is %s; starting it to stop it.", q->o->name, q->unit, state);
 		if (unit_start(bus, q->unit) < 0)
 			return -EIO;
 	}
@@ -415,18 +415,18 @@ static int load_request(struct request *q, const char *volume)
 	snprintf(q->unit, sizeof(q->unit), UNIT_FMT, q->o->name);
 	if (vs_file_name(VS_FILE_CONF, q->o->name, q->file) < 0 ||
 	    vs_file_name(VS_FILE_OSBRICK_LOCK, q->o->name, q->lock) < 0)
-		return EXIT_USAGE;	/* osb_validate() took the name: not reached */
+		return EXIT_USAGE; /* osb_validate() took the name: not reached */
 	return EXIT_OK;
 }
 
 int verb_os_brick(int argc, char *argv[])
 {
-	enum { ARG_VOLUME = 0x100 };
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "volume", required_argument, NULL, ARG_VOLUME },
-		{}
+	enum {
+		ARG_VOLUME = 0x100
 	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "volume", required_argument, NULL, ARG_VOLUME },
+						 {} };
 	_cleanup_(request_done) struct request q = { .dir_fd = -EBADF, .lock_fd = -EBADF };
 	const struct action *action = NULL;
 	const char *volume = NULL;
@@ -456,7 +456,8 @@ int verb_os_brick(int argc, char *argv[])
 	}
 	if (volume && !vol_name_is_valid(volume)) {
 		log_error("--volume: not a valid volume name (1-%d of A-Z a-z 0-9 _ . -, starting with "
-			  "a letter or digit).", VOL_NAME_MAX);
+			  "a letter or digit).",
+			  VOL_NAME_MAX);
 		return EXIT_USAGE;
 	}
 	r = load_request(&q, volume);

@@ -28,8 +28,8 @@ struct run {
 	unsigned n_names;
 	struct status_volume **vols;
 	unsigned n_vols;
-	bool failed;		/* a volume unknown or unreadable: exit 1 */
-	bool unwritable;	/* an attached volume that cannot take writes: exit 1 */
+	bool failed;	 /* a volume unknown or unreadable: exit 1 */
+	bool unwritable; /* an attached volume that cannot take writes: exit 1 */
 };
 
 static void run_done(struct run *r)
@@ -115,7 +115,8 @@ static int take_names(struct run *r, char **argv, unsigned n)
 			_cleanup_free_ char *p = printable(argv[i]);
 
 			log_error("Invalid volume name '%s': 1-%d of A-Z a-z 0-9 _ . -, starting "
-				  "with a letter or digit", strna(p), VOL_NAME_MAX);
+				  "with a letter or digit",
+				  strna(p), VOL_NAME_MAX);
 			invalid = true;
 		}
 	if (invalid)
@@ -187,7 +188,7 @@ static int list_all(struct run *r)
 	free(paths);
 	if (k < 0)
 		return k;
-	if (r->n_names > 0)	/* qsort(NULL, 0, …) is undefined */
+	if (r->n_names > 0) /* qsort(NULL, 0, …) is undefined */
 		qsort(r->names, r->n_names, sizeof(*r->names), cmp_names);
 	return 0;
 }
@@ -253,12 +254,12 @@ static int show(const struct run *r, bool json)
 
 int verb_status(int argc, char *argv[])
 {
-	enum { ARG_JSON = 0x100 };
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "json", no_argument, NULL, ARG_JSON },
-		{}
+	enum {
+		ARG_JSON = 0x100
 	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "json", no_argument, NULL, ARG_JSON },
+						 {} };
 	_cleanup_(run_done) struct run r = {};
 	bool json = false;
 	int opt, k;

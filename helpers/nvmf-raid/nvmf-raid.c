@@ -29,35 +29,33 @@ static const struct verb verbs[] = {
 
 static void help(FILE *f)
 {
-	fprintf(f,
-		"Usage: nvmf-raid [OPTIONS] VERB [ARGS...]\n"
-		"\n"
-		"Assemble NVMe-oF replicas of one volume into an MD RAID1 array.\n"
-		"\n"
-		"Options:\n"
-		"  -h --help        Show this help\n"
-		"     --version     Show the version\n"
-		"  -v --verbose     Log at debug level\n"
-		"\n"
-		"Verbs:\n");
+	fprintf(f, "Usage: nvmf-raid [OPTIONS] VERB [ARGS...]\n"
+		   "\n"
+		   "Assemble NVMe-oF replicas of one volume into an MD RAID1 array.\n"
+		   "\n"
+		   "Options:\n"
+		   "  -h --help        Show this help\n"
+		   "     --version     Show the version\n"
+		   "  -v --verbose     Log at debug level\n"
+		   "\n"
+		   "Verbs:\n");
 	for (const struct verb *v = verbs; v->name; v++)
 		fprintf(f, "  %-16s %s\n", v->name, v->summary);
-	fprintf(f,
-		"\n"
-		"Exit status: 0 success, 1 operation failed, 2 usage error or invalid\n"
-		"volume file, 3 required tool or kernel module missing.\n"
-		"See nvmf-raid(8).\n");
+	fprintf(f, "\n"
+		   "Exit status: 0 success, 1 operation failed, 2 usage error or invalid\n"
+		   "volume file, 3 required tool or kernel module missing.\n"
+		   "See nvmf-raid(8).\n");
 }
 
 int main(int argc, char *argv[])
 {
-	enum { ARG_VERSION = 0x100 };
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, ARG_VERSION },
-		{ "verbose", no_argument, NULL, 'v' },
-		{}
+	enum {
+		ARG_VERSION = 0x100
 	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "version", no_argument, NULL, ARG_VERSION },
+						 { "verbose", no_argument, NULL, 'v' },
+						 {} };
 	int c;
 
 	log_setup("nvmf-raid");

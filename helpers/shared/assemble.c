@@ -85,7 +85,7 @@ int assemble_decide(const struct assemble_input *in, struct assemble_plan *ret)
 	else if (!in->have_record && !in->accept_stale && blank > 0)
 		p.action = ASSEMBLE_REFUSE_MIXED;
 	else if (!in->have_record && !in->accept_stale && present < in->n)
-		p.action = ASSEMBLE_REFUSE_FEW;	/* nothing says which are current */
+		p.action = ASSEMBLE_REFUSE_FEW; /* nothing says which are current */
 	else if (p.n_use == 0)
 		p.action = ASSEMBLE_REFUSE_STALE;
 	else if (p.n_use < in->min_replicas)

@@ -27,37 +27,37 @@
 
 enum assemble_kind {
 	KIND_ABSENT,
-	KIND_BLANK,		/* no signature at all */
-	KIND_OURS,		/* carries this volume's array */
-	KIND_FOREIGN,		/* anything else */
+	KIND_BLANK,   /* no signature at all */
+	KIND_OURS,    /* carries this volume's array */
+	KIND_FOREIGN, /* anything else */
 };
 
 struct assemble_input {
-	unsigned n;				/* replicas */
+	unsigned n; /* replicas */
 	enum assemble_kind kind[VOL_REPLICAS_MAX];
-	bool outdated[VOL_REPLICAS_MAX];	/* outdated = yes */
+	bool outdated[VOL_REPLICAS_MAX]; /* outdated = yes */
 	bool have_record;
-	bool in_record[VOL_REPLICAS_MAX];	/* in the recorded in-sync set */
+	bool in_record[VOL_REPLICAS_MAX]; /* in the recorded in-sync set */
 	unsigned min_replicas;
 	bool deadline_passed;
 	bool accept_stale;
 };
 
 enum assemble_action {
-	ASSEMBLE_WAIT,		/* not decidable yet: wait for more replicas */
+	ASSEMBLE_WAIT, /* not decidable yet: wait for more replicas */
 	ASSEMBLE_CREATE,
-	ASSEMBLE_START,		/* assemble from use[] */
+	ASSEMBLE_START, /* assemble from use[] */
 	ASSEMBLE_REFUSE_FOREIGN,
 	ASSEMBLE_REFUSE_STALE,
 	ASSEMBLE_REFUSE_FEW,
-	ASSEMBLE_REFUSE_MIXED,	/* blank and ours, and no record to trust */
+	ASSEMBLE_REFUSE_MIXED, /* blank and ours, and no record to trust */
 };
 
 struct assemble_plan {
 	enum assemble_action action;
-	bool use[VOL_REPLICAS_MAX];	/* members to start from */
+	bool use[VOL_REPLICAS_MAX]; /* members to start from */
 	unsigned n_use;
-	bool degraded;			/* fewer than all replicas */
+	bool degraded; /* fewer than all replicas */
 };
 
 /**

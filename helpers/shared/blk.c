@@ -70,8 +70,7 @@ int blk_probe_signature(const char *dev, char **ret_what, char **ret_md_uuid)
 		if (ret_md_uuid && streq(type, "linux_raid_member") &&
 		    blkid_probe_lookup_value(pr, "UUID", &uuid, NULL) == 0)
 			*ret_md_uuid = md_spelling(uuid);
-	}
-	else if (blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL) == 0)
+	} else if (blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL) == 0)
 		r = asprintf(&what, "partition table %s", type) < 0 ? -ENOMEM : 0;
 	else
 		what = strdup("unknown signature");

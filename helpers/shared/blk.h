@@ -21,9 +21,9 @@ int blk_probe_signature(const char *dev, char **ret_what, char **ret_md_uuid);
 
 /* What blk_may_write() found: whether mdadm may write on a device. */
 enum blk_use {
-	BLK_BLANK,		/* no signature: may be created over or added */
-	BLK_OURS,		/* a superblock of this volume's array: may be reused */
-	BLK_FOREIGN,		/* anything else: never touched */
+	BLK_BLANK,   /* no signature: may be created over or added */
+	BLK_OURS,    /* a superblock of this volume's array: may be reused */
+	BLK_FOREIGN, /* anything else: never touched */
 };
 
 /**

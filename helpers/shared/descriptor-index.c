@@ -39,7 +39,9 @@
 #define INDEX_SIZE_MAX 1024
 
 static const char *const index_dirs[] = {
-	DESC_INDEX_DIR, DESC_INDEX_NGUID_DIR, DESC_INDEX_NSID_DIR,
+	DESC_INDEX_DIR,
+	DESC_INDEX_NGUID_DIR,
+	DESC_INDEX_NSID_DIR,
 };
 
 /* "<nsid>@<nqn>", '/' and '%' escaped: a file name for any valid NQN of
@@ -153,8 +155,7 @@ static int index_read(int dir_fd, const char *name, struct desc_index_entry *ret
 
 /* 1 if the entry already says this; 0 if it may be (over)written;
  * -EEXIST if another attached volume owns the namespace. */
-static int index_check(int run_fd, int dir_fd, const char *name, const char *volume,
-		       const char *content)
+static int index_check(int run_fd, int dir_fd, const char *name, const char *volume, const char *content)
 {
 	_cleanup_free_ char *buf = NULL;
 	struct desc_index_entry other;
@@ -177,18 +178,19 @@ static int index_check(int run_fd, int dir_fd, const char *name, const char *vol
 		return 0;
 	if (faccessat(run_fd, file, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
-	return log_error_errno(EEXIST, "%s: namespace %s is already used by volume %s.",
-			       volume, name, other.volume);
+	return log_error_errno(EEXIST, "%s: namespace %s is already used by volume %s.", volume, name,
+			       other.volume);
 }
 
-static void index_content(const struct desc *d, const struct desc_replica *r, char *buf,
-			  size_t size)
+static void index_content(const struct desc *d, const struct desc_replica *r, char *buf, size_t size)
 {
 	char u[37], g[33];
 	int n;
 
-	n = snprintf(buf, size, INDEX_KEY_VOLUME "%s\nNVMF_RAID_REPLICA=%s\nNVMF_RAID_SINGLE=%d\n"
-		     "NVMF_RAID_NQN=%s\n", d->volume, r->name, d->n_replicas == 1, r->nqn);
+	n = snprintf(buf, size,
+		     INDEX_KEY_VOLUME "%s\nNVMF_RAID_REPLICA=%s\nNVMF_RAID_SINGLE=%d\n"
+				      "NVMF_RAID_NQN=%s\n",
+		     d->volume, r->name, d->n_replicas == 1, r->nqn);
 	if (r->ns.has_uuid) {
 		vol_uuid_format(r->ns.uuid, u);
 		n += snprintf(buf + n, size - (size_t)n, "NVMF_RAID_NS_UUID=%s\n", u);
@@ -294,7 +296,7 @@ int desc_remove_index(const struct desc *d)
 		const char *dir;
 
 		if (desc_index_entry_name(d->replicas[i].nqn, &d->replicas[i].ns, &dir, name) < 0)
-			continue;	/* no such entry can exist */
+			continue; /* no such entry can exist */
 		r = desc_open_subdir(dir, false, NULL, &dir_fd);
 		if (r == -ENOENT)
 			continue;
@@ -374,8 +376,8 @@ int desc_remove(const char *volume)
 
 /* The entry @name of index directory @dir, if it is valid and its
  * subsystem and every identifier match what the namespace shows. */
-static int index_try(const char *dir, const char *name, const char *nqn,
-		     const struct vol_ns_id *seen, struct desc_index_entry *ret)
+static int index_try(const char *dir, const char *name, const char *nqn, const struct vol_ns_id *seen,
+		     struct desc_index_entry *ret)
 {
 	_cleanup_close_ int dir_fd = -EBADF;
 	struct desc_index_entry e;

@@ -13,8 +13,8 @@
 struct desc *desc_alloc(const char *volume);
 
 /* desc_parse() naming @origin (the file) in its messages. */
-int desc_parse_origin(const char *buf, size_t len, const char *expected_volume,
-		      const char *origin, struct desc **ret);
+int desc_parse_origin(const char *buf, size_t len, const char *expected_volume, const char *origin,
+		      struct desc **ret);
 
 /* The name itself is not printed: it may hold anything, escapes included. */
 #define DESC_INVALID_NAME_MSG \
@@ -24,8 +24,8 @@ int desc_parse_origin(const char *buf, size_t len, const char *expected_volume,
 int desc_file_name(const char *volume, char buf[static NAME_MAX + 1]);
 
 #define DESC_DEVPATH_MAX 128
-#define DESC_MD_UUID_MAX 40	/* 32 hex digits and separators */
-#define DESC_MD_NAME_MAX 32	/* mdadm super1: the name field */
+#define DESC_MD_UUID_MAX 40 /* 32 hex digits and separators */
+#define DESC_MD_NAME_MAX 32 /* mdadm super1: the name field */
 
 /* "/dev/…" with plain components of [A-Za-z0-9_.:+-]: no "", ".", "..". */
 bool desc_devpath_is_valid(const char *s);

@@ -21,7 +21,6 @@
 #include "json-util.h"
 #include "log.h"
 
-
 /* Our nesting is 4 deep; json-c's default of 32 only helps an attacker. */
 #define JSON_DEPTH_MAX 8
 
@@ -30,7 +29,7 @@
 static const struct setting_key {
 	const char *key;
 	int64_t min, max;
-	size_t offset;		/* of an int or unsigned in struct desc_settings */
+	size_t offset; /* of an int or unsigned in struct desc_settings */
 	bool is_signed;
 } setting_keys[] = {
 	{ "min-replicas", 1, VOL_REPLICAS_MAX, offsetof(struct desc_settings, min_replicas), false },
@@ -98,8 +97,7 @@ static json_object *settings_to_json(const struct desc_settings *s)
 	if (!o)
 		return NULL;
 	for (size_t i = 0; i < ELEMENTSOF(setting_keys); i++)
-		if (add(o, setting_keys[i].key,
-			json_object_new_int64(setting_get(s, &setting_keys[i]))) < 0)
+		if (add(o, setting_keys[i].key, json_object_new_int64(setting_get(s, &setting_keys[i]))) < 0)
 			return NULL;
 	if (add_string(o, "notify", s->notify) < 0)
 		return NULL;
@@ -110,8 +108,8 @@ static json_object *md_to_json(const struct desc_md *md)
 {
 	_cleanup_json_ json_object *o = json_object_new_object();
 
-	if (!o || add_string(o, "device", md->device) < 0 ||
-	    add_string(o, "uuid", md->uuid) < 0 || add_string(o, "name", md->name) < 0)
+	if (!o || add_string(o, "device", md->device) < 0 || add_string(o, "uuid", md->uuid) < 0 ||
+	    add_string(o, "name", md->name) < 0)
 		return NULL;
 	return TAKE_PTR(o);
 }
@@ -215,7 +213,7 @@ int desc_serialise(const struct desc *d, char **ret_text)
 	if (r < 0)
 		return r;
 	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-						 JSON_C_TO_STRING_NOSLASHESCAPE);
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!s || asprintf(&text, "%s\n", s) < 0)
 		return -ENOMEM;
 	*ret_text = text;
@@ -225,8 +223,8 @@ int desc_serialise(const struct desc *d, char **ret_text)
 /* ---- parse -------------------------------------------------------------- */
 
 struct pctx {
-	const char *origin;	/* the file, for messages */
-	char prefix[32];	/* "", "settings.", "replicas[3]." */
+	const char *origin; /* the file, for messages */
+	char prefix[32];    /* "", "settings.", "replicas[3]." */
 };
 
 static int bad(const struct pctx *c, const char *key, const char *fmt, ...) _printf_(3, 4);
@@ -260,8 +258,7 @@ static int get_value(const struct pctx *c, json_object *obj, const char *key, js
 	return 0;
 }
 
-static int string_of(const struct pctx *c, const char *key, json_object *v, size_t max_len,
-		     const char **ret)
+static int string_of(const struct pctx *c, const char *key, json_object *v, size_t max_len, const char **ret)
 {
 	const char *s = json_object_get_string(v);
 	int len = json_object_get_string_len(v);
@@ -290,8 +287,8 @@ static int get_string(const struct pctx *c, json_object *obj, const char *key, b
 	return string_of(c, key, v, max_len, ret);
 }
 
-static int get_int(const struct pctx *c, json_object *obj, const char *key, int64_t min,
-		   int64_t max, int64_t *ret)
+static int get_int(const struct pctx *c, json_object *obj, const char *key, int64_t min, int64_t max,
+		   int64_t *ret)
 {
 	json_object *v;
 	int64_t i;
@@ -331,9 +328,8 @@ static int get_bool_opt(const struct pctx *c, json_object *obj, const char *key,
 
 /* Nullable string member checked by valid(), copied into *field; want
  * says what valid() accepts. */
-static int get_checked_dup(const struct pctx *c, json_object *obj, const char *key,
-			   size_t max_len, bool (*valid)(const char *), const char *want,
-			   char **field)
+static int get_checked_dup(const struct pctx *c, json_object *obj, const char *key, size_t max_len,
+			   bool (*valid)(const char *), const char *want, char **field)
 {
 	const char *s;
 	int r;
@@ -351,8 +347,7 @@ static bool abs_path_is_valid(const char *s)
 	return s[0] == '/';
 }
 
-static int parse_header(const struct pctx *c, json_object *root, const char *expected,
-			struct desc *d)
+static int parse_header(const struct pctx *c, json_object *root, const char *expected, struct desc *d)
 {
 	const char *s;
 	int64_t v;
@@ -589,8 +584,8 @@ static int check_unique(const struct pctx *c, const struct desc *d, unsigned i)
 		if (streq(d->replicas[j].name, d->replicas[i].name))
 			return bad(c, "name", "replica %s appears twice", d->replicas[i].name);
 		if (key)
-			return bad(c, key, "replicas %s and %s name one namespace",
-				   d->replicas[j].name, d->replicas[i].name);
+			return bad(c, key, "replicas %s and %s name one namespace", d->replicas[j].name,
+				   d->replicas[i].name);
 	}
 	return 0;
 }
@@ -639,8 +634,8 @@ static int parse_json(const struct pctx *c, const char *buf, size_t len, json_ob
 	return r == -ENOMEM ? -ENOMEM : r;
 }
 
-int desc_parse_origin(const char *buf, size_t len, const char *expected_volume,
-		      const char *origin, struct desc **ret)
+int desc_parse_origin(const char *buf, size_t len, const char *expected_volume, const char *origin,
+		      struct desc **ret)
 {
 	_cleanup_json_ json_object *root = NULL;
 	_cleanup_desc_ struct desc *d = NULL;

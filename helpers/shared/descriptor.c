@@ -117,8 +117,7 @@ int desc_set_string(char **field, const char *value)
 
 static int replica_from_volume(struct desc_replica *dr, const struct vol_replica *vr)
 {
-	if (!vol_replica_name_is_valid(vr->name) || vr->n_portals < 1 ||
-	    vr->n_portals > VOL_PORTALS_MAX)
+	if (!vol_replica_name_is_valid(vr->name) || vr->n_portals < 1 || vr->n_portals > VOL_PORTALS_MAX)
 		return -EINVAL;
 	snprintf(dr->name, sizeof(dr->name), "%s", vr->name);
 	snprintf(dr->nqn, sizeof(dr->nqn), "%s", vr->nqn);
@@ -157,7 +156,7 @@ int desc_to_volume(const struct desc *d, struct vol_volume **ret)
 		const struct desc_replica *dr = &d->replicas[i];
 		struct vol_replica *vr = &v->replicas[i];
 
-		v->n_replicas = i + 1;	/* vol_free() frees the key of each */
+		v->n_replicas = i + 1; /* vol_free() frees the key of each */
 		snprintf(vr->name, sizeof(vr->name), "%s", dr->name);
 		snprintf(vr->nqn, sizeof(vr->nqn), "%s", dr->nqn);
 		vr->ns = dr->ns;
@@ -182,15 +181,13 @@ int desc_from_volume(const struct vol_volume *v, struct desc **ret)
 
 	assert(v);
 	assert(ret);
-	if (!vol_name_is_valid(v->name) || !v->path || v->n_replicas < 1 ||
-	    v->n_replicas > VOL_REPLICAS_MAX)
+	if (!vol_name_is_valid(v->name) || !v->path || v->n_replicas < 1 || v->n_replicas > VOL_REPLICAS_MAX)
 		return -EINVAL;
 	d = desc_alloc(v->name);
 	if (!d)
 		return -ENOMEM;
 	d->persistent = v->persistent;
-	if (desc_set_string(&d->source, v->path) < 0 ||
-	    desc_set_string(&d->settings.notify, v->notify) < 0)
+	if (desc_set_string(&d->source, v->path) < 0 || desc_set_string(&d->settings.notify, v->notify) < 0)
 		return -ENOMEM;
 	d->settings.min_replicas = v->min_replicas;
 	d->settings.degraded_timeout = v->degraded_timeout;
@@ -279,8 +276,7 @@ int desc_write(const struct desc *d)
 
 	assert(d);
 	if (!vol_name_is_valid(d->volume) || desc_file_name(d->volume, name) < 0)
-		return log_error_errno(EINVAL, "Refusing to write a descriptor: %s",
-				       DESC_INVALID_NAME_MSG);
+		return log_error_errno(EINVAL, "Refusing to write a descriptor: %s", DESC_INVALID_NAME_MSG);
 	origin = desc_origin(name);
 	if (!origin)
 		return log_oom();
@@ -292,9 +288,8 @@ int desc_write(const struct desc *d)
 	r = desc_parse_origin(text, strlen(text), d->volume, origin, &check);
 	if (r == -ENOMEM)
 		return r;
-	if (r < 0)	/* the parser named the key */
-		return log_debug_errno(EINVAL, "%s: refusing to write an invalid descriptor.",
-				       origin);
+	if (r < 0) /* the parser named the key */
+		return log_debug_errno(EINVAL, "%s: refusing to write an invalid descriptor.", origin);
 	r = desc_open_runtime_dir(true, &dir_fd);
 	if (r < 0)
 		return r;

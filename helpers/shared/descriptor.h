@@ -62,9 +62,9 @@
 #define DESC_VERSION 2
 #define DESC_RUNTIME_DIR "/run/nvmf-raid"
 #define DESC_RUNTIME_DIR_ENV "NVMF_RAID_RUNTIME_DIR"
-#define DESC_INDEX_DIR "by-uuid"		/* replicas found by namespace UUID */
-#define DESC_INDEX_NGUID_DIR "by-nguid"	/* … by NGUID (no UUID given) */
-#define DESC_INDEX_NSID_DIR "by-nsid"		/* … by subsystem and NSID only */
+#define DESC_INDEX_DIR "by-uuid"	/* replicas found by namespace UUID */
+#define DESC_INDEX_NGUID_DIR "by-nguid" /* … by NGUID (no UUID given) */
+#define DESC_INDEX_NSID_DIR "by-nsid"	/* … by subsystem and NSID only */
 #define DESC_SIZE_MAX (1024 * 1024)	/* larger descriptors are refused unread */
 #define DESC_PORTAL_MAX 160		/* "tcp://[" traddr "]:" port, NUL */
 #define DESC_DEVICE_PREFIX "/dev/nvmf-raid/"
@@ -76,39 +76,39 @@ struct desc_settings {
 	int ctrl_loss_tmo;
 	unsigned reconnect_delay;
 	unsigned keep_alive_tmo;
-	char *notify;				/* absolute path, or NULL */
+	char *notify; /* absolute path, or NULL */
 };
 
 struct desc_md {
-	char *device;				/* "/dev/md127", or NULL */
-	char *uuid;				/* array UUID as mdadm prints it, or NULL */
-	char *name;				/* md array name, or NULL */
+	char *device; /* "/dev/md127", or NULL */
+	char *uuid;   /* array UUID as mdadm prints it, or NULL */
+	char *name;   /* md array name, or NULL */
 };
 
 struct desc_replica {
 	char name[VOL_REPLICA_NAME_MAX + 1];
 	char nqn[VOL_NQN_MAX + 1];
-	struct vol_ns_id ns;			/* its namespace in subsystem nqn */
-	char portals[VOL_PORTALS_MAX][DESC_PORTAL_MAX];	/* URI form */
+	struct vol_ns_id ns;				/* its namespace in subsystem nqn */
+	char portals[VOL_PORTALS_MAX][DESC_PORTAL_MAX]; /* URI form */
 	unsigned n_portals;
-	bool outdated;				/* outdated = yes in the volume file */
+	bool outdated; /* outdated = yes in the volume file */
 	enum state state;
-	char *device;				/* "/dev/nvme1n1", or NULL */
-	char *dhchap_key;			/* dhchap-key of the volume file, or NULL */
+	char *device;	  /* "/dev/nvme1n1", or NULL */
+	char *dhchap_key; /* dhchap-key of the volume file, or NULL */
 };
 
 struct desc {
-	const char *format;			/* DESC_FORMAT */
-	unsigned version;			/* DESC_VERSION */
+	const char *format; /* DESC_FORMAT */
+	unsigned version;   /* DESC_VERSION */
 	char volume[VOL_NAME_MAX + 1];
-	char *source;				/* the volume file */
+	char *source; /* the volume file */
 	bool persistent;
 	char device[STRLEN(DESC_DEVICE_PREFIX) + VOL_NAME_MAX + 1];
 	struct desc_settings settings;
 	struct desc_md md;
 	struct desc_replica replicas[VOL_REPLICAS_MAX];
 	unsigned n_replicas;
-	bool record_stale;			/* the in-sync record could not be written */
+	bool record_stale; /* the in-sync record could not be written */
 };
 
 /**
@@ -285,8 +285,8 @@ int desc_remove(const char *volume);
 struct desc_index_entry {
 	char volume[VOL_NAME_MAX + 1];
 	char replica[VOL_REPLICA_NAME_MAX + 1];
-	bool single;				/* a one-replica volume */
-	char nqn[VOL_NQN_MAX + 1];		/* empty in entries of version 1 */
+	bool single;		   /* a one-replica volume */
+	char nqn[VOL_NQN_MAX + 1]; /* empty in entries of version 1 */
 	struct vol_ns_id ns;
 };
 

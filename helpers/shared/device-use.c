@@ -27,14 +27,14 @@
 #include "log.h"
 
 struct use_target {
-	char name[NAME_MAX + 1];	/* kernel name: the node is /dev/<name> */
-	char *holders;			/* its holders/ in sysfs; NULL for a char device */
+	char name[NAME_MAX + 1]; /* kernel name: the node is /dev/<name> */
+	char *holders;		 /* its holders/ in sysfs; NULL for a char device */
 };
 
 struct use_set {
 	const struct dev_roots *roots;
 	struct use_target *t;
-	struct dev_key *keys;		/* keys[i] is t[i]'s device, for dev_proc_opener() */
+	struct dev_key *keys; /* keys[i] is t[i]'s device, for dev_proc_opener() */
 	size_t n;
 };
 
@@ -284,8 +284,7 @@ void dev_key_from_stat(const struct stat *st, struct dev_key *ret)
 }
 
 /* Which of @keys process @pid (a name in @proc_fd) has open. */
-static int pid_opens(int proc_fd, const char *pid, const struct dev_key *keys, size_t n,
-		     size_t *ret_index)
+static int pid_opens(int proc_fd, const char *pid, const struct dev_key *keys, size_t n, size_t *ret_index)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	char path[NAME_MAX + 8];
@@ -295,7 +294,7 @@ static int pid_opens(int proc_fd, const char *pid, const struct dev_key *keys, s
 	snprintf(path, sizeof(path), "%s/fd", pid);
 	fd = openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;	/* gone, or a kernel thread */
+		return 0; /* gone, or a kernel thread */
 	d = fdopendir(fd);
 	if (!d) {
 		safe_close(fd);
@@ -325,8 +324,7 @@ static int pid_opens(int proc_fd, const char *pid, const struct dev_key *keys, s
 	return 0;
 }
 
-int dev_proc_opener(const char *proc, const struct dev_key *keys, size_t n,
-		    size_t *ret_index, pid_t *ret_pid)
+int dev_proc_opener(const char *proc, const struct dev_key *keys, size_t n, size_t *ret_index, pid_t *ret_pid)
 {
 	_cleanup_closedir_ DIR *d = opendir(proc);
 	struct dirent *de;
@@ -416,8 +414,8 @@ static int set_add_ns(struct use_set *s, const char *parent, const char *name,
 /* Adds the namespaces in @dir; with @descend also those below the
  * controllers in it (no native multipath: no heads, namespaces hang under
  * each controller). */
-static int set_add_ns_in(struct use_set *s, const char *dir, bool descend,
-			 const struct vol_ns_id *skip, size_t n_skip)
+static int set_add_ns_in(struct use_set *s, const char *dir, bool descend, const struct vol_ns_id *skip,
+			 size_t n_skip)
 {
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *de;
@@ -465,8 +463,8 @@ static int subsys_dir(const char *sys, const char *nqn, char **ret)
 	return 0;
 }
 
-int dev_subsys_in_use(const struct dev_roots *roots, const char *nqn,
-		      const struct vol_ns_id *skip, size_t n_skip, char **ret_why)
+int dev_subsys_in_use(const struct dev_roots *roots, const char *nqn, const struct vol_ns_id *skip,
+		      size_t n_skip, char **ret_why)
 {
 	_cleanup_(use_set_done) struct use_set s = { .roots = roots ? roots : &real_roots };
 	_cleanup_free_ char *dir = NULL;

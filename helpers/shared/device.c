@@ -106,8 +106,7 @@ int dev_ns_id_parse(const char *uuid, const char *nguid, const char *nsid, struc
 	return 0;
 }
 
-int dev_ns_identity(struct udev_device *dev, char ret_nqn[static VOL_NQN_MAX + 1],
-		    struct vol_ns_id *ret)
+int dev_ns_identity(struct udev_device *dev, char ret_nqn[static VOL_NQN_MAX + 1], struct vol_ns_id *ret)
 {
 	struct udev_device *parent;
 	const char *v, *nqn;
@@ -150,7 +149,8 @@ int dev_namespace_find(struct udev *udev, const char *nqn, const struct vol_ns_i
 	}
 	if (udev_enumerate_scan_devices(e) < 0)
 		return -ENOMEM;
-	udev_list_entry_foreach(item, udev_enumerate_get_list_entry(e)) {
+	udev_list_entry_foreach(item, udev_enumerate_get_list_entry(e))
+	{
 		struct udev_device *d = udev_device_new_from_syspath(udev, udev_list_entry_get_name(item));
 		char seen_nqn[VOL_NQN_MAX + 1];
 		struct vol_ns_id seen;

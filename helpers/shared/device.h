@@ -63,8 +63,7 @@ int dev_ns_id_parse(const char *uuid, const char *nguid, const char *nsid, struc
  * Return: 0; -ENODEV if @dev is no visible NVMe namespace (a hidden
  * multipath path, a partition, not NVMe).
  */
-int dev_ns_identity(struct udev_device *dev, char ret_nqn[static VOL_NQN_MAX + 1],
-		    struct vol_ns_id *ret);
+int dev_ns_identity(struct udev_device *dev, char ret_nqn[static VOL_NQN_MAX + 1], struct vol_ns_id *ret);
 
 /**
  * dev_namespace_find() - the visible namespace block device (the
@@ -123,15 +122,15 @@ int dev_in_use(const char *devnode, unsigned flags, char **ret_why);
  * Return: 1 in use, 0 not (also when the subsystem is not connected),
  * negative errno when it cannot be told.
  */
-int dev_subsys_in_use(const struct dev_roots *roots, const char *nqn,
-		      const struct vol_ns_id *skip, size_t n_skip, char **ret_why);
+int dev_subsys_in_use(const struct dev_roots *roots, const char *nqn, const struct vol_ns_id *skip,
+		      size_t n_skip, char **ret_why);
 
 /* What identifies an open file: a device node by its type and number
  * (every node of a device is the same device), anything else by inode. */
 struct dev_key {
-	mode_t type;	/* S_IFBLK, S_IFCHR, S_IFREG, ... */
-	dev_t dev;	/* st_rdev of a device node, else st_dev */
-	ino_t ino;	/* 0 for a device node */
+	mode_t type; /* S_IFBLK, S_IFCHR, S_IFREG, ... */
+	dev_t dev;   /* st_rdev of a device node, else st_dev */
+	ino_t ino;   /* 0 for a device node */
 };
 
 /**
@@ -148,8 +147,8 @@ void dev_key_from_stat(const struct stat *st, struct dev_key *ret);
  * Return: 1 with both set, 0 when none has, negative errno if @proc cannot
  * be read.  Processes that go away meanwhile are skipped.
  */
-int dev_proc_opener(const char *proc, const struct dev_key *keys, size_t n,
-		    size_t *ret_index, pid_t *ret_pid);
+int dev_proc_opener(const char *proc, const struct dev_key *keys, size_t n, size_t *ret_index,
+		    pid_t *ret_pid);
 
 /**
  * dev_attr_read() - the first line of the sysfs attribute @path, newline

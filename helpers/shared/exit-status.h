@@ -4,7 +4,7 @@
 /* Exit statuses of every nvmf-raid program (contract.md). */
 enum {
 	EXIT_OK = 0,
-	EXIT_FAILED = 1,	/* the operation failed */
-	EXIT_USAGE = 2,		/* usage error or invalid volume file */
-	EXIT_MISSING = 3,	/* a required tool or kernel module is missing */
+	EXIT_FAILED = 1,  /* the operation failed */
+	EXIT_USAGE = 2,	  /* usage error or invalid volume file */
+	EXIT_MISSING = 3, /* a required tool or kernel module is missing */
 };

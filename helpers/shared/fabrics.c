@@ -43,7 +43,7 @@ int fab_errno(int e)
 	case ENVME_CONNECT_ADDRFAM:
 		return EINVAL;
 	case ENVME_CONNECT_OPEN:
-		return ENOENT;	/* no /dev/nvme-fabrics: module not loaded */
+		return ENOENT; /* no /dev/nvme-fabrics: module not loaded */
 	default:
 		return e > 0 && e < 1000 ? e : EIO;
 	}
@@ -98,8 +98,6 @@ static void ctrl_apply_timeouts(const struct vol_volume *v, const char *ctrl)
 		log_warning_errno(r, "Failed to set timeouts of controller %s: %m", ctrl);
 }
 
-
-
 /* This host's identity (hostid.h) as a libnvme host, which puts hostnqn=
  * and hostid= into the connect options.  Not nvme_default_host(): without
  * /etc/nvme/hostnqn it makes up a random NQN per call and sends no host ID,
@@ -112,7 +110,7 @@ static int lookup_host(nvme_root_t root, nvme_host_t *ret)
 
 	r = hostid_get(&nqn, &id);
 	if (r < 0)
-		return r;	/* logged there, naming the file */
+		return r; /* logged there, naming the file */
 	h = nvme_lookup_host(root, nqn, id);
 	if (!h)
 		return log_oom();
@@ -173,9 +171,9 @@ static nvme_ctrl_t find_ctrl(nvme_root_t root, const char *nqn, const struct vol
 	nvme_subsystem_t s;
 	nvme_ctrl_t c;
 
-	nvme_for_each_host(root, h)
-		nvme_for_each_subsystem(h, s)
-			nvme_subsystem_for_each_ctrl(s, c)
+	nvme_for_each_host (root, h)
+		nvme_for_each_subsystem (h, s)
+			nvme_subsystem_for_each_ctrl (s, c)
 				if (ctrl_matches(c, nqn, p))
 					return c;
 	return NULL;
@@ -193,8 +191,8 @@ static int connect_portal(nvme_root_t root, nvme_host_t host, const struct vol_v
 	r_zone = portal_zone(p, traddr, iface);
 	if (r_zone < 0)
 		return r_zone;
-	c = nvme_create_ctrl(root, r->nqn, transport_name(p->transport), traddr,
-			     NULL, iface[0] ? iface : NULL,
+	c = nvme_create_ctrl(root, r->nqn, transport_name(p->transport), traddr, NULL,
+			     iface[0] ? iface : NULL,
 			     p->transport == VOL_TRANSPORT_FC ? NULL : p->trsvcid);
 	if (!c)
 		return -fab_errno(errno);
@@ -243,8 +241,8 @@ int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r)
 		if (c) {
 			/* Connected already (another volume on the same
 			 * subsystem, or a second start): keep it. */
-			log_debug("Replica %s: %s already connected as %s.", r->name,
-				  p->traddr, nvme_ctrl_get_name(c));
+			log_debug("Replica %s: %s already connected as %s.", r->name, p->traddr,
+				  nvme_ctrl_get_name(c));
 			ctrl_apply_timeouts(v, nvme_ctrl_get_name(c));
 			present++;
 			continue;
@@ -281,11 +279,11 @@ static int for_each_ctrl_of(const char *nqn, bool disconnect)
 
 	if (!root)
 		return -fab_errno(errno);
-	nvme_for_each_host(root, h)
-		nvme_for_each_subsystem(h, s) {
+	nvme_for_each_host (root, h)
+		nvme_for_each_subsystem (h, s) {
 			if (!streq(nvme_subsystem_get_nqn(s), nqn))
 				continue;
-			nvme_subsystem_for_each_ctrl_safe(s, c, tmp) {
+			nvme_subsystem_for_each_ctrl_safe (s, c, tmp) {
 				if (disconnect) {
 					char name[64];
 

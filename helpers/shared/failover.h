@@ -44,36 +44,36 @@
 
 /* What the paths of one replica's namespace show now (sysfs). */
 struct fo_sample {
-	unsigned paths;			/* path devices nvmeXcYnZ of the head */
-	unsigned live;			/* of them, on a controller in state "live" */
-	uint64_t inflight;		/* requests in flight, all paths */
-	uint64_t completed;		/* requests completed, all paths (reads, writes, discards, flushes) */
+	unsigned paths;	    /* path devices nvmeXcYnZ of the head */
+	unsigned live;	    /* of them, on a controller in state "live" */
+	uint64_t inflight;  /* requests in flight, all paths */
+	uint64_t completed; /* requests completed, all paths (reads, writes, discards, flushes) */
 };
 
 /* What the monitor remembers of a replica between samples. */
 struct fo_track {
 	char name[VOL_REPLICA_NAME_MAX + 1];
 	char nqn[VOL_NQN_MAX + 1];
-	char head[32];			/* "nvme0n1", or "" */
-	bool member;			/* an array member md has not failed (in-sync or rebuilding) */
+	char head[32]; /* "nvme0n1", or "" */
+	bool member;   /* an array member md has not failed (in-sync or rebuilding) */
 	bool in_sync;
 	uint64_t completed;
-	uint64_t bad_since;		/* usec: not live, or stuck, since; 0: healthy */
+	uint64_t bad_since; /* usec: not live, or stuck, since; 0: healthy */
 	bool lost;
-	pid_t deleting;			/* the child deleting its controllers, or 0 */
-	pid_t connecting;		/* the child connecting it again, or 0 */
-	bool held;			/* lost, kept for another volume's sake (logged once) */
+	pid_t deleting;	  /* the child deleting its controllers, or 0 */
+	pid_t connecting; /* the child connecting it again, or 0 */
+	bool held;	  /* lost, kept for another volume's sake (logged once) */
 };
 
 struct fo_volume {
 	char volume[VOL_NAME_MAX + 1];
 	unsigned n;
 	struct fo_track r[VOL_REPLICAS_MAX];
-	unsigned tmo_sec;		/* fast-io-fail-tmo; 2 when it is off */
-	bool fail_over;			/* fast-io-fail-tmo is not -1 (off) */
-	char notify[PATH_MAX];		/* the notify program, or "" */
+	unsigned tmo_sec;      /* fast-io-fail-tmo; 2 when it is off */
+	bool fail_over;	       /* fast-io-fail-tmo is not -1 (off) */
+	char notify[PATH_MAX]; /* the notify program, or "" */
 	bool suspended;
-	uint64_t suspended_since;	/* usec */
+	uint64_t suspended_since; /* usec */
 };
 
 /**

@@ -21,7 +21,7 @@
 struct member {
 	const struct desc_replica *r;
 	bool in_array;
-	bool grown;		/* the namespace offers md more than it uses */
+	bool grown; /* the namespace offers md more than it uses */
 	uint64_t ns_bytes;
 };
 
@@ -77,7 +77,8 @@ static int rescan(const struct desc *d)
 	}
 	for (unsigned i = 0; i < d->n_replicas; i++)
 		if (d->replicas[i].device && (r = fab_ns_size(d->replicas[i].device, &want[i])) < 0)
-			log_debug_errno(r, "%s: cannot ask %s its size: %m", d->volume, d->replicas[i].device);
+			log_debug_errno(r, "%s: cannot ask %s its size: %m", d->volume,
+					d->replicas[i].device);
 	for (;;) {
 		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
 		bool settled = true;
@@ -88,7 +89,8 @@ static int rescan(const struct desc *d)
 		if (settled)
 			return 0;
 		if (now_usec() >= deadline) {
-			log_warning("%s: the kernel has not taken every namespace's new size yet.", d->volume);
+			log_warning("%s: the kernel has not taken every namespace's new size yet.",
+				    d->volume);
 			return 0;
 		}
 		/* Woken by the resize's change event; looking again every
@@ -113,15 +115,16 @@ static int grow_md(const struct desc *d, uint64_t *ret_size)
 		return log_error_errno(r, "%s: cannot read the size of %s: %m", d->volume, d->md.device);
 	grown = measure(d, m);
 	if (grown == 0) {
-		log_info("%s: no replica grew; the size stays %" PRIu64 " bytes.", d->volume, before * 1024);
+		log_info("%s: no replica grew; the size stays %" PRIu64 " bytes.", d->volume,
+			 before * 1024);
 		*ret_size = before * 1024;
 		return 0;
 	}
 	for (unsigned i = 0; i < d->n_replicas; i++) {
 		if (!m[i].in_array) {
 			log_error("%s: replica %s is not in the array (%s); its size cannot be checked, "
-				  "so the array is not grown.", d->volume, m[i].r->name,
-				  state_to_string(m[i].r->state));
+				  "so the array is not grown.",
+				  d->volume, m[i].r->name, state_to_string(m[i].r->state));
 			blocked = true;
 		} else if (!m[i].grown) {
 			log_error("%s: replica %s (%s) has not grown yet (%" PRIu64 " bytes); "
@@ -140,7 +143,8 @@ static int grow_md(const struct desc *d, uint64_t *ret_size)
 	r = md_component_size_kib(d->md.device, &after);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot read the size of %s: %m", d->volume, d->md.device);
-	log_info("%s: grown from %" PRIu64 " to %" PRIu64 " bytes.", d->volume, before * 1024, after * 1024);
+	log_info("%s: grown from %" PRIu64 " to %" PRIu64 " bytes.", d->volume, before * 1024,
+		 after * 1024);
 	*ret_size = after * 1024;
 	return 0;
 }
@@ -175,7 +179,8 @@ int grow_volume(const char *volume, uint64_t *ret_size)
 		return grow_md(d, ret_size);
 	*ret_size = dev_size_bytes(d->replicas[0].device);
 	if (*ret_size == 0)
-		return log_error_errno(ENXIO, "%s: cannot read the size of %s.", volume, d->replicas[0].device);
+		return log_error_errno(ENXIO, "%s: cannot read the size of %s.", volume,
+				       d->replicas[0].device);
 	log_info("%s: size %" PRIu64 " bytes.", volume, *ret_size);
 	return 0;
 }

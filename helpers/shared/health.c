@@ -125,7 +125,8 @@ static int check_link(struct health *h, struct udev *udev, const struct desc *d,
 	if (!h->link_lost)
 		event_emit(EVENT_LINK_LOST, d->volume, NULL, NULL,
 			   "%s: %s does not lead to %s, and udev did not make it again; "
-			   "users cannot open the volume.", d->volume, d->device, want);
+			   "users cannot open the volume.",
+			   d->volume, d->device, want);
 	h->link_lost = true;
 	return -ENOLINK;
 }
@@ -175,8 +176,7 @@ int health_check(struct health *h, struct udev *udev, const char *volume, int *r
 	/* Nothing to link while the array does not run (the rule links no
 	 * stopped array) or the one namespace is away. */
 	want = d->md.device ?: d->n_replicas == 1 ? d->replicas[0].device : NULL;
-	if (!want || (d->md.device && !md_array_active(d->md.device)) ||
-	    access(want, F_OK) < 0)
+	if (!want || (d->md.device && !md_array_active(d->md.device)) || access(want, F_OK) < 0)
 		return 0;
 	r = check_link(h, udev, d, want);
 	if (r == -ENOLINK)

@@ -19,12 +19,12 @@
 #include <libudev.h>
 
 struct health {
-	int inotify_fd;		/* wakes the monitor when the link changes */
-	int wd_links;		/* watch of /dev/nvmf-raid, or -1 */
-	int wd_dev;		/* watch of /dev while /dev/nvmf-raid is missing, or -1 */
-	bool link_lost;		/* EVENT_LINK_LOST logged; not repaired since */
+	int inotify_fd;		  /* wakes the monitor when the link changes */
+	int wd_links;		  /* watch of /dev/nvmf-raid, or -1 */
+	int wd_dev;		  /* watch of /dev while /dev/nvmf-raid is missing, or -1 */
+	bool link_lost;		  /* EVENT_LINK_LOST logged; not repaired since */
 	uint64_t link_retry_usec; /* after a failed repair: no new one before */
-	char unwritable[24];	/* array_state EVENT_ARRAY_UNWRITABLE named, or "" */
+	char unwritable[24];	  /* array_state EVENT_ARRAY_UNWRITABLE named, or "" */
 };
 
 /**

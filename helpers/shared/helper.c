@@ -7,15 +7,14 @@
 #include "log.h"
 #include "volume.h"
 
-int helper_main(int argc, char *argv[], const char *name, const char *usage,
-		int (*run)(const char *volume))
+int helper_main(int argc, char *argv[], const char *name, const char *usage, int (*run)(const char *volume))
 {
-	enum { ARG_VERSION = 0x100 };
-	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, ARG_VERSION },
-		{}
+	enum {
+		ARG_VERSION = 0x100
 	};
+	static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+						 { "version", no_argument, NULL, ARG_VERSION },
+						 {} };
 	int c;
 
 	log_setup(name);
@@ -24,7 +23,8 @@ int helper_main(int argc, char *argv[], const char *name, const char *usage,
 		case 'h':
 			printf("Usage: %s [OPTIONS] VOLUME\n\n%s\n"
 			       "  -h --help      Show this help\n"
-			       "     --version   Show the version\n", name, usage);
+			       "     --version   Show the version\n",
+			       name, usage);
 			return EXIT_OK;
 		case ARG_VERSION:
 			printf("%s %s\n", name, PACKAGE_VERSION);

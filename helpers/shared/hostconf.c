@@ -21,7 +21,7 @@ struct hostconf_key {
 	const char *name;
 	unsigned *(*field)(struct hostconf *c);
 	long min, max;
-	bool empty_ok;		/* "key =" means 0 */
+	bool empty_ok; /* "key =" means 0 */
 };
 
 static unsigned *max_concurrent(struct hostconf *c)
@@ -35,8 +35,7 @@ static unsigned *rate(struct hostconf *c)
 }
 
 static const struct hostconf_key rebuild_keys[] = {
-	{ .name = "max-concurrent", .field = max_concurrent, .min = 0,
-	  .max = HOSTCONF_MAX_CONCURRENT_MAX },
+	{ .name = "max-concurrent", .field = max_concurrent, .min = 0, .max = HOSTCONF_MAX_CONCURRENT_MAX },
 	{ .name = "rate", .field = rate, .min = 0, .max = HOSTCONF_RATE_MAX, .empty_ok = true },
 };
 

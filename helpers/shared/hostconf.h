@@ -24,11 +24,11 @@
  * still serve the applications (see nvmf-raid.conf(5)). */
 #define HOSTCONF_MAX_CONCURRENT_DEFAULT 2
 #define HOSTCONF_MAX_CONCURRENT_MAX 256
-#define HOSTCONF_RATE_MAX 100000000	/* KiB/s: 100 GiB/s, beyond any link */
+#define HOSTCONF_RATE_MAX 100000000 /* KiB/s: 100 GiB/s, beyond any link */
 
 struct hostconf {
-	unsigned rebuild_max_concurrent;	/* 0: no limit */
-	unsigned rebuild_rate;			/* KiB/s, 0: md's default */
+	unsigned rebuild_max_concurrent; /* 0: no limit */
+	unsigned rebuild_rate;		 /* KiB/s, 0: md's default */
 };
 
 /**

@@ -37,7 +37,7 @@ static const char *const source_text[] = {
 
 struct ident {
 	const char *dir;
-	int dir_fd;		/* also holds the creators' flock() */
+	int dir_fd; /* also holds the creators' flock() */
 	char *nqn;
 	char *id;
 	bool created;
@@ -157,11 +157,11 @@ static int parse_id(const char *s, char **ret, const char **ret_why)
 
 static int log_read_error(const struct ident *h, const char *name, int r)
 {
-	const char *why = r == -ELOOP	? "a symbolic link that leads nowhere"
-			  : r == -EBADFD ? "not a regular file"
-			  : r == -EFBIG	 ? "larger than 4096 bytes"
-			  : r == -EBADMSG ? "its first line is blank, text follows"
-					 : NULL;
+	const char *why = r == -ELOOP	? "a symbolic link that leads nowhere" :
+			  r == -EBADFD	? "not a regular file" :
+			  r == -EFBIG	? "larger than 4096 bytes" :
+			  r == -EBADMSG ? "its first line is blank, text follows" :
+					  NULL;
 
 	if (why)
 		return log_error_errno(r, "%s/%s: %s; refusing it.", h->dir, name, why);
@@ -259,8 +259,7 @@ static int pick_uuid(const char *from, enum source from_source, char ret[37])
 	return src;
 }
 
-static int publish(struct ident *h, const char *name, const char *what, const char *value,
-		   int src)
+static int publish(struct ident *h, const char *name, const char *what, const char *value, int src)
 {
 	_cleanup_free_ char *text = NULL;
 	int r;
@@ -350,8 +349,9 @@ int hostid_get(char **ret_hostnqn, char **ret_hostid)
 	r = open_dir_trusting(h.dir, NULL, false, &h.dir_fd);
 	if (r < 0 && r != -ENOENT)
 		return log_error_errno(r, "Failed to open %s%s: %m", h.dir,
-				       r == -EPERM ? " (writable by others, or not root's)"
-				       : r == -ENOTDIR ? " (a symbolic link, or not a directory)" : "");
+				       r == -EPERM   ? " (writable by others, or not root's)" :
+				       r == -ENOTDIR ? " (a symbolic link, or not a directory)" :
+						       "");
 	if (r >= 0 && (r = load_both(&h)) < 0)
 		return r;
 	if ((!h.nqn || !h.id) && (r = create_missing(&h)) < 0)

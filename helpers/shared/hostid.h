@@ -26,10 +26,9 @@
 /* Ours, for sd_id128_get_machine_app_specific(): a host without a DMI
  * system UUID gets one derived from its machine ID, stable without giving
  * the machine ID away (machine-id(5)).  Changing it changes their identity. */
-#define HOSTID_APP_ID \
-	SD_ID128_MAKE(45, 7f, ce, 97, 53, 07, 40, 80, 98, 63, 4a, c7, ad, 9b, 62, d3)
+#define HOSTID_APP_ID SD_ID128_MAKE(45, 7f, ce, 97, 53, 07, 40, 80, 98, 63, 4a, c7, ad, 9b, 62, d3)
 
-#define HOSTID_NQN_MAX 223		/* NVMe base spec, and the kernel's NVMF_NQN_SIZE */
+#define HOSTID_NQN_MAX 223 /* NVMe base spec, and the kernel's NVMF_NQN_SIZE */
 #define HOSTID_NQN_UUID_PREFIX "nqn.2014-08.org.nvmexpress:uuid:"
 
 /**

@@ -43,13 +43,13 @@ void md_name_for_volume(const char *vol, char *ret)
 void md_uuid_for_volume(const char *vol, char *ret)
 {
 	static const char p1[] = "nvmf-raid", p2[] = "nvmf-raid-uuid";
-	uint64_t hi = fnv1a64(p1, sizeof(p1), vol);	/* sizeof: includes the NUL */
+	uint64_t hi = fnv1a64(p1, sizeof(p1), vol); /* sizeof: includes the NUL */
 	uint64_t lo = fnv1a64(p2, sizeof(p2), vol);
 
-	hi = (hi & ~UINT64_C(0xf000)) | UINT64_C(0x8000);		/* version 8 */
-	lo = (lo & ~(UINT64_C(0xc) << 60)) | (UINT64_C(0x8) << 60);	/* variant 10 */
-	snprintf(ret, 36, "%08" PRIx32 ":%08" PRIx32 ":%08" PRIx32 ":%08" PRIx32,
-		 (uint32_t)(hi >> 32), (uint32_t)hi, (uint32_t)(lo >> 32), (uint32_t)lo);
+	hi = (hi & ~UINT64_C(0xf000)) | UINT64_C(0x8000);	    /* version 8 */
+	lo = (lo & ~(UINT64_C(0xc) << 60)) | (UINT64_C(0x8) << 60); /* variant 10 */
+	snprintf(ret, 36, "%08" PRIx32 ":%08" PRIx32 ":%08" PRIx32 ":%08" PRIx32, (uint32_t)(hi >> 32),
+		 (uint32_t)hi, (uint32_t)(lo >> 32), (uint32_t)lo);
 }
 
 unsigned md_bitmap_chunk_kib(uint64_t size_bytes)
@@ -262,8 +262,7 @@ static void wait_sync_stopped(const char *mddev)
 	uint64_t deadline = now_usec() + FREEZE_SETTLE_USEC;
 	char done[64];
 
-	while (md_sysfs_read(mddev, "sync_completed", done, sizeof(done)) == 0 &&
-	       !streq(done, "none")) {
+	while (md_sysfs_read(mddev, "sync_completed", done, sizeof(done)) == 0 && !streq(done, "none")) {
 		if (now_usec() >= deadline) {
 			log_warning("%s: resync still running after freezing it (%s).", mddev, done);
 			return;
@@ -406,7 +405,7 @@ bool md_array_active(const char *mddev)
 }
 
 static int md_start(bool create, const char *name, const char *uuid, const char *const *members,
-	     unsigned n, bool run)
+		    unsigned n, bool run)
 {
 	char mddev[64], ndev[32], chunk[32], name_arg[64], uuid_arg[64], homehost[32], state[32];
 	const char *argv[32 + 64];
@@ -431,8 +430,10 @@ static int md_start(bool create, const char *name, const char *uuid, const char 
 	snprintf(chunk, sizeof(chunk), "--bitmap-chunk=%uK", md_bitmap_chunk_kib(size));
 
 	if (create) {
-		const char *c[] = { "--create", mddev, "--run", "--level=1", ndev, "--metadata=1.2",
-				    "--bitmap=internal", chunk, homehost, name_arg, uuid_arg };
+		const char *c[] = {
+			"--create",	     mddev, "--run",  "--level=1", ndev,    "--metadata=1.2",
+			"--bitmap=internal", chunk, homehost, name_arg,	   uuid_arg
+		};
 		memcpy(argv, c, sizeof(c));
 		k = ELEMENTSOF(c);
 	} else {
@@ -456,8 +457,9 @@ static int md_start(bool create, const char *name, const char *uuid, const char 
 	 * then holds its resync back until the first write: the replicas
 	 * would differ, and "in sync" be untrue, for as long as nobody
 	 * writes.  Read-write now starts the resync (mdadm --readwrite). */
-	node = realpath(mddev, NULL);	/* /dev/md/NAME -> /dev/mdN, for sysfs */
-	if (node && md_sysfs_read(node, "array_state", state, sizeof(state)) == 0 && streq(state, "read-auto")) {
+	node = realpath(mddev, NULL); /* /dev/md/NAME -> /dev/mdN, for sysfs */
+	if (node && md_sysfs_read(node, "array_state", state, sizeof(state)) == 0 &&
+	    streq(state, "read-auto")) {
 		const char *rw[] = { "--readwrite", mddev, NULL };
 
 		r = mdadm_run(rw, false);

@@ -29,13 +29,13 @@
 #define MD_NAME_MAX 22
 
 struct md_examine {
-	bool is_member;		/* an md superblock was found */
-	char uuid[36];		/* MD_UUID, mdadm's "xxxxxxxx:xxxxxxxx:…" form */
-	char name[64];		/* MD_NAME, "homehost:name" */
-	char level[16];		/* MD_LEVEL */
-	unsigned devices;	/* MD_DEVICES */
-	uint64_t events;	/* MD_EVENTS */
-	char dev_uuid[36];	/* MD_DEV_UUID, this member's own UUID */
+	bool is_member;	   /* an md superblock was found */
+	char uuid[36];	   /* MD_UUID, mdadm's "xxxxxxxx:xxxxxxxx:…" form */
+	char name[64];	   /* MD_NAME, "homehost:name" */
+	char level[16];	   /* MD_LEVEL */
+	unsigned devices;  /* MD_DEVICES */
+	uint64_t events;   /* MD_EVENTS */
+	char dev_uuid[36]; /* MD_DEV_UUID, this member's own UUID */
 };
 
 /**

@@ -15,9 +15,9 @@
 #include "osbrick.h"
 #include "volume.h"
 
-#define OSB_JSON_PATH_MAX 96	/* "volume_replicas[15].portals[15].transport" */
+#define OSB_JSON_PATH_MAX 96 /* "volume_replicas[15].portals[15].transport" */
 #define OSB_PRINT_MAX 64
-#define OSB_URI_MAX 192		/* "rdma://[" INET6_ADDRSTRLEN "%" IFNAMSIZ "]:65535" */
+#define OSB_URI_MAX 192 /* "rdma://[" INET6_ADDRSTRLEN "%" IFNAMSIZ "]:65535" */
 #define OSB_PORTALS_TEXT_MAX (VOL_PORTALS_MAX * (OSB_URI_MAX + 2))
 
 struct osb_ctx {
@@ -27,18 +27,18 @@ struct osb_ctx {
 
 /* One target as read, before it becomes a [replica.I] section. */
 struct osb_target {
-	char path[OSB_PATH_MAX];	/* "" (flat) or "volume_replicas[I]" */
+	char path[OSB_PATH_MAX]; /* "" (flat) or "volume_replicas[I]" */
 	char nqn[VOL_NQN_MAX + 1];
 	/* Only the identifier os-brick finds the namespace by (osbrick.h). */
 	struct vol_ns_id ns;
-	const char *ns_key;		/* the key it came from, for messages */
+	const char *ns_key; /* the key it came from, for messages */
 	/* Every identifier given: two targets that share any name one
 	 * namespace, whichever of them os-brick would use. */
 	struct vol_ns_id all;
 	struct vol_portal portals[VOL_PORTALS_MAX];
 	unsigned n_portals;
 	char *host_nqn;
-	bool ok;			/* every key of it was valid */
+	bool ok; /* every key of it was valid */
 };
 
 /* Counts and logs one problem at error level, "PATH: message" (PATH "" is

@@ -85,8 +85,7 @@ static int string_of(struct osb_ctx *c, json_object *v, const char *path, const 
 	return 1;
 }
 
-int osb_get_string(struct osb_ctx *c, json_object *o, const char *prefix, const char *key,
-		   const char **ret)
+int osb_get_string(struct osb_ctx *c, json_object *o, const char *prefix, const char *key, const char **ret)
 {
 	char path[OSB_JSON_PATH_MAX];
 	json_object *v = NULL;
@@ -233,7 +232,8 @@ static int read_nsid(struct osb_ctx *c, json_object *o, const char *prefix, stru
 	if (json_object_is_type(v, json_type_int)) {
 		n = json_object_get_int64(v);
 		if (n < 0 || n > VOL_NSID_MAX)
-			return osb_bad(c, path, "%" PRId64 " is not a namespace ID (1..%u)", n, VOL_NSID_MAX);
+			return osb_bad(c, path, "%" PRId64 " is not a namespace ID (1..%u)", n,
+				       VOL_NSID_MAX);
 	} else if (json_object_is_type(v, json_type_string)) {
 		if (string_of(c, v, path, &s) < 0)
 			return -EINVAL;
@@ -286,7 +286,8 @@ static int read_namespace(struct osb_ctx *c, json_object *o, struct osb_target *
 		t->ns_key = "ns_id";
 		all.nsid = 0;
 	} else
-		return osb_bad(c, t->path, "no namespace identifier (%s): os-brick would then take whatever "
+		return osb_bad(c, t->path,
+			       "no namespace identifier (%s): os-brick would then take whatever "
 			       "device appears while it connects, and a RAID member is never guessed",
 			       old ? "\"volume_nguid\" or \"ns_id\"; this old form's \"vol_uuid\" does "
 				     "not count, os-brick drops it" :
@@ -368,12 +369,14 @@ static int read_transport(struct osb_ctx *c, json_object *v, const char *path, s
 			p->transport = VOL_TRANSPORT_RDMA;
 	for (size_t i = 0; i < ELEMENTSOF(never_tcp); i++)
 		if (strcasecmp(s, never_tcp[i]) == 0)
-			return osb_bad(c, path, "transport \"%s\" is not supported: it is not reached at an "
+			return osb_bad(c, path,
+				       "transport \"%s\" is not supported: it is not reached at an "
 				       "IP address and port (os-brick would try tcp there)",
 				       osb_printable(s, pr));
 	if (p->transport == VOL_TRANSPORT_TCP && strcasecmp(s, "tcp") != 0)
 		log_notice("%s: transport \"%s\" is taken as tcp, as os-brick does (it knows tcp, rdma "
-			   "and RoCEv2).", path, osb_printable(s, pr));
+			   "and RoCEv2).",
+			   path, osb_printable(s, pr));
 	return 0;
 }
 
@@ -433,8 +436,10 @@ static int check_portals_line(struct osb_ctx *c, const char *path, const struct 
 	size_t n = STRLEN("portals = ") + osb_portals_text(t, text, sizeof(text));
 
 	if (n > VOL_LINE_MAX)
-		return osb_bad(c, path, "%u portals take %zu bytes in the volume file, whose lines hold at "
-			       "most %d; give fewer", t->n_portals, n, VOL_LINE_MAX);
+		return osb_bad(c, path,
+			       "%u portals take %zu bytes in the volume file, whose lines hold at "
+			       "most %d; give fewer",
+			       t->n_portals, n, VOL_LINE_MAX);
 	return 0;
 }
 
@@ -455,8 +460,9 @@ static int read_portals(struct osb_ctx *c, json_object *o, struct osb_target *t)
 	if (r == 0)
 		return osb_bad(c, path, "missing: a replica needs 1 to %d portals%s", VOL_PORTALS_MAX,
 			       osb_has(o, "target_portal") ?
-			       " (\"target_portal\", \"target_port\" and \"transport_type\" go with the old "
-			       "form's \"nqn\", not with \"target_nqn\")" : "");
+				       " (\"target_portal\", \"target_port\" and \"transport_type\" go with the old "
+				       "form's \"nqn\", not with \"target_nqn\")" :
+				       "");
 	n = json_object_array_length(list);
 	if (n == 0)
 		return osb_bad(c, path, "0 portals; a replica needs 1 to %d", VOL_PORTALS_MAX);
@@ -476,9 +482,10 @@ static int read_portals(struct osb_ctx *c, json_object *o, struct osb_target *t)
 			continue;
 		}
 		if (t->n_portals == VOL_PORTALS_MAX)
-			return osb_bad(c, path, "more than %d distinct portals (%s is the %dth); a replica "
-				       "takes 1 to %d", VOL_PORTALS_MAX, item, VOL_PORTALS_MAX + 1,
-				       VOL_PORTALS_MAX);
+			return osb_bad(c, path,
+				       "more than %d distinct portals (%s is the %dth); a replica "
+				       "takes 1 to %d",
+				       VOL_PORTALS_MAX, item, VOL_PORTALS_MAX + 1, VOL_PORTALS_MAX);
 		first[t->n_portals] = i;
 		t->portals[t->n_portals++] = p;
 	}
@@ -542,7 +549,8 @@ static int read_old_portal(struct osb_ctx *c, json_object *o, struct osb_target 
 
 	for (size_t i = 0; i < 3; i++)
 		if (!json_object_object_get_ex(o, keys[i], &f[i]) || !f[i])
-			r = osb_bad(c, keys[i], "missing: " OLD_FORM " gives its portal as \"target_portal\", "
+			r = osb_bad(c, keys[i],
+				    "missing: " OLD_FORM " gives its portal as \"target_portal\", "
 				    "\"target_port\" and \"transport_type\"");
 	if (r < 0)
 		return r;
@@ -565,7 +573,8 @@ void osb_read_old(struct osb_ctx *c, json_object *o, struct osb_target *t)
 	 * of its own, with its own discovery; os-brick's NVMe-oF one fails on
 	 * these keys too. */
 	if (osb_has(o, "lightos_nodes")) {
-		osb_bad(c, NULL, "\"lightos_nodes\" and \"subsysnqn\" are for os-brick's LightOS "
+		osb_bad(c, NULL,
+			"\"lightos_nodes\" and \"subsysnqn\" are for os-brick's LightOS "
 			"connector (driver_volume_type \"lightos\"), not for NVMe-oF; not supported");
 		return;
 	}

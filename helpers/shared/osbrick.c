@@ -25,9 +25,9 @@
 
 /* NVMeOFConnProps.__init__() */
 enum shape {
-	SHAPE_REPLICAS,		/* 1 and 2: "volume_replicas", one target or more */
-	SHAPE_TARGET,		/* 3: the top level is the target ("target_nqn") */
-	SHAPE_OLD,		/* 4: the original form, neither of those keys */
+	SHAPE_REPLICAS, /* 1 and 2: "volume_replicas", one target or more */
+	SHAPE_TARGET,	/* 3: the top level is the target ("target_nqn") */
+	SHAPE_OLD,	/* 4: the original form, neither of those keys */
 };
 
 static enum shape shape_of(json_object *root)
@@ -54,7 +54,8 @@ static void check_duplicates(struct osb_ctx *c, const struct osb_target *t, unsi
 
 	for (unsigned j = 1; j < n; j++)
 		for (unsigned i = 0; i < j; i++) {
-			if (!t[i].ok || !t[j].ok || !vol_ns_id_shared(t[i].nqn, &t[i].all, t[j].nqn, &t[j].all))
+			if (!t[i].ok || !t[j].ok ||
+			    !vol_ns_id_shared(t[i].nqn, &t[i].all, t[j].nqn, &t[j].all))
 				continue;
 			osb_join(path, t[j].path, t[j].ns_key);
 			vol_ns_id_describe(&t[j].all, id, sizeof(id));
@@ -111,15 +112,19 @@ static void read_replica_count(struct osb_ctx *c, json_object *root, unsigned n)
 	if (k < 0)
 		osb_bad(c, "replica_count", "%" PRId64 " is not a number of replicas", k);
 	else if (k > (int64_t)n)
-		osb_bad(c, "replica_count", "%" PRId64 ", but there %s %u replica%s: os-brick would not "
-			"create the array from fewer legs either", k, n == 1 ? "is" : "are", n,
-			n == 1 ? "" : "s");
+		osb_bad(c, "replica_count",
+			"%" PRId64 ", but there %s %u replica%s: os-brick would not "
+			"create the array from fewer legs either",
+			k, n == 1 ? "is" : "are", n, n == 1 ? "" : "s");
 	else if (k == 1)
-		osb_bad(c, "replica_count", "1, but there are %u replicas: os-brick would attach one of "
-			"them without RAID", n);
+		osb_bad(c, "replica_count",
+			"1, but there are %u replicas: os-brick would attach one of "
+			"them without RAID",
+			n);
 	else
 		log_notice("replica_count: %" PRId64 ", but there are %u replicas; all are used, as "
-			   "os-brick does.", k, n);
+			   "os-brick does.",
+			   k, n);
 }
 
 /* The top-level keys besides the targets'. */
@@ -131,14 +136,16 @@ static void read_top(struct osb_ctx *c, json_object *root, enum shape shape, uns
 
 	(void)osb_get_string(c, root, "", "alias", &s);
 	if (shape == SHAPE_TARGET)
-		return;		/* its vol_uuid is the target's, read with it */
+		return; /* its vol_uuid is the target's, read with it */
 	s = NULL;
 	if (osb_get_string(c, root, "", "vol_uuid", &s) < 0 || shape != SHAPE_REPLICAS)
 		return;
 	/* os-brick: cinder_volume_id = str(uuid.UUID(conn_props["vol_uuid"])) */
 	if (s && vol_nguid_parse(s, id) < 0)
-		osb_bad(c, "vol_uuid", "'%s' is not a UUID; os-brick refuses it too (it is the Cinder "
-			"volume id)", osb_printable(s, pr));
+		osb_bad(c, "vol_uuid",
+			"'%s' is not a UUID; os-brick refuses it too (it is the Cinder "
+			"volume id)",
+			osb_printable(s, pr));
 	read_replica_count(c, root, n);
 }
 
@@ -148,8 +155,10 @@ static bool name_ok(struct osb_ctx *c, const char *what, const char *name)
 
 	if (vol_name_is_valid(name))
 		return true;
-	osb_bad(c, what, "'%s' is not a valid volume name (1-%d of A-Z a-z 0-9 _ . -, starting with a "
-		"letter or digit)", osb_printable(name, pr), VOL_NAME_MAX);
+	osb_bad(c, what,
+		"'%s' is not a valid volume name (1-%d of A-Z a-z 0-9 _ . -, starting with a "
+		"letter or digit)",
+		osb_printable(name, pr), VOL_NAME_MAX);
 	return false;
 }
 
@@ -189,11 +198,14 @@ static void pick_name(struct osb_ctx *c, json_object *root, const char *override
 			vol_nguid_format(t[0].ns.nguid, id);
 		name = id, what = t[0].path;
 	} else if (n == 1 && t[0].ok)
-		osb_bad(c, NULL, "no volume name: the namespace is known by \"ns_id\" only, which names "
+		osb_bad(c, NULL,
+			"no volume name: the namespace is known by \"ns_id\" only, which names "
 			"no volume; give --volume, \"alias\" or \"vol_uuid\"");
 	else if (n > 1)
-		osb_bad(c, NULL, "no volume name: a volume of %u replicas needs --volume, \"alias\" or a "
-			"top-level \"vol_uuid\"", n);
+		osb_bad(c, NULL,
+			"no volume name: a volume of %u replicas needs --volume, \"alias\" or a "
+			"top-level \"vol_uuid\"",
+			n);
 	if (name && name_ok(c, what, name))
 		memcpy(ret, name, strlen(name) + 1);
 }
@@ -216,8 +228,8 @@ static void format_target(FILE *f, unsigned i, const struct osb_target *t)
 
 	/* In quotes ';' and '#' start no comment and '\'' no quote;
 	 * vol_nqn_check() let no '"' through. */
-	fprintf(f, vol_nqn_needs_quotes(t->nqn) ? "\n[replica.%u]\nnqn = \"%s\"\n" :
-		"\n[replica.%u]\nnqn = %s\n", i, t->nqn);
+	fprintf(f, vol_nqn_needs_quotes(t->nqn) ? "\n[replica.%u]\nnqn = \"%s\"\n" : "\n[replica.%u]\nnqn = %s\n",
+		i, t->nqn);
 	if (t->ns.has_uuid) {
 		vol_uuid_format(t->ns.uuid, id);
 		fprintf(f, "uuid = %s\n", id);
@@ -241,7 +253,8 @@ static int format_text(const struct osb_target *t, unsigned n, char **ret)
 	if (!f)
 		return -ENOMEM;
 	fputs("# Written by \"nvmf-raid os-brick connect\" from os-brick's connection_properties;\n"
-	      "# removed by \"nvmf-raid os-brick disconnect\".  See nvmf-raid(8).\n", f);
+	      "# removed by \"nvmf-raid os-brick disconnect\".  See nvmf-raid(8).\n",
+	      f);
 	for (unsigned i = 0; i < n; i++)
 		format_target(f, i, &t[i]);
 	failed = ferror(f);

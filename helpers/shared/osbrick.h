@@ -72,17 +72,17 @@
 #include "macro.h"
 #include "volume.h"
 
-#define OSB_INPUT_MAX (1024 * 1024)	/* larger input is refused unread */
-#define OSB_PATH_MAX 32			/* "volume_replicas[15]" */
+#define OSB_INPUT_MAX (1024 * 1024) /* larger input is refused unread */
+#define OSB_PATH_MAX 32		    /* "volume_replicas[15]" */
 
 struct osb_replica {
-	char path[OSB_PATH_MAX];	/* its JSON path: "" (flat) or "volume_replicas[I]" */
-	char *host_nqn;			/* "host_nqn" as given, or NULL */
+	char path[OSB_PATH_MAX]; /* its JSON path: "" (flat) or "volume_replicas[I]" */
+	char *host_nqn;		 /* "host_nqn" as given, or NULL */
 };
 
 struct osb_volume {
 	char name[VOL_NAME_MAX + 1];
-	char *text;			/* the volume file (INI), NUL-terminated */
+	char *text; /* the volume file (INI), NUL-terminated */
 	struct osb_replica replicas[VOL_REPLICAS_MAX];
 	unsigned n_replicas;
 };

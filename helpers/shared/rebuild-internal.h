@@ -16,14 +16,14 @@
 struct rebuild {
 	char volume[VOL_NAME_MAX + 1];
 	char entry[NAME_MAX + 1];	/* our queue entry's name (vs_file_name()) */
-	int dir_fd, slots_fd, queue_fd;	/* $RUNTIME/rebuild and below */
+	int dir_fd, slots_fd, queue_fd; /* $RUNTIME/rebuild and below */
 	int slot_fd;			/* the slot held: its lock */
 	unsigned slot;
-	int entry_fd;			/* our queue entry: its lock */
-	uint64_t asked;			/* CLOCK_BOOTTIME ns */
-	int inotify_fd;			/* while queued */
-	bool wanted;			/* the monitor: put back asked this pass */
-	bool told_queued;		/* the monitor: "queued" was logged */
+	int entry_fd;	  /* our queue entry: its lock */
+	uint64_t asked;	  /* CLOCK_BOOTTIME ns */
+	int inotify_fd;	  /* while queued */
+	bool wanted;	  /* the monitor: put back asked this pass */
+	bool told_queued; /* the monitor: "queued" was logged */
 };
 
 /**

@@ -149,8 +149,7 @@ void rebuild_pass_done(const struct desc *d)
 		struct hostconf c;
 
 		load_conf(&c);
-		if (rebuild_claim(self, c.rebuild_max_concurrent) > 0 &&
-		    rebuild_holds_slot(self, &slot))
+		if (rebuild_claim(self, c.rebuild_max_concurrent) > 0 && rebuild_holds_slot(self, &slot))
 			log_info("%s: rebuilding already; slot %u taken for it.", d->volume, slot + 1);
 	}
 	self->wanted = false;

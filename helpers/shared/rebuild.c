@@ -25,7 +25,7 @@
 #include "session.h"
 #include "volume.h"
 
-#define ENTRY_MAX 64		/* "<ns>\n" */
+#define ENTRY_MAX 64 /* "<ns>\n" */
 
 int rebuild_new(const char *volume, struct rebuild **ret)
 {
@@ -119,12 +119,12 @@ static int enqueue(struct rebuild *rb)
 	int n;
 
 	snprintf(tmp, sizeof(tmp), ".#%s.%d", rb->volume, (int)getpid());
-	(void)unlinkat(rb->queue_fd, tmp, 0);	/* a dead process's, same pid */
+	(void)unlinkat(rb->queue_fd, tmp, 0); /* a dead process's, same pid */
 	fd = openat(rb->queue_fd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	n = snprintf(text, sizeof(text), "%" PRIu64 "\n", now);
-	errno = 0;		/* a short write sets none */
+	errno = 0; /* a short write sets none */
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || write(fd, text, (size_t)n) != n ||
 	    renameat(rb->queue_fd, tmp, rb->queue_fd, rb->entry) < 0) {
 		int r = errno ? -errno : -EIO;
@@ -144,8 +144,7 @@ static void leave_queue(struct rebuild *rb)
 	if (rb->entry_fd < 0)
 		return;
 	/* Only our own entry: one monitor per volume writes this name. */
-	if (fstat(rb->entry_fd, &a) == 0 &&
-	    fstatat(rb->queue_fd, rb->entry, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	if (fstat(rb->entry_fd, &a) == 0 && fstatat(rb->queue_fd, rb->entry, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
 		(void)unlinkat(rb->queue_fd, rb->entry, 0);
 	rb->entry_fd = safe_close(rb->entry_fd);

@@ -29,7 +29,7 @@ struct pass {
 	char md_uuid[36];
 	int retry_ms;
 	bool changed;
-	bool acted;	/* mdadm changed the array: look again */
+	bool acted; /* mdadm changed the array: look again */
 };
 
 /* Moves a replica along the state table (state_follow()): a move it
@@ -118,7 +118,8 @@ static void reconnect(struct pass *p, struct desc_replica *r)
 		return;
 	pid = fork();
 	if (pid < 0) {
-		log_warning_errno(errno, "%s: cannot start reconnecting replica %s: %m", p->d->volume, r->name);
+		log_warning_errno(errno, "%s: cannot start reconnecting replica %s: %m", p->d->volume,
+				  r->name);
 		return;
 	}
 	if (pid == 0) {
@@ -194,14 +195,13 @@ static void reconcile_replica(struct pass *p, struct desc_replica *r)
  * names it by later (vol_ns_id_matches()).  What the volume file gives, if
  * the device cannot be read. */
 static const struct vol_ns_id *shown_ns(struct udev *udev, const struct desc_replica *r,
-				       struct vol_ns_id *buf)
+					struct vol_ns_id *buf)
 {
 	_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
 	char nqn[VOL_NQN_MAX + 1];
 	const char *name = r->device ? strrchr(r->device, '/') : NULL;
 
-	if (!name || !udev ||
-	    !(dev = udev_device_new_from_subsystem_sysname(udev, "block", name + 1)) ||
+	if (!name || !udev || !(dev = udev_device_new_from_subsystem_sysname(udev, "block", name + 1)) ||
 	    dev_ns_identity(dev, nqn, buf) < 0 || !streq(nqn, r->nqn) || !vol_ns_id_matches(&r->ns, buf))
 		return &r->ns;
 	return buf;
@@ -225,7 +225,7 @@ int reconcile_record(const struct desc *d)
 			(void)state_record_add(&rec, d->replicas[i].name, d->replicas[i].nqn,
 					       shown_ns(udev, &d->replicas[i], &shown));
 	if (rec.n_in_sync == 0)
-		return 0;	/* an array with no in-sync member is not running */
+		return 0; /* an array with no in-sync member is not running */
 	/* A version 1 record (has_ns false) is rewritten with the namespaces. */
 	same = state_record_read(d->volume, &old) == 0 && old.n_in_sync == rec.n_in_sync &&
 	       streq(old.md_uuid, rec.md_uuid) && old.has_ns[0];
@@ -257,7 +257,8 @@ static void record_pass(struct pass *p)
 	int r = reconcile_record(p->d);
 
 	if (r < 0 && !p->d->record_stale)
-		log_error_errno(r, "%s: cannot write the in-sync record %s/%s.json (%m); retrying every "
+		log_error_errno(r,
+				"%s: cannot write the in-sync record %s/%s.json (%m); retrying every "
 				"%d ms. Until it is written, a restart may not know which replicas are stale.",
 				p->d->volume, state_record_dir(), p->d->volume, RECORD_RETRY_MS);
 	else if (r >= 0 && p->d->record_stale)

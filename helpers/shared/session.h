@@ -39,8 +39,8 @@ enum vs_file {
 	VS_FILE_ACCEPT_STALE,
 	VS_FILE_REBUILD_ENTRY,
 	VS_FILE_RECORD,
-	VS_FILE_CONF,		/* VOLUME.conf, in vol_etc_dir() or vol_run_dir() */
-	VS_FILE_OSBRICK_LOCK,	/* .VOLUME.lock in vol_run_dir(): os-brick's calls */
+	VS_FILE_CONF,	      /* VOLUME.conf, in vol_etc_dir() or vol_run_dir() */
+	VS_FILE_OSBRICK_LOCK, /* .VOLUME.lock in vol_run_dir(): os-brick's calls */
 };
 
 /**
@@ -53,33 +53,33 @@ int vs_file_name(enum vs_file f, const char *volume, char buf[static NAME_MAX + 
 
 /* What vs_open() does, in this order. */
 enum {
-	VS_FILE = 1 << 0,	/* find and load the volume file (vs_load()) */
-	VS_CROSS = 1 << 1,	/* with VS_FILE: no namespace shared with another file */
-	VS_LOCK = 1 << 2,	/* take the volume lock (vs_lock()) */
-	VS_CREATE = 1 << 3,	/* with VS_LOCK: create the runtime directory */
-	VS_DESC = 1 << 4,	/* read the descriptor (vs_read_desc()) */
+	VS_FILE = 1 << 0,   /* find and load the volume file (vs_load()) */
+	VS_CROSS = 1 << 1,  /* with VS_FILE: no namespace shared with another file */
+	VS_LOCK = 1 << 2,   /* take the volume lock (vs_lock()) */
+	VS_CREATE = 1 << 3, /* with VS_LOCK: create the runtime directory */
+	VS_DESC = 1 << 4,   /* read the descriptor (vs_read_desc()) */
 };
 
 /* The step that failed, for vs_exit_status() and the caller's message;
  * each step clears it as it starts, so it names the last one that ran. */
 enum vs_step {
 	VS_STEP_NONE,
-	VS_STEP_FIND,		/* no volume file (-ENOENT), invalid name, unreadable directory */
-	VS_STEP_LOAD,		/* the file is invalid or cannot be read; see problems */
-	VS_STEP_CROSS,		/* a namespace of another volume file (logged) */
-	VS_STEP_LOCK,		/* the runtime directory or the lock */
-	VS_STEP_DESC,		/* no descriptor (-ENOENT: not attached), or a bad one */
+	VS_STEP_FIND,  /* no volume file (-ENOENT), invalid name, unreadable directory */
+	VS_STEP_LOAD,  /* the file is invalid or cannot be read; see problems */
+	VS_STEP_CROSS, /* a namespace of another volume file (logged) */
+	VS_STEP_LOCK,  /* the runtime directory or the lock */
+	VS_STEP_DESC,  /* no descriptor (-ENOENT: not attached), or a bad one */
 };
 
 struct vs_session {
 	char name[VOL_NAME_MAX + 1];
-	char *path;			/* the volume file (VS_FILE), or NULL */
-	struct vol_volume *vol;		/* the loaded file, or NULL */
-	struct vol_problems problems;	/* the file's problems, not logged: vs_log_problems() */
-	struct desc *desc;		/* the descriptor (VS_DESC), or NULL */
-	struct state_record record;	/* vs_read_record(), if have_record */
+	char *path;		      /* the volume file (VS_FILE), or NULL */
+	struct vol_volume *vol;	      /* the loaded file, or NULL */
+	struct vol_problems problems; /* the file's problems, not logged: vs_log_problems() */
+	struct desc *desc;	      /* the descriptor (VS_DESC), or NULL */
+	struct state_record record;   /* vs_read_record(), if have_record */
 	bool have_record;
-	int run_fd;			/* the runtime directory, with the lock */
+	int run_fd; /* the runtime directory, with the lock */
 	int lock_fd;
 	enum vs_step failed;
 };

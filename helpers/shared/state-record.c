@@ -70,8 +70,7 @@ bool state_record_vouches(const struct state_record *rec, const char *name, cons
 	return !rec->has_ns[i] || (streq(rec->nqn[i], nqn) && vol_ns_id_matches(ns, &rec->ns[i]));
 }
 
-int state_record_add(struct state_record *rec, const char *name, const char *nqn,
-		     const struct vol_ns_id *ns)
+int state_record_add(struct state_record *rec, const char *name, const char *nqn, const struct vol_ns_id *ns)
 {
 	unsigned i = rec->n_in_sync;
 
@@ -87,8 +86,8 @@ int state_record_add(struct state_record *rec, const char *name, const char *nqn
 
 static int bad(const char *volume, const char *what)
 {
-	return log_error_errno(EBADMSG, "%s: %s/%s.json: %s.",
-			       volume ? volume : "?", state_record_dir(), volume ? volume : "?", what);
+	return log_error_errno(EBADMSG, "%s: %s/%s.json: %s.", volume ? volume : "?",
+			       state_record_dir(), volume ? volume : "?", what);
 }
 
 static int ns_string(json_object *o, const char *key, const char **ret)
@@ -134,8 +133,7 @@ static int parse_name(json_object *e, struct state_record *rec)
 	return 0;
 }
 
-static int parse_in_sync(json_object *arr, const char *vol, int64_t version,
-			 struct state_record *rec)
+static int parse_in_sync(json_object *arr, const char *vol, int64_t version, struct state_record *rec)
 {
 	size_t n;
 
@@ -148,14 +146,15 @@ static int parse_in_sync(json_object *arr, const char *vol, int64_t version,
 		json_object *e = json_object_array_get_idx(arr, i);
 
 		if ((version == 1 ? parse_name(e, rec) : parse_member(e, rec)) < 0)
-			return bad(vol, version == 1 ? "in-sync holds an invalid or repeated replica name" :
-				   "in-sync holds an invalid or repeated replica, or one without its namespace");
+			return bad(vol,
+				   version == 1 ?
+					   "in-sync holds an invalid or repeated replica name" :
+					   "in-sync holds an invalid or repeated replica, or one without its namespace");
 	}
 	return 0;
 }
 
-int state_record_parse(const char *buf, size_t len, const char *expected_volume,
-		       struct state_record *ret)
+int state_record_parse(const char *buf, size_t len, const char *expected_volume, struct state_record *ret)
 {
 	_cleanup_(json_object_putp) json_object *root = NULL;
 	struct state_record rec = {};
@@ -173,7 +172,8 @@ int state_record_parse(const char *buf, size_t len, const char *expected_volume,
 	json_tokener_free(tok);
 	if (!root || err != json_tokener_success || !json_object_is_type(root, json_type_object))
 		return bad(expected_volume, "not a JSON object");
-	if (!json_object_object_get_ex(root, "format", &v) || !streq(json_object_get_string(v), RECORD_FORMAT) ||
+	if (!json_object_object_get_ex(root, "format", &v) ||
+	    !streq(json_object_get_string(v), RECORD_FORMAT) ||
 	    !json_object_object_get_ex(root, "version", &v) || !json_object_is_type(v, json_type_int) ||
 	    (json_object_get_int64(v) != 1 && json_object_get_int64(v) != RECORD_VERSION))
 		return bad(expected_volume, "not an nvmf-raid record of version 1 or 2");

@@ -94,5 +94,4 @@ int state_record_add(struct state_record *rec, const char *name, const char *nqn
 /**
  * state_record_parse() - parse a record held in memory (pure; fuzzable)
  */
-int state_record_parse(const char *buf, size_t len, const char *expected_volume,
-		       struct state_record *ret);
+int state_record_parse(const char *buf, size_t len, const char *expected_volume, struct state_record *ret);

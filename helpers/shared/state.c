@@ -6,12 +6,8 @@
 #include "state.h"
 
 static const char *const state_names[_STATE_MAX] = {
-	[STATE_ABSENT] = "absent",
-	[STATE_PRESENT] = "present",
-	[STATE_IN_SYNC] = "in-sync",
-	[STATE_REBUILDING] = "rebuilding",
-	[STATE_FAULTY] = "faulty",
-	[STATE_OUTDATED] = "outdated",
+	[STATE_ABSENT] = "absent",	   [STATE_PRESENT] = "present", [STATE_IN_SYNC] = "in-sync",
+	[STATE_REBUILDING] = "rebuilding", [STATE_FAULTY] = "faulty",	[STATE_OUTDATED] = "outdated",
 };
 
 /*

@@ -12,12 +12,12 @@
 #include <stdbool.h>
 
 enum state {
-	STATE_ABSENT,		/* no namespace seen */
-	STATE_PRESENT,		/* namespace seen, not (yet) an array member */
-	STATE_IN_SYNC,		/* active array member, in sync */
-	STATE_REBUILDING,	/* array member being resynced/recovered */
-	STATE_FAULTY,		/* md failed it */
-	STATE_OUTDATED,		/* known stale; never assembled from */
+	STATE_ABSENT,	  /* no namespace seen */
+	STATE_PRESENT,	  /* namespace seen, not (yet) an array member */
+	STATE_IN_SYNC,	  /* active array member, in sync */
+	STATE_REBUILDING, /* array member being resynced/recovered */
+	STATE_FAULTY,	  /* md failed it */
+	STATE_OUTDATED,	  /* known stale; never assembled from */
 	_STATE_MAX,
 	_STATE_INVALID = -EINVAL,
 };

@@ -82,8 +82,7 @@ static void gather_md(struct status_volume *s)
 	char buf[64];
 	uint64_t n;
 
-	if (!s->md ||
-	    md_array_state(s->md, s->array_state, sizeof(s->array_state)) < 0) {
+	if (!s->md || md_array_state(s->md, s->array_state, sizeof(s->array_state)) < 0) {
 		s->array_state[0] = 0;
 		return;
 	}
@@ -265,8 +264,10 @@ int status_gather(struct udev *udev, const char *name, struct status_volume **re
 	assert(udev);
 	assert(ret);
 	if (!vol_name_is_valid(name))
-		return log_error_errno(EINVAL, "Invalid volume name: want 1 to %d of [A-Za-z0-9_.-], "
-				       "the first a letter or digit.", VOL_NAME_MAX);
+		return log_error_errno(EINVAL,
+				       "Invalid volume name: want 1 to %d of [A-Za-z0-9_.-], "
+				       "the first a letter or digit.",
+				       VOL_NAME_MAX);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -278,7 +279,7 @@ int status_gather(struct udev *udev, const char *name, struct status_volume **re
 		return r;
 	if (r == -ENOENT)
 		r = gather_inactive(s, vs);
-	else if (IN_SET(r, -ENOMEM, -EINVAL))	/* -EINVAL: $NVMF_RAID_RUNTIME_DIR */
+	else if (IN_SET(r, -ENOMEM, -EINVAL)) /* -EINVAL: $NVMF_RAID_RUNTIME_DIR */
 		return r;
 	else if (r < 0) {
 		/* The descriptor is there (attached) but unusable; desc_read()

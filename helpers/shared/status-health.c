@@ -31,8 +31,8 @@ const char *status_problem_to_string(enum status_problem p)
 	return p >= 0 && p < _STATUS_PROBLEM_MAX ? problem_names[p] : NULL;
 }
 
-enum state status_replica_state(bool has_md, const char *member, bool present,
-				enum state recorded, bool outdated)
+enum state status_replica_state(bool has_md, const char *member, bool present, enum state recorded,
+				bool outdated)
 {
 	/* One replica: no md, the namespace is the volume. */
 	if (!has_md)

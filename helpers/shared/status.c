@@ -23,12 +23,9 @@ static inline int max_int(int a, int b)
 }
 
 static const char *const status_names[_STATUS_STATE_MAX] = {
-	[STATUS_INACTIVE] = "inactive",
-	[STATUS_OPTIMAL] = "optimal",
-	[STATUS_REBUILDING] = "rebuilding",
-	[STATUS_DEGRADED] = "degraded",
-	[STATUS_FAILED] = "failed",
-	[STATUS_SUSPENDED] = "suspended",
+	[STATUS_INACTIVE] = "inactive",	    [STATUS_OPTIMAL] = "optimal",
+	[STATUS_REBUILDING] = "rebuilding", [STATUS_DEGRADED] = "degraded",
+	[STATUS_FAILED] = "failed",	    [STATUS_SUSPENDED] = "suspended",
 };
 
 void status_volume_free(struct status_volume *v)
@@ -147,8 +144,7 @@ static json_object *sync_to_json(const struct status_volume *v)
 	_cleanup_json_ json_object *o = json_object_new_object();
 
 	if (!o || add_string(o, "action", v->sync_action) < 0 ||
-	    add_size(o, "completed", v->sync_completed) < 0 ||
-	    add_size(o, "total", v->sync_total) < 0 ||
+	    add_size(o, "completed", v->sync_completed) < 0 || add_size(o, "total", v->sync_total) < 0 ||
 	    add_value(o, "progress", progress_new(v->sync_completed, v->sync_total)) < 0)
 		return NULL;
 	return TAKE_PTR(o);
@@ -162,8 +158,7 @@ static json_object *rebuild_to_json(const struct status_volume *v)
 	if (!o || add_value(o, "queued", json_object_new_boolean(q)) < 0 ||
 	    add(o, "position", q ? json_object_new_int((int)v->queue_position) : NULL, q) < 0 ||
 	    add(o, "queue-length", q ? json_object_new_int((int)v->queue_length) : NULL, q) < 0 ||
-	    add(o, "rate-max", v->rate_max ? json_object_new_int64(v->rate_max) : NULL,
-		v->rate_max) < 0)
+	    add(o, "rate-max", v->rate_max ? json_object_new_int64(v->rate_max) : NULL, v->rate_max) < 0)
 		return NULL;
 	return TAKE_PTR(o);
 }
@@ -173,8 +168,7 @@ static bool has_rebuild(const struct status_volume *v)
 	return v->rebuild_queued || v->has_sync;
 }
 
-static int replica_to_json(const struct status_volume *v, const struct status_replica *r,
-			   json_object **ret)
+static int replica_to_json(const struct status_volume *v, const struct status_replica *r, json_object **ret)
 {
 	_cleanup_json_ json_object *o = NULL, *portals = NULL;
 	bool known = r->state != _STATE_INVALID, progress = replica_progress(v, r);
@@ -201,8 +195,7 @@ static int replica_to_json(const struct status_volume *v, const struct status_re
 	    add_value(o, "outdated", json_object_new_boolean(r->outdated)) < 0 ||
 	    add(o, "progress", progress ? progress_new(v->sync_completed, v->sync_total) : NULL,
 		progress) < 0 ||
-	    add(o, "reachable", v->attached ? json_object_new_boolean(r->reachable) : NULL,
-		v->attached) < 0)
+	    add(o, "reachable", v->attached ? json_object_new_boolean(r->reachable) : NULL, v->attached) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(o);
 	return 0;
@@ -304,7 +297,7 @@ int status_to_json(const struct status_volume *const *vols, unsigned n, char **r
 	    add_value(root, "volumes", TAKE_PTR(a)) < 0)
 		return -ENOMEM;
 	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-						 JSON_C_TO_STRING_NOSLASHESCAPE);
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!s || asprintf(ret_text, "%s\n", s) < 0)
 		return -ENOMEM;
 	return 0;
@@ -374,8 +367,9 @@ static void print_header(FILE *f, const struct status_volume *v, int name_w, int
 	if (v->error)
 		fprintf(f, "  error: %s", v->error);
 	/* Why it is not optimal, unless the state or the error says it all. */
-	if (v->attached && !v->error && v->problems & ~(STATUS_PROBLEM_BIT(STATUS_PROBLEM_DEGRADED) |
-							STATUS_PROBLEM_BIT(STATUS_PROBLEM_REBUILDING))) {
+	if (v->attached && !v->error &&
+	    v->problems & ~(STATUS_PROBLEM_BIT(STATUS_PROBLEM_DEGRADED) |
+			    STATUS_PROBLEM_BIT(STATUS_PROBLEM_REBUILDING))) {
 		const char *sep = "  problems: ";
 
 		for (int p = 0; p < _STATUS_PROBLEM_MAX; p++)

@@ -84,14 +84,14 @@ struct udev;
 #define STATUS_SIZE_UNKNOWN UINT64_MAX
 
 enum status_state {
-	STATUS_INACTIVE,	/* not attached: no descriptor */
-	STATUS_OPTIMAL,		/* every replica in sync */
-	STATUS_REBUILDING,	/* md resyncs or recovers */
-	STATUS_DEGRADED,	/* running without some replica, nothing rebuilding */
-	STATUS_FAILED,		/* attached, but cannot take writes: the array (or the
+	STATUS_INACTIVE,   /* not attached: no descriptor */
+	STATUS_OPTIMAL,	   /* every replica in sync */
+	STATUS_REBUILDING, /* md resyncs or recovers */
+	STATUS_DEGRADED,   /* running without some replica, nothing rebuilding */
+	STATUS_FAILED,	   /* attached, but cannot take writes: the array (or the
 				 * namespace) is not there, broken or read-only, or
 				 * the device link is missing or wrong */
-	STATUS_SUSPENDED,	/* no in-sync replica is reachable: I/O waits */
+	STATUS_SUSPENDED,  /* no in-sync replica is reachable: I/O waits */
 	_STATUS_STATE_MAX,
 	_STATUS_STATE_INVALID = -EINVAL,
 };
@@ -101,7 +101,7 @@ enum status_problem {
 	STATUS_PROBLEM_UNREADABLE,	/* "unreadable": descriptor or volume file */
 	STATUS_PROBLEM_NOT_RUNNING,	/* "not-running": array or namespace not there */
 	STATUS_PROBLEM_ARRAY_BROKEN,	/* "array-broken": md refuses writes until stopped */
-	STATUS_PROBLEM_ARRAY_READ_ONLY,	/* "array-read-only" */
+	STATUS_PROBLEM_ARRAY_READ_ONLY, /* "array-read-only" */
 	STATUS_PROBLEM_ARRAY_STATE,	/* "array-state-unknown": not one known to take writes */
 	STATUS_PROBLEM_LINK_MISSING,	/* "device-link-missing" */
 	STATUS_PROBLEM_LINK_WRONG,	/* "device-link-wrong": leads elsewhere */
@@ -115,51 +115,51 @@ enum status_problem {
 
 #define STATUS_PROBLEM_BIT(p) (1u << (p))
 /* The problems that make a volume unwritable: state "failed". */
-#define STATUS_PROBLEMS_FAILED                                                                 \
+#define STATUS_PROBLEMS_FAILED \
 	(STATUS_PROBLEM_BIT(STATUS_PROBLEM_UNREADABLE) | STATUS_PROBLEM_BIT(STATUS_PROBLEM_NOT_RUNNING) | \
-	 STATUS_PROBLEM_BIT(STATUS_PROBLEM_ARRAY_BROKEN) |                                     \
-	 STATUS_PROBLEM_BIT(STATUS_PROBLEM_ARRAY_READ_ONLY) |                                  \
-	 STATUS_PROBLEM_BIT(STATUS_PROBLEM_ARRAY_STATE) |                                      \
+	 STATUS_PROBLEM_BIT(STATUS_PROBLEM_ARRAY_BROKEN) | \
+	 STATUS_PROBLEM_BIT(STATUS_PROBLEM_ARRAY_READ_ONLY) | \
+	 STATUS_PROBLEM_BIT(STATUS_PROBLEM_ARRAY_STATE) | \
 	 STATUS_PROBLEM_BIT(STATUS_PROBLEM_LINK_MISSING) | STATUS_PROBLEM_BIT(STATUS_PROBLEM_LINK_WRONG))
 
 struct status_replica {
 	char name[VOL_REPLICA_NAME_MAX + 1];
 	char nqn[VOL_NQN_MAX + 1];
-	struct vol_ns_id ns;		/* its namespace in subsystem nqn */
+	struct vol_ns_id ns; /* its namespace in subsystem nqn */
 	char portals[VOL_PORTALS_MAX][DESC_PORTAL_MAX];
 	unsigned n_portals;
-	bool outdated;			/* outdated = yes in the volume file */
-	enum state state;		/* live; _STATE_INVALID if not known (inactive) */
-	char *device;			/* "/dev/nvme1n1", or NULL */
-	uint64_t size;			/* bytes, or STATUS_SIZE_UNKNOWN */
-	bool reachable;			/* a controller of nqn is live (attached only) */
+	bool outdated;	  /* outdated = yes in the volume file */
+	enum state state; /* live; _STATE_INVALID if not known (inactive) */
+	char *device;	  /* "/dev/nvme1n1", or NULL */
+	uint64_t size;	  /* bytes, or STATUS_SIZE_UNKNOWN */
+	bool reachable;	  /* a controller of nqn is live (attached only) */
 };
 
 struct status_volume {
 	char name[VOL_NAME_MAX + 1];
-	enum status_state state;	/* status_volume_state() of the rest */
-	bool attached;			/* a descriptor exists */
-	char *source;			/* the volume file, or NULL if unknown */
-	bool persistent;		/* the volume file is in /etc */
-	char *device;			/* "/dev/nvmf-raid/<volume>" while attached */
-	char *md;			/* "/dev/md127", or NULL */
-	uint64_t size;			/* bytes, or STATUS_SIZE_UNKNOWN */
-	unsigned min_replicas;		/* 0: unknown (the volume file is broken) */
-	bool running;			/* the md array runs; one replica: its namespace is there */
-	char array_state[24];		/* md's array_state, "" without md or unreadable */
-	char *link_target;		/* where the device link leads now; NULL: missing */
-	unsigned problems;		/* status_problems() of the rest */
-	bool record_stale;		/* the monitor could not write the in-sync record */
-	unsigned md_degraded;		/* md's "degraded": members missing */
-	char sync_action[16];		/* md's "sync_action", "" without md */
-	bool has_sync;			/* an operation runs and sync_completed gave numbers */
-	uint64_t sync_completed;	/* 512-byte sectors */
+	enum status_state state; /* status_volume_state() of the rest */
+	bool attached;		 /* a descriptor exists */
+	char *source;		 /* the volume file, or NULL if unknown */
+	bool persistent;	 /* the volume file is in /etc */
+	char *device;		 /* "/dev/nvmf-raid/<volume>" while attached */
+	char *md;		 /* "/dev/md127", or NULL */
+	uint64_t size;		 /* bytes, or STATUS_SIZE_UNKNOWN */
+	unsigned min_replicas;	 /* 0: unknown (the volume file is broken) */
+	bool running;		 /* the md array runs; one replica: its namespace is there */
+	char array_state[24];	 /* md's array_state, "" without md or unreadable */
+	char *link_target;	 /* where the device link leads now; NULL: missing */
+	unsigned problems;	 /* status_problems() of the rest */
+	bool record_stale;	 /* the monitor could not write the in-sync record */
+	unsigned md_degraded;	 /* md's "degraded": members missing */
+	char sync_action[16];	 /* md's "sync_action", "" without md */
+	bool has_sync;		 /* an operation runs and sync_completed gave numbers */
+	uint64_t sync_completed; /* 512-byte sectors */
 	uint64_t sync_total;
-	bool rebuild_queued;		/* waits for a rebuild slot (rebuild.h) */
-	unsigned queue_position;	/* 1-based, if queued */
+	bool rebuild_queued;	 /* waits for a rebuild slot (rebuild.h) */
+	unsigned queue_position; /* 1-based, if queued */
 	unsigned queue_length;
-	unsigned rate_max;		/* KiB/s set on this array, 0: md's default */
-	char *error;			/* why the volume could not be read, or NULL */
+	unsigned rate_max; /* KiB/s set on this array, 0: md's default */
+	char *error;	   /* why the volume could not be read, or NULL */
 	struct status_replica replicas[VOL_REPLICAS_MAX];
 	unsigned n_replicas;
 };
@@ -190,8 +190,8 @@ const char *status_state_to_string(enum status_state s);
  *
  * Return: the state (never invalid).
  */
-enum state status_replica_state(bool has_md, const char *member, bool present,
-				enum state recorded, bool outdated);
+enum state status_replica_state(bool has_md, const char *member, bool present, enum state recorded,
+				bool outdated);
 
 /**
  * status_problem_to_string() - the JSON name of @p, e.g. "array-broken"

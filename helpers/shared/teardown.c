@@ -49,8 +49,8 @@ static int nqn_used_elsewhere(const char *volume, const char *nqn)
 			continue;
 		for (unsigned i = 0; i < o->n_replicas; i++)
 			if (streq(o->replicas[i].nqn, nqn)) {
-				log_info("%s: keeping %s connected, volume %s uses it too.",
-					 volume, nqn, name);
+				log_info("%s: keeping %s connected, volume %s uses it too.", volume,
+					 nqn, name);
 				return 1;
 			}
 	}
@@ -148,7 +148,8 @@ int teardown_array(const struct desc *d)
 		return log_error_errno(EBUSY, "%s: %s could not be stopped (held open?); not detaching.",
 				       d->volume, mddev);
 	if (active)
-		event_emit(EVENT_ARRAY_STOPPED, d->volume, NULL, NULL, "%s: array %s stopped.", d->volume, mddev);
+		event_emit(EVENT_ARRAY_STOPPED, d->volume, NULL, NULL, "%s: array %s stopped.",
+			   d->volume, mddev);
 	return 1;
 }
 
@@ -224,7 +225,7 @@ int md_dev_index_remove(const char *mddev, const char *volume)
 	int r;
 
 	if (!k)
-		return 0;	/* no such entry can exist */
+		return 0; /* no such entry can exist */
 	r = desc_open_subdir(MD_DEV_INDEX_DIR, false, NULL, &fd);
 	if (r == -ENOENT)
 		return 0;

@@ -23,8 +23,8 @@
 
 /* What one job's JobRemoved said. */
 struct job_wait {
-	const char *path;	/* the job's object path, once known */
-	char *result;		/* "done", "failed", …; NULL until removed */
+	const char *path; /* the job's object path, once known */
+	char *result;	  /* "done", "failed", …; NULL until removed */
 	bool oom;
 };
 
@@ -145,15 +145,16 @@ static int run_job(sd_bus *bus, const char *method, const char *unit, char **ret
 	/* Before the call: the job may finish before its reply is read.  A
 	 * direct connection carries no sender, so matching on one would drop
 	 * every signal (systemd's bus_wait_for_jobs_new() does the same). */
-	r = sd_bus_match_signal(bus, &slot, sd_bus_is_bus_client(bus) > 0 ? SD_DEST : NULL, SD_PATH, SD_MANAGER,
-				"JobRemoved", on_job_removed, &w);
+	r = sd_bus_match_signal(bus, &slot, sd_bus_is_bus_client(bus) > 0 ? SD_DEST : NULL, SD_PATH,
+				SD_MANAGER, "JobRemoved", on_job_removed, &w);
 	if (r < 0)
 		return log_error_errno(r, "Failed to watch systemd's jobs: %m");
 	r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, method, &error, &reply, "ss", unit,
 			       "replace");
 	if (r < 0)
-		return log_error_errno(r, "Failed to %s %s: %s", streq(method, "StartUnit") ? "start" : "stop",
-				       unit, error.message ? error.message : strerror(-r));
+		return log_error_errno(r, "Failed to %s %s: %s",
+				       streq(method, "StartUnit") ? "start" : "stop", unit,
+				       error.message ? error.message : strerror(-r));
 	r = sd_bus_message_read(reply, "o", &w.path);
 	if (r < 0)
 		return log_error_errno(r, "Malformed reply from systemd to %s: %m", method);

@@ -19,13 +19,12 @@
 #include "log.h"
 #include "volume.h"
 
-
 struct vol_ctx {
-	char *volume;		/* printable: the volume name, or the base name */
-	char *path;		/* printable */
+	char *volume; /* printable: the volume name, or the base name */
+	char *path;   /* printable */
 	unsigned n_errors;
-	bool quiet;		/* count problems, log none (VOL_LOAD_QUIET) */
-	struct vol_problems *collect;	/* if not NULL: keep problems here, log none */
+	bool quiet;		      /* count problems, log none (VOL_LOAD_QUIET) */
+	struct vol_problems *collect; /* if not NULL: keep problems here, log none */
 	/* Where the value parsers are, for their messages. */
 	unsigned line;
 	const char *section;
@@ -41,31 +40,30 @@ struct vol_ctx {
  *
  * Return: -@error, or -EINVAL if @error is 0.
  */
-int vol_err(struct vol_ctx *ctx, int error, unsigned line, const char *section,
-	    const char *key, const char *format, ...) _printf_(6, 7);
+int vol_err(struct vol_ctx *ctx, int error, unsigned line, const char *section, const char *key,
+	    const char *format, ...) _printf_(6, 7);
 
 /* At the section and key the parsers are at. */
-#define vol_key_err(ctx, ...) \
-	vol_err(ctx, 0, (ctx)->line, (ctx)->section, (ctx)->key, __VA_ARGS__)
+#define vol_key_err(ctx, ...) vol_err(ctx, 0, (ctx)->line, (ctx)->section, (ctx)->key, __VA_ARGS__)
 
 /* A copy of @s fit for a log line: control and non-ASCII bytes become '?'. */
 char *vol_printable(const char *s);
 
 struct vol_scan_key {
-	char *name;		/* as spelled */
+	char *name; /* as spelled */
 	unsigned line;
-	bool bad;		/* its value was refused already; not given to iniparser */
+	bool bad; /* its value was refused already; not given to iniparser */
 };
 
 struct vol_scan_section {
-	char *name;		/* as spelled, without brackets and blanks */
+	char *name; /* as spelled, without brackets and blanks */
 	unsigned line;
 	struct vol_scan_key *keys;
 	unsigned n_keys, n_alloc;
 };
 
 struct vol_scan {
-	char *text;		/* the normalised copy for iniparser */
+	char *text; /* the normalised copy for iniparser */
 	size_t text_len;
 	struct vol_scan_section *sections;
 	unsigned n_sections, n_alloc;

@@ -58,7 +58,7 @@ static int list_dir(const char *dir, char ***ret, unsigned *ret_n)
 		free(names);
 		return r;
 	}
-	if (n > 0)		/* qsort(NULL, 0, …) is undefined */
+	if (n > 0) /* qsort(NULL, 0, …) is undefined */
 		qsort(names, n, sizeof(*names), cmp_names);
 	*ret = names;
 	*ret_n = n;
@@ -136,7 +136,8 @@ int vol_check_against_others(const struct vol_volume *v)
 
 		if (ret == 0 && !streq(paths[i], v->path)) {
 			r = vol_load_flags(paths[i], VOL_LOAD_QUIET, &o);
-			if (r >= 0 && vol_check_cross((struct vol_volume *const[]){ (struct vol_volume *)v, o }, 2) < 0)
+			if (r >= 0 &&
+			    vol_check_cross((struct vol_volume *const[]){ (struct vol_volume *)v, o }, 2) < 0)
 				ret = -EINVAL;
 		}
 		free(paths[i]);

@@ -16,14 +16,13 @@
 #include "volume-internal.h"
 
 enum {
-	SCAN_NONE = -1,		/* before the first section */
-	SCAN_SKIP = -2,		/* in a bad or duplicate section: its keys are dropped */
+	SCAN_NONE = -1, /* before the first section */
+	SCAN_SKIP = -2, /* in a bad or duplicate section: its keys are dropped */
 };
 
 /* Keeps one message for the caller of vol_load_collect(); a message that
  * cannot be kept marks the list incomplete. */
-_printf_(3, 4)
-static void keep(struct vol_problems *p, int error, const char *format, ...)
+_printf_(3, 4) static void keep(struct vol_problems *p, int error, const char *format, ...)
 {
 	struct vol_problem *list;
 	char *m = NULL;
@@ -44,27 +43,27 @@ static void keep(struct vol_problems *p, int error, const char *format, ...)
 	p->list[p->n++] = (struct vol_problem){ .error = error, .message = m };
 }
 
-int vol_err(struct vol_ctx *ctx, int error, unsigned line, const char *section,
-	    const char *key, const char *format, ...)
+int vol_err(struct vol_ctx *ctx, int error, unsigned line, const char *section, const char *key,
+	    const char *format, ...)
 {
 	char where[16] = "", msg[1536];
 	va_list ap;
 
 	if (line > 0)
 		snprintf(where, sizeof(where), ":%u", line);
-	errno = error;		/* for a %m in the format */
+	errno = error; /* for a %m in the format */
 	va_start(ap, format);
 	vsnprintf(msg, sizeof(msg), format, ap);
 	va_end(ap);
 	ctx->n_errors++;
 	if (ctx->collect)
 		keep(ctx->collect, error, "%s: %s%s%s%s%s%s%s: %s", ctx->volume, ctx->path, where,
-		     section ? " [" : "", section ?: "", section ? "]" : "",
-		     key ? " " : "", key ?: "", msg);
+		     section ? " [" : "", section ?: "", section ? "]" : "", key ? " " : "", key ?: "",
+		     msg);
 	else if (!ctx->quiet)
 		log_full_errno(LOG_ERR, error, "%s: %s%s%s%s%s%s%s: %s", ctx->volume, ctx->path, where,
-		       section ? " [" : "", section ?: "", section ? "]" : "",
-		       key ? " " : "", key ?: "", msg);
+			       section ? " [" : "", section ?: "", section ? "]" : "", key ? " " : "",
+			       key ?: "", msg);
 	return error ? -abs(error) : -EINVAL;
 }
 
@@ -97,7 +96,7 @@ char *vol_printable(const char *s)
 /* Reads at most VOL_FILE_SIZE_MAX bytes, even if the file grows meanwhile. */
 static int read_bounded(int fd, size_t hint, char **ret_buf, size_t *ret_size)
 {
-	size_t size = 0, alloc = hint + 2;	/* +2: the NUL, and room to see growth */
+	size_t size = 0, alloc = hint + 2; /* +2: the NUL, and room to see growth */
 	_cleanup_free_ char *buf = malloc(alloc);
 	ssize_t n;
 
@@ -204,14 +203,13 @@ static int grow(void **p, unsigned *alloc, unsigned n, size_t size)
 	return 0;
 }
 
-static int scan_section(struct vol_ctx *ctx, struct vol_scan *scan, char *s, unsigned line,
-			int *cur)
+static int scan_section(struct vol_ctx *ctx, struct vol_scan *scan, char *s, unsigned line, int *cur)
 {
 	char *close = strchr(s, ']'), *rest, *name;
 	struct vol_scan_section *sec;
 	char header[VOL_LINE_MAX + 3];
 
-	*cur = SCAN_SKIP;	/* until it proves good, its keys belong nowhere */
+	*cur = SCAN_SKIP; /* until it proves good, its keys belong nowhere */
 	if (!close)
 		return vol_err(ctx, 0, line, NULL, NULL, "section header without ']'");
 	rest = strip(close + 1);
@@ -264,7 +262,7 @@ static int check_value(struct vol_ctx *ctx, const char *section, const char *key
 		if (*p != ';' && *p != '#')
 			continue;
 		if (p == v || p[-1] == ' ' || p[-1] == '\t')
-			break;		/* a comment */
+			break; /* a comment */
 		return vol_err(ctx, 0, line, section, key,
 			       "'%c' inside the value; a comment needs a blank before it, or quote the value",
 			       *p);
@@ -286,7 +284,7 @@ static int scan_key(struct vol_ctx *ctx, struct vol_scan *scan, char *s, unsigne
 		return vol_err(ctx, 0, line, NULL, NULL,
 			       "continuation lines (ending in '\\') are not supported");
 	if (cur == SCAN_SKIP)
-		return -EINVAL;		/* the section's error was reported */
+		return -EINVAL; /* the section's error was reported */
 	if (cur == SCAN_NONE)
 		return vol_err(ctx, 0, line, NULL, NULL, "key outside any section");
 	sec = &scan->sections[cur];
@@ -319,14 +317,14 @@ static int scan_key(struct vol_ctx *ctx, struct vol_scan *scan, char *s, unsigne
 	return 0;
 }
 
-static int scan_line(struct vol_ctx *ctx, struct vol_scan *scan, char *s, size_t len,
-		     unsigned line, int *cur)
+static int scan_line(struct vol_ctx *ctx, struct vol_scan *scan, char *s, size_t len, unsigned line,
+		     int *cur)
 {
 	int r = 0;
 
 	if (len > VOL_LINE_MAX)
-		r = vol_err(ctx, 0, line, NULL, NULL, "line too long (%zu bytes, at most %d)",
-			    len, VOL_LINE_MAX);
+		r = vol_err(ctx, 0, line, NULL, NULL, "line too long (%zu bytes, at most %d)", len,
+			    VOL_LINE_MAX);
 	for (size_t i = 0; r == 0 && i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -336,7 +334,7 @@ static int scan_line(struct vol_ctx *ctx, struct vol_scan *scan, char *s, size_t
 	if (r == 0) {
 		s = strip(s);
 		if (!*s || *s == '#' || *s == ';')
-			r = -EINVAL;	/* nothing for iniparser, keep the line count */
+			r = -EINVAL; /* nothing for iniparser, keep the line count */
 		else if (*s == '[')
 			r = scan_section(ctx, scan, s, line, cur);
 		else
@@ -363,9 +361,9 @@ int vol_scan(struct vol_ctx *ctx, char *buf, size_t size, struct vol_scan *scan)
 	for (unsigned line = 1; p < end; line++) {
 		char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ?: end;
 
-		if (e > p && e[-1] == '\r')	/* CRLF */
+		if (e > p && e[-1] == '\r') /* CRLF */
 			e--;
-		*e = 0;		/* buf[size] is ours too */
+		*e = 0; /* buf[size] is ours too */
 		r = scan_line(ctx, scan, p, (size_t)(e - p), line, &cur);
 		if (r < 0)
 			return r;
@@ -423,9 +421,10 @@ static int ini_error(const char *format, ...)
 			break;
 	vol_err(ini_ctx, 0, line, NULL, NULL, "iniparser: %s",
 		strstr(msg, "syntax error") ? "syntax error" :
-		strstr(msg, "too long") ? "line too long" :
-		strstr(msg, "cannot open") ? "cannot open its copy of the file (is /proc mounted?)" :
-		strstr(msg, "memory") ? "out of memory" : "failed");
+		strstr(msg, "too long")	    ? "line too long" :
+		strstr(msg, "cannot open")  ? "cannot open its copy of the file (is /proc mounted?)" :
+		strstr(msg, "memory")	    ? "out of memory" :
+					      "failed");
 	return 0;
 }
 
@@ -459,8 +458,9 @@ int vol_scan_parse(struct vol_ctx *ctx, const struct vol_scan *scan, dictionary 
 	iniparser_set_error_callback(NULL);
 	ini_ctx = NULL;
 	if (!d)
-		return ctx->n_errors > errors ? -EINVAL :
-		       vol_err(ctx, ENOMEM, 0, NULL, NULL, "iniparser failed: %m");
+		return ctx->n_errors > errors ?
+			       -EINVAL :
+			       vol_err(ctx, ENOMEM, 0, NULL, NULL, "iniparser failed: %m");
 	*ret = d;
 	return 0;
 }

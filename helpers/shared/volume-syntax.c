@@ -183,10 +183,9 @@ int vol_uuid_parse(const char *s, uint8_t ret[16])
 
 void vol_uuid_format(const uint8_t u[16], char ret[37])
 {
-	snprintf(ret, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7],
-		 u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+	snprintf(ret, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+		 u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+		 u[14], u[15]);
 }
 
 int vol_nguid_parse(const char *s, uint8_t ret[16])
@@ -343,15 +342,18 @@ int vol_ip_parse(const char *s, size_t len, int family, struct vol_portal *p, co
 	 * (fabrics.c). */
 	if (family == AF_INET6 && bin[0] == 0xfe && (bin[1] & 0xc0) == 0x80) {
 		if (!zone)
-			return why_not(ret_why, "a link-local address needs its interface, as in fe80::1%eth0");
+			return why_not(ret_why,
+				       "a link-local address needs its interface, as in fe80::1%eth0");
 		if (!iface_is_valid(zone))
-			return why_not(ret_why, "the zone is not an interface name (1-15 of A-Z a-z 0-9 _ . -)");
+			return why_not(ret_why,
+				       "the zone is not an interface name (1-15 of A-Z a-z 0-9 _ . -)");
 		memcpy(p->host_iface, zone, strlen(zone) + 1);
 		/* traddr keeps the zone: the kernel and libnvme take "fe80::1%eth0". */
 		snprintf(p->traddr + strlen(p->traddr), sizeof(p->traddr) - strlen(p->traddr), "%%%s",
 			 zone);
 	} else if (zone) {
-		return why_not(ret_why, "a zone ('%' and an interface) only goes with a link-local fe80:: address");
+		return why_not(ret_why,
+			       "a zone ('%' and an interface) only goes with a link-local fe80:: address");
 	}
 	return 0;
 }
@@ -372,7 +374,8 @@ static int portal_parse_ip(const char *s, struct vol_portal *p, const char **ret
 	} else {
 		end = strchr(s, ':');
 		if (end && strchr(end + 1, ':'))
-			return why_not(ret_why, "an IPv6 address must be in brackets, as in tcp://[::1]:4420");
+			return why_not(ret_why,
+				       "an IPv6 address must be in brackets, as in tcp://[::1]:4420");
 		family = AF_INET;
 		s = end;
 	}
@@ -446,8 +449,9 @@ bool vol_portal_eq(const struct vol_portal *a, const struct vol_portal *b)
 
 void vol_portal_format(const struct vol_portal *p, char *buf, size_t size)
 {
-	const char *scheme = p->transport == VOL_TRANSPORT_TCP ? "tcp" :
-			     p->transport == VOL_TRANSPORT_RDMA ? "rdma" : "fc";
+	const char *scheme = p->transport == VOL_TRANSPORT_TCP	? "tcp" :
+			     p->transport == VOL_TRANSPORT_RDMA ? "rdma" :
+								  "fc";
 
 	if (p->transport == VOL_TRANSPORT_FC)
 		snprintf(buf, size, "fc://%s", p->traddr);

@@ -22,11 +22,11 @@ struct vol_key {
 	const char *name;
 	/* Logs with vol_key_err() and returns -EINVAL on a bad value. */
 	int (*parse)(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base);
-	size_t offset;		/* of the field in the struct its section fills */
-	long min, max;		/* numbers */
-	bool minus_one;		/* numbers: "-1" (off, never) is allowed */
+	size_t offset;	/* of the field in the struct its section fills */
+	long min, max;	/* numbers */
+	bool minus_one; /* numbers: "-1" (off, never) is allowed */
 	bool required;
-	bool empty_ok;		/* "key =" leaves it unset */
+	bool empty_ok; /* "key =" leaves it unset */
 };
 
 #define FIELD(base, k, type) ((type *)((char *)(base) + (k)->offset))
@@ -36,14 +36,12 @@ static int parse_bool(struct vol_ctx *ctx, const struct vol_key *k, const char *
 	int b = vol_parse_bool(value);
 
 	if (b < 0)
-		return vol_key_err(ctx, "'%s' is not a boolean (yes/no, true/false, on/off, 1/0)",
-				   value);
+		return vol_key_err(ctx, "'%s' is not a boolean (yes/no, true/false, on/off, 1/0)", value);
 	*FIELD(base, k, bool) = b;
 	return 0;
 }
 
-static int parse_number(struct vol_ctx *ctx, const struct vol_key *k, const char *value,
-			long *ret)
+static int parse_number(struct vol_ctx *ctx, const struct vol_key *k, const char *value, long *ret)
 {
 	char range[64];
 	int r;
@@ -57,8 +55,7 @@ static int parse_number(struct vol_ctx *ctx, const struct vol_key *k, const char
 	return 0;
 }
 
-static int parse_unsigned(struct vol_ctx *ctx, const struct vol_key *k, const char *value,
-			  void *base)
+static int parse_unsigned(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
 {
 	long v;
 	int r = parse_number(ctx, k, value, &v);
@@ -79,8 +76,7 @@ static int parse_int(struct vol_ctx *ctx, const struct vol_key *k, const char *v
 }
 
 /* The notify program runs as root: someone who may rewrite it owns the host. */
-static int parse_notify(struct vol_ctx *ctx, const struct vol_key *k, const char *value,
-			void *base)
+static int parse_notify(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
 {
 	struct stat st;
 
@@ -93,7 +89,8 @@ static int parse_notify(struct vol_ctx *ctx, const struct vol_key *k, const char
 	if (!(st.st_mode & 0111))
 		return vol_key_err(ctx, "'%s' is not executable", value);
 	if (st.st_mode & 0022)
-		return vol_key_err(ctx, "'%s' is writable by group or others; refused, it would run as root",
+		return vol_key_err(ctx,
+				   "'%s' is writable by group or others; refused, it would run as root",
 				   value);
 	*FIELD(base, k, char *) = strdup(value);
 	return *FIELD(base, k, char *) ? 0 : vol_key_err(ctx, "out of memory");
@@ -101,8 +98,7 @@ static int parse_notify(struct vol_ctx *ctx, const struct vol_key *k, const char
 
 /* A key file others can read, or a symlink others can redirect, leaks or
  * swaps the host's secret. */
-static int parse_key_file(struct vol_ctx *ctx, const struct vol_key *k, const char *value,
-			  void *base)
+static int parse_key_file(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
 {
 	struct stat st;
 
@@ -118,7 +114,8 @@ static int parse_key_file(struct vol_ctx *ctx, const struct vol_key *k, const ch
 		return vol_key_err(ctx, "'%s' is owned by uid %u; refused, it must be owned by root",
 				   value, (unsigned)st.st_uid);
 	if (st.st_mode & 0077)
-		return vol_key_err(ctx, "'%s' has mode %04o; refused, group and others must have no access (chmod 0600)",
+		return vol_key_err(ctx,
+				   "'%s' has mode %04o; refused, group and others must have no access (chmod 0600)",
 				   value, (unsigned)(st.st_mode & 07777));
 	*FIELD(base, k, char *) = strdup(value);
 	return *FIELD(base, k, char *) ? 0 : vol_key_err(ctx, "out of memory");
@@ -146,8 +143,9 @@ static int parse_nqn(struct vol_ctx *ctx, const struct vol_key *k, const char *v
 /* The line of @key ("uuid", "nguid", "nsid") of @rep, for messages. */
 static unsigned ns_key_line(const struct vol_replica *rep, const char *key)
 {
-	return streq(key, "uuid") ? rep->uuid_line : streq(key, "nguid") ? rep->nguid_line :
-	       rep->nsid_line;
+	return streq(key, "uuid")  ? rep->uuid_line :
+	       streq(key, "nguid") ? rep->nguid_line :
+				     rep->nsid_line;
 }
 
 /* The line of the first of them: where the namespace is named. */
@@ -185,9 +183,8 @@ static int parse_uuid(struct vol_ctx *ctx, const struct vol_key *k, const char *
 {
 	struct vol_replica *rep = base;
 
-	return parse_id16(ctx, rep, value, vol_uuid_parse,
-			  "a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", rep->ns.uuid, &rep->ns.has_uuid,
-			  &rep->uuid_line);
+	return parse_id16(ctx, rep, value, vol_uuid_parse, "a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+			  rep->ns.uuid, &rep->ns.has_uuid, &rep->uuid_line);
 }
 
 static int parse_nguid(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
@@ -211,8 +208,7 @@ static int parse_nsid(struct vol_ctx *ctx, const struct vol_key *k, const char *
 }
 
 /* One entry of the list; counts it in *n even beyond VOL_PORTALS_MAX. */
-static int add_portal(struct vol_ctx *ctx, struct vol_replica *rep, const char *s, size_t len,
-		      unsigned *n)
+static int add_portal(struct vol_ctx *ctx, struct vol_replica *rep, const char *s, size_t len, unsigned *n)
 {
 	char tok[192];
 	struct vol_portal p;
@@ -234,8 +230,7 @@ static int add_portal(struct vol_ctx *ctx, struct vol_replica *rep, const char *
 }
 
 /* "P1, P2 P3": separated by a comma, blanks, or both. */
-static int parse_portals(struct vol_ctx *ctx, const struct vol_key *k, const char *value,
-			 void *base)
+static int parse_portals(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
 {
 	struct vol_replica *rep = base;
 	const char *p = value;
@@ -267,27 +262,49 @@ static int parse_portals(struct vol_ctx *ctx, const struct vol_key *k, const cha
 }
 
 static const struct vol_key volume_keys[] = {
-	{ .name = "auto", .parse = parse_bool,
-	  .offset = offsetof(struct vol_volume, auto_start) },
-	{ .name = "min-replicas", .parse = parse_unsigned,
-	  .offset = offsetof(struct vol_volume, min_replicas), .min = 1, .max = VOL_REPLICAS_MAX },
-	{ .name = "degraded-timeout", .parse = parse_unsigned,
-	  .offset = offsetof(struct vol_volume, degraded_timeout), .min = 0, .max = 86400 },
-	{ .name = "fast-io-fail-tmo", .parse = parse_int,
-	  .offset = offsetof(struct vol_volume, fast_io_fail_tmo), .min = 0, .max = 3600,
+	{ .name = "auto", .parse = parse_bool, .offset = offsetof(struct vol_volume, auto_start) },
+	{ .name = "min-replicas",
+	  .parse = parse_unsigned,
+	  .offset = offsetof(struct vol_volume, min_replicas),
+	  .min = 1,
+	  .max = VOL_REPLICAS_MAX },
+	{ .name = "degraded-timeout",
+	  .parse = parse_unsigned,
+	  .offset = offsetof(struct vol_volume, degraded_timeout),
+	  .min = 0,
+	  .max = 86400 },
+	{ .name = "fast-io-fail-tmo",
+	  .parse = parse_int,
+	  .offset = offsetof(struct vol_volume, fast_io_fail_tmo),
+	  .min = 0,
+	  .max = 3600,
 	  .minus_one = true },
-	{ .name = "ctrl-loss-tmo", .parse = parse_int,
-	  .offset = offsetof(struct vol_volume, ctrl_loss_tmo), .min = 0, .max = 86400,
+	{ .name = "ctrl-loss-tmo",
+	  .parse = parse_int,
+	  .offset = offsetof(struct vol_volume, ctrl_loss_tmo),
+	  .min = 0,
+	  .max = 86400,
 	  .minus_one = true },
-	{ .name = "reconnect-delay", .parse = parse_unsigned,
-	  .offset = offsetof(struct vol_volume, reconnect_delay), .min = 1, .max = 3600 },
-	{ .name = "keep-alive-tmo", .parse = parse_unsigned,
-	  .offset = offsetof(struct vol_volume, keep_alive_tmo), .min = 1, .max = 3600 },
-	{ .name = "notify", .parse = parse_notify,
-	  .offset = offsetof(struct vol_volume, notify), .empty_ok = true },
-	{ .name = "rebuild-rate", .parse = parse_int,
-	  .offset = offsetof(struct vol_volume, rebuild_rate), .min = 0,
-	  .max = VOL_REBUILD_RATE_MAX, .empty_ok = true },
+	{ .name = "reconnect-delay",
+	  .parse = parse_unsigned,
+	  .offset = offsetof(struct vol_volume, reconnect_delay),
+	  .min = 1,
+	  .max = 3600 },
+	{ .name = "keep-alive-tmo",
+	  .parse = parse_unsigned,
+	  .offset = offsetof(struct vol_volume, keep_alive_tmo),
+	  .min = 1,
+	  .max = 3600 },
+	{ .name = "notify",
+	  .parse = parse_notify,
+	  .offset = offsetof(struct vol_volume, notify),
+	  .empty_ok = true },
+	{ .name = "rebuild-rate",
+	  .parse = parse_int,
+	  .offset = offsetof(struct vol_volume, rebuild_rate),
+	  .min = 0,
+	  .max = VOL_REBUILD_RATE_MAX,
+	  .empty_ok = true },
 };
 
 static const struct vol_key replica_keys[] = {
@@ -296,10 +313,11 @@ static const struct vol_key replica_keys[] = {
 	{ .name = "nguid", .parse = parse_nguid },
 	{ .name = "nsid", .parse = parse_nsid },
 	{ .name = "portals", .parse = parse_portals, .required = true },
-	{ .name = "outdated", .parse = parse_bool,
-	  .offset = offsetof(struct vol_replica, outdated) },
-	{ .name = "dhchap-key", .parse = parse_key_file,
-	  .offset = offsetof(struct vol_replica, dhchap_key), .empty_ok = true },
+	{ .name = "outdated", .parse = parse_bool, .offset = offsetof(struct vol_replica, outdated) },
+	{ .name = "dhchap-key",
+	  .parse = parse_key_file,
+	  .offset = offsetof(struct vol_replica, dhchap_key),
+	  .empty_ok = true },
 };
 
 const char *vol_ini_get(dictionary *d, const char *section, const char *key)
@@ -331,8 +349,7 @@ static const struct vol_key *key_find(const struct vol_key *keys, size_t n, cons
 	return NULL;
 }
 
-static void load_value(struct vol_ctx *ctx, const struct vol_key *k, const char *value,
-		       void *base)
+static void load_value(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
 {
 	if (!value)
 		vol_key_err(ctx, "lost by iniparser");
@@ -396,8 +413,7 @@ static void load_replica(struct vol_ctx *ctx, dictionary *d, const struct vol_sc
 		memcpy(rep.name, name, strlen(name) + 1);
 	else
 		vol_err(ctx, 0, sec->line, sec->name, NULL,
-			"invalid replica name '%s' (1-%d of A-Z a-z 0-9 _ -)", name,
-			VOL_REPLICA_NAME_MAX);
+			"invalid replica name '%s' (1-%d of A-Z a-z 0-9 _ -)", name, VOL_REPLICA_NAME_MAX);
 	load_keys(ctx, d, sec, replica_keys, ELEMENTSOF(replica_keys), &rep);
 	if (!section_has_ns_key(sec))
 		vol_err(ctx, 0, sec->line, sec->name, NULL,
@@ -453,8 +469,8 @@ static void check_volume(struct vol_ctx *ctx, const struct vol_scan *scan, struc
 		const struct vol_replica *b = &v->replicas[j];
 
 		for (unsigned i = 0; i < j; i++) {
-			const char *key = vol_ns_id_shared(v->replicas[i].nqn, &v->replicas[i].ns,
-							   b->nqn, &b->ns);
+			const char *key =
+				vol_ns_id_shared(v->replicas[i].nqn, &v->replicas[i].ns, b->nqn, &b->ns);
 			char sec[STRLEN("replica.") + VOL_REPLICA_NAME_MAX + 1], id[160];
 
 			if (!key)
@@ -533,9 +549,8 @@ static bool in_dir(const char *path, const char *dir)
 	if (!slash)
 		strcpy(parent, ".");
 	else
-		slash[slash == parent] = 0;	/* "/x.conf" lives in "/" */
-	return stat(parent, &a) == 0 && stat(dir, &b) == 0 &&
-	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+		slash[slash == parent] = 0; /* "/x.conf" lives in "/" */
+	return stat(parent, &a) == 0 && stat(dir, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 static struct vol_volume *volume_new(const char *path)
@@ -552,7 +567,7 @@ static struct vol_volume *volume_new(const char *path)
 	v->ctrl_loss_tmo = -1;
 	v->reconnect_delay = 2;
 	v->keep_alive_tmo = 5;
-	v->rebuild_rate = -1;		/* host.conf's rate */
+	v->rebuild_rate = -1; /* host.conf's rate */
 	v->path = strdup(path);
 	if (!v->path) {
 		free(v);

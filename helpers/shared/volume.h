@@ -13,17 +13,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VOL_NAME_MAX 64			/* [A-Za-z0-9][A-Za-z0-9_.-]{0,63} */
-#define VOL_REPLICA_NAME_MAX 32		/* [A-Za-z0-9_-]{1,32} */
-#define VOL_NQN_MAX 223			/* NVMe base spec: NQN is at most 223 bytes */
+#define VOL_NAME_MAX 64		/* [A-Za-z0-9][A-Za-z0-9_.-]{0,63} */
+#define VOL_REPLICA_NAME_MAX 32 /* [A-Za-z0-9_-]{1,32} */
+#define VOL_NQN_MAX 223		/* NVMe base spec: NQN is at most 223 bytes */
 #define VOL_REPLICAS_MAX 16
 #define VOL_PORTALS_MAX 16		/* one vendor sends up to 16 paths */
 #define VOL_NSID_MAX 0xfffffffeU	/* 0xffffffff is the broadcast NSID */
 #define VOL_IFACE_MAX 15		/* IFNAMSIZ - 1 */
-#define VOL_FILE_SIZE_MAX (1024 * 1024)	/* larger files are refused unread */
+#define VOL_FILE_SIZE_MAX (1024 * 1024) /* larger files are refused unread */
 /* iniparser 4.1 reads lines into 1024-byte buffers and refuses longer ones. */
 #define VOL_LINE_MAX 1000
-#define VOL_REBUILD_RATE_MAX 100000000	/* KiB/s, as host.conf's rate */
+#define VOL_REBUILD_RATE_MAX 100000000 /* KiB/s, as host.conf's rate */
 
 #define VOL_ETC_DIR SYSCONFDIR "/nvmf-raid/volumes"
 #define VOL_RUN_DIR "/run/nvmf-raid/volumes"
@@ -46,7 +46,7 @@ struct vol_portal {
 	 * decimal port, empty for fc. */
 	char traddr[128];
 	char trsvcid[8];
-	int family;			/* AF_INET, AF_INET6, or AF_UNSPEC for fc */
+	int family; /* AF_INET, AF_INET6, or AF_UNSPEC for fc */
 	/* The zone of a link-local IPv6 address ("fe80::1%eth0"): the
 	 * interface the kernel must use (host_iface), else empty. */
 	char host_iface[VOL_IFACE_MAX + 1];
@@ -64,35 +64,35 @@ struct vol_ns_id {
 	bool has_nguid;
 	uint8_t uuid[16];
 	uint8_t nguid[16];
-	uint32_t nsid;			/* 1..VOL_NSID_MAX, 0 if not given */
+	uint32_t nsid; /* 1..VOL_NSID_MAX, 0 if not given */
 };
 
 struct vol_replica {
-	char name[VOL_REPLICA_NAME_MAX + 1];	/* the part after "replica." */
+	char name[VOL_REPLICA_NAME_MAX + 1]; /* the part after "replica." */
 	char nqn[VOL_NQN_MAX + 1];
-	struct vol_ns_id ns;			/* its namespace in subsystem nqn */
+	struct vol_ns_id ns; /* its namespace in subsystem nqn */
 	struct vol_portal portals[VOL_PORTALS_MAX];
 	unsigned n_portals;
 	bool outdated;
-	char *dhchap_key;			/* path of the key file, or NULL */
-	unsigned line;				/* line of the section header */
-	unsigned uuid_line, nguid_line, nsid_line;	/* lines of its keys, 0 if absent */
+	char *dhchap_key;			   /* path of the key file, or NULL */
+	unsigned line;				   /* line of the section header */
+	unsigned uuid_line, nguid_line, nsid_line; /* lines of its keys, 0 if absent */
 };
 
 struct vol_volume {
 	char name[VOL_NAME_MAX + 1];
-	char *path;				/* the file it was read from */
-	bool persistent;			/* from VOL_ETC_DIR */
+	char *path;	 /* the file it was read from */
+	bool persistent; /* from VOL_ETC_DIR */
 
-	bool auto_start;			/* auto */
-	unsigned min_replicas;			/* 1..16, <= n_replicas */
-	unsigned degraded_timeout;		/* seconds, 0..86400 */
-	int fast_io_fail_tmo;			/* -1 (off) or 0..3600 */
-	int ctrl_loss_tmo;			/* -1 (never) or 0..86400 */
-	unsigned reconnect_delay;		/* 1..3600 */
-	unsigned keep_alive_tmo;		/* 1..3600 */
-	char *notify;				/* absolute path, or NULL */
-	int rebuild_rate;			/* KiB/s, 0: md's default, -1: host.conf's */
+	bool auto_start;	   /* auto */
+	unsigned min_replicas;	   /* 1..16, <= n_replicas */
+	unsigned degraded_timeout; /* seconds, 0..86400 */
+	int fast_io_fail_tmo;	   /* -1 (off) or 0..3600 */
+	int ctrl_loss_tmo;	   /* -1 (never) or 0..86400 */
+	unsigned reconnect_delay;  /* 1..3600 */
+	unsigned keep_alive_tmo;   /* 1..3600 */
+	char *notify;		   /* absolute path, or NULL */
+	int rebuild_rate;	   /* KiB/s, 0: md's default, -1: host.conf's */
 
 	struct vol_replica replicas[VOL_REPLICAS_MAX];
 	unsigned n_replicas;
@@ -265,7 +265,7 @@ const char *vol_run_dir(void);
 int vol_load(const char *path, struct vol_volume **ret);
 
 enum {
-	VOL_LOAD_QUIET = 1 << 0,	/* log none of the file's problems */
+	VOL_LOAD_QUIET = 1 << 0, /* log none of the file's problems */
 };
 
 /**
@@ -281,15 +281,15 @@ int vol_load_flags(const char *path, unsigned flags, struct vol_volume **ret);
 
 /* One problem of a volume file, as vol_load() would have logged it. */
 struct vol_problem {
-	int error;				/* errno of the message, or 0 */
-	char *message;				/* "VOLUME: PATH:LINE [SECTION] KEY: ..." */
+	int error;     /* errno of the message, or 0 */
+	char *message; /* "VOLUME: PATH:LINE [SECTION] KEY: ..." */
 };
 
 /* The problems of one file, in the order they were found. */
 struct vol_problems {
 	struct vol_problem *list;
 	unsigned n;
-	bool lost;				/* out of memory: some are missing */
+	bool lost; /* out of memory: some are missing */
 };
 
 /**

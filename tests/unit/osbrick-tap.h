@@ -62,9 +62,8 @@ static inline int diag(int ok)
 
 /* Accepted, named @want_name, and read back by vol_parse() with
  * @want_n replicas.  Returns the volume for more checks (or NULL). */
-static inline struct vol_volume *accepted_as(const char *json, const char *override,
-					     const char *want_name, unsigned want_n,
-					     struct osb_volume **ret_o, const char *what)
+static inline struct vol_volume *accepted_as(const char *json, const char *override, const char *want_name,
+					     unsigned want_n, struct osb_volume **ret_o, const char *what)
 {
 	struct osb_volume *o = NULL;
 	struct vol_volume *v = NULL;
@@ -108,8 +107,7 @@ static inline void attached(const char *json, const char *override, const char *
 }
 
 /* Refused with -EINVAL and a message containing @needle. */
-static inline void refused(const char *json, const char *override, const char *needle,
-			   const char *what)
+static inline void refused(const char *json, const char *override, const char *needle, const char *what)
 {
 	struct osb_volume *o = NULL;
 	int r = parse(json, override, &o);

@@ -40,23 +40,21 @@ static inline int tap_result(int ok, const char *file, int line, const char *fmt
 }
 
 #define ok(cond, ...) tap_result(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
-#define is_int(got, want, name)                                                    \
-	({                                                                         \
-		long long _g = (got), _w = (want);                                 \
-		int _r = tap_result(_g == _w, __FILE__, __LINE__, "%s", name);    \
-		if (!_r)                                                           \
-			printf("#   got %lld, want %lld\n", _g, _w);               \
-		_r;                                                                \
+#define is_int(got, want, name) \
+	({ \
+		long long _g = (got), _w = (want); \
+		int _r = tap_result(_g == _w, __FILE__, __LINE__, "%s", name); \
+		if (!_r) \
+			printf("#   got %lld, want %lld\n", _g, _w); \
+		_r; \
 	})
-#define is_str(got, want, name)                                                    \
-	({                                                                         \
-		const char *_g = (got), *_w = (want);                              \
-		int _r = tap_result(_g && _w && strcmp(_g, _w) == 0, __FILE__,    \
-				    __LINE__, "%s", name);                         \
-		if (!_r)                                                           \
-			printf("#   got \"%s\", want \"%s\"\n", _g ? _g : "(null)",   \
-			       _w ? _w : "(null)");                                \
-		_r;                                                                \
+#define is_str(got, want, name) \
+	({ \
+		const char *_g = (got), *_w = (want); \
+		int _r = tap_result(_g && _w && strcmp(_g, _w) == 0, __FILE__, __LINE__, "%s", name); \
+		if (!_r) \
+			printf("#   got \"%s\", want \"%s\"\n", _g ? _g : "(null)", _w ? _w : "(null)"); \
+		_r; \
 	})
 
 static inline int tap_done(void)

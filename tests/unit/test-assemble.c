@@ -9,23 +9,26 @@
 /* kinds: one letter per replica: '-' absent, 'b' blank, 'o' ours, 'f' foreign;
  * rec: one letter per replica, 'y' in the in-sync record (NULL: no record);
  * old: 'y' outdated = yes. */
-static struct assemble_input input(const char *kinds, const char *rec, const char *old,
-				   unsigned min, bool deadline)
+static struct assemble_input input(const char *kinds, const char *rec, const char *old, unsigned min,
+				   bool deadline)
 {
-	struct assemble_input in = { .n = (unsigned)strlen(kinds), .min_replicas = min,
-				     .deadline_passed = deadline, .have_record = rec != NULL };
+	struct assemble_input in = { .n = (unsigned)strlen(kinds),
+				     .min_replicas = min,
+				     .deadline_passed = deadline,
+				     .have_record = rec != NULL };
 
 	for (unsigned i = 0; i < in.n; i++) {
-		in.kind[i] = kinds[i] == 'b' ? KIND_BLANK : kinds[i] == 'o' ? KIND_OURS :
-			     kinds[i] == 'f' ? KIND_FOREIGN : KIND_ABSENT;
+		in.kind[i] = kinds[i] == 'b' ? KIND_BLANK :
+			     kinds[i] == 'o' ? KIND_OURS :
+			     kinds[i] == 'f' ? KIND_FOREIGN :
+					       KIND_ABSENT;
 		in.in_record[i] = rec && rec[i] == 'y';
 		in.outdated[i] = old && old[i] == 'y';
 	}
 	return in;
 }
 
-static void check(const char *name, struct assemble_input in, enum assemble_action want,
-		  const char *use)
+static void check(const char *name, struct assemble_input in, enum assemble_action want, const char *use)
 {
 	struct assemble_plan p;
 	char got[VOL_REPLICAS_MAX + 1] = "";
@@ -45,16 +48,21 @@ int main(void)
 
 	/* First attach. */
 	check("create: all blank", input("bbb", NULL, NULL, 1, false), ASSEMBLE_CREATE, "yyy");
-	check("create: wait for the third blank one", input("bb-", NULL, NULL, 1, false), ASSEMBLE_WAIT, NULL);
-	check("create degraded after the timeout", input("bb-", NULL, NULL, 2, true), ASSEMBLE_CREATE, "yy.");
-	check("create refused below min-replicas", input("b--", NULL, NULL, 2, true), ASSEMBLE_REFUSE_FEW, NULL);
+	check("create: wait for the third blank one", input("bb-", NULL, NULL, 1, false), ASSEMBLE_WAIT,
+	      NULL);
+	check("create degraded after the timeout", input("bb-", NULL, NULL, 2, true), ASSEMBLE_CREATE,
+	      "yy.");
+	check("create refused below min-replicas", input("b--", NULL, NULL, 2, true),
+	      ASSEMBLE_REFUSE_FEW, NULL);
 	check("nothing appeared", input("---", NULL, NULL, 1, true), ASSEMBLE_REFUSE_FEW, NULL);
 
 	/* Re-attach with a record. */
 	check("all in sync, all present", input("ooo", "yyy", NULL, 1, false), ASSEMBLE_START, "yyy");
 	check("wait for an in-sync replica", input("oo-", "yyy", NULL, 1, false), ASSEMBLE_WAIT, NULL);
-	check("degraded start after the timeout", input("oo-", "yyy", NULL, 2, true), ASSEMBLE_START, "yy.");
-	check("below min-replicas after the timeout", input("o--", "yyy", NULL, 2, true), ASSEMBLE_REFUSE_FEW, NULL);
+	check("degraded start after the timeout", input("oo-", "yyy", NULL, 2, true), ASSEMBLE_START,
+	      "yy.");
+	check("below min-replicas after the timeout", input("o--", "yyy", NULL, 2, true),
+	      ASSEMBLE_REFUSE_FEW, NULL);
 	check("no wait for stale ones once the in-sync ones are here",
 	      input("oo--", "yy..", NULL, 1, false), ASSEMBLE_START, "yy..");
 
@@ -65,12 +73,16 @@ int main(void)
 	      input("--oo", "yy..", NULL, 1, true), ASSEMBLE_REFUSE_STALE, NULL);
 	check("split brain: good pair back: start from it, stale ones resync later",
 	      input("oooo", "yy..", NULL, 1, false), ASSEMBLE_START, "yy..");
-	check("split brain: override accepts the stale pair",
-	      ({ struct assemble_input i = input("--oo", "yy..", NULL, 1, true); i.accept_stale = true; i; }),
+	check("split brain: override accepts the stale pair", ({
+		      struct assemble_input i = input("--oo", "yy..", NULL, 1, true);
+		      i.accept_stale = true;
+		      i;
+	      }),
 	      ASSEMBLE_START, "..yy");
 
 	/* outdated = yes from the backend. */
-	check("outdated replica never started from", input("ooo", "yyy", "..y", 1, false), ASSEMBLE_START, "yy.");
+	check("outdated replica never started from", input("ooo", "yyy", "..y", 1, false),
+	      ASSEMBLE_START, "yy.");
 	check("only outdated replicas present: refused", input("--o", "yyy", "..y", 1, true),
 	      ASSEMBLE_REFUSE_STALE, NULL);
 	check("outdated and absent: no reason to wait", input("oo-", "yyy", "..y", 1, false),

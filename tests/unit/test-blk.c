@@ -20,13 +20,13 @@ static int make_image(char *path, bool swap)
 {
 	static char page[4096];
 	int fd = mkstemp(path);
-	uint32_t hdr[3] = { 1, 255, 0 };	/* version, last page, bad pages */
+	uint32_t hdr[3] = { 1, 255, 0 }; /* version, last page, bad pages */
 
 	if (fd < 0 || ftruncate(fd, 1 << 20) < 0)
 		return -1;
 	if (swap) {
 		memset(page, 0, sizeof(page));
-		memcpy(page + 1024, hdr, sizeof(hdr));	/* little-endian hosts */
+		memcpy(page + 1024, hdr, sizeof(hdr)); /* little-endian hosts */
 		memcpy(page + 4086, "SWAPSPACE2", 10);
 		if (pwrite(fd, page, sizeof(page), 0) != (ssize_t)sizeof(page))
 			return -1;
@@ -46,7 +46,8 @@ int main(void)
 	}
 	is_int(blk_may_write(blank, OUR_UUID, &what, &md_uuid), BLK_BLANK, "zeroes: blank, may write");
 	ok(!what && !md_uuid, "  ... nothing to name");
-	is_int(blk_may_write(swap, OUR_UUID, &what, &md_uuid), BLK_FOREIGN, "a swap signature: foreign, never written");
+	is_int(blk_may_write(swap, OUR_UUID, &what, &md_uuid), BLK_FOREIGN,
+	       "a swap signature: foreign, never written");
 	is_str(what, "swap", "  ... named");
 	ok(!md_uuid, "  ... no md array");
 	free(what);

@@ -21,7 +21,7 @@
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
 
 static char tmp[] = "/tmp/nvmf-raid-test-descriptor.XXXXXX";
-static char run[sizeof(tmp) + 32];	/* $tmp/run/nvmf-raid */
+static char run[sizeof(tmp) + 32]; /* $tmp/run/nvmf-raid */
 static int tmp_fd = -EBADF;
 
 #define UUID_FMT "96e25fb4-9f91-4c88-ab59-275fd35477%02x"
@@ -151,8 +151,8 @@ static void set_path(json_object *root, const char *path, const char *value)
 	while ((dot = strchr(key, '.'))) {
 		*dot = 0;
 		parent = json_object_is_type(parent, json_type_array) ?
-			json_object_array_get_idx(parent, (size_t)atoi(key)) :
-			json_object_object_get(parent, key);
+				 json_object_array_get_idx(parent, (size_t)atoi(key)) :
+				 json_object_object_get(parent, key);
 		key = dot + 1;
 	}
 	if (value && !streq(value, "null") && !(v = json_tokener_parse(value)))
@@ -166,8 +166,7 @@ static void set_path(json_object *root, const char *path, const char *value)
 }
 
 /* The base text with one member changed must be rejected. */
-static void reject_edited(const char *base, const char *path, const char *value,
-			  const char *what)
+static void reject_edited(const char *base, const char *path, const char *value, const char *what)
 {
 	_cleanup_(json_object_putp) json_object *root = json_tokener_parse(base);
 
@@ -212,8 +211,7 @@ static char *slurp(const char *rel)
 	_cleanup_close_ int fd = openat(tmp_fd, rel, O_RDONLY | O_CLOEXEC);
 	off_t size = fd < 0 ? -1 : lseek(fd, 0, SEEK_END);
 
-	if (size < 0 || !(buf = calloc(1, (size_t)size + 1)) ||
-	    pread(fd, buf, (size_t)size, 0) != size) {
+	if (size < 0 || !(buf = calloc(1, (size_t)size + 1)) || pread(fd, buf, (size_t)size, 0) != size) {
 		free(buf);
 		return NULL;
 	}
@@ -272,9 +270,11 @@ static const char *old_layout(void)
 
 	snprintf(buf, sizeof(buf), "%s", golden);
 	p = strstr(buf, ",\n      \"dhchap-key\": null");
-	memmove(p, p + STRLEN(",\n      \"dhchap-key\": null"), strlen(p + STRLEN(",\n      \"dhchap-key\": null")) + 1);
+	memmove(p, p + STRLEN(",\n      \"dhchap-key\": null"),
+		strlen(p + STRLEN(",\n      \"dhchap-key\": null")) + 1);
 	p = strstr(buf, ",\n  \"record-stale\": false");
-	memmove(p, p + STRLEN(",\n  \"record-stale\": false"), strlen(p + STRLEN(",\n  \"record-stale\": false")) + 1);
+	memmove(p, p + STRLEN(",\n  \"record-stale\": false"),
+		strlen(p + STRLEN(",\n  \"record-stale\": false")) + 1);
 	return buf;
 }
 
@@ -296,20 +296,22 @@ static void test_added_keys(void)
 	text = serialise(d);
 	is_int(desc_parse(text, strlen(text), "db1", &back), 0, "added keys: parses");
 	ok(back && !back->replicas[0].dhchap_key && back->replicas[1].dhchap_key &&
-	   streq(back->replicas[1].dhchap_key, "/etc/nvme/db1-r1.key") && back->record_stale,
+		   streq(back->replicas[1].dhchap_key, "/etc/nvme/db1-r1.key") && back->record_stale,
 	   "added keys: read back");
 	reject_replaced(text, "\"/etc/nvme/db1-r1.key\"", "\"db1-r1.key\"", "relative dhchap-key");
-	reject_replaced(text, "\"record-stale\": true", "\"record-stale\": 1", "record-stale not a boolean");
+	reject_replaced(text, "\"record-stale\": true", "\"record-stale\": 1",
+			"record-stale not a boolean");
 
 	is_int(desc_to_volume(d, &v), 0, "desc_to_volume");
 	ok(v && streq(v->name, "db1") && v->n_replicas == 2 && v->keep_alive_tmo == orig->keep_alive_tmo &&
-	   v->reconnect_delay == orig->reconnect_delay && v->ctrl_loss_tmo == orig->ctrl_loss_tmo &&
-	   v->fast_io_fail_tmo == orig->fast_io_fail_tmo, "  ... name and connect settings");
+		   v->reconnect_delay == orig->reconnect_delay && v->ctrl_loss_tmo == orig->ctrl_loss_tmo &&
+		   v->fast_io_fail_tmo == orig->fast_io_fail_tmo,
+	   "  ... name and connect settings");
 	for (unsigned i = 0; v && i < 2; i++)
 		ok(streq(v->replicas[i].nqn, orig->replicas[i].nqn) && v->replicas[i].n_portals == 2 &&
-		   vol_portal_eq(&v->replicas[i].portals[0], &orig->replicas[i].portals[0]) &&
-		   vol_portal_eq(&v->replicas[i].portals[1], &orig->replicas[i].portals[1]) &&
-		   vol_ns_id_eq(&v->replicas[i].ns, &orig->replicas[i].ns),
+			   vol_portal_eq(&v->replicas[i].portals[0], &orig->replicas[i].portals[0]) &&
+			   vol_portal_eq(&v->replicas[i].portals[1], &orig->replicas[i].portals[1]) &&
+			   vol_ns_id_eq(&v->replicas[i].ns, &orig->replicas[i].ns),
 		   "  ... replica %u: nqn, namespace, portals", i);
 	ok(v && !v->replicas[0].dhchap_key && streq(v->replicas[1].dhchap_key, "/etc/nvme/db1-r1.key"),
 	   "  ... the key path, from the descriptor");
@@ -325,8 +327,8 @@ static void test_from_volume(void)
 	is_str(d->volume, "db1", "volume name");
 	is_str(d->device, "/dev/nvmf-raid/db1", "stable device path");
 	is_str(d->source, "/etc/nvmf-raid/volumes/db1.conf", "source");
-	ok(d->n_replicas == 2 && d->replicas[0].state == STATE_ABSENT &&
-	   d->replicas[1].state == STATE_ABSENT, "every replica starts absent");
+	ok(d->n_replicas == 2 && d->replicas[0].state == STATE_ABSENT && d->replicas[1].state == STATE_ABSENT,
+	   "every replica starts absent");
 	ok(!d->replicas[0].outdated && d->replicas[1].outdated, "outdated flags copied");
 	is_str(d->replicas[1].portals[1], "tcp://[::1]:4421", "portal in URI form");
 	ok(!d->md.device && !d->md.uuid && !d->md.name, "no md yet");
@@ -355,17 +357,16 @@ static void check_equal(const struct desc *a, const struct desc *b, const char *
 	bool same = streq(a->volume, b->volume) && streq(a->source, b->source) &&
 		    a->persistent == b->persistent && streq(a->device, b->device) &&
 		    memcmp(&a->settings, &b->settings, offsetof(struct desc_settings, notify)) == 0 &&
-		    (a->settings.notify ? streq(a->settings.notify, b->settings.notify)
-					: !b->settings.notify) &&
+		    (a->settings.notify ? streq(a->settings.notify, b->settings.notify) :
+					  !b->settings.notify) &&
 		    a->n_replicas == b->n_replicas;
 
 	for (unsigned i = 0; same && i < a->n_replicas; i++) {
 		const struct desc_replica *x = &a->replicas[i], *y = &b->replicas[i];
 
-		same = streq(x->name, y->name) && streq(x->nqn, y->nqn) &&
-		       vol_ns_id_eq(&x->ns, &y->ns) && x->n_portals == y->n_portals &&
-		       x->outdated == y->outdated && x->state == y->state &&
-		       (x->device ? streq(x->device, y->device) : !y->device);
+		same = streq(x->name, y->name) && streq(x->nqn, y->nqn) && vol_ns_id_eq(&x->ns, &y->ns) &&
+		       x->n_portals == y->n_portals && x->outdated == y->outdated &&
+		       x->state == y->state && (x->device ? streq(x->device, y->device) : !y->device);
 		for (unsigned j = 0; same && j < x->n_portals; j++)
 			same = streq(x->portals[j], y->portals[j]);
 	}
@@ -538,8 +539,7 @@ static void test_accept(void)
 		ok(d && d->replicas[0].ns.has_uuid && !d->replicas[0].ns.nsid, "  ... its UUID kept");
 		desc_free(TAKE_PTR(d));
 	}
-	t3 = replace(base, "96e25fb4-9f91-4c88-ab59-275fd3547700",
-		     "96E25FB4-9F91-4C88-AB59-275FD3547700");
+	t3 = replace(base, "96e25fb4-9f91-4c88-ab59-275fd3547700", "96E25FB4-9F91-4C88-AB59-275FD3547700");
 	is_int(desc_parse(t3, strlen(t3), "db1", &d), 0, "upper-case UUID accepted");
 	if (d) {
 		char u[37];
@@ -636,9 +636,10 @@ static void test_index(void)
 	is_int(desc_write_index(d), 0, "index already right: 0");
 	is_int(mode_at("run/nvmf-raid/by-uuid") & 07777, 0755, "by-uuid is 0755");
 	entry = slurp("run/nvmf-raid/by-uuid/96e25fb4-9f91-4c88-ab59-275fd3547702");
-	is_str(entry, "NVMF_RAID_VOLUME=db1\nNVMF_RAID_REPLICA=r2\nNVMF_RAID_SINGLE=0\n"
-		      "NVMF_RAID_NQN=nqn.2014-08.org.nvmexpress:uuid:0c468c4d-a385-47e0-8299-6e9505127702\n"
-		      "NVMF_RAID_NS_UUID=96e25fb4-9f91-4c88-ab59-275fd3547702\n",
+	is_str(entry,
+	       "NVMF_RAID_VOLUME=db1\nNVMF_RAID_REPLICA=r2\nNVMF_RAID_SINGLE=0\n"
+	       "NVMF_RAID_NQN=nqn.2014-08.org.nvmexpress:uuid:0c468c4d-a385-47e0-8299-6e9505127702\n"
+	       "NVMF_RAID_NS_UUID=96e25fb4-9f91-4c88-ab59-275fd3547702\n",
 	       "entry holds KEY=VALUE lines: volume, replica, single, subsystem, namespace");
 	ok(lookup(1, uuid1, vol) == 0 && streq(vol, "db1"), "lookup finds db1");
 	ok(lookup(1, "96E25FB4-9F91-4C88-AB59-275FD3547701", vol) == 0 && streq(vol, "db1"),
@@ -704,22 +705,23 @@ static void test_index_nguid_nsid(void)
 	is_int(desc_write_index(d), 1, "index of uuid, nguid and nsid replicas written");
 	e1 = slurp("run/nvmf-raid/by-nguid/1a2b3c4d5e6f70818293a4b5c6d7e8f9");
 	ok(e1 && strstr(e1, "NVMF_RAID_REPLICA=r1\n") &&
-	   strstr(e1, "NVMF_RAID_NS_NGUID=1a2b3c4d5e6f70818293a4b5c6d7e8f9\n"), "by-nguid entry");
+		   strstr(e1, "NVMF_RAID_NS_NGUID=1a2b3c4d5e6f70818293a4b5c6d7e8f9\n"),
+	   "by-nguid entry");
 	e2 = slurp("run/nvmf-raid/by-nsid/10@nqn.nvme-subsystem-1-a%2Fb%25c");
 	ok(e2 && strstr(e2, "NVMF_RAID_NSID=10\n"), "by-nsid entry, '/' and '%%' escaped");
 
 	memcpy(seen.nguid, d->replicas[1].ns.nguid, 16);
 	ok(desc_index_find(d->replicas[1].nqn, &seen, &e) == 0 && streq(e.replica, "r1"),
 	   "an NGUID-only replica is found by the namespace's nguid");
-	seen.has_uuid = true;	/* the kernel shows the NGUID as "uuid" too */
+	seen.has_uuid = true; /* the kernel shows the NGUID as "uuid" too */
 	memcpy(seen.uuid, seen.nguid, 16);
 	ok(desc_index_find(d->replicas[1].nqn, &seen, &e) == 0 && streq(e.replica, "r1"),
 	   "  ... also when sysfs shows it as uuid as well");
-	is_int(desc_index_find(d->replicas[0].nqn, &seen, &e), -ENOENT,
-	       "  ... not in another subsystem");
+	is_int(desc_index_find(d->replicas[0].nqn, &seen, &e), -ENOENT, "  ... not in another subsystem");
 	seen = (struct vol_ns_id){ .nsid = 10, .has_uuid = true };
 	ok(desc_index_find("nqn.nvme-subsystem-1-a/b%c", &seen, &e) == 0 && streq(e.replica, "r2") &&
-	   e.ns.nsid == 10, "an NSID-only replica is found by subsystem and nsid");
+		   e.ns.nsid == 10,
+	   "an NSID-only replica is found by subsystem and nsid");
 	seen.nsid = 11;
 	is_int(desc_index_find("nqn.nvme-subsystem-1-a/b%c", &seen, &e), -ENOENT,
 	       "  ... not by another nsid");
@@ -731,7 +733,7 @@ static void test_index_nguid_nsid(void)
 	       -ENAMETOOLONG, "an NQN of 219 '/' does not fit a file name escaped: -ENAMETOOLONG");
 	is_int(desc_remove("db3"), 1, "desc_remove db3");
 	ok(mode_at("run/nvmf-raid/by-nsid/10@nqn.nvme-subsystem-1-a%2Fb%25c") == (mode_t)-1 &&
-	   mode_at("run/nvmf-raid/by-nguid/1a2b3c4d5e6f70818293a4b5c6d7e8f9") == (mode_t)-1,
+		   mode_at("run/nvmf-raid/by-nguid/1a2b3c4d5e6f70818293a4b5c6d7e8f9") == (mode_t)-1,
 	   "  ... its by-nguid and by-nsid entries gone too");
 }
 

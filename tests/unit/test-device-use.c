@@ -29,7 +29,7 @@
 
 static char root[] = "/tmp/nvmf-raid-test-device-use.XXXXXX";
 static struct dev_roots roots;
-static char null_devt[32];	/* "MAJ:MIN" of /dev/null: a char device a fake process can hold */
+static char null_devt[32]; /* "MAJ:MIN" of /dev/null: a char device a fake process can hold */
 
 static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
@@ -118,8 +118,10 @@ static void make_tree(void)
 	put(CTL "/nvme1/ng1n1/dev", "4000:1");
 	link_to("../../nvme-fabrics/ctl/nvme1", SUBSYS1 "/nvme1");
 	mkdir_p("sys/class/nvme-subsystem");
-	link_to("../../devices/virtual/nvme-subsystem/nvme-subsys0", "sys/class/nvme-subsystem/nvme-subsys0");
-	link_to("../../devices/virtual/nvme-subsystem/nvme-subsys1", "sys/class/nvme-subsystem/nvme-subsys1");
+	link_to("../../devices/virtual/nvme-subsystem/nvme-subsys0",
+		"sys/class/nvme-subsystem/nvme-subsys0");
+	link_to("../../devices/virtual/nvme-subsystem/nvme-subsys1",
+		"sys/class/nvme-subsystem/nvme-subsys1");
 	put("proc/self/mountinfo", "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw");
 	mkdir_p("dev");
 }
@@ -138,10 +140,10 @@ static char *verdict(const char *nqn, size_t n_skip)
 	return r > 0 ? TAKE_PTR(why) : strdup("");
 }
 
-#define is_verdict(nqn, n_skip, want, name)              \
-	({                                               \
+#define is_verdict(nqn, n_skip, want, name) \
+	({ \
 		_cleanup_free_ char *_v = verdict(nqn, n_skip); \
-		is_str(_v, want, name);                  \
+		is_str(_v, want, name); \
 	})
 
 static void test_nothing_in_use(void)
@@ -188,8 +190,8 @@ static void test_mounts(void)
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-		_cleanup_free_ char *info = xasprintf("22 1 254:1 / / rw - ext4 /dev/vda1 rw\n%s",
-						      cases[i].mount);
+		_cleanup_free_ char *info =
+			xasprintf("22 1 254:1 / / rw - ext4 /dev/vda1 rw\n%s", cases[i].mount);
 
 		put("proc/self/mountinfo", info);
 		is_verdict(cases[i].nqn, cases[i].n_skip, cases[i].want, cases[i].name);
@@ -202,11 +204,13 @@ static void test_holders(void)
 	static const struct {
 		const char *holder, *want, *name;
 	} cases[] = {
-		{ SUBSYS0 "/nvme0n2/holders/md127", "/dev/nvme0n2 is held by md127", "a sibling in an md array" },
+		{ SUBSYS0 "/nvme0n2/holders/md127", "/dev/nvme0n2 is held by md127",
+		  "a sibling in an md array" },
 		{ SUBSYS0 "/nvme0n2/nvme0n2p1/holders/dm-3", "/dev/nvme0n2p1 is held by dm-3",
 		  "a sibling's partition under dm" },
 		{ SUBSYS0 "/nvme0n1/holders/md5", "", "our own namespace still held: not counted" },
-		{ CTL "/nvme0/nvme0c0n2/holders/md9", "", "a hidden multipath path is not a namespace anyone uses" },
+		{ CTL "/nvme0/nvme0c0n2/holders/md9", "",
+		  "a hidden multipath path is not a namespace anyone uses" },
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -223,8 +227,9 @@ static void test_openers(void)
 	link_to("/dev/null", "proc/4242/fd/5");
 	is_verdict(NQN_MP, 1, "/dev/ng0n2 is open by process 4242 (holder)",
 		   "a sibling's generic char device open by a process");
-	put("proc/31/comm", "kthread");	/* no fd/: skipped */
-	is_verdict(NQN_MP, 1, "/dev/ng0n2 is open by process 4242 (holder)", "a process without fd/ is skipped");
+	put("proc/31/comm", "kthread"); /* no fd/: skipped */
+	is_verdict(NQN_MP, 1, "/dev/ng0n2 is open by process 4242 (holder)",
+		   "a process without fd/ is skipped");
 	put(SUBSYS0 "/ng0n2/dev", "4000:2");
 	is_verdict(NQN_MP, 1, "", "an open file that is none of the devices");
 	put(SUBSYS0 "/ng0n2/dev", null_devt);
@@ -309,7 +314,8 @@ int main(void)
 	}
 	snprintf(null_devt, sizeof(null_devt), "%u:%u", major(st.st_rdev), minor(st.st_rdev));
 	own[0].has_uuid = vol_uuid_parse(U_OWN, own[0].uuid) == 0;
-	roots = (struct dev_roots){ .sys = xasprintf("%s/sys", root), .proc = xasprintf("%s/proc", root),
+	roots = (struct dev_roots){ .sys = xasprintf("%s/sys", root),
+				    .proc = xasprintf("%s/proc", root),
 				    .dev = xasprintf("%s/dev", root) };
 	make_tree();
 	test_nothing_in_use();

@@ -17,7 +17,8 @@ int main(void)
 	is_int(exec_find("no-such-tool-nvmf-raid", &missing), -ENOENT, "missing tool: -ENOENT");
 	is_int(exec_find("../sh", &missing), -EINVAL, "a path is not a tool name");
 
-	r = exec_run((char *[]){ sh, (char *)"-c", (char *)"echo out; echo err >&2; exit 3", NULL }, &out, &err);
+	r = exec_run((char *[]){ sh, (char *)"-c", (char *)"echo out; echo err >&2; exit 3", NULL },
+		     &out, &err);
 	is_int(r, 3, "exit status returned");
 	is_str(out, "out\n", "stdout captured");
 	is_str(err, "err\n", "stderr captured");

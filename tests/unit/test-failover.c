@@ -51,7 +51,8 @@ static void test_stuck(void)
 	ok(t.bad_since == 11 * SEC, "stuck since 11 s");
 	ok(fo_update(&t, &s, 13 * SEC, TMO), "stuck 2 s: lost");
 	s.inflight = 0;
-	ok(!fo_update(&t, &s, 13 * SEC + 1, TMO), "nothing in flight: healthy (an idle volume is not stuck)");
+	ok(!fo_update(&t, &s, 13 * SEC + 1, TMO),
+	   "nothing in flight: healthy (an idle volume is not stuck)");
 }
 
 static void set(struct fo_volume *v, unsigned i, bool in_sync, uint64_t bad_since, bool lost)

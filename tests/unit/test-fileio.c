@@ -137,14 +137,12 @@ static void test_read(void)
 	write_file_atomic_at(tmp_fd, "big", big, sizeof(big), 0644);
 	is_int(read_file_at(tmp_fd, "big", 99, &buf, &len), -EFBIG, "over the bound: -EFBIG");
 	ok(!buf, "no result on failure");
-	ok(read_file_at(tmp_fd, "big", 100, &buf, &len) == 0 && len == 100,
-	   "exactly at the bound: read");
+	ok(read_file_at(tmp_fd, "big", 100, &buf, &len) == 0 && len == 100, "exactly at the bound: read");
 	free(TAKE_PTR(buf));
 	symlinkat("big", tmp_fd, "biglink");
 	is_int(read_file_at(tmp_fd, "biglink", 1024, &buf, NULL), -ELOOP, "symlink not followed");
 	mkfifoat(tmp_fd, "fifo", 0600);
-	is_int(read_file_at(tmp_fd, "fifo", 1024, &buf, NULL), -EBADFD,
-	       "FIFO refused without blocking");
+	is_int(read_file_at(tmp_fd, "fifo", 1024, &buf, NULL), -EBADFD, "FIFO refused without blocking");
 	is_int(read_file_at(tmp_fd, "isdir", 1024, &buf, NULL), -EBADFD, "directory refused");
 	is_int(read_file_at(tmp_fd, "missing", 1024, &buf, NULL), -ENOENT, "missing: -ENOENT");
 	is_int(read_file_at(tmp_fd, "../x", 1024, &buf, NULL), -EINVAL, "path refused");
@@ -182,8 +180,7 @@ static void test_mkdir(void)
 	is_int(r, 1, "creating run/nvmf-raid/by-uuid returns 1");
 	ok(fd >= 0 && S_ISDIR(mode_of(tmp_fd, "run/nvmf-raid/by-uuid")), "fd of the last one");
 	is_int(mode_of(tmp_fd, "run/nvmf-raid") & 07777, 0755, "created 0755 despite umask 077");
-	is_int(mkdir_parents_secure(tmp, "run/nvmf-raid/by-uuid", 0755, NULL), 0,
-	       "all existing: 0");
+	is_int(mkdir_parents_secure(tmp, "run/nvmf-raid/by-uuid", 0755, NULL), 0, "all existing: 0");
 	r = open_dir_secure(tmp, "run/nvmf-raid", &fd2);
 	ok(r == 0 && fd2 >= 0, "open_dir_secure opens an existing tree");
 	is_int(open_dir_secure(tmp, "run/nope", &fd2), -ENOENT, "open_dir_secure creates nothing");
@@ -249,8 +246,7 @@ static void test_lock(void)
 		/* The inherited fd shares the parent's lock: drop it. */
 		close(fd);
 		r = lock_volume_at(tmp_fd, "db1", true, &cfd);
-		if (r < 0 || fstat(cfd, &a) < 0 ||
-		    fstatat(tmp_fd, "db1.lock", &b, AT_SYMLINK_NOFOLLOW) < 0)
+		if (r < 0 || fstat(cfd, &a) < 0 || fstatat(tmp_fd, "db1.lock", &b, AT_SYMLINK_NOFOLLOW) < 0)
 			_exit(2);
 		_exit(a.st_ino == b.st_ino && a.st_nlink > 0 ? 0 : 3);
 	}
@@ -258,8 +254,8 @@ static void test_lock(void)
 	 * the fresh file directly, which the test accepts as well. */
 	nanosleep(&ts, NULL);
 	fd = unlock_volume_at(tmp_fd, "db1", fd, true);
-	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-	   WEXITSTATUS(status) == 0, "blocked waiter gets the lock on the fresh file");
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "blocked waiter gets the lock on the fresh file");
 	is_int(fd, -EBADF, "unlock returns -EBADF");
 	is_int(child_trylock("db1"), 0, "lock free again after the waiter exited");
 

@@ -183,8 +183,11 @@ static void test_create_from_dmi(void)
 static void test_no_dmi(void)
 {
 	static const char *const bad[] = {
-		"00000000-0000-0000-0000-000000000000\n", "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF\n",
-		"Not Settable\n", "", NULL,
+		"00000000-0000-0000-0000-000000000000\n",
+		"FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF\n",
+		"Not Settable\n",
+		"",
+		NULL,
 	};
 	static const char *const what[] = { "nil", "all-FF", "garbage", "empty", "missing" };
 	_cleanup_free_ char *first = NULL;
@@ -213,8 +216,7 @@ static void test_no_dmi(void)
 			first = strdup(id);
 			if (sd_id128_get_machine_app_specific(HOSTID_APP_ID, &want) == 0)
 				vol_uuid_format(want.bytes, w);
-			ok(streq(id, w),
-			   "  ... the machine ID's UUID for our application id");
+			ok(streq(id, w), "  ... the machine ID's UUID for our application id");
 		} else
 			is_str(id, first, "  ... the same UUID as before: stable per machine");
 	}
@@ -289,7 +291,8 @@ static void test_invalid(void)
 		put("hostnqn", "\n" PLAIN_NQN "\n");
 		put("hostid", ID_UUID "\n");
 		is_int(get(), -EBADMSG, "host NQN below a blank first line: refused");
-		ok(said(path_of("hostnqn")) && said("first line is blank"), "  ... naming the file and why");
+		ok(said(path_of("hostnqn")) && said("first line is blank"),
+		   "  ... naming the file and why");
 		is_str(content("hostnqn"), "\n" PLAIN_NQN "\n", "  ... file untouched");
 	}
 }
@@ -461,7 +464,7 @@ static void race(const char *what)
 		}
 	close(go[0]);
 	close(out[1]);
-	close(go[1]);	/* all go at once */
+	close(go[1]); /* all go at once */
 	while ((n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
 	close(out[0]);

@@ -56,7 +56,9 @@ static void test_examine(void)
 	is_int(md_parse_examine("MD_LEVEL=raid1\nMD_DEVICES=2\nMD_NAME=nvmf-raid:db1\n"
 				"MD_UUID=0bd4b5b2:1f0a4c22:8e2f0000:12345678\n"
 				"MD_UPDATE_TIME=1700000000\nMD_DEV_UUID=aaaaaaaa:bbbbbbbb:cccccccc:dddddddd\n"
-				"MD_EVENTS=42\n", &e), 0, "parse a member's export");
+				"MD_EVENTS=42\n",
+				&e),
+	       0, "parse a member's export");
 	ok(e.is_member, "is a member");
 	is_str(e.uuid, "0bd4b5b2:1f0a4c22:8e2f0000:12345678", "array uuid");
 	is_str(e.name, "nvmf-raid:db1", "name");
@@ -103,8 +105,9 @@ static void test_holder(void)
 	mkdir(path, 0755);
 	is_int(md_holder(root, "/dev/nvme2n1", md), 0, "held by dm only: no md array");
 	rmdir(path);
-	for (const char *const *d = (const char *const[]){ "nvme2n1/holders", "nvme2n1", "nvme1n1/holders",
-							   "nvme1n1", NULL }; *d; d++) {
+	for (const char *const *d = (const char *const[]){ "nvme2n1/holders", "nvme2n1",
+							   "nvme1n1/holders", "nvme1n1", NULL };
+	     *d; d++) {
 		snprintf(path, sizeof(path), "%s/%s", root, *d);
 		rmdir(path);
 	}

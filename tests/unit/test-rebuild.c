@@ -94,8 +94,8 @@ static void test_hostconf(void)
 	want = xasprintf("%s:3 [limits]: unknown section (expected [rebuild])", conf);
 	refused("\n\n[limits]\nx = 1\n", want, "unknown section");
 	free(want);
-	refused("[rebuild]\nmax-concurrent = 257\n", "[rebuild] max-concurrent: 257 is out of range (0..256)",
-		"max-concurrent too high");
+	refused("[rebuild]\nmax-concurrent = 257\n",
+		"[rebuild] max-concurrent: 257 is out of range (0..256)", "max-concurrent too high");
 	{
 		struct capture e;
 		int r;
@@ -112,8 +112,8 @@ static void test_hostconf(void)
 		"max-concurrent negative");
 	refused("[rebuild]\nmax-concurrent =\n", "[rebuild] max-concurrent: empty value",
 		"max-concurrent empty");
-	refused("[rebuild]\nrate = 10M\n", "[rebuild] rate: '10M' is not a decimal number (0..100000000)",
-		"rate with a unit");
+	refused("[rebuild]\nrate = 10M\n",
+		"[rebuild] rate: '10M' is not a decimal number (0..100000000)", "rate with a unit");
 	refused("[rebuild]\nrate = 100000001\n", "[rebuild] rate: 100000001 is out of range",
 		"rate too high");
 	refused("[rebuild]\nrate = 1\nrate = 2\n", ":3 [rebuild] rate: duplicate key (first at line 2)",
@@ -169,7 +169,8 @@ static void test_check(void)
 	free(arg);
 	write_file(conf, "[rebuild]\nmax-concurrent = many\n");
 	is_int(run_check(NULL), EXIT_USAGE, "check: host.conf invalid: 2");
-	ok(strstr(errs, "[rebuild] max-concurrent: 'many' is not a decimal number"), "  ... naming the key");
+	ok(strstr(errs, "[rebuild] max-concurrent: 'many' is not a decimal number"),
+	   "  ... naming the key");
 	write_file(other, "[rebuild]\nrate = 0\n");
 	is_int(run_check("--host-conf", other, NULL), EXIT_OK, "check --host-conf FILE");
 	want = xasprintf("host.conf: %s: ok (max-concurrent 2, rate md's default)\n", other);
@@ -203,7 +204,8 @@ static void test_volume_rate(void)
 	v = NULL;
 	write_file(path, "[volume]\nrebuild-rate = x\n[replica.a]\nnqn = nqn.2014-08.org.example:a\n");
 	capture_begin(&e, STDERR_FILENO);
-	is_int(vol_load_flags(path, VOL_LOAD_QUIET, &v), -EINVAL, "VOL_LOAD_QUIET: a bad volume file refused");
+	is_int(vol_load_flags(path, VOL_LOAD_QUIET, &v), -EINVAL,
+	       "VOL_LOAD_QUIET: a bad volume file refused");
 	capture_end(&e, errs, sizeof(errs));
 	ok(errs[0] == 0, "  ... and nothing logged");
 	capture_begin(&e, STDERR_FILENO);

@@ -27,26 +27,24 @@
 static char top[] = "/tmp/nvmf-raid-test-session.XXXXXX";
 static char etc[PATH_MAX], run[PATH_MAX], runtime[PATH_MAX], state[PATH_MAX];
 
-static const char good[] =
-	"[volume]\n"
-	"min-replicas = 1\n"
-	"[replica.a]\n"
-	"nqn = nqn.2014-08.org.example:sub-a\n"
-	"uuid = 11111111-2222-4333-8444-555555555555\n"
-	"portals = tcp://192.0.2.10:4420\n"
-	"[replica.b]\n"
-	"nqn = nqn.2014-08.org.example:sub-b\n"
-	"uuid = 11111111-2222-4333-8444-666666666666\n"
-	"portals = tcp://192.0.2.11:4420\n";
+static const char good[] = "[volume]\n"
+			   "min-replicas = 1\n"
+			   "[replica.a]\n"
+			   "nqn = nqn.2014-08.org.example:sub-a\n"
+			   "uuid = 11111111-2222-4333-8444-555555555555\n"
+			   "portals = tcp://192.0.2.10:4420\n"
+			   "[replica.b]\n"
+			   "nqn = nqn.2014-08.org.example:sub-b\n"
+			   "uuid = 11111111-2222-4333-8444-666666666666\n"
+			   "portals = tcp://192.0.2.11:4420\n";
 
 /* Two problems: a key no volume file has, a portal that is no portal. */
-static const char bad[] =
-	"[volume]\n"
-	"colour = blue\n"
-	"[replica.a]\n"
-	"nqn = nqn.2014-08.org.example:sub-a\n"
-	"uuid = 11111111-2222-4333-8444-555555555555\n"
-	"portals = smoke://192.0.2.10\n";
+static const char bad[] = "[volume]\n"
+			  "colour = blue\n"
+			  "[replica.a]\n"
+			  "nqn = nqn.2014-08.org.example:sub-a\n"
+			  "uuid = 11111111-2222-4333-8444-555555555555\n"
+			  "portals = smoke://192.0.2.10\n";
 
 static void put(const char *dir, const char *name, const char *text)
 {
@@ -159,7 +157,7 @@ static void test_bad_file(void)
 	is_str(out, "", "  ... nothing logged behind the caller's back");
 	is_int(s ? s->problems.n : 0, 2, "  ... both problems kept");
 	ok(s && s->problems.n == 2 && strstr(s->problems.list[0].message, "bad.conf:2 [volume] colour") &&
-	   strstr(s->problems.list[1].message, "bad.conf:6 [replica.a] portals"),
+		   strstr(s->problems.list[1].message, "bad.conf:6 [replica.a] portals"),
 	   "  ... each naming the file, line, section and key, in file order");
 	is_int(vs_exit_status(s, r), EXIT_USAGE, "  ... exit status 2");
 	capture_begin(&c, STDERR_FILENO);
@@ -200,7 +198,8 @@ static void test_open_lock_close(void)
 
 	r = vs_open("db1", VS_FILE | VS_CROSS | VS_LOCK | VS_CREATE, &s);
 	is_int(r, 0, "open, load and lock");
-	ok(s && s->vol && s->vol->n_replicas == 2 && s->problems.n == 0, "  ... the file loaded, no problems");
+	ok(s && s->vol && s->vol->n_replicas == 2 && s->problems.n == 0,
+	   "  ... the file loaded, no problems");
 	ok(s && s->path && strstr(s->path, "/run/db1.conf"), "  ... the file's path kept");
 	ok(exists(runtime, "db1.lock"), "  ... the lock file made");
 	is_int(child_trylock("db1"), 1, "  ... held: another process would wait");
@@ -222,7 +221,8 @@ static void test_open_lock_close(void)
 	state_record_add(&rec, "a", "nqn.2014-08.org.example:sub-a", &s->vol->replicas[0].ns);
 	is_int(state_record_write(&rec), 1, "record written");
 	is_int(vs_read_record(s), 0, "record read");
-	ok(s->have_record && s->record.n_in_sync == 1 && s->record.events == 3, "  ... held in the session");
+	ok(s->have_record && s->record.n_in_sync == 1 && s->record.events == 3,
+	   "  ... held in the session");
 	ok(exists(state, "db1.json"), "  ... as db1.json in the state directory");
 
 	vs_close(TAKE_PTR(s));

@@ -24,26 +24,32 @@ static void test_parse(void)
 	struct state_record rec;
 
 	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":1,\"volume\":\"db1\","
-		     "\"md-uuid\":\"a:b:c:d\",\"events\":42,\"in-sync\":[\"a\",\"b\"]}", "db1", &rec),
+		     "\"md-uuid\":\"a:b:c:d\",\"events\":42,\"in-sync\":[\"a\",\"b\"]}",
+		     "db1", &rec),
 	       0, "valid record parses");
 	is_int(rec.n_in_sync, 2, "two in sync");
 	ok(state_record_has(&rec, "a") && state_record_has(&rec, "b") && !state_record_has(&rec, "c"),
 	   "membership");
 	is_int((long long)rec.events, 42, "events");
 	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":1,\"volume\":\"db2\","
-		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[]}", "db1", &rec),
+		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[]}",
+		     "db1", &rec),
 	       -EBADMSG, "record of another volume refused");
 	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":3,\"volume\":\"db1\","
-		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[]}", "db1", &rec),
+		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[]}",
+		     "db1", &rec),
 	       -EBADMSG, "unknown version refused");
 	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":1,\"volume\":\"db1\","
-		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[\"a\",\"a\"]}", "db1", &rec),
+		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[\"a\",\"a\"]}",
+		     "db1", &rec),
 	       -EBADMSG, "a replica twice refused");
 	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":1,\"volume\":\"db1\","
-		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[\"../a\"]}", "db1", &rec),
+		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[\"../a\"]}",
+		     "db1", &rec),
 	       -EBADMSG, "invalid replica name refused");
 	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":1,\"volume\":\"db1\","
-		     "\"md-uuid\":\"x\",\"events\":-1,\"in-sync\":[]}", "db1", &rec),
+		     "\"md-uuid\":\"x\",\"events\":-1,\"in-sync\":[]}",
+		     "db1", &rec),
 	       -EBADMSG, "negative events refused");
 	is_int(parse("{\"format\":\"nvmf-raid-record\"", "db1", &rec), -EBADMSG, "truncated JSON refused");
 	is_int(parse("[]", "db1", &rec), -EBADMSG, "not an object refused");
@@ -55,19 +61,23 @@ static void test_versions(void)
 	struct vol_ns_id ns = { .nsid = 3 };
 
 	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":1,\"volume\":\"db1\","
-		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[\"a\"]}", "db1", &rec),
+		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[\"a\"]}",
+		     "db1", &rec),
 	       0, "a version 1 record (names only) is read");
 	ok(state_record_vouches(&rec, "a", "nqn.x:y", &ns), "  ... and vouches by name alone");
 	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":2,\"volume\":\"db1\","
-		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[\"a\"]}", "db1", &rec),
+		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[\"a\"]}",
+		     "db1", &rec),
 	       -EBADMSG, "version 2 with a bare name refused");
 	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":2,\"volume\":\"db1\","
 		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[{\"name\":\"a\",\"nqn\":\"nqn.x:y\","
-		     "\"uuid\":null,\"nguid\":null,\"nsid\":null}]}", "db1", &rec),
+		     "\"uuid\":null,\"nguid\":null,\"nsid\":null}]}",
+		     "db1", &rec),
 	       -EBADMSG, "version 2 entry without a namespace refused");
 	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":2,\"volume\":\"db1\","
 		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[{\"name\":\"a\",\"nqn\":\"nqn.x:y\","
-		     "\"nsid\":3}]}", "db1", &rec),
+		     "\"nsid\":3}]}",
+		     "db1", &rec),
 	       0, "version 2 entry with an NSID");
 	ok(state_record_vouches(&rec, "a", "nqn.x:y", &ns), "  ... vouches for that namespace");
 	ns.nsid = 4;
@@ -100,7 +110,8 @@ static void test_roundtrip(void)
 	struct stat st;
 
 	ok(state_record_add(&rec, "a", "nqn.2025-02.test.example:a", &a) == 0 &&
-	   state_record_add(&rec, "c", "nqn.nvme-subsystem-1-x", &c) == 0, "two replicas added");
+		   state_record_add(&rec, "c", "nqn.nvme-subsystem-1-x", &c) == 0,
+	   "two replicas added");
 	if (!mkdtemp(dir))
 		return;
 	snprintf(path, sizeof(path), "%s/state", dir);
@@ -111,7 +122,7 @@ static void test_roundtrip(void)
 	is_int(state_record_read("db1", &back), 0, "read back");
 	ok(back.n_in_sync == 2 && state_record_has(&back, "c") && back.events == 7, "round trip");
 	ok(state_record_vouches(&back, "a", "nqn.2025-02.test.example:a", &a) &&
-	   state_record_vouches(&back, "c", "nqn.nvme-subsystem-1-x", &c),
+		   state_record_vouches(&back, "c", "nqn.nvme-subsystem-1-x", &c),
 	   "  ... vouching for each replica on its namespace (NGUID, NSID)");
 	ok(!state_record_vouches(&back, "c", "nqn.nvme-subsystem-1-x", &other),
 	   "  ... not for c moved to another namespace in the volume file");

@@ -39,9 +39,10 @@ static void test_matrix(void)
 			int r = state_transition(&cur, to);
 
 			ok(allowed == !!want[from][to] && r == expect_r && cur == expect_cur,
-			   "%s -> %s: %s (allowed=%d r=%d)", state_to_string(from),
-			   state_to_string(to),
-			   !want[from][to] ? "forbidden" : from == to ? "no-op" : "changes",
+			   "%s -> %s: %s (allowed=%d r=%d)", state_to_string(from), state_to_string(to),
+			   !want[from][to] ? "forbidden" :
+			   from == to	   ? "no-op" :
+					     "changes",
 			   allowed, r);
 		}
 }
@@ -49,8 +50,8 @@ static void test_matrix(void)
 static void test_strings(void)
 {
 	static const char *const names[_STATE_MAX] = {
-		[A] = "absent",  [P] = "present", [S] = "in-sync",
-		[R] = "rebuilding", [F] = "faulty", [O] = "outdated",
+		[A] = "absent",	    [P] = "present", [S] = "in-sync",
+		[R] = "rebuilding", [F] = "faulty",  [O] = "outdated",
 	};
 
 	for (int s = 0; s < _STATE_MAX; s++) {
@@ -126,8 +127,8 @@ static void test_follow(void)
 	for (int seen = 0; seen < _STATE_MAX; seen++) {
 		ok(state_follow(F, (enum state)seen) != S, "faulty never straight to in-sync (seen %s)",
 		   state_to_string(seen));
-		ok(state_follow(O, (enum state)seen) != S, "outdated never straight to in-sync (seen %s)",
-		   state_to_string(seen));
+		ok(state_follow(O, (enum state)seen) != S,
+		   "outdated never straight to in-sync (seen %s)", state_to_string(seen));
 	}
 	is_int(state_follow(P, _STATE_INVALID), P, "an invalid observation changes nothing");
 }

@@ -310,11 +310,11 @@ static void check_keys(json_object *o, const char *what, const char *const *keys
 		       const json_type *types, const json_type *alt, size_t n)
 {
 	size_t i = 0;
-	bool okay = json_object_is_type(o, json_type_object) &&
-		    (size_t)json_object_object_length(o) == n;
+	bool okay = json_object_is_type(o, json_type_object) && (size_t)json_object_object_length(o) == n;
 
 	if (okay) {
-		json_object_object_foreach(o, key, val) {
+		json_object_object_foreach(o, key, val)
+		{
 			json_type t = json_object_get_type(val);
 
 			if (i >= n || strcmp(key, keys[i]) != 0 ||
@@ -340,23 +340,23 @@ static void check_keys(json_object *o, const char *what, const char *const *keys
 
 static void check_volume_keys(json_object *v, const json_type *nullable_as, const char *what)
 {
-	static const char *const keys[] = { "volume", "state", "attached", "source", "persistent",
-					    "device", "md", "size", "min-replicas", "sync", "rebuild",
-					    "error", "writable", "device-link", "array-state", "problems",
+	static const char *const keys[] = { "volume",	    "state",	   "attached",	  "source",
+					    "persistent",   "device",	   "md",	  "size",
+					    "min-replicas", "sync",	   "rebuild",	  "error",
+					    "writable",	    "device-link", "array-state", "problems",
 					    "replicas" };
-	static const json_type types[] = { STR, STR, BOOL, NUL, BOOL, NUL, NUL, NUL, NUL, NUL,
-					    NUL, NUL, NUL, NUL, NUL, ARR, ARR };
+	static const json_type types[] = { STR, STR, BOOL, NUL, BOOL, NUL, NUL, NUL, NUL,
+					   NUL, NUL, NUL,  NUL, NUL,  NUL, ARR, ARR };
 
 	check_keys(v, what, keys, types, nullable_as, ELEMENTSOF(keys));
 }
 
 static void check_replica_keys(json_object *r, const json_type *nullable_as, const char *what)
 {
-	static const char *const keys[] = { "name", "state", "device", "size", "nqn", "uuid",
-					    "nguid", "nsid", "portals", "outdated", "progress",
-					    "reachable" };
-	static const json_type types[] = { STR, NUL, NUL, NUL, STR, NUL, NUL, NUL, ARR, BOOL, NUL,
-					    NUL };
+	static const char *const keys[] = { "name",    "state",	   "device",   "size",
+					    "nqn",     "uuid",	   "nguid",    "nsid",
+					    "portals", "outdated", "progress", "reachable" };
+	static const json_type types[] = { STR, NUL, NUL, NUL, STR, NUL, NUL, NUL, ARR, BOOL, NUL, NUL };
 
 	check_keys(r, what, keys, types, nullable_as, ELEMENTSOF(keys));
 }
@@ -365,8 +365,8 @@ static void check_replica_keys(json_object *r, const json_type *nullable_as, con
 
 static void test_state_names(void)
 {
-	static const char *const names[] = { "inactive", "optimal", "rebuilding", "degraded",
-					     "failed", "suspended" };
+	static const char *const names[] = { "inactive", "optimal", "rebuilding",
+					     "degraded", "failed",  "suspended" };
 
 	for (int s = 0; s < _STATUS_STATE_MAX; s++)
 		is_str(status_state_to_string(s), names[s], names[s]);
@@ -403,9 +403,8 @@ static void test_replica_states(void)
 	};
 
 	for (size_t i = 0; i < ELEMENTSOF(cases); i++)
-		is_str(state_to_string(status_replica_state(cases[i].has_md, cases[i].member,
-							    cases[i].present, cases[i].recorded,
-							    cases[i].outdated)),
+		is_str(state_to_string(status_replica_state(cases[i].has_md, cases[i].member, cases[i].present,
+							    cases[i].recorded, cases[i].outdated)),
 		       state_to_string(cases[i].want), cases[i].what);
 }
 
@@ -426,7 +425,8 @@ static void test_volume_states(void)
 	v = make_volume("db1", 2);
 	v->record_stale = true;
 	refresh(v);
-	ok(v->problems & STATUS_PROBLEM_BIT(STATUS_PROBLEM_RECORD_STALE), "record not written: problem record-stale");
+	ok(v->problems & STATUS_PROBLEM_BIT(STATUS_PROBLEM_RECORD_STALE),
+	   "record not written: problem record-stale");
 	is_str(status_problem_to_string(STATUS_PROBLEM_RECORD_STALE), "record-stale", "  ... so named");
 	is_volume_state(v, STATUS_DEGRADED, "  ... and not optimal: degraded");
 
@@ -469,11 +469,11 @@ static void test_volume_states(void)
  * @one, a one-replica volume): the state, problems and writability. */
 struct health_case {
 	bool one;
-	const char *array_state;	/* NULL: keep "clean" */
-	bool stopped;			/* running false */
-	const char *link;		/* "-": missing; NULL: keep */
-	int unreachable;		/* bits: replicas without a live controller */
-	enum state b;			/* replica b's state; 0: keep in-sync */
+	const char *array_state; /* NULL: keep "clean" */
+	bool stopped;		 /* running false */
+	const char *link;	 /* "-": missing; NULL: keep */
+	int unreachable;	 /* bits: replicas without a live controller */
+	enum state b;		 /* replica b's state; 0: keep in-sync */
 	enum status_state want;
 	unsigned problems;
 	const char *what;
@@ -509,45 +509,85 @@ static void test_health(void)
 		{ .array_state = "active", .want = STATUS_OPTIMAL, .what = "md active: optimal" },
 		{ .array_state = "active-idle", .want = STATUS_OPTIMAL, .what = "md active-idle: optimal" },
 		{ .array_state = "write-pending", .want = STATUS_OPTIMAL, .what = "md write-pending: optimal" },
-		{ .array_state = "read-auto", .want = STATUS_OPTIMAL,
+		{ .array_state = "read-auto",
+		  .want = STATUS_OPTIMAL,
 		  .what = "md read-auto (writable, turns active): optimal" },
-		{ .array_state = "broken", .want = STATUS_FAILED, .problems = PB(ARRAY_BROKEN),
+		{ .array_state = "broken",
+		  .want = STATUS_FAILED,
+		  .problems = PB(ARRAY_BROKEN),
 		  .what = "md broken, members still in_sync: failed" },
-		{ .array_state = "readonly", .want = STATUS_FAILED, .problems = PB(ARRAY_READ_ONLY),
+		{ .array_state = "readonly",
+		  .want = STATUS_FAILED,
+		  .problems = PB(ARRAY_READ_ONLY),
 		  .what = "md readonly: failed" },
-		{ .array_state = "suspended", .want = STATUS_FAILED, .problems = PB(ARRAY_STATE),
+		{ .array_state = "suspended",
+		  .want = STATUS_FAILED,
+		  .problems = PB(ARRAY_STATE),
 		  .what = "md suspended: failed" },
-		{ .array_state = "", .want = STATUS_FAILED, .problems = PB(ARRAY_STATE),
+		{ .array_state = "",
+		  .want = STATUS_FAILED,
+		  .problems = PB(ARRAY_STATE),
 		  .what = "array_state unreadable: failed" },
-		{ .array_state = "inactive", .stopped = true, .want = STATUS_FAILED,
-		  .problems = PB(NOT_RUNNING), .what = "md inactive: failed" },
-		{ .link = "-", .want = STATUS_FAILED, .problems = PB(LINK_MISSING),
+		{ .array_state = "inactive",
+		  .stopped = true,
+		  .want = STATUS_FAILED,
+		  .problems = PB(NOT_RUNNING),
+		  .what = "md inactive: failed" },
+		{ .link = "-",
+		  .want = STATUS_FAILED,
+		  .problems = PB(LINK_MISSING),
 		  .what = "link missing, array fine: failed" },
-		{ .link = "/dev/md126", .want = STATUS_FAILED, .problems = PB(LINK_WRONG),
+		{ .link = "/dev/md126",
+		  .want = STATUS_FAILED,
+		  .problems = PB(LINK_WRONG),
 		  .what = "link to another array: failed" },
-		{ .link = "/dev/nvmf-raid/db1", .want = STATUS_FAILED, .problems = PB(LINK_WRONG),
+		{ .link = "/dev/nvmf-raid/db1",
+		  .want = STATUS_FAILED,
+		  .problems = PB(LINK_WRONG),
 		  .what = "link is no link: failed" },
-		{ .array_state = "broken", .link = "-", .want = STATUS_FAILED,
+		{ .array_state = "broken",
+		  .link = "-",
+		  .want = STATUS_FAILED,
 		  .problems = PB(ARRAY_BROKEN) | PB(LINK_MISSING),
 		  .what = "broken and link gone (the outage seen): failed, both said" },
-		{ .unreachable = 3, .want = STATUS_SUSPENDED, .problems = PB(SUSPENDED),
+		{ .unreachable = 3,
+		  .want = STATUS_SUSPENDED,
+		  .problems = PB(SUSPENDED),
 		  .what = "no in-sync replica reachable: suspended" },
-		{ .unreachable = 2, .want = STATUS_DEGRADED, .problems = PB(UNREACHABLE),
+		{ .unreachable = 2,
+		  .want = STATUS_DEGRADED,
+		  .problems = PB(UNREACHABLE),
 		  .what = "one in-sync replica unreachable: degraded" },
-		{ .unreachable = 1, .b = F, .want = STATUS_SUSPENDED,
+		{ .unreachable = 1,
+		  .b = F,
+		  .want = STATUS_SUSPENDED,
 		  .problems = PB(SUSPENDED) | PB(DEGRADED),
 		  .what = "the last in-sync replica unreachable: suspended" },
-		{ .unreachable = 2, .b = F, .want = STATUS_DEGRADED, .problems = PB(DEGRADED),
+		{ .unreachable = 2,
+		  .b = F,
+		  .want = STATUS_DEGRADED,
+		  .problems = PB(DEGRADED),
 		  .what = "the faulty one unreachable: degraded" },
-		{ .unreachable = 3, .array_state = "broken", .want = STATUS_FAILED,
+		{ .unreachable = 3,
+		  .array_state = "broken",
+		  .want = STATUS_FAILED,
 		  .problems = PB(ARRAY_BROKEN) | PB(SUSPENDED),
 		  .what = "broken wins over suspended" },
 		{ .one = true, .want = STATUS_OPTIMAL, .what = "one replica: optimal" },
-		{ .one = true, .unreachable = 1, .want = STATUS_SUSPENDED, .problems = PB(SUSPENDED),
+		{ .one = true,
+		  .unreachable = 1,
+		  .want = STATUS_SUSPENDED,
+		  .problems = PB(SUSPENDED),
 		  .what = "one replica, controller reconnecting: suspended" },
-		{ .one = true, .link = "/dev/nvme2n1", .want = STATUS_FAILED, .problems = PB(LINK_WRONG),
+		{ .one = true,
+		  .link = "/dev/nvme2n1",
+		  .want = STATUS_FAILED,
+		  .problems = PB(LINK_WRONG),
 		  .what = "one replica, link to another namespace: failed" },
-		{ .one = true, .link = "-", .want = STATUS_FAILED, .problems = PB(LINK_MISSING),
+		{ .one = true,
+		  .link = "-",
+		  .want = STATUS_FAILED,
+		  .problems = PB(LINK_MISSING),
 		  .what = "one replica, link missing: failed" },
 	};
 
@@ -572,24 +612,37 @@ static void test_health_json_text(void)
 	o = parse_volume(text, &root);
 	is_str(get_str(o, "state"), "failed", "broken, link gone: state failed");
 	ok(json_object_is_type(get(o, "writable"), json_type_boolean) &&
-	   !json_object_get_boolean(get(o, "writable")), "writable false");
+		   !json_object_get_boolean(get(o, "writable")),
+	   "writable false");
 	ok(has_null(o, "device-link"), "device-link null: missing");
 	is_str(get_str(o, "array-state"), "broken", "array-state as md says");
 	problems = get(o, "problems");
 	ok(json_object_array_length(problems) == 2 &&
-	   streq(json_object_get_string(json_object_array_get_idx(problems, 0)), "array-broken") &&
-	   streq(json_object_get_string(json_object_array_get_idx(problems, 1)), "device-link-missing"),
+		   streq(json_object_get_string(json_object_array_get_idx(problems, 0)), "array-broken") &&
+		   streq(json_object_get_string(json_object_array_get_idx(problems, 1)),
+			 "device-link-missing"),
 	   "problems: array-broken, device-link-missing");
 	human = to_text(v);
 	is_str(strtok(human, "\n"),
 	       "db1  failed  /dev/nvmf-raid/db1 -> /dev/md127  64.0M (67108864 bytes)  problems: "
-	       "array-broken, device-link-missing", "text: the problems on the header");
+	       "array-broken, device-link-missing",
+	       "text: the problems on the header");
 }
 
 static void test_sync_completed(void)
 {
-	static const char *const bad[] = { "none", "delayed", "", "1 /", "1 / ", "5 / 4", "1 / 0",
-					   "-1 / 5", "1 / 5x", "1/5", " 1 / 5", "1 / +5",
+	static const char *const bad[] = { "none",
+					   "delayed",
+					   "",
+					   "1 /",
+					   "1 / ",
+					   "5 / 4",
+					   "1 / 0",
+					   "-1 / 5",
+					   "1 / 5x",
+					   "1/5",
+					   " 1 / 5",
+					   "1 / +5",
 					   "18446744073709551616 / 18446744073709551617" };
 	uint64_t c = 7, t = 7;
 
@@ -608,8 +661,8 @@ static void test_sync_completed(void)
 /* ---- JSON --------------------------------------------------------------- */
 
 /* Types the nullable keys have when not null. */
-static const json_type vol_alt[] = { STR, STR, BOOL, STR, BOOL, STR, STR, INT, INT, OBJ, OBJ, STR,
-				      BOOL, STR, STR, ARR, ARR };
+static const json_type vol_alt[] = { STR, STR, BOOL, STR,  BOOL, STR, STR, INT, INT,
+				     OBJ, OBJ, STR,  BOOL, STR,	 STR, ARR, ARR };
 static const json_type rep_alt[] = { STR, STR, STR, INT, STR, STR, NUL, NUL, ARR, BOOL, DBL, BOOL };
 
 static void test_json_degraded(void)
@@ -648,7 +701,8 @@ static void test_json_degraded(void)
 	is_str(get_str(json_object_array_get_idx(reps, 1), "device"), "/dev/nvme2n1",
 	       "faulty replica keeps its device");
 	ok(has_null(json_object_array_get_idx(reps, 2), "device") &&
-	   has_null(json_object_array_get_idx(reps, 2), "size"), "absent replica: device and size null");
+		   has_null(json_object_array_get_idx(reps, 2), "size"),
+	   "absent replica: device and size null");
 	ok(json_object_get_boolean(get(json_object_array_get_idx(reps, 2), "outdated")),
 	   "outdated true as configured");
 }
@@ -669,13 +723,15 @@ static void test_json_rebuilding(void)
 	is_str(get_str(sync, "action"), "recover", "sync action");
 	is_int(json_object_get_int64(get(sync, "completed")), 55051, "completed sectors");
 	is_int(json_object_get_int64(get(sync, "total")), 131072, "total sectors");
-	ok(json_object_get_double(get(sync, "progress")) == 0.42, "progress 0.42 (55051/131072 = 0.42000…, 4 decimals)");
+	ok(json_object_get_double(get(sync, "progress")) == 0.42,
+	   "progress 0.42 (55051/131072 = 0.42000…, 4 decimals)");
 	ok(strstr(text, "\"progress\": 0.4200"), "progress printed as 0.4200");
 	check_replica_keys(json_object_array_get_idx(reps, 1), rep_alt, "rebuilding replica");
 	ok(json_object_get_double(get(json_object_array_get_idx(reps, 1), "progress")) == 0.42,
 	   "rebuilding replica: the array's progress");
 	ok(has_null(json_object_array_get_idx(reps, 0), "progress") &&
-	   has_null(json_object_array_get_idx(reps, 2), "progress"), "the others: progress null");
+		   has_null(json_object_array_get_idx(reps, 2), "progress"),
+	   "the others: progress null");
 }
 
 static void test_json_progress_bounds(void)
@@ -701,12 +757,13 @@ static void test_json_inactive(void)
 	_cleanup_free_ char *text = to_json(v);
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o = parse_volume(text, &root), *reps = get(o, "replicas");
-	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, INT, NUL,
-						      NUL, NUL, NUL, NUL, NUL, ARR, ARR };
-	static const json_type rep_null[] = { STR, NUL, NUL, NUL, STR, STR, NUL, NUL, ARR, BOOL, NUL,
-					      NUL };
+	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, INT,
+					      NUL, NUL, NUL,  NUL, NUL,	 NUL, ARR, ARR };
+	static const json_type rep_null[] = { STR, NUL, NUL, NUL,  STR, STR,
+					      NUL, NUL, ARR, BOOL, NUL, NUL };
 
-	check_volume_keys(o, vol_null, "inactive volume: device, md, size, sync, error, writable, "
+	check_volume_keys(o, vol_null,
+			  "inactive volume: device, md, size, sync, error, writable, "
 			  "device-link, array-state null");
 	is_int(json_object_array_length(get(o, "problems")), 0, "inactive volume: no problems");
 	is_str(get_str(o, "state"), "inactive", "state inactive");
@@ -725,8 +782,8 @@ static void test_json_broken_file(void)
 	_cleanup_free_ char *text = NULL;
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o;
-	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, NUL, NUL,
-						      NUL, STR, NUL, NUL, NUL, ARR, ARR };
+	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, NUL, NUL, NUL, NUL,
+					      NUL, NUL, STR,  NUL, NUL,	 NUL, ARR, ARR };
 
 	for (unsigned i = 0; i < v->n_replicas; i++)
 		free(v->replicas[i].device);
@@ -748,8 +805,8 @@ static void test_json_one_replica(void)
 	_cleanup_free_ char *text = to_json(v);
 	_cleanup_json_ json_object *root = NULL;
 	json_object *o = parse_volume(text, &root);
-	static const json_type vol_null[] = { STR, STR, BOOL, STR, BOOL, STR, NUL, INT, INT, NUL,
-						      NUL, NUL, BOOL, STR, NUL, ARR, ARR };
+	static const json_type vol_null[] = { STR, STR, BOOL, STR,  BOOL, STR, NUL, INT, INT,
+					      NUL, NUL, NUL,  BOOL, STR,  NUL, ARR, ARR };
 
 	check_volume_keys(o, vol_null, "one replica: md and array-state null");
 	is_str(get_str(o, "device-link"), "/dev/nvme1n1", "one replica: the link leads to the namespace");
@@ -771,14 +828,15 @@ static void test_json_list(void)
 	root = json_tokener_parse(text);
 	list = get(root, "volumes");
 	ok(json_object_array_length(list) == 2 &&
-	   streq(get_str(json_object_array_get_idx(list, 0), "volume"), "a1") &&
-	   streq(get_str(json_object_array_get_idx(list, 1), "volume"), "db2"),
+		   streq(get_str(json_object_array_get_idx(list, 0), "volume"), "a1") &&
+		   streq(get_str(json_object_array_get_idx(list, 1), "volume"), "db2"),
 	   "in the order given");
 	ok(text[strlen(text) - 1] == '\n', "ends in a newline");
 	is_int(status_to_json(NULL, 0, &empty), 0, "no volumes");
 	none = json_tokener_parse(empty);
 	ok(json_object_is_type(get(none, "volumes"), json_type_array) &&
-	   json_object_array_length(get(none, "volumes")) == 0, "no volumes: an empty array");
+		   json_object_array_length(get(none, "volumes")) == 0,
+	   "no volumes: an empty array");
 	a->state = _STATUS_STATE_INVALID;
 	free(TAKE_PTR(text));
 	is_int(status_to_json(vols, 2, &text), -EINVAL, "an invalid volume state is refused");
@@ -816,7 +874,8 @@ static void test_text_sizes_and_resync(void)
 	v->size = 1000;
 	refresh(v);
 	a = to_text(v);
-	is_str(strtok(a, "\n"), "db1  rebuilding  /dev/nvmf-raid/db1 -> /dev/md127  1000B (1000 bytes)  resync 50.0%",
+	is_str(strtok(a, "\n"),
+	       "db1  rebuilding  /dev/nvmf-raid/db1 -> /dev/md127  1000B (1000 bytes)  resync 50.0%",
 	       "resync of in-sync members: progress on the header; bytes below 1K");
 	v->size = 1610612736;
 	b = to_text(v);
@@ -826,7 +885,8 @@ static void test_text_sizes_and_resync(void)
 	v->running = false;
 	refresh(v);
 	c = to_text(v);
-	is_str(strtok(c, "\n"), "db1  failed  /dev/nvmf-raid/db1 -> /dev/md127  problems: not-running, rebuilding",
+	is_str(strtok(c, "\n"),
+	       "db1  failed  /dev/nvmf-raid/db1 -> /dev/md127  problems: not-running, rebuilding",
 	       "failed, size unknown, why");
 }
 

@@ -117,8 +117,7 @@ static int refused(const char *text, const char *needle, const char *name)
 {
 	int r = load(text, NULL);
 
-	return diag_errs(tap_result(r == -EINVAL && strstr(errs, needle), __FILE__, __LINE__,
-				    "%s", name));
+	return diag_errs(tap_result(r == -EINVAL && strstr(errs, needle), __FILE__, __LINE__, "%s", name));
 }
 
 /* [replica.a] with @key = @value in place of its default, or added. */
@@ -135,13 +134,12 @@ static char *replica_with(const char *key, const char *value)
 		portals = value;
 	else
 		extra = true;
-	return xasprintf("[replica.a]\nnqn = %s\nuuid = %s\nportals = %s\n%s%s%s%s", nqn, uuid,
-			 portals, extra ? key : "", extra ? " = " : "", extra ? value : "",
-			 extra ? "\n" : "");
+	return xasprintf("[replica.a]\nnqn = %s\nuuid = %s\nportals = %s\n%s%s%s%s", nqn, uuid, portals,
+			 extra ? key : "", extra ? " = " : "", extra ? value : "", extra ? "\n" : "");
 }
 
-static const char *const replica_keys[] = { "nqn", "uuid", "nguid", "nsid", "portals", "outdated",
-					    "dhchap-key" };
+static const char *const replica_keys[] = { "nqn",     "uuid",	   "nguid",	"nsid",
+					    "portals", "outdated", "dhchap-key" };
 
 /* One TAP line: @key = @value in its section is accepted or refused with a
  * message naming the section and the key. */
@@ -174,47 +172,81 @@ static const struct {
 	const char *key, *value;
 	bool ok;
 } key_cases[] = {
-	{ "auto", "yes", true }, { "auto", "No", true }, { "auto", "TRUE", true },
-	{ "auto", "false", true }, { "auto", "on", true }, { "auto", "OFF", true },
-	{ "auto", "1", true }, { "auto", "0", true }, { "auto", "maybe", false },
-	{ "auto", "yess", false }, { "auto", "y", false }, { "auto", "2", false },
+	{ "auto", "yes", true },
+	{ "auto", "No", true },
+	{ "auto", "TRUE", true },
+	{ "auto", "false", true },
+	{ "auto", "on", true },
+	{ "auto", "OFF", true },
+	{ "auto", "1", true },
+	{ "auto", "0", true },
+	{ "auto", "maybe", false },
+	{ "auto", "yess", false },
+	{ "auto", "y", false },
+	{ "auto", "2", false },
 	{ "auto", "", false },
-	{ "min-replicas", "1", true }, { "min-replicas", "0", false },
-	{ "min-replicas", "2", false }, { "min-replicas", "17", false },
-	{ "min-replicas", "-1", false }, { "min-replicas", "1x", false },
-	{ "min-replicas", "+1", false }, { "min-replicas", "", false },
-	{ "degraded-timeout", "0", true }, { "degraded-timeout", "30", true },
-	{ "degraded-timeout", "86400", true }, { "degraded-timeout", "86401", false },
-	{ "degraded-timeout", "-1", false }, { "degraded-timeout", "0x10", false },
-	{ "degraded-timeout", "3 0", false }, { "degraded-timeout", "1.5", false },
+	{ "min-replicas", "1", true },
+	{ "min-replicas", "0", false },
+	{ "min-replicas", "2", false },
+	{ "min-replicas", "17", false },
+	{ "min-replicas", "-1", false },
+	{ "min-replicas", "1x", false },
+	{ "min-replicas", "+1", false },
+	{ "min-replicas", "", false },
+	{ "degraded-timeout", "0", true },
+	{ "degraded-timeout", "30", true },
+	{ "degraded-timeout", "86400", true },
+	{ "degraded-timeout", "86401", false },
+	{ "degraded-timeout", "-1", false },
+	{ "degraded-timeout", "0x10", false },
+	{ "degraded-timeout", "3 0", false },
+	{ "degraded-timeout", "1.5", false },
 	{ "degraded-timeout", "99999999999999999999999999", false },
 	{ "degraded-timeout", "18446744073709551646", false },
-	{ "fast-io-fail-tmo", "-1", true }, { "fast-io-fail-tmo", "0", true },
-	{ "fast-io-fail-tmo", "3600", true }, { "fast-io-fail-tmo", "3601", false },
-	{ "fast-io-fail-tmo", "-2", false }, { "fast-io-fail-tmo", "-0", false },
-	{ "fast-io-fail-tmo", "--1", false }, { "fast-io-fail-tmo", "-1x", false },
-	{ "ctrl-loss-tmo", "-1", true }, { "ctrl-loss-tmo", "0", true },
-	{ "ctrl-loss-tmo", "86400", true }, { "ctrl-loss-tmo", "86401", false },
-	{ "ctrl-loss-tmo", "-2", false }, { "ctrl-loss-tmo", "never", false },
-	{ "reconnect-delay", "1", true }, { "reconnect-delay", "3600", true },
-	{ "reconnect-delay", "0", false }, { "reconnect-delay", "3601", false },
+	{ "fast-io-fail-tmo", "-1", true },
+	{ "fast-io-fail-tmo", "0", true },
+	{ "fast-io-fail-tmo", "3600", true },
+	{ "fast-io-fail-tmo", "3601", false },
+	{ "fast-io-fail-tmo", "-2", false },
+	{ "fast-io-fail-tmo", "-0", false },
+	{ "fast-io-fail-tmo", "--1", false },
+	{ "fast-io-fail-tmo", "-1x", false },
+	{ "ctrl-loss-tmo", "-1", true },
+	{ "ctrl-loss-tmo", "0", true },
+	{ "ctrl-loss-tmo", "86400", true },
+	{ "ctrl-loss-tmo", "86401", false },
+	{ "ctrl-loss-tmo", "-2", false },
+	{ "ctrl-loss-tmo", "never", false },
+	{ "reconnect-delay", "1", true },
+	{ "reconnect-delay", "3600", true },
+	{ "reconnect-delay", "0", false },
+	{ "reconnect-delay", "3601", false },
 	{ "reconnect-delay", "-1", false },
-	{ "keep-alive-tmo", "1", true }, { "keep-alive-tmo", "3600", true },
-	{ "keep-alive-tmo", "0", false }, { "keep-alive-tmo", "3601", false },
+	{ "keep-alive-tmo", "1", true },
+	{ "keep-alive-tmo", "3600", true },
+	{ "keep-alive-tmo", "0", false },
+	{ "keep-alive-tmo", "3601", false },
 	{ "keep-alive-tmo", "-1", false },
-	{ "rebuild-rate", "0", true }, { "rebuild-rate", "20000", true },
-	{ "rebuild-rate", "", true }, { "rebuild-rate", "100000000", true },
-	{ "rebuild-rate", "100000001", false }, { "rebuild-rate", "-1", false },
+	{ "rebuild-rate", "0", true },
+	{ "rebuild-rate", "20000", true },
+	{ "rebuild-rate", "", true },
+	{ "rebuild-rate", "100000000", true },
+	{ "rebuild-rate", "100000001", false },
+	{ "rebuild-rate", "-1", false },
 	{ "rebuild-rate", "20M", false },
-	{ "notify", "", true }, { "notify", "bin/notify", false },
+	{ "notify", "", true },
+	{ "notify", "bin/notify", false },
 	{ "notify", "/nonexistent/notify", false },
-	{ "nqn", NQN1, true }, { "nqn", "nqn.2024-01.io.nvmf-raid.test:r1", true },
+	{ "nqn", NQN1, true },
+	{ "nqn", "nqn.2024-01.io.nvmf-raid.test:r1", true },
 	{ "nqn", "nqn.1992-08.com.netapp:sn.0123456789abcdef:vs.1", true },
 	{ "nqn", "nqn.2016-06.io.spdk:cnode1", true },
 	/* Whatever the kernel and os-brick take (contract.md "NQNs"). */
 	{ "nqn", "nqn.nvme-subsystem-1-3f9d2c7e-8a41-4b6e-9c0d-5e7f1a2b3c4d", true },
-	{ "nqn", "NQN.2014-08.org.example:x", true }, { "nqn", "iqn.2014-08.org.example:x", true },
-	{ "nqn", "nqn.2014-13.org.example:x", true }, { "nqn", "nqn.2014-08.org.example", true },
+	{ "nqn", "NQN.2014-08.org.example:x", true },
+	{ "nqn", "iqn.2014-08.org.example:x", true },
+	{ "nqn", "nqn.2014-13.org.example:x", true },
+	{ "nqn", "nqn.2014-08.org.example", true },
 	{ "nqn", "nqn.2014-08.org.ex_ample:x/y=z", true },
 	{ "nqn", "nqn.2014-08.org.example:a b", true },
 	{ "nqn", "nqn.2014-08.org.nvmexpress:uuid:not-a-uuid", true },
@@ -222,17 +254,21 @@ static const struct {
 	{ "nqn", "nqn.2014-08.org.example:a,b", false },
 	{ "nqn", "nqn.2014-08.org.example:a\\b", false },
 	{ "nqn", "'nqn.2014-08.org.example:a\"b'", false },
-	{ "nqn", NQN1 "0", true }, { "nqn", "nqn.2014-08.org.example:caf\xc3\xa9", false },
+	{ "nqn", NQN1 "0", true },
+	{ "nqn", "nqn.2014-08.org.example:caf\xc3\xa9", false },
 	{ "nqn", "", false },
-	{ "nqn", "\"nqn.2014-08.org.example:x", false }, { "nqn", "'nqn.2014-08.org.example:x", false },
-	{ "uuid", UUID1, true }, { "uuid", "96E25FB4-9F91-4C88-AB59-275FD354777E", true },
+	{ "nqn", "\"nqn.2014-08.org.example:x", false },
+	{ "nqn", "'nqn.2014-08.org.example:x", false },
+	{ "uuid", UUID1, true },
+	{ "uuid", "96E25FB4-9F91-4C88-AB59-275FD354777E", true },
 	{ "uuid", "96e25fb49f914c88ab59275fd354777e", false },
 	{ "uuid", "{96e25fb4-9f91-4c88-ab59-275fd354777e}", false },
 	{ "uuid", "96e25fb4-9f91-4c88-ab59-275fd354777", false },
 	{ "uuid", "96e25fb4-9f91-4c88-ab59-275fd354777e0", false },
 	{ "uuid", "96e25fb4-9f91-4c88-ab59-275fd354777g", false },
 	{ "uuid", "96e25fb4-9f914-c88-ab59-275fd354777e", false },
-	{ "uuid", "00000000-0000-0000-0000-000000000000", false }, { "uuid", "", false },
+	{ "uuid", "00000000-0000-0000-0000-000000000000", false },
+	{ "uuid", "", false },
 	{ "nguid", "1a2b3c4d5e6f70818293a4b5c6d7e8f9", true },
 	{ "nguid", "1A2B3C4D-5E6F-7081-8293-A4B5C6D7E8F9", true },
 	{ "nguid", "1a2b3c4d5e6f70818293a4b5c6d7e8f", false },
@@ -241,52 +277,81 @@ static const struct {
 	{ "nguid", "1a2b3c4d5e6f70818293a4b5c6d7e8f9-", false },
 	{ "nguid", "1a2b--3c4d5e6f70818293a4b5c6d7e8f9", false },
 	{ "nguid", "1a2b3c4d5e6f70818293a4b5c6d7e8fg", false },
-	{ "nguid", "00000000000000000000000000000000", false }, { "nguid", "", false },
-	{ "nsid", "1", true }, { "nsid", "10", true }, { "nsid", "4294967294", true },
-	{ "nsid", "0", false }, { "nsid", "4294967295", false }, { "nsid", "-1", false },
-	{ "nsid", "0x10", false }, { "nsid", "010", true }, { "nsid", "", false },
-	{ "portals", PORTAL1, true }, { "portals", "rdma://10.0.0.1:4420", true },
-	{ "portals", "tcp://[::1]:4420", true }, { "portals", "tcp://[fe80::1:2%e1]:1", true },
+	{ "nguid", "00000000000000000000000000000000", false },
+	{ "nguid", "", false },
+	{ "nsid", "1", true },
+	{ "nsid", "10", true },
+	{ "nsid", "4294967294", true },
+	{ "nsid", "0", false },
+	{ "nsid", "4294967295", false },
+	{ "nsid", "-1", false },
+	{ "nsid", "0x10", false },
+	{ "nsid", "010", true },
+	{ "nsid", "", false },
+	{ "portals", PORTAL1, true },
+	{ "portals", "rdma://10.0.0.1:4420", true },
+	{ "portals", "tcp://[::1]:4420", true },
+	{ "portals", "tcp://[fe80::1:2%e1]:1", true },
 	{ "portals", "tcp://1.2.3.4:65535", true },
 	{ "portals", "fc://nn-0x1000000000000001:pn-0x20000000000000Af", true },
 	{ "portals", PORTAL1 ",tcp://127.0.0.1:4421", true },
 	{ "portals", PORTAL1 " tcp://127.0.0.1:4421", true },
 	{ "portals", PORTAL1 " ,  tcp://[::1]:4420,rdma://[::1]:4420", true },
 	{ "portals", PORTAL1 "\ttcp://127.0.0.1:4421", true },
-	{ "portals", "udp://1.2.3.4:1", false }, { "portals", "TCP://1.2.3.4:4420", false },
-	{ "portals", "1.2.3.4:4420", false }, { "portals", "tcp://1.2.3.4", false },
-	{ "portals", "tcp://1.2.3.4:", false }, { "portals", "tcp://1.2.3.4:0", false },
-	{ "portals", "tcp://1.2.3.4:65536", false }, { "portals", "tcp://1.2.3.4:04420", false },
-	{ "portals", "tcp://1.2.3.4:+4420", false }, { "portals", "tcp://1.2.3.4:-1", false },
-	{ "portals", "tcp://1.2.3.4:44x", false }, { "portals", "tcp://1.2.3.4:999999", false },
-	{ "portals", "tcp://1.2.3:4420", false }, { "portals", "tcp://1.2.3.256:4420", false },
-	{ "portals", "tcp://01.2.3.4:4420", false }, { "portals", "tcp://localhost:4420", false },
-	{ "portals", "tcp://::1:4420", false }, { "portals", "tcp://[::1:4420", false },
-	{ "portals", "tcp://[::1]4420", false }, { "portals", "tcp://[1.2.3.4]:4420", false },
+	{ "portals", "udp://1.2.3.4:1", false },
+	{ "portals", "TCP://1.2.3.4:4420", false },
+	{ "portals", "1.2.3.4:4420", false },
+	{ "portals", "tcp://1.2.3.4", false },
+	{ "portals", "tcp://1.2.3.4:", false },
+	{ "portals", "tcp://1.2.3.4:0", false },
+	{ "portals", "tcp://1.2.3.4:65536", false },
+	{ "portals", "tcp://1.2.3.4:04420", false },
+	{ "portals", "tcp://1.2.3.4:+4420", false },
+	{ "portals", "tcp://1.2.3.4:-1", false },
+	{ "portals", "tcp://1.2.3.4:44x", false },
+	{ "portals", "tcp://1.2.3.4:999999", false },
+	{ "portals", "tcp://1.2.3:4420", false },
+	{ "portals", "tcp://1.2.3.256:4420", false },
+	{ "portals", "tcp://01.2.3.4:4420", false },
+	{ "portals", "tcp://localhost:4420", false },
+	{ "portals", "tcp://::1:4420", false },
+	{ "portals", "tcp://[::1:4420", false },
+	{ "portals", "tcp://[::1]4420", false },
+	{ "portals", "tcp://[1.2.3.4]:4420", false },
 	{ "portals", "tcp://[fe80::1%eth0]:4420", true },
 	{ "portals", "tcp://[fe80::5054:ff:fe12:3456%ens3]:4420", true },
 	{ "portals", "rdma://[FE80::1%ib0.8001]:4420", true },
-	{ "portals", "tcp://[fe80::1]:4420", false }, { "portals", "tcp://[::1%eth0]:4420", false },
-	{ "portals", "tcp://[fe80::1%]:4420", false }, { "portals", "tcp://[fe80::1%eth/0]:4420", false },
+	{ "portals", "tcp://[fe80::1]:4420", false },
+	{ "portals", "tcp://[::1%eth0]:4420", false },
+	{ "portals", "tcp://[fe80::1%]:4420", false },
+	{ "portals", "tcp://[fe80::1%eth/0]:4420", false },
 	{ "portals", "tcp://[fe80::1%eth,0]:4420", false },
 	{ "portals", "tcp://[fe80::1%abcdefghijklmnop]:4420", false },
 	{ "portals", "tcp://[fe80::1%eth0]:4420 tcp://[fe80::1%eth1]:4420", true },
 	{ "portals", "tcp://[fe80::1%eth0]:4420 tcp://[FE80::1%eth0]:4420", false },
-	{ "portals", "tcp://1.2.3.4%eth0:4420", false }, { "portals", "tcp://[]:4420", false },
-	{ "portals", "tcp://:4420", false }, { "portals", "fc://nn-0x1234:pn-0x5678", false },
+	{ "portals", "tcp://1.2.3.4%eth0:4420", false },
+	{ "portals", "tcp://[]:4420", false },
+	{ "portals", "tcp://:4420", false },
+	{ "portals", "fc://nn-0x1234:pn-0x5678", false },
 	{ "portals", "fc://nn-0x1000000000000001:pn-0x200000000000000g", false },
 	{ "portals", "fc://nn-0x1000000000000001:pn-0x2000000000000002x", false },
 	{ "portals", "fc://NN-0x1000000000000001:pn-0x2000000000000002", false },
 	{ "portals", "rdma://nn-0x1000000000000001:pn-0x2000000000000002", false },
-	{ "portals", PORTAL1 ",", false }, { "portals", "," PORTAL1, false },
+	{ "portals", PORTAL1 ",", false },
+	{ "portals", "," PORTAL1, false },
 	{ "portals", PORTAL1 ",,tcp://127.0.0.1:4421", false },
 	{ "portals", PORTAL1 ", " PORTAL1, false },
 	{ "portals", "tcp://[::1]:4420 tcp://[0:0::1]:4420", false },
-	{ "portals", "fc://nn-0x100000000000000a:pn-0x2000000000000002 "
-		     "fc://nn-0x100000000000000A:pn-0x2000000000000002", false },
+	{ "portals",
+	  "fc://nn-0x100000000000000a:pn-0x2000000000000002 "
+	  "fc://nn-0x100000000000000A:pn-0x2000000000000002",
+	  false },
 	{ "portals", "", false },
-	{ "outdated", "yes", true }, { "outdated", "no", true }, { "outdated", "stale", false },
-	{ "dhchap-key", "", true }, { "dhchap-key", "keys/host.key", false },
+	{ "outdated", "yes", true },
+	{ "outdated", "no", true },
+	{ "outdated", "stale", false },
+	{ "dhchap-key", "", true },
+	{ "dhchap-key", "keys/host.key", false },
 	{ "dhchap-key", "/nonexistent/host.key", false },
 };
 
@@ -299,13 +364,32 @@ static void test_keys(void)
 static void test_names(void)
 {
 	static const char *const good[] = {
-		"a", "db1", "A-b_c.d", "0", "volume-0c468c4d-a385-47e0-8299-6e95051277db",
-		UUID1, "a..b",
+		"a",
+		"db1",
+		"A-b_c.d",
+		"0",
+		"volume-0c468c4d-a385-47e0-8299-6e95051277db",
+		UUID1,
+		"a..b",
 		"a123456789012345678901234567890123456789012345678901234567890123",
 	};
 	static const char *const bad[] = {
-		"", "../x", "..", ".", "a/b", "/a", "-a", ".a", "_a", "a b", "a\nb", "a\tb",
-		"caf\xc3\xa9", "a:b", "a*", "a\x7f",
+		"",
+		"../x",
+		"..",
+		".",
+		"a/b",
+		"/a",
+		"-a",
+		".a",
+		"_a",
+		"a b",
+		"a\nb",
+		"a\tb",
+		"caf\xc3\xa9",
+		"a:b",
+		"a*",
+		"a\x7f",
 		"a1234567890123456789012345678901234567890123456789012345678901234",
 	};
 
@@ -361,7 +445,6 @@ static void test_syntax(void)
 	why = NULL;
 	is_int(vol_portal_parse("tcp://::1:4420", &p, &why), -EINVAL, "bare IPv6 refused");
 	ok(why && strstr(why, "brackets"), "... saying it needs brackets");
-
 }
 
 static void test_nqn_numbers(void)
@@ -407,8 +490,7 @@ static void test_namespace_identity(void)
 {
 	_cleanup_vol_ struct vol_volume *v = NULL;
 	_cleanup_free_ char *a = ns_replica("a", NQN1, "nguid = " NGUID1),
-			    *b = ns_replica("b", NQN_CINDER, "nsid = 10"),
-			    *t = xasprintf("%s%s", a, b);
+			    *b = ns_replica("b", NQN_CINDER, "nsid = 10"), *t = xasprintf("%s%s", a, b);
 	char g[33];
 
 	is_int(load(t, &v), 0, "an NGUID-only and an NSID-only replica");
@@ -417,7 +499,8 @@ static void test_namespace_identity(void)
 		ok(v->replicas[0].ns.has_nguid && !v->replicas[0].ns.has_uuid, "  ... a by NGUID");
 		is_str(g, NGUID1, "  ... the NGUID");
 		ok(v->replicas[1].ns.nsid == 10 && !v->replicas[1].ns.has_uuid &&
-		   !v->replicas[1].ns.has_nguid, "  ... b by NSID 10 alone");
+			   !v->replicas[1].ns.has_nguid,
+		   "  ... b by NSID 10 alone");
 		is_str(v->replicas[1].nqn, NQN_CINDER, "  ... in Cinder's nvmet subsystem");
 	}
 	free(b), free(t);
@@ -432,8 +515,10 @@ static void test_namespace_identity(void)
 	free(b), free(t);
 	b = ns_replica("b", NQN_CINDER, "uuid = 1a2b3c4d-5e6f-7081-8293-a4b5c6d7e8f9");
 	t = xasprintf("%s%s", a, b);
-	refused(t, "[replica.b] uuid: the namespace (uuid 1a2b3c4d-5e6f-7081-8293-a4b5c6d7e8f9) is also "
-		"the one of [replica.a]", "a UUID equal to another replica's NGUID refused");
+	refused(t,
+		"[replica.b] uuid: the namespace (uuid 1a2b3c4d-5e6f-7081-8293-a4b5c6d7e8f9) is also "
+		"the one of [replica.a]",
+		"a UUID equal to another replica's NGUID refused");
 	free(a), free(b), free(t);
 	a = ns_replica("a", NQN1, "nsid = 1");
 	b = ns_replica("b", NQN1, "nsid = 1");
@@ -477,8 +562,8 @@ static void test_ns_id_helpers(void)
 
 static void test_example(void)
 {
-	_cleanup_free_ char *path = xasprintf("%s/conf/example.conf",
-					      getenv("NVMF_RAID_SRCDIR") ?: "../..");
+	_cleanup_free_ char *path =
+		xasprintf("%s/conf/example.conf", getenv("NVMF_RAID_SRCDIR") ?: "../..");
 	_cleanup_free_ char *file = calloc(1, sizeof(contract_example) + 1);
 	struct vol_volume *v = NULL;
 	struct capture c;
@@ -504,8 +589,9 @@ static void test_example(void)
 	is_str(v->name, "db1", "name");
 	ok(v->persistent, "a file in the etc directory is persistent");
 	ok(v->auto_start && v->min_replicas == 1 && v->degraded_timeout == 30 &&
-	   v->fast_io_fail_tmo == 2 && v->ctrl_loss_tmo == -1 && v->reconnect_delay == 2 &&
-	   v->keep_alive_tmo == 5 && !v->notify, "[volume] values");
+		   v->fast_io_fail_tmo == 2 && v->ctrl_loss_tmo == -1 && v->reconnect_delay == 2 &&
+		   v->keep_alive_tmo == 5 && !v->notify,
+	   "[volume] values");
 	is_int(v->n_replicas, 1, "one replica");
 	is_str(v->replicas[0].name, "a", "replica name");
 	is_str(v->replicas[0].nqn, NQN1, "nqn");
@@ -559,8 +645,9 @@ static void test_file_forms(void)
 	v = NULL;
 	is_int(load(rep, &v), 0, "[volume] is optional");
 	ok(v && v->auto_start && v->min_replicas == 1 && v->degraded_timeout == 30 &&
-	   v->fast_io_fail_tmo == 2 && v->ctrl_loss_tmo == -1 && v->reconnect_delay == 2 &&
-	   v->keep_alive_tmo == 5 && !v->notify && !v->replicas[0].outdated, "defaults applied");
+		   v->fast_io_fail_tmo == 2 && v->ctrl_loss_tmo == -1 && v->reconnect_delay == 2 &&
+		   v->keep_alive_tmo == 5 && !v->notify && !v->replicas[0].outdated,
+	   "defaults applied");
 	vol_free(v);
 
 	/* Exactly VOL_FILE_SIZE_MAX bytes: the replica, then comment lines. */
@@ -602,15 +689,16 @@ static const struct {
 	{ "[volume]\n= yes\n", "", "db1.conf:2 [volume]: no key name", "'= value'" },
 	{ "[volume]\nauto = \\\n  no\n", "", "db1.conf:2: continuation lines", "continuation line" },
 	{ "[volume\n", "", "db1.conf:1: section header without ']'", "unterminated header" },
-	{ "[volume] auto = no\n", "", "db1.conf:1: text after the section header",
-	  "text after a header" },
+	{ "[volume] auto = no\n", "", "db1.conf:1: text after the section header", "text after a header" },
 	{ "[]\n", "", "db1.conf:1: empty section name", "empty section name" },
 	{ "[replica.]\nnqn = " NQN1 "\n", "", "[replica.]: invalid replica name", "empty replica name" },
 	{ "", "[replica.a.b]\n", "[replica.a.b]: invalid replica name", "replica name with '.'" },
 	{ "", "[replica.123456789012345678901234567890123]\n", "invalid replica name",
 	  "33-character replica name" },
-	{ "", "[replica.12345678901234567890123456789012]\nnqn = " NQN1 "\nuuid = " UUID2
-	  "\nportals = " PORTAL1 "\n", NULL, "32-character replica name" },
+	{ "",
+	  "[replica.12345678901234567890123456789012]\nnqn = " NQN1 "\nuuid = " UUID2
+	  "\nportals = " PORTAL1 "\n",
+	  NULL, "32-character replica name" },
 	{ "[volume]\nauto = n\x01o\n", "", "db1.conf:2: control character 0x01", "control character" },
 	{ "[volume]\nnotify = /usr/bin/caf\xc3\xa9\n", "",
 	  "[volume] notify: control or non-ASCII character in the value", "non-ASCII value" },
@@ -628,11 +716,11 @@ static const struct {
 	  "text after a quoted value" },
 	{ "[volume]\nauto = no;c\n", "", "db1.conf:2 [volume] auto: ';' inside the value",
 	  "';' right after a value" },
-	{ "", "[replica.b]\nnqn = \"nqn.2014-08.org.example:a;b#c\"\nuuid = " UUID2
-	  "\nportals = " PORTAL1 "\n", NULL, "';' and '#' inside a quoted value" },
+	{ "", "[replica.b]\nnqn = \"nqn.2014-08.org.example:a;b#c\"\nuuid = " UUID2 "\nportals = " PORTAL1 "\n",
+	  NULL, "';' and '#' inside a quoted value" },
 	/* last: checked below for a follow-on "missing" */
-	{ "", "[replica.b]\nnqn = " NQN1 "\nuuid = " UUID2 "\nportals = " PORTAL1
-	  "#tcp://127.0.0.1:4421\n", "db1.conf:9 [replica.b] portals: '#' inside the value",
+	{ "", "[replica.b]\nnqn = " NQN1 "\nuuid = " UUID2 "\nportals = " PORTAL1 "#tcp://127.0.0.1:4421\n",
+	  "db1.conf:9 [replica.b] portals: '#' inside the value",
 	  "'#' right after a value (it would drop a portal)" },
 };
 
@@ -643,8 +731,8 @@ static void test_structure(void)
 	char line[1100];
 
 	for (size_t i = 0; i < ELEMENTSOF(structure_cases); i++) {
-		_cleanup_free_ char *t = xasprintf("%s%s%s", structure_cases[i].before, rep,
-						   structure_cases[i].after);
+		_cleanup_free_ char *t =
+			xasprintf("%s%s%s", structure_cases[i].before, rep, structure_cases[i].after);
 		_cleanup_free_ char *name = xasprintf("%s %s", structure_cases[i].name,
 						      structure_cases[i].needle ? "refused" : "accepted");
 
@@ -677,7 +765,8 @@ static char *replicas(unsigned n, const char *portals)
 
 	for (unsigned i = 0; i < n; i++) {
 		char *u = xasprintf("%s[replica.r%u]\nnqn = %s\nuuid = 00000000-0000-4000-8000-0000000000%02x\n"
-				    "portals = %s\n", t, i, NQN1, i + 1, portals);
+				    "portals = %s\n",
+				    t, i, NQN1, i + 1, portals);
 
 		free(t);
 		t = u;
@@ -700,9 +789,9 @@ static void test_limits(void)
 	free(t);
 	/* One vendor sends up to 16 paths (contract.md: 1..16). */
 	t = replicas(8, "tcp://[::1]:1 tcp://[::1]:2 tcp://[::1]:3 tcp://[::1]:4, tcp://[::1]:5,"
-		     "tcp://[::1]:6 ,tcp://[::1]:7 , tcp://[::1]:8 tcp://[::1]:9 tcp://[::1]:10 "
-		     "tcp://[::1]:11 tcp://[::1]:12 tcp://[::1]:13 tcp://[::1]:14 tcp://[::1]:15 "
-		     "tcp://[::1]:16");
+			"tcp://[::1]:6 ,tcp://[::1]:7 , tcp://[::1]:8 tcp://[::1]:9 tcp://[::1]:10 "
+			"tcp://[::1]:11 tcp://[::1]:12 tcp://[::1]:13 tcp://[::1]:14 tcp://[::1]:15 "
+			"tcp://[::1]:16");
 	v = NULL;
 	is_int(load(t, &v), 0, "16 portals accepted");
 	is_int(v ? v->replicas[7].n_portals : 0, 16, "... all 16 kept");
@@ -710,10 +799,11 @@ static void test_limits(void)
 	vol_free(v);
 	free(t);
 	t = replicas(1, "tcp://[::1]:1 tcp://[::1]:2 tcp://[::1]:3 tcp://[::1]:4 tcp://[::1]:5 "
-		     "tcp://[::1]:6 tcp://[::1]:7 tcp://[::1]:8 tcp://[::1]:9 tcp://[::1]:10 "
-		     "tcp://[::1]:11 tcp://[::1]:12 tcp://[::1]:13 tcp://[::1]:14 tcp://[::1]:15 "
-		     "tcp://[::1]:16 tcp://[::1]:17");
-	refused(t, "db1.conf:4 [replica.r0] portals: too many portals (17, at most 16)", "17 portals refused");
+			"tcp://[::1]:6 tcp://[::1]:7 tcp://[::1]:8 tcp://[::1]:9 tcp://[::1]:10 "
+			"tcp://[::1]:11 tcp://[::1]:12 tcp://[::1]:13 tcp://[::1]:14 tcp://[::1]:15 "
+			"tcp://[::1]:16 tcp://[::1]:17");
+	refused(t, "db1.conf:4 [replica.r0] portals: too many portals (17, at most 16)",
+		"17 portals refused");
 	free(t);
 	t = xasprintf("[volume]\nmin-replicas = 2\n%s", nqn = replicas(2, PORTAL1));
 	v = NULL;
@@ -728,9 +818,12 @@ static void test_limits(void)
 	free(nqn);
 	nqn = replica_with("outdated", "no");
 	t = xasprintf("%s[replica.b]\nnqn = %s\nuuid = 96E25FB4-9F91-4C88-AB59-275FD354777E\n"
-		      "portals = " PORTAL1 "\n", nqn, NQN1);
-	refused(t, "db1.conf:8 [replica.b] uuid: the namespace (uuid " UUID1
-		") is also the one of [replica.a] (line 3)", "one namespace UUID in two replicas refused");
+		      "portals = " PORTAL1 "\n",
+		      nqn, NQN1);
+	refused(t,
+		"db1.conf:8 [replica.b] uuid: the namespace (uuid " UUID1
+		") is also the one of [replica.a] (line 3)",
+		"one namespace UUID in two replicas refused");
 }
 
 static void test_messages(void)
@@ -764,13 +857,17 @@ static void test_messages(void)
 static void test_file_names(void)
 {
 	static const char *const good[] = {
-		"db1.conf", "volume-0c468c4d-a385-47e0-8299-6e95051277db.conf", UUID1 ".conf",
+		"db1.conf",
+		"volume-0c468c4d-a385-47e0-8299-6e95051277db.conf",
+		UUID1 ".conf",
 		"a123456789012345678901234567890123456789012345678901234567890123.conf",
 	};
 	static const char *const bad[] = {
-		"-x.conf", ".x.conf", "a b.conf", "caf\xc3\xa9.conf", "a\x01.conf", ".conf", "db1",
-		"db1.conf.bak", "db1.ini",
-		"a1234567890123456789012345678901234567890123456789012345678901234.conf",
+		"-x.conf",    ".x.conf",
+		"a b.conf",   "caf\xc3\xa9.conf",
+		"a\x01.conf", ".conf",
+		"db1",	      "db1.conf.bak",
+		"db1.ini",    "a1234567890123456789012345678901234567890123456789012345678901234.conf",
 	};
 	_cleanup_free_ char *rep = replica_with("outdated", "no"), *p = NULL;
 	struct vol_volume *v = NULL;
@@ -789,7 +886,7 @@ static void test_file_names(void)
 	vol_free(v);
 
 	p = xasprintf("%s/link.conf", etc_dir);
-	if (symlink("db1.conf", p) < 0)	/* dangling will do: it is not followed */
+	if (symlink("db1.conf", p) < 0) /* dangling will do: it is not followed */
 		abort();
 	capture_begin(&c, STDERR_FILENO);
 	r = vol_load(p, &v);
@@ -898,8 +995,8 @@ static void test_dhchap_key(void)
 static char *volume_file(const char *subdir, const char *name, const char *rname, const char *uuid)
 {
 	char *path = xasprintf("%s/%s", subdir, name);
-	_cleanup_free_ char *t = xasprintf("\n[replica.%s]\nnqn = %s\nuuid = %s\nportals = %s\n",
-					   rname, NQN1, uuid, PORTAL1);
+	_cleanup_free_ char *t = xasprintf("\n[replica.%s]\nnqn = %s\nuuid = %s\nportals = %s\n", rname,
+					   NQN1, uuid, PORTAL1);
 
 	write_file(path, t, strlen(t), 0644);
 	return path;
