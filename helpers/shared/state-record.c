@@ -9,6 +9,7 @@
 
 #include "descriptor.h"
 #include "fileio.h"
+#include "json-util.h"
 #include "log.h"
 #include "macro.h"
 #include "session.h"
@@ -17,8 +18,7 @@
 #define RECORD_FORMAT "nvmf-raid-record"
 #define RECORD_VERSION 2
 #define RECORD_SIZE_MAX (64 * 1024)
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+#define RECORD_DEPTH_MAX 6 /* record > in-sync > replica > its identifiers */
 
 const char *state_record_dir(void)
 {
@@ -156,22 +156,21 @@ static int parse_in_sync(json_object *arr, const char *vol, int64_t version, str
 
 int state_record_parse(const char *buf, size_t len, const char *expected_volume, struct state_record *ret)
 {
-	_cleanup_(json_object_putp) json_object *root = NULL;
+	_cleanup_json_ json_object *root = NULL;
 	struct state_record rec = {};
-	json_tokener *tok;
 	json_object *v;
 	int64_t version;
 	const char *s;
-	enum json_tokener_error err;
+	char why[128];
+	int r;
 
-	tok = json_tokener_new();
-	if (!tok)
-		return -ENOMEM;
-	root = json_tokener_parse_ex(tok, buf, (int)(len > INT32_MAX ? INT32_MAX : len));
-	err = json_tokener_get_error(tok);
-	json_tokener_free(tok);
-	if (!root || err != json_tokener_success || !json_object_is_type(root, json_type_object))
-		return bad(expected_volume, "not a JSON object");
+	/* Strict, as descriptors and os-brick's JSON: this file decides which
+	 * replicas may be served, so what json-c would let by is refused. */
+	r = json_parse_object(buf, len, RECORD_SIZE_MAX, RECORD_DEPTH_MAX, &root, why, sizeof(why));
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return bad(expected_volume, why);
 	if (!json_object_object_get_ex(root, "format", &v) ||
 	    !streq(json_object_get_string(v), RECORD_FORMAT) ||
 	    !json_object_object_get_ex(root, "version", &v) || !json_object_is_type(v, json_type_int) ||
@@ -224,7 +223,7 @@ int state_record_read(const char *volume, struct state_record *ret)
 
 static json_object *member_to_json(const struct state_record *rec, unsigned i)
 {
-	_cleanup_(json_object_putp) json_object *o = json_object_new_object();
+	_cleanup_json_ json_object *o = json_object_new_object();
 
 	if (!o || json_object_object_add(o, "name", json_object_new_string(rec->in_sync[i])) < 0 ||
 	    json_object_object_add(o, "nqn", json_object_new_string(rec->nqn[i])) < 0 ||
@@ -235,7 +234,7 @@ static json_object *member_to_json(const struct state_record *rec, unsigned i)
 
 static int record_to_json(const struct state_record *rec, char **ret)
 {
-	_cleanup_(json_object_putp) json_object *root = json_object_new_object();
+	_cleanup_json_ json_object *root = json_object_new_object();
 	json_object *arr = json_object_new_array();
 	const char *text;
 

@@ -53,6 +53,15 @@ static void test_parse(void)
 	       -EBADMSG, "negative events refused");
 	is_int(parse("{\"format\":\"nvmf-raid-record\"", "db1", &rec), -EBADMSG, "truncated JSON refused");
 	is_int(parse("[]", "db1", &rec), -EBADMSG, "not an object refused");
+	/* json-c's lenient reader took these; the record is read strictly. */
+	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":1,\"volume\":\"db1\","
+		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[\"a\",]}",
+		     "db1", &rec),
+	       -EBADMSG, "trailing comma refused (strict JSON)");
+	is_int(parse("{\"format\":\"nvmf-raid-record\",\"version\":1,\"volume\":\"db1\","
+		     "\"md-uuid\":\"x\",\"events\":1,\"in-sync\":[\"a\"]} {}",
+		     "db1", &rec),
+	       -EBADMSG, "trailing data refused");
 }
 
 static void test_versions(void)
