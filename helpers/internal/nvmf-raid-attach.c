@@ -339,7 +339,7 @@ static int record_array(struct attach *a)
 	if (r < 0)
 		return r;
 	/* The link's second source, for events that come without MD_UUID. */
-	r = md_dev_index_write(real, a->vol->name, a->md_uuid);
+	r = desc_md_dev_index_write(real, a->vol->name, a->md_uuid);
 	if (r < 0)
 		return log_error_errno(r, "%s: failed to write the index entry of %s: %m", a->vol->name,
 				       real);
@@ -410,7 +410,7 @@ static int attach_md(struct attach *a)
 
 	if (a->plan.action == ASSEMBLE_CREATE && still_blank(a) < 0)
 		return -EEXIST;
-	r = md_index_write(a->md_uuid, a->vol->name);
+	r = desc_md_index_write(a->md_uuid, a->vol->name);
 	if (r < 0)
 		return log_error_errno(r, "%s: failed to write the array index: %m", a->vol->name);
 	r = desc_set_string(&a->desc->md.uuid, a->md_uuid);

@@ -149,7 +149,7 @@ static void check_array(struct health *h, const struct desc *d)
 	/* Stopped behind our back: the kernel name may go to another array,
 	 * which must not get the volume's link from the index. */
 	if (streq(state, "gone") || streq(state, "clear"))
-		(void)md_dev_index_remove(d->md.device, d->volume);
+		(void)desc_md_dev_index_remove(d->md.device, d->volume);
 	snprintf(h->unwritable, sizeof(h->unwritable), "%s", state);
 	event_emit(EVENT_ARRAY_UNWRITABLE, d->volume, NULL, NULL,
 		   "%s: array %s is %s: it takes no writes%s.", d->volume, d->md.device, state,

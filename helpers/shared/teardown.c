@@ -16,10 +16,6 @@
 #include "md.h"
 #include "teardown.h"
 
-#define MD_INDEX_DIR "by-md-uuid"
-#define MD_DEV_INDEX_DIR "by-md-dev"
-#define MD_DEV_INDEX_MAX 256
-
 /* Whether another attached volume has a replica on subsystem @nqn. */
 static int nqn_used_elsewhere(const char *volume, const char *nqn)
 {
@@ -153,106 +149,17 @@ int teardown_array(const struct desc *d)
 	return 1;
 }
 
-int md_index_write(const char *md_uuid, const char *volume)
-{
-	_cleanup_close_ int fd = -EBADF;
-	_cleanup_free_ char *text = NULL;
-	int r;
-
-	if (!filename_is_valid(md_uuid) || !vol_name_is_valid(volume))
-		return -EINVAL;
-	r = desc_open_subdir(MD_INDEX_DIR, true, NULL, &fd);
-	if (r < 0)
-		return r;
-	if (asprintf(&text, "NVMF_RAID_VOLUME=%s\n", volume) < 0)
-		return -ENOMEM;
-	return write_file_atomic_at(fd, md_uuid, text, strlen(text), 0644);
-}
-
-int md_index_remove(const char *md_uuid)
-{
-	_cleanup_close_ int fd = -EBADF;
-	int r;
-
-	if (!filename_is_valid(md_uuid))
-		return -EINVAL;
-	r = desc_open_subdir(MD_INDEX_DIR, false, NULL, &fd);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	r = remove_file_at(fd, md_uuid);
-	return r == -ENOENT ? 0 : r;
-}
-
-/* "md127" of "/dev/md127": the kernel name udev's $kernel gives, and the
- * entry's file name, so digits only after "md". */
-static const char *md_kernel_name(const char *mddev)
-{
-	const char *k;
-
-	if (!mddev || strncmp(mddev, "/dev/md", STRLEN("/dev/md")) != 0)
-		return NULL;
-	k = mddev + STRLEN("/dev/");
-	if (!k[2] || strspn(k + 2, "0123456789") != strlen(k + 2) || strlen(k) > 16)
-		return NULL;
-	return k;
-}
-
-int md_dev_index_write(const char *mddev, const char *volume, const char *md_uuid)
-{
-	_cleanup_close_ int fd = -EBADF;
-	_cleanup_free_ char *text = NULL;
-	const char *k = md_kernel_name(mddev);
-	int r;
-
-	if (!k || !vol_name_is_valid(volume) || !md_uuid || !filename_is_valid(md_uuid))
-		return -EINVAL;
-	r = desc_open_subdir(MD_DEV_INDEX_DIR, true, NULL, &fd);
-	if (r < 0)
-		return r;
-	if (asprintf(&text, "NVMF_RAID_VOLUME=%s\nNVMF_RAID_MD_UUID=%s\n", volume, md_uuid) < 0)
-		return -ENOMEM;
-	return write_file_atomic_at(fd, k, text, strlen(text), 0644);
-}
-
-int md_dev_index_remove(const char *mddev, const char *volume)
-{
-	_cleanup_close_ int fd = -EBADF;
-	_cleanup_free_ char *buf = NULL, *want = NULL;
-	const char *k = md_kernel_name(mddev);
-	size_t len;
-	int r;
-
-	if (!k)
-		return 0; /* no such entry can exist */
-	r = desc_open_subdir(MD_DEV_INDEX_DIR, false, NULL, &fd);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	r = read_file_at(fd, k, MD_DEV_INDEX_MAX, &buf, &len);
-	if (r == -ENOENT)
-		return 0;
-	if (asprintf(&want, "NVMF_RAID_VOLUME=%s\n", volume) < 0)
-		return -ENOMEM;
-	/* Junk (r < 0 other than ENOENT) is nobody's: removed too. */
-	if (r >= 0 && (len < strlen(want) || memcmp(buf, want, strlen(want)) != 0))
-		return 0;
-	return remove_file_at(fd, k);
-}
-
 int teardown_runtime(const struct desc *d)
 {
 	int r, ret = 0;
 
 	if (d->md.uuid) {
-		r = md_index_remove(d->md.uuid);
+		r = desc_md_index_remove(d->md.uuid);
 		if (r < 0)
 			ret = r;
 	}
 	if (d->md.device) {
-		r = md_dev_index_remove(d->md.device, d->volume);
+		r = desc_md_dev_index_remove(d->md.device, d->volume);
 		if (r < 0 && ret == 0)
 			ret = r;
 	}

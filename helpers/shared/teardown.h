@@ -43,29 +43,3 @@ int teardown_array(const struct desc *d);
  * Return: 0 or negative errno.
  */
 int teardown_runtime(const struct desc *d);
-
-/**
- * md_index_write() / md_index_remove() - $RUNTIME/by-md-uuid/<uuid>, read
- * by the udev rule to name an array's /dev/nvmf-raid link
- */
-int md_index_write(const char *md_uuid, const char *volume);
-int md_index_remove(const char *md_uuid);
-
-/**
- * md_dev_index_write() - $RUNTIME/by-md-dev/<mdN> for the running array
- * @mddev (/dev/mdN) of @volume, with its array UUID @md_uuid
- *
- * The udev rule names the /dev/nvmf-raid link from this entry when an
- * event on the array comes without MD_UUID: 63-md-raid-arrays.rules runs
- * no `mdadm --detail` for some array states, and mdadm may fail on the
- * array it does run for.  Without it such a "change" drops the link.
- * Return: 0 or negative errno (-EINVAL for a node that is no /dev/mdN).
- */
-int md_dev_index_write(const char *mddev, const char *volume, const char *md_uuid);
-
-/**
- * md_dev_index_remove() - remove $RUNTIME/by-md-dev/<mdN> if it names
- * @volume (another volume may have the kernel name by now)
- * Return: 1 if removed, 0 if there was none of @volume, negative errno.
- */
-int md_dev_index_remove(const char *mddev, const char *volume);
