@@ -1,16 +1,18 @@
 #!/bin/bash
-# Build the test guest: a Debian 12 root made from Debian's own packages with
-# mmdebstrap (unshare mode: no mounts, no loop devices on the host), turned
-# into a raw ext4 image without mounting it (mkfs.ext4 -d).
+# Build the test guest: a Debian root (12 "bookworm" or 13 "trixie", that
+# release's own kernel and packages) made with mmdebstrap (unshare mode: no
+# mounts, no loop devices on the host), turned into a raw ext4 image without
+# mounting it (mkfs.ext4 -d).
 #
-#   tests/guest/image.sh OUTDIR
+#   tests/guest/image.sh OUTDIR [RELEASE]
 #
 # OUTDIR receives base.img, vmlinuz and initrd.img.  The harness caches
 # OUTDIR keyed on a hash of this file, so any change here rebuilds the image.
 # Measured recipe and pitfalls: ../shared/notes/guest.md.
 set -euo pipefail
 
-out=${1:?usage: image.sh OUTDIR}
+out=${1:?usage: image.sh OUTDIR [RELEASE]}
+release=${2:-bookworm}
 mkdir -p "$out"
 work=$(mktemp -d "$out/.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -20,9 +22,22 @@ packages=(
 	systemd-sysv udev linux-image-amd64 initramfs-tools kmod
 	mdadm nvme-cli fio shunit2 python3 python3-os-brick dmidecode
 	e2fsprogs util-linux iproute2 procps
-	# runtime libraries of the project's helpers
-	libnvme1 libiniparser1 libjson-c5 libudev1 libsystemd0 libblkid1
+	# runtime libraries of the project's helpers (the guest has no network:
+	# `apt install ./nvmf-raid_*.deb` there finds its dependencies installed)
+	libjson-c5 libudev1 libsystemd0 libblkid1
 )
+# The two libraries whose package names differ: the 64-bit time_t
+# transition (libnvme1t64) and iniparser 4.2's soname.
+case $release in
+bookworm) packages+=(libnvme1 libiniparser1) ;;
+trixie) packages+=(libnvme1t64 libiniparser4) ;;
+*) echo "image.sh: unknown release '$release' (bookworm, trixie)" >&2; exit 2 ;;
+esac
+# The host's own sources (mirror, security, a proxy set there) with the
+# release's suites in place of the host's.
+host_release=$(. /etc/os-release && echo "$VERSION_CODENAME")
+sources=$work/debian.sources
+sed "s/\b$host_release\b/$release/g" /etc/apt/sources.list.d/debian.sources > "$sources"
 
 # Units that only cost boot time in a throwaway guest.
 masked=(
@@ -41,7 +56,7 @@ mmdebstrap --mode=unshare --variant=minbase \
 	--setup-hook='printf "virtio_pci\nvirtio_blk\next4\ncrc32c_generic\n" > "$1/usr/share/initramfs-tools/modules.d/guest"' \
 	--customize-hook='echo guest > "$1/etc/hostname"' \
 	--customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
-	bookworm "$root" /etc/apt/sources.list.d/debian.sources
+	"$release" "$root" "$sources"
 
 # Root without a password, for interactive debugging (guesttest.off).
 sed -i 's/^root:[^:]*:/root::/' "$root/etc/shadow"

@@ -56,11 +56,12 @@ nr_build() {
 		{ grep -E 'error|Error' "$dir/make.log" | head -30 >&2; nr_die "build failed in $dir (see $dir/make.log)"; }
 }
 
-# The guest image is cached under a key that hashes its recipe, so editing
-# the recipe rebuilds it and nothing else does.
+# The guest image of release $NR_RELEASE (default bookworm) is cached under a
+# key that hashes its recipe, so editing the recipe rebuilds it and nothing
+# else does.
 nr_image() {
-	local key dir lock
-	key=$(sha256sum "$NR_TOP/tests/guest/image.sh" | cut -c1-16)
+	local key dir lock release=${NR_RELEASE:-bookworm}
+	key=$release-$(sha256sum "$NR_TOP/tests/guest/image.sh" | cut -c1-16)
 	dir=$NR_CACHE/image-$key
 	NR_IMAGE=$dir
 	[ -f "$dir/ready" ] && { nr_say "guest image: cached $dir"; return 0; }
@@ -71,12 +72,13 @@ nr_image() {
 		nr_say "guest image: building $dir (about 1.5 minutes)"
 		local t0=$SECONDS
 		rm -rf "$dir.tmp"
-		"$NR_TOP/tests/guest/image.sh" "$dir.tmp" > "$NR_BUILD/image.log" 2>&1 ||
-			{ tail -30 "$NR_BUILD/image.log" >&2; nr_die "guest image build failed (see $NR_BUILD/image.log)"; }
+		"$NR_TOP/tests/guest/image.sh" "$dir.tmp" "$release" > "$NR_BUILD/image-$release.log" 2>&1 ||
+			{ tail -30 "$NR_BUILD/image-$release.log" >&2; nr_die "guest image build failed (see $NR_BUILD/image-$release.log)"; }
 		rm -rf "$dir" && mv "$dir.tmp" "$dir" && touch "$dir/ready"
 		nr_say "guest image: built in $((SECONDS - t0))s"
 		# Old images are dead weight (each is about 1 GB).
-		find "$NR_CACHE" -maxdepth 1 -name 'image-*' ! -name "image-$key" -exec rm -rf {} +
+		find "$NR_CACHE" -maxdepth 1 \( -name "image-$release-*" -o -name "image-????????????????" \) \
+			! -name "image-$key" -exec rm -rf {} +
 	fi
 	exec {lock}>&-
 }
