@@ -83,13 +83,20 @@ nr_image() {
 	exec {lock}>&-
 }
 
-# nr_share SHARE : a fresh 9p share with the project installed under root/.
+# nr_share SHARE [DEBDIR] : a fresh 9p share with the project installed
+# under root/, or with the package of DEBDIR in deb/.
 nr_share() {
-	local share=$1
+	local share=$1 debs=${2:-}
 	rm -rf "$share"
 	mkdir -p "$share/root" "$share/suites" "$share/out"
-	make -C "$NR_BUILD/guest" install DESTDIR="$share/root" > "$NR_BUILD/guest/install.log" 2>&1 ||
-		{ tail -20 "$NR_BUILD/guest/install.log" >&2; nr_die "make install failed"; }
+	if [ -n "$debs" ]; then
+		# The package, as an admin installs it (lib/install.sh).
+		mkdir -p "$share/deb"
+		cp "$debs"/nvmf-raid_*_amd64.deb "$share/deb/" || nr_die "no package in $debs"
+	else
+		make -C "$NR_BUILD/guest" install DESTDIR="$share/root" > "$NR_BUILD/guest/install.log" 2>&1 ||
+			{ tail -20 "$NR_BUILD/guest/install.log" >&2; nr_die "make install failed"; }
+	fi
 	cp -a "$NR_TOP/tests/guest/lib" "$share/lib"
 	install -m 755 "$NR_TOP/tests/guest/runner.sh" "$share/run.sh"
 	: > "$share/suites.list"
