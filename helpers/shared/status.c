@@ -305,24 +305,31 @@ int status_to_json(const struct status_volume *const *vols, unsigned n, char **r
 
 /* ---- pure: text --------------------------------------------------------- */
 
-/* "64.0M": binary units, one decimal, rounded down. */
-static void format_bytes(uint64_t b, char *buf, size_t size)
+/* "64.0M": binary units, one decimal, rounded down.  Returns the length,
+ * or -ENOBUFS when buf is too small for it (buf then holds no figure). */
+static int format_bytes(uint64_t b, char *buf, size_t size)
 {
 	static const char units[] = "KMGTPE";
 	uint64_t div = 1024;
-	unsigned u = 0;
+	unsigned u = 0, whole, tenth;
+	int n;
 
 	if (b < 1024) {
-		snprintf(buf, size, "%uB", (unsigned)b);
-		return;
+		n = snprintf(buf, size, "%uB", (unsigned)b);
+	} else {
+		while (u + 1 < STRLEN(units) && b / div >= 1024) {
+			div *= 1024;
+			u++;
+		}
+		/* The whole part is below 1024 (at most 16 in the last unit),
+		 * the tenth below 10: unsigned holds both, and so the compiler
+		 * sees their width (gcc 14's -Wformat-truncation did not).
+		 * (b % div) * 10 cannot overflow: div is at most 2^60. */
+		whole = (unsigned)(b / div);
+		tenth = (unsigned)((b % div) * 10 / div);
+		n = snprintf(buf, size, "%u.%u%c", whole, tenth, units[u]);
 	}
-	while (u + 1 < STRLEN(units) && b / div >= 1024) {
-		div *= 1024;
-		u++;
-	}
-	/* (b % div) * 10 cannot overflow: div is at most 2^60. */
-	snprintf(buf, size, "%llu.%llu%c", (unsigned long long)(b / div),
-		 (unsigned long long)((b % div) * 10 / div), units[u]);
+	return n >= 0 && (size_t)n < size ? n : -ENOBUFS;
 }
 
 static void print_progress(FILE *f, const struct status_volume *v)
@@ -356,7 +363,8 @@ static void print_header(FILE *f, const struct status_volume *v, int name_w, int
 	else
 		fputs(v->device ?: "-", f);
 	if (v->size != STATUS_SIZE_UNKNOWN) {
-		format_bytes(v->size, human, sizeof(human));
+		if (format_bytes(v->size, human, sizeof(human)) < 0)
+			strcpy(human, "?");
 		fprintf(f, "  %s (%llu bytes)", human, (unsigned long long)v->size);
 	}
 	for (unsigned i = 0; i < v->n_replicas; i++)

@@ -7,6 +7,7 @@
  * programs.
  */
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,18 @@ static inline int tap_done(void)
 }
 
 /* What the tests share besides TAP itself. */
+
+/* A fixture step the checks after it rely on (a planted symlink, a mode):
+ * when it fails they would test something else, so the program bails out
+ * (TAP "Bail out!") naming the step and errno.  It also uses the return
+ * value that glibc's fortified headers want checked (warn_unused_result). */
+#define fixture(expr) \
+	do { \
+		if ((expr) < 0) { \
+			printf("Bail out! %s:%d: %s: %s\n", __FILE__, __LINE__, #expr, strerror(errno)); \
+			exit(1); \
+		} \
+	} while (0)
 
 /* Redirects @target (e.g. STDERR_FILENO) into a temporary file until
  * capture_end(), which copies what was written into @buf. */

@@ -562,7 +562,7 @@ static void test_files(void)
 	/* A symlink planted at the descriptor path is replaced, not followed. */
 	write_file_atomic_at(tmp_fd, "victim", "victim\n", 7, 0644);
 	unlinkat(tmp_fd, "run/nvmf-raid/db1.json", 0);
-	symlinkat("../../victim", tmp_fd, "run/nvmf-raid/db1.json");
+	fixture(symlinkat("../../victim", tmp_fd, "run/nvmf-raid/db1.json"));
 	is_int(desc_write(d), 0, "desc_write over a planted symlink succeeds");
 	victim = slurp("victim");
 	is_str(victim, "victim\n", "the symlink target is unchanged");
@@ -571,7 +571,7 @@ static void test_files(void)
 	is_str(text, golden, "the file holds the descriptor");
 
 	unlinkat(tmp_fd, "run/nvmf-raid/db1.json", 0);
-	symlinkat("../../victim", tmp_fd, "run/nvmf-raid/db1.json");
+	fixture(symlinkat("../../victim", tmp_fd, "run/nvmf-raid/db1.json"));
 	is_int(desc_read("db1", &back), -ELOOP, "desc_read does not follow a symlink");
 	unlinkat(tmp_fd, "run/nvmf-raid/db1.json", 0);
 
@@ -745,7 +745,7 @@ static void test_index_symlink(void)
 
 	mkdirat(tmp_fd, "elsewhere", 0755);
 	unlinkat(tmp_fd, "run/nvmf-raid/by-uuid", AT_REMOVEDIR);
-	symlinkat("../../elsewhere", tmp_fd, "run/nvmf-raid/by-uuid");
+	fixture(symlinkat("../../elsewhere", tmp_fd, "run/nvmf-raid/by-uuid"));
 	r = desc_write_index(d);
 	ok(r == -ELOOP || r == -ENOTDIR, "by-uuid as a symlink is refused (r=%d)", r);
 	ok(mode_at("elsewhere/96e25fb4-9f91-4c88-ab59-275fd3547700") == (mode_t)-1,

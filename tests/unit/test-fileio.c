@@ -119,7 +119,7 @@ static void test_atomic_write_symlink(void)
 	int r;
 
 	write_file_atomic_at(tmp_fd, "victim", "original\n", 9, 0644);
-	symlinkat("victim", tmp_fd, "link");
+	fixture(symlinkat("victim", tmp_fd, "link"));
 	r = write_file_atomic_at(tmp_fd, "link", "planted\n", 8, 0644);
 	is_int(r, 0, "write over a symlink succeeds");
 	ok(read_file_at(tmp_fd, "victim", 1024, &buf, NULL) == 0 && streq(buf, "original\n"),
@@ -139,7 +139,7 @@ static void test_read(void)
 	ok(!buf, "no result on failure");
 	ok(read_file_at(tmp_fd, "big", 100, &buf, &len) == 0 && len == 100, "exactly at the bound: read");
 	free(TAKE_PTR(buf));
-	symlinkat("big", tmp_fd, "biglink");
+	fixture(symlinkat("big", tmp_fd, "biglink"));
 	is_int(read_file_at(tmp_fd, "biglink", 1024, &buf, NULL), -ELOOP, "symlink not followed");
 	mkfifoat(tmp_fd, "fifo", 0600);
 	is_int(read_file_at(tmp_fd, "fifo", 1024, &buf, NULL), -EBADFD, "FIFO refused without blocking");
@@ -187,11 +187,11 @@ static void test_mkdir(void)
 	ok(mode_of(tmp_fd, "run/nope") == (mode_t)-1, "really nothing");
 
 	mkdirat(tmp_fd, "elsewhere", 0755);
-	symlinkat("elsewhere", tmp_fd, "sym");
+	fixture(symlinkat("elsewhere", tmp_fd, "sym"));
 	r = mkdir_parents_secure(tmp, "sym/x", 0755, NULL);
 	ok(r == -ELOOP || r == -ENOTDIR, "symlink in the path refused (r=%d)", r);
 	ok(mode_of(tmp_fd, "elsewhere/x") == (mode_t)-1, "nothing created through the symlink");
-	symlinkat("../elsewhere", tmp_fd, "run/nvmf-raid/planted");
+	fixture(symlinkat("../elsewhere", tmp_fd, "run/nvmf-raid/planted"));
 	r = mkdir_parents_secure(tmp, "run/nvmf-raid/planted", 0755, NULL);
 	ok(r == -ELOOP || r == -ENOTDIR, "symlink as last component refused (r=%d)", r);
 	r = open_dir_secure(tmp, "run/nvmf-raid/planted", &fd2);
@@ -202,7 +202,7 @@ static void test_mkdir(void)
 	is_int(mkdir_parents_secure("relative", "x", 0755, NULL), -EINVAL, "relative root refused");
 	is_int(mkdir_parents_secure(tmp, "", 0755, NULL), -EINVAL, "empty rel refused");
 	mkdirat(tmp_fd, "open", 0755);
-	fchmodat(tmp_fd, "open", 0777, 0);
+	fixture(fchmodat(tmp_fd, "open", 0777, 0));
 	is_int(mkdir_parents_secure(tmp, "open/x", 0755, NULL), -EPERM,
 	       "world-writable existing directory refused");
 }
@@ -260,7 +260,7 @@ static void test_lock(void)
 	is_int(child_trylock("db1"), 0, "lock free again after the waiter exited");
 
 	is_int(lock_volume_at(tmp_fd, "a/b", true, &fd), -EINVAL, "volume with / refused");
-	symlinkat("victim", tmp_fd, "sym.lock");
+	fixture(symlinkat("victim", tmp_fd, "sym.lock"));
 	is_int(lock_volume_at(tmp_fd, "sym", true, &fd), -ELOOP, "symlinked lock file refused");
 }
 

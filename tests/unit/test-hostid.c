@@ -311,12 +311,12 @@ static void test_odd_files(void)
 		fputs(PLAIN_NQN "\n", f);
 		fclose(f);
 	}
-	symlink(target, path_of("hostnqn"));
+	fixture(symlink(target, path_of("hostnqn")));
 	is_int(get(), 0, "hostnqn a symlink to a file: followed, as nvme-cli does");
 	is_str(nqn, PLAIN_NQN, "  ... its host NQN");
 
 	unlink(path_of("hostnqn"));
-	symlink("/nonexistent/nvmf-raid-test/hostnqn", path_of("hostnqn"));
+	fixture(symlink("/nonexistent/nvmf-raid-test/hostnqn", path_of("hostnqn")));
 	is_int(get(), -ELOOP, "dangling symlink hostnqn refused");
 	ok(said("symbolic link that leads nowhere"), "  ... says why");
 	ok(S_ISLNK(mode_of(path_of("hostnqn"))), "  ... and not replaced");
@@ -347,7 +347,7 @@ static void test_odd_dirs(void)
 	fresh(DMI_UUID "\n");
 	snprintf(real, sizeof(real), "%s.real", dir);
 	mkdir(real, 0755);
-	symlink(real, dir);
+	fixture(symlink(real, dir));
 	is_int(get(), -ENOTDIR, "directory a symlink: refused");
 	ok(said("(a symbolic link, or not a directory)"), "  ... says why");
 

@@ -865,7 +865,7 @@ static void test_text(void)
 static void test_text_sizes_and_resync(void)
 {
 	_cleanup_(status_volume_freep) struct status_volume *v = make_volume("db1", 2);
-	_cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
+	_cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
 
 	snprintf(v->sync_action, sizeof(v->sync_action), "resync");
 	v->has_sync = true;
@@ -880,6 +880,13 @@ static void test_text_sizes_and_resync(void)
 	v->size = 1610612736;
 	b = to_text(v);
 	ok(strstr(b, "  1.5G (1610612736 bytes)"), "1.5G");
+	/* The widest figures: four digits before the point, and the last unit. */
+	v->size = (UINT64_C(1) << 60) - 1;
+	d = to_text(v);
+	ok(strstr(d, "  1023.9P (1152921504606846975 bytes)"), "1023.9P: rounded down, not 1.0E");
+	v->size = STATUS_SIZE_UNKNOWN - 1;
+	e = to_text(v);
+	ok(strstr(e, "  15.9E (18446744073709551614 bytes)"), "15.9E: the largest size");
 	v->size = STATUS_SIZE_UNKNOWN;
 	v->has_sync = false;
 	v->running = false;
