@@ -36,7 +36,12 @@ if [ -f "$out/resume" ]; then
 	echo "guest: boot $boot, resuming with suite $resume"
 else
 	. "$share/lib/install.sh"
-	install_project "$share"
+	if ! install_project "$share"; then
+		# Every suite would fail for it, and say nothing of why.
+		echo "guest: installing the project failed"
+		echo 1 > "$out/install-failed"
+		exit 1
+	fi
 	# A suite's hard reset must not take the installation with it.
 	sync
 	echo "guest: project installed at $(uptime_s)s"

@@ -7,9 +7,10 @@ install_project() {
 	local deb
 	for deb in "$1"/deb/nvmf-raid_*_amd64.deb; do
 		[ -e "$deb" ] || break
-		# The guest has no network: the image holds every dependency.
+		# The guest has no network: the image holds every dependency,
+		# so apt downloads nothing.
 		cp "$deb" /tmp/ &&
-			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-download -q "/tmp/${deb##*/}" &&
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q "/tmp/${deb##*/}" &&
 			echo "guest: installed $(dpkg-query -W -f '${Package} ${Version}' nvmf-raid) from ${deb##*/}"
 		return
 	done
