@@ -271,6 +271,29 @@ static void record_pass(struct pass *p)
 		p->retry_ms = RECORD_RETRY_MS;
 }
 
+/* mdadm --add and --re-add freeze the array around the ADD_NEW_DISK
+ * ioctl (mdadm Manage.c, Manage_subdevs()) and unfreeze it when done; an
+ * mdadm killed in between (the monitor's child when the monitor dies and
+ * systemd stops its cgroup) leaves it frozen, and md never recovers the
+ * member it was given.  Every freeze of ours is under the volume lock, held
+ * here: one seen now is left over.  Only a degraded array is thawed — a
+ * freeze that blocks nothing we need is left to whoever set it. */
+static void thaw_leftover(struct pass *p)
+{
+	uint64_t degraded;
+	int r;
+
+	if (md_degraded(p->mddev, &degraded) < 0 || degraded == 0)
+		return;
+	r = md_thaw_leftover(p->mddev);
+	if (r > 0)
+		log_notice("%s: %s was left frozen by an interrupted mdadm or helper; its recovery resumes.",
+			   p->d->volume, p->mddev);
+	else if (r < 0)
+		log_warning_errno(r, "%s: cannot read or end the freeze of %s; recovery may wait: %m",
+				  p->d->volume, p->mddev);
+}
+
 int reconcile_volume(struct udev *udev, const char *name, struct fo_volume *fo, char **ret_mddev,
 		     int *ret_retry_ms)
 {
@@ -290,6 +313,7 @@ int reconcile_volume(struct udev *udev, const char *name, struct fo_volume *fo, 
 	p.d = d;
 	p.mddev = d->md.device;
 	snprintf(p.md_uuid, sizeof(p.md_uuid), "%s", d->md.uuid);
+	thaw_leftover(&p);
 	for (unsigned i = 0; i < d->n_replicas; i++)
 		reconcile_replica(&p, &d->replicas[i]);
 	rebuild_pass_done(d);

@@ -430,5 +430,37 @@ test_monitor_killed_during_readd() {
 	assertTrue "record: both in sync" $?
 }
 
+# An mdadm --re-add killed between its freeze and its unfreeze (mdadm
+# Manage_subdevs(); here: the monitor's child, SIGTERMed by systemd when the
+# monitor died) leaves the array frozen, the member a spare md never
+# recovers.  Made for real: the array frozen the way mdadm freezes it
+# (sync_action) while r2 is away; mdadm's own --re-add then leaves the
+# freeze in place (it unfreezes only what it froze).  Asserts: the monitor
+# thaws it and r2 is in sync within 60 s, fio --verify err=0, journal says so.
+member_in_sync() { [ "$(md_member_state "$1" "$(dev_by_uuid "$2")")" = in_sync ]; }
+
+test_frozen_by_killed_mdadm() {
+	local md mark
+	new_volume kz 2 "$SIZE"
+	systemctl start nvmf-raid@kz || { fail "attach"; return; }
+	md=$(md_of kz)
+	md_wait /dev/nvmf-raid/kz
+	mark=$(mktemp)
+	journal_mark "$mark"
+	fio_start kz
+	tgt_vanish kz-r2
+	wait_state kz r2 faulty 40
+	assertTrue "r2 faulty" $?
+	echo frozen > "/sys/block/$md/md/sync_action"
+	tgt_return kz-r2
+	wait_until 60 member_in_sync "$md" "$(replica_uuid kz 2)"
+	assertTrue "r2 in sync in md within 60 s of its return" $?
+	assertEquals "sync_action after" idle "$(md_sync_action "$md")"
+	fio_stop
+	journal_since "$mark" | grep -q "kz: /dev/$md was left frozen by an interrupted mdadm"
+	assertTrue "journal: the monitor thawed the leftover freeze" $?
+	rm -f "$mark"
+}
+
 # shellcheck disable=SC1091
 . shunit2

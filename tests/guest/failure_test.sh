@@ -188,6 +188,8 @@ test_start_refused_below_min_replicas() {
 	assertEquals "nothing left connected" "" "$(ctrls_by_nqn "$(tgt_nqn few-r1)")"
 }
 
+recorded_is() { [ "$(recorded "$1")" = "$2" ]; }
+
 test_split_brain_is_refused_then_heals() {
 	local i sums_before sums_after
 	VOL_TIMEOUT=6 new_volume sb 4 "$SIZE"
@@ -198,8 +200,7 @@ test_split_brain_is_refused_then_heals() {
 	tgt_vanish sb-r4
 	wait_state sb r3 faulty 30 && wait_state sb r4 faulty 30
 	assertTrue "c and d failed" $?
-	# shellcheck disable=SC2016 # expanded by the inner sh, at each try
-	wait_until 10 sh -c '[ "$(python3 -c "import json; print(\" \".join(json.load(open(\"/var/lib/nvmf-raid/sb.json\"))[\"in-sync\"]))")" = "r1 r2" ]'
+	wait_until 10 recorded_is sb "r1 r2"
 	assertEquals "record: only a and b in sync" "r1 r2" "$(recorded sb)"
 	assertEquals "record: r2 on its namespace" "$(replica_uuid sb 2)" "$(recorded_uuid sb r2)"
 	sleep 2		# writes continue on a and b
