@@ -44,10 +44,8 @@ status_json() { nvmf-raid status --json "$@" > "$ST" 2> /dev/null; }
 
 since() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN {printf "%.2f", b - a}'; }
 
-# An entry with MESSAGE_ID=$1 since the cursor, by the journal's field
-# match: printing every entry verbose and grepping took seconds per look.
 journal_has_id() {
-	journalctl --no-pager -q -o cat --after-cursor "$(cat "$CURSOR")" "MESSAGE_ID=$1" | grep -q ''
+	journalctl --no-pager -q -o verbose --after-cursor "$(cat "$CURSOR")" | grep -q "^ *MESSAGE_ID=$1\$"
 }
 
 link_to() { [ "$(readlink -f "/dev/nvmf-raid/$1")" = "/dev/$2" ]; }
