@@ -409,7 +409,7 @@ test_monitor_killed_during_readd() {
 	fio_start km
 	for round in 1 2; do
 		tgt_vanish km-r2
-		wait_until 40 sh -c "[ \"\$(python3 -c 'import json; print([r[\"state\"] for r in json.load(open(\"/run/nvmf-raid/km.json\"))[\"replicas\"]][1])')\" = faulty ]"
+		wait_state km r2 faulty 40
 		assertTrue "round $round: r2 faulty" $?
 		mpid=$(systemctl show -P MainPID nvmf-raid-monitor@km)
 		delay=$(awk -v r="$RANDOM" 'BEGIN {printf "%.2f", r % 150 / 100}')
@@ -418,7 +418,7 @@ test_monitor_killed_during_readd() {
 		echo "  round $round: monitor (pid $mpid) killed ${delay} s after r2 returned:" \
 			"r2 $(rstate km r2), md member $(md_member_state "$md" "$(dev_by_uuid "$(replica_uuid km 2)")"), sync_action $(md_attr "$md" sync_action)"
 		systemctl kill -s KILL --kill-who=main nvmf-raid-monitor@km
-		wait_until 60 sh -c "[ \"\$(python3 -c 'import json; print(\" \".join(r[\"state\"] for r in json.load(open(\"/run/nvmf-raid/km.json\"))[\"replicas\"]))')\" = 'in-sync in-sync' ]"
+		wait_states 60 km:r1=in-sync km:r2=in-sync
 		assertTrue "round $round: both replicas in-sync again" $?
 		d2=$(dev_by_uuid "$(replica_uuid km 2)")
 		assertEquals "round $round: r2 in sync in md" in_sync "$(md_member_state "$md" "$d2")"

@@ -247,7 +247,9 @@ test_split_brain_is_refused_then_heals() {
 }
 
 test_outdated_replica_is_never_started_from() {
-	new_volume od 2 "$SIZE"
+	# degraded-timeout 5 (as deg): the start from r2 alone waits it out
+	# for r1 (outdated: left out), 20 s before.
+	VOL_TIMEOUT=5 new_volume od 2 "$SIZE"
 	systemctl start nvmf-raid@od || { fail "attach"; return; }
 	md_wait /dev/nvmf-raid/od
 	systemctl stop nvmf-raid@od

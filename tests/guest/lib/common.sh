@@ -48,6 +48,15 @@ ctrls_by_nqn() {
 	done
 }
 
+# nqn_connected NQN : a controller of subsystem NQN exists (builtins only).
+nqn_connected() {
+	local c s
+	for c in /sys/class/nvme/nvme*; do
+		[ -r "$c/subsysnqn" ] && read -r s < "$c/subsysnqn" && [ "$s" = "$1" ] && return 0
+	done
+	return 1
+}
+
 # ns_dev NQN NSID : the visible namespace device of NSID in subsystem NQN.
 ns_dev() {
 	local b

@@ -8,6 +8,7 @@
 #                        to completion: the stall) and FIO_IOS (writes)
 #   rstate VOL REPLICA   a replica's state in the descriptor
 #   wait_state VOL REPLICA STATE [SEC]
+#   wait_states SEC VOL:REPLICA=STATE...  all of them at once
 #   recorded VOL         the in-sync replicas of VOL's record, by name
 #   netcut PORT / netheal  drop every packet to and from a local TCP port
 #                        (no reset: a silent partition) / stop dropping
@@ -72,9 +73,34 @@ d = json.load(open("/run/nvmf-raid/%s.json" % sys.argv[1]))
 print([r["state"] for r in d["replicas"] if r["name"] == sys.argv[2]][0])' "$1" "$2" 2>/dev/null
 }
 
-wait_state() { wait_until "${4:-30}" sh -c "[ \"\$(python3 -c 'import json,sys
-d=json.load(open(\"/run/nvmf-raid/$1.json\"))
-print([r[\"state\"] for r in d[\"replicas\"] if r[\"name\"]==\"$2\"][0])')\" = $3 ]"; }
+wait_state() { wait_states "${4:-30}" "$1:$2=$3"; }
+
+# wait_states SEC VOL:REPLICA=STATE... : until every named replica is in
+# its state in its volume's descriptor, or SEC seconds of uptime passed.
+# One python process polls every 0.2 s: a shell loop that starts python
+# for every look takes seconds per round in a loaded TCG guest (8 volumes:
+# over a minute behind the descriptors).
+wait_states() {
+	python3 - "$@" <<-'PY'
+	import json, sys, time
+	def uptime():
+	    return float(open("/proc/uptime").read().split()[0])
+	end = uptime() + float(sys.argv[1])
+	want = [(a.split(":", 1)[0], a.split(":", 1)[1].split("=", 1)) for a in sys.argv[2:]]
+	def state(vol, name):
+	    try:
+	        d = json.load(open("/run/nvmf-raid/%s.json" % vol))
+	        return [r["state"] for r in d["replicas"] if r["name"] == name][0]
+	    except (OSError, ValueError, KeyError, IndexError):
+	        return None
+	while True:
+	    if all(state(v, n) == s for v, (n, s) in want):
+	        sys.exit(0)
+	    if uptime() >= end:
+	        sys.exit(1)
+	    time.sleep(0.2)
+	PY
+}
 
 recorded() {
 	python3 -c 'import json,sys; print(" ".join(e["name"] for e in json.load(open("/var/lib/nvmf-raid/%s.json" % sys.argv[1]))["in-sync"]))' "$1"

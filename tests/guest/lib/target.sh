@@ -32,8 +32,16 @@ NVMET=/sys/kernel/config/nvmet
 TGT_STORE=/var/tmp/nvmf-raid-tgt
 TGT_NQN_PREFIX=nqn.2024-01.io.nvmf-raid.test:
 
+# Every tgt_add calls it: modprobe only while a module is missing (each
+# modprobe costs a fork and exec, slow in a TCG guest, on every replica).
 tgt_modules() {
-	modprobe -a nvmet nvmet-tcp nvme-tcp nvme-fabrics raid1 || return 1
+	local m
+	for m in nvmet nvmet_tcp nvme_tcp nvme_fabrics raid1; do
+		[ -d "/sys/module/$m" ] && continue
+		modprobe -a nvmet nvmet-tcp nvme-tcp nvme-fabrics raid1 || return 1
+		break
+	done
+	[ -d "$NVMET" ] && return 0	# configfs mounted, nvmet in it
 	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
 }
 

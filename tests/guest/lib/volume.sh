@@ -48,7 +48,9 @@ drop_volume() {
 	rm -f "$VOLDIR/$vol.conf" "/run/nvmf-raid/volumes/$vol.conf"
 	for t in "$NVMET"/subsystems/"$(tgt_nqn "$vol")"-r*; do
 		[ -d "$t" ] || continue
-		nvme disconnect -n "${t##*/}" > /dev/null 2>&1
+		# Only what the unit's stop left connected (nvme-cli scans
+		# every controller: seconds per call in a loaded TCG guest).
+		nqn_connected "${t##*/}" && nvme disconnect -n "${t##*/}" > /dev/null 2>&1
 		tgt_remove "${t##*/"$TGT_NQN_PREFIX"}"
 	done
 	rm -f "$TGT_STORE/$vol.uuids"
