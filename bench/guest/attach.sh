@@ -445,7 +445,7 @@ tgt_remove_all
 
 {
 	echo "nvmf-raid attach benchmark (bench/attach): attach and detach of one volume"
-	echo "kernel $(uname -r), nvme-cli $(pkg nvme-cli), mdadm $(pkg mdadm), python3-os-brick $(pkg python3-os-brick), $(nvmf-raid --version 2> /dev/null | head -1)"
+	echo "$(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r), nvme-cli $(pkg nvme-cli), mdadm $(pkg mdadm), python3-os-brick $(pkg python3-os-brick), $(nvmf-raid --version 2> /dev/null | head -1)"
 	echo "qemu TCG guest, $(nproc) vCPUs; replicas: nvmet subsystems, one ${SIZE_MIB} MiB file-backed namespace each, tcp://127.0.0.1:4420"
 	echo "RUNS=$RUNS cycles per method and replica count; methods take turns; $(awk -v s="$t_start" -v e="$(uptime_s)" 'BEGIN { printf "%.0f", e - s }') s of cycles"
 	echo "ours:     systemctl start / stop nvmf-raid@benchN"

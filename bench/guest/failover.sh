@@ -12,7 +12,7 @@
 #             reconnect-delay 2, keep-alive-tmo 5, path io_timeout 3 s)
 #   nvme      nvme connect with nvme-cli's defaults (ctrl_loss_tmo 600,
 #             reconnect_delay 10, fast_io_fail off) + mdadm --create
-#   osbrick   os-brick's connect (nvme connect -Q 128 -l -1: ctrl_loss_tmo
+#   osbrick   os-brick's connect, 6.1 and 6.11 alike (nvme connect -Q 128 -l -1: ctrl_loss_tmo
 #             off, reconnect_delay 10) + mdadm --create --failfast
 #             --assume-clean as os-brick does
 # Fault kinds (FAULTS), each for every configuration:
@@ -197,8 +197,9 @@ setup_manual() {
 	local i devs=() conn=() create=()
 	md_autoassembly off || { WHY="masking the md udev rule failed"; return 1; }
 	if [ "$1" = osbrick ]; then
-		# os-brick 6.1 nvmeof.py: nvme connect ... -Q 128 -l -1; mdadm -C
-		# ... --bitmap=internal --homehost=any --failfast --assume-clean.
+		# os-brick's nvmeof.py, the same in 6.1 (Debian 12) and 6.11
+		# (Debian 13): nvme connect ... -Q 128 -l -1; mdadm -C ...
+		# --bitmap=internal --homehost=any --failfast --assume-clean.
 		conn=(-Q 128 -l -1)
 		create=(--failfast --assume-clean)
 	fi
@@ -551,7 +552,7 @@ tgt_remove_all
 
 {
 	echo "nvmf-raid failover benchmark (bench/failover): what a writer sees when replicas fail"
-	echo "kernel $(uname -r), nvme-cli $(pkg nvme-cli), mdadm $(pkg mdadm), fio $(pkg fio), $(nvmf-raid --version 2> /dev/null | head -1)"
+	echo "$(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r), nvme-cli $(pkg nvme-cli), python3-os-brick $(pkg python3-os-brick), mdadm $(pkg mdadm), fio $(pkg fio), $(nvmf-raid --version 2> /dev/null | head -1)"
 	echo "qemu TCG guest, $(nproc) vCPUs; 2 replicas: nvmet subsystems, one ${SIZE_MIB} MiB file-backed namespace each,"
 	echo "r1 on tcp://127.0.0.1:${PORTS[0]}, r2 on tcp://127.0.0.1:${PORTS[1]} (its own port);"
 	echo "RAID1, internal bitmap; each run attaches afresh on blanked namespaces and waits for the initial resync"

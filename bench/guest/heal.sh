@@ -412,7 +412,7 @@ tgt_remove_all
 
 {
 	echo "nvmf-raid heal benchmark (bench/heal): bitmap heal after an outage vs a full resync of the same member"
-	echo "kernel $(uname -r), mdadm $(pkg mdadm), fio $(pkg fio), $(nvmf-raid --version 2> /dev/null | head -1)"
+	echo "$(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r), mdadm $(pkg mdadm), fio $(pkg fio), $(nvmf-raid --version 2> /dev/null | head -1)"
 	echo "qemu TCG guest, $(nproc) vCPUs; volume $VOL: 2 replicas, nvmet file-backed namespaces of $SIZE_NOTE,"
 	echo "tcp://127.0.0.1:4420, attached with nvmf-raid@$VOL (defaults), md bitmap chunk $CHUNK bytes, array $ARRAY_SECT sectors"
 	echo "heal: fio 4k randwrite, O_DIRECT, iodepth 1 on the first $FIO_SIZE (keeps running through the heal);"

@@ -20,8 +20,32 @@ bench_deadline() {
 	[ "$BENCH_DEADLINE" -ge 120 ] || BENCH_DEADLINE=$(($1 * 3 / 4))
 }
 
-# bench_prepare KIND RUNDIR [FILE...] : builds nvmf-raid for the guest and
-# the image, makes the 9p share BENCH_SHARE=RUNDIR/share with
+# bench_release_opt OPT [VALUE] : the options every benchmark takes,
+# --release R (NR_RELEASE: the guest image of Debian release R, its kernel
+# and its own os-brick and nvme-cli as the peers) and --package (the .deb
+# of tests/pkg/build installed as an admin does, instead of make install).
+# Return: how many words it used (1 or 2), 0 when OPT is not one of them.
+bench_release_opt() {
+	case $1 in
+	--release) bench_want '^(bookworm|trixie)$' "${2:-}"; NR_RELEASE=$2; return 2 ;;
+	--package) BENCH_PACKAGE=1; return 1 ;;
+	esac
+	return 0
+}
+
+# bench_install_usage : the lines of usage() for bench_release_opt().
+bench_install_usage() {
+	cat <<USAGE
+  --release R            Debian release of the guest: bookworm (default) or
+                         trixie (package only)
+  --package              install the .deb built by tests/pkg/build (of the
+                         committed HEAD) instead of the tree's make install
+USAGE
+}
+
+# bench_prepare KIND RUNDIR [FILE...] : builds nvmf-raid for the guest (or
+# its package, with --package) and the image of NR_RELEASE, makes the 9p
+# share BENCH_SHARE=RUNDIR/share with
 # bench/guest/KIND.sh as run.sh, bench/lib/guest.sh as bench-lib.sh and
 # the FILEs (relative to the tree's top) beside them.  The caller then
 # writes $BENCH_SHARE/bench.conf.
@@ -32,10 +56,21 @@ bench_prepare() {
 	shift 2
 	mkdir -p "$NR_BUILD"
 	nr_deps "${NR_BUILD_DEPS[@]}" "${NR_GUEST_DEPS[@]}"
-	nr_say "building"
-	nr_build guest --enable-werror --prefix=/usr --sysconfdir=/etc --localstatedir=/var
+	local rel=${NR_RELEASE:-bookworm} debs=''
+	if [ "${BENCH_PACKAGE:-0}" = 1 ]; then
+		nr_say "building the package for $rel (tests/pkg/build, committed HEAD)"
+		"$NR_TOP/tests/pkg/build" --release "$rel" --out "$NR_BUILD/pkg" > "$NR_BUILD/pkg-$rel.log" 2>&1 ||
+			{ tail -30 "$NR_BUILD/pkg-$rel.log" >&2; nr_die "package build for $rel failed (see $NR_BUILD/pkg-$rel.log)"; }
+		debs=$NR_BUILD/pkg/$rel
+	else
+		# The tree is built on this host (Debian 12): its binaries
+		# only fit the bookworm guest.
+		[ "$rel" = bookworm ] || nr_die "$rel: its guest runs the package only (--package)"
+		nr_say "building"
+		nr_build guest --enable-werror --prefix=/usr --sysconfdir=/etc --localstatedir=/var
+	fi
 	nr_image
-	nr_share "$BENCH_SHARE"
+	nr_share "$BENCH_SHARE" "$debs"
 	install -m 755 "$NR_TOP/bench/guest/$kind.sh" "$BENCH_SHARE/run.sh"
 	install -m 644 "$NR_TOP/bench/lib/guest.sh" "$BENCH_SHARE/bench-lib.sh"
 	for f in "$@"; do
