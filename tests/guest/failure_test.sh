@@ -36,13 +36,15 @@ recorded_uuid() {
 	python3 -c 'import json,sys; print([e["uuid"] for e in json.load(open("/var/lib/nvmf-raid/%s.json" % sys.argv[1]))["in-sync"] if e["name"] == sys.argv[2]][0])' "$1" "$2"
 }
 
-# Sectors written to a replica's namespace so far, over its paths: the
-# multipath head keeps no I/O statistics (queue/iostats is 0).
+# Sectors written to a replica's namespace so far, over its hidden
+# multipath path devices (nvmeXcYnZ) only: 6.1's head keeps no I/O
+# statistics (queue/iostats 0), 6.12's does, and counted with its paths
+# every sector counted twice.
 written() {
 	local u f n=0
 	u=$(replica_uuid "$1" "$2")
-	for f in /sys/block/nvme*/uuid; do
-		[ "$(cat "$f")" = "$u" ] || continue
+	for f in /sys/block/nvme*c*n*/uuid; do
+		[ -e "$f" ] && [ "$(cat "$f")" = "$u" ] || continue
 		n=$((n + $(awk '{print $7}' "${f%/uuid}/stat")))
 	done
 	echo "$n"
@@ -100,6 +102,7 @@ lose_and_heal() {
 	after=$(written "$vol" "${lost[0]}")
 	total=$(( $(blockdev --getsz "/dev/nvmf-raid/$vol") ))
 	echo "resync wrote $((after - before)) of $total sectors to r${lost[0]}"
+	assertTrue "r${lost[0]}'s path devices counted some writes" "[ $after -gt $before ]"
 	assertTrue "bitmap resync wrote under $pct% of a full one ($((after - before)) of $total sectors)" \
 		"[ $(( (after - before) * 100 )) -lt $((total * pct)) ]"
 	assertTrue "journal: resync started" "journal_has_id 4466a29b6aa84874849dcbfd32d3c3aa"
