@@ -216,8 +216,10 @@ osb_start() {
 		osb_stop
 		return 1
 	fi
-	read -r _ secs version <<< "$line"
+	read -r _ secs version patch <<< "$line"
 	OSB_INFO="os-brick $version imported in $secs s, not counted"
+	OSB_PATCH=$([ "$patch" = patched ] && echo "src_addr patch (its address parsing predates kernel 6.1)" ||
+		echo "no patch (it parses src_addr itself)")
 	log "$OSB_INFO"
 }
 # osb_cmd COMMAND : one request, one answer line in OSB_REPLY.
@@ -450,7 +452,7 @@ tgt_remove_all
 	echo "RUNS=$RUNS cycles per method and replica count; methods take turns; $(awk -v s="$t_start" -v e="$(uptime_s)" 'BEGIN { printf "%.0f", e - s }') s of cycles"
 	echo "ours:     systemctl start / stop nvmf-raid@benchN"
 	echo "os-brick: connect_volume / disconnect_volume in one warm python3 (${OSB_INFO:-os-brick did not start}),"
-	echo "          kernel-6.1 src_addr patch; Debian's md auto-assembly udev rule: $([ "$OSBRICK_UDEV" = off ] && echo "masked" || echo "as shipped")"
+	echo "          ${OSB_PATCH:-}; Debian's md auto-assembly udev rule: $([ "$OSBRICK_UDEV" = off ] && echo "masked" || echo "as shipped")"
 	echo "floor:    nvme connect per replica, wait for /dev/disk/by-id, mdadm --create|--assemble;"
 	echo "          mdadm --stop, nvme disconnect; md auto-assembly udev rule masked"
 	echo "1 replica: no md array anywhere (ours and os-brick hand out the namespace itself)"

@@ -28,10 +28,12 @@ Set-up, as in ../shared/notes/guest.md section 6: privsep runs in-process
 in lock_path, and os-brick 6.1.0 (Debian 12) gets the kernel-6.1 fix: it
 matches controllers by /sys/class/nvme-fabrics/ctl/nvmeX/address, which
 this kernel ends with ",src_addr=..." for TCP, so nvmeof.sysfs_property is
-wrapped to strip it.  Log lines (warnings only; debug logging would slow
+wrapped to strip it; os-brick 6.11 (Debian 13) parses src_addr itself and
+is left as it is (found in its source at run time, not by version).  Log lines (warnings only; debug logging would slow
 os-brick down) go to stderr.
 """
 
+import inspect
 import json
 import logging
 import os
@@ -41,6 +43,7 @@ import time
 import uuid
 
 SRC_ADDR = re.compile(r',\s*src_addr=[^,]*')
+SRC_ADDR_PATCH = False
 
 
 def say(line):
@@ -79,7 +82,11 @@ def setup(lock_path):
     from os_brick.initiator.connectors import nvmeof
     from oslo_config import cfg
 
-    patch_src_addr(nvmeof)
+    # os-brick 6.11 (Debian 13) parses src_addr itself; 6.1 does not.
+    global SRC_ADDR_PATCH
+    SRC_ADDR_PATCH = 'src_addr' not in inspect.getsource(nvmeof)
+    if SRC_ADDR_PATCH:
+        patch_src_addr(nvmeof)
     # What a service does (os_brick.setup), plus our lock directory, so
     # that os-brick does not warn about a missing setup on every call.
     for what, call in (
@@ -137,7 +144,8 @@ def main():
         logging.exception('os-brick set-up failed')
         say('error ' + one_line(exc))
         return 1
-    say('ready %.3f %s' % (time.monotonic() - t0, os_brick_version()))
+    say('ready %.3f %s %s' % (time.monotonic() - t0, os_brick_version(),
+                              'patched' if SRC_ADDR_PATCH else 'unpatched'))
 
     attached = {}   # N -> connect_volume's answer (device_info)
     while True:
