@@ -26,6 +26,21 @@ out=$share/out
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
+# stamp_tests LOG PID STAMPS [FROM] : the guest uptime at which each test of the
+# suite (shunit2's "@@TEST name" line in LOG) started, as "name uptime"
+# lines in STAMPS, for tests/run's per-test times.  It follows the log, not
+# the suite's output, so nothing the suite leaves running can hold it open;
+# tail --pid ends it within a second of the suite.  FROM is tail's -c
+# argument: +1 (the whole log) or 0 (a suite resumed after a reboot: only
+# what it writes from now on).
+stamp_tests() {
+	tail -c "${4:-+1}" -F --pid="$2" "$1" 2> /dev/null |
+		awk '/^@@TEST / {
+			getline u < "/proc/uptime"; close("/proc/uptime"); split(u, a, " ")
+			print $2, a[1]; fflush()
+		}' >> "$3"
+}
+
 mkdir -p "$out/suites"
 echo "guest: up at $(uptime_s)s, kernel $(uname -r)"
 
@@ -87,9 +102,19 @@ while IFS= read -r suite; do
 	# beside it; -k: a suite that ignores SIGTERM is killed.
 	(cd "$share/suites/$(dirname "$suite")" &&
 		exec timeout -k 10 "$SUITE_TIMEOUT" bash "./$(basename "$suite")") \
-		>> "$log" 2>&1 < /dev/null
+		>> "$log" 2>&1 < /dev/null &
+	spid=$!
+	if [ "$NVMF_RAID_BOOT" -gt 1 ]; then
+		echo "@@BOOT $NVMF_RAID_BOOT $t0" >> "${log%.log}.stamps"
+		stamp_tests "$log" "$spid" "${log%.log}.stamps" 0 &
+	else
+		stamp_tests "$log" "$spid" "${log%.log}.stamps" &
+	fi
+	wait "$spid"
 	rc=$?
 	t1=$(uptime_s)
+	wait
+	echo "@@END $t1" >> "${log%.log}.stamps"
 	dur=$(awk -v a="$t0" -v b="$t1" -v c="${resume_t:-0}" 'BEGIN{printf "%.1f", b-a+c}')
 	[ "$n" = "$resume" ] && [ "$resume_rc" != 0 ] && rc=$resume_rc
 	if [ -f "$NVMF_RAID_RESET_FLAG" ] && [ "$NVMF_RAID_BOOT" -lt "$MAX_BOOTS" ]; then
