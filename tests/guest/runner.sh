@@ -26,19 +26,22 @@ out=$share/out
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
-# stamp_tests LOG PID STAMPS [FROM] : the guest uptime at which each test of the
-# suite (shunit2's "@@TEST name" line in LOG) started, as "name uptime"
-# lines in STAMPS, for tests/run's per-test times.  It follows the log, not
-# the suite's output, so nothing the suite leaves running can hold it open;
-# tail --pid ends it within a second of the suite.  FROM is tail's -c
-# argument: +1 (the whole log) or 0 (a suite resumed after a reboot: only
-# what it writes from now on).
+# stamp_tests LOG PID STAMPS [FROM] : the guest uptime at which each test
+# of the suite (shunit2's "@@TEST name" line in LOG) started, as "name
+# uptime" lines in STAMPS, for tests/run's per-test times.  It follows the
+# log, not the suite's output, so nothing the suite leaves running can hold
+# it open; tail --pid ends it within a second of the suite.  A read loop,
+# not awk: mawk reads a pipe in blocks, and would stamp every test at the
+# end.  FROM is tail's -c argument: +1 (the whole log) or 0 (a suite resumed
+# after a reboot: only what it writes from now on).
 stamp_tests() {
-	tail -c "${4:-+1}" -F --pid="$2" "$1" 2> /dev/null |
-		awk '/^@@TEST / {
-			getline u < "/proc/uptime"; close("/proc/uptime"); split(u, a, " ")
-			print $2, a[1]; fflush()
-		}' >> "$3"
+	local u name
+	tail -c "${4:-+1}" -s 0.5 -F --pid="$2" "$1" 2> /dev/null |
+		grep --line-buffered '^@@TEST ' |
+		while read -r _ name; do
+			read -r u _ < /proc/uptime
+			echo "$name $u"
+		done >> "$3"
 }
 
 mkdir -p "$out/suites"
