@@ -142,7 +142,7 @@ nr_boot() {
 		[ "$left" -gt 0 ] || left=1
 		# TCG only: this host's /dev/kvm is not ours to use.
 		timeout --foreground -k 10 "$left" qemu-system-x86_64 \
-			-accel tcg,thread=multi -smp 2 -m 2048 -cpu max -M q35 \
+			-accel tcg,thread=multi -smp "${NR_GUEST_SMP:-2}" -m 2048 -cpu "${NR_GUEST_CPU:-max}" -M q35 \
 			-nodefaults -no-user-config -display none -vga none -no-reboot \
 			-kernel "$NR_IMAGE/vmlinuz" -initrd "$NR_IMAGE/initrd.img" \
 			-append "console=ttyS0,115200 root=/dev/vda rw panic=-1 ${NR_GUEST_APPEND:-}" \
