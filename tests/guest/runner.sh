@@ -149,6 +149,9 @@ while IFS= read -r suite; do
 	rm -f "$NVMF_RAID_RESET_FLAG" "$NVMF_RAID_REBOOT_FLAG"
 	resume_t=0
 	echo "guest: suite $suite rc=$rc in ${dur}s"
+	# Where the guest's CPU went (long-lived processes only), to see what
+	# the TCG guest spends its time on besides the suites.
+	{ echo "after $suite at $(uptime_s)s:"; ps -e -o time=,comm= --sort=-time | head -8; } >> "$out/cpu.log"
 	printf '%s\t%s\t%s\n' "$suite" "$rc" "$dur" >> "$out/results"
 	# Leftovers of one suite must not break the next.
 	mdadm --stop --scan > /dev/null 2>&1
