@@ -106,8 +106,10 @@ cat > "$root/usr/local/sbin/guest-test-runner" <<'RUNNER'
 #!/bin/bash
 out=/mnt/host/out
 mkdir -p "$out"
+# Appended: a suite that reboots the guest runs this again, and the
+# boots before must stay readable.
 if [ -x /mnt/host/run.sh ]; then
-	/mnt/host/run.sh > "$out/run.log" 2>&1 < /dev/null
+	/mnt/host/run.sh >> "$out/run.log" 2>&1 < /dev/null
 	rc=$?
 else
 	echo "no /mnt/host/run.sh" > "$out/run.log"
