@@ -38,6 +38,10 @@
 #include "state-record.h"
 
 #define LINK_TIMEOUT_USEC (30ULL * 1000000) /* udev linking a device we made */
+/* A replica whose controller is live but whose namespace udev has not
+ * announced yet (a busy udev at boot took over 5 s): waited for this much
+ * beyond degraded-timeout, which bounds replicas that are not reachable. */
+#define NS_GRACE_USEC (30ULL * 1000000)
 
 struct attach {
 	struct vs_session *s;	/* owns the file, descriptor, record and lock */
@@ -214,12 +218,26 @@ static void decide(struct attach *a, bool deadline_passed)
 	assert_se(assemble_decide(&in, &a->plan) == 0);
 }
 
+/* The first replica whose controller is live while its namespace has not
+ * appeared, or NULL. */
+static const struct desc_replica *connected_absent(const struct attach *a)
+{
+	for (unsigned i = 0; i < a->desc->n_replicas; i++)
+		if (a->desc->replicas[i].state == STATE_ABSENT && fab_ctrl_live(a->desc->replicas[i].nqn))
+			return &a->desc->replicas[i];
+	return NULL;
+}
+
 /* Waits on udev until the policy can decide (lib/assemble.h): all
- * replicas here, or every in-sync one, or degraded-timeout passed. */
+ * replicas here, or every in-sync one, or degraded-timeout passed — and
+ * then once more, up to NS_GRACE_USEC, while a replica is connected but
+ * its namespace not yet announced: one replica that is there must never
+ * be given up for a slow udev (a plain NVMe volume would come up). */
 static int wait_members(struct attach *a)
 {
 	uint64_t deadline = now_usec() + (uint64_t)a->vol->degraded_timeout * 1000000;
-	bool passed = false;
+	bool passed = false, graced = false;
+	const struct desc_replica *late;
 	int r;
 
 	r = scan_existing(a);
@@ -232,7 +250,14 @@ static int wait_members(struct attach *a)
 		if (a->plan.action != ASSEMBLE_WAIT)
 			return 0;
 		r = dev_monitor_next(a->mon, deadline, &dev);
-		if (r == 0)
+		if (r == 0 && !graced && (late = connected_absent(a))) {
+			graced = true;
+			deadline = now_usec() + NS_GRACE_USEC;
+			log_notice("%s: replica %s is connected, its namespace not announced yet after %us; "
+				   "waiting up to %llus more for it.",
+				   a->vol->name, late->name, a->vol->degraded_timeout,
+				   NS_GRACE_USEC / 1000000);
+		} else if (r == 0)
 			passed = true;
 		else if (r > 0)
 			r = note_member(a, dev);
