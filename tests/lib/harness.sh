@@ -83,6 +83,14 @@ nr_image() {
 	exec {lock}>&-
 }
 
+# nr_wait_prep R : waits until tests/run has prepared release R's guests
+# (its package and image: $NR_BUILD/prep/R.ok, or R.failed); fails if
+# that failed.
+nr_wait_prep() {
+	while [ ! -e "$NR_BUILD/prep/$1.ok" ] && [ ! -e "$NR_BUILD/prep/$1.failed" ]; do sleep 1; done
+	[ -e "$NR_BUILD/prep/$1.ok" ]
+}
+
 # nr_share SHARE [DEBDIR] : a fresh 9p share with the project installed
 # under root/, or with the package of DEBDIR in deb/.
 nr_share() {
