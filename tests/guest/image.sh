@@ -68,8 +68,11 @@ sed -i 's/^root:[^:]*:/root::/' "$root/etc/shadow"
 
 cat > "$root/etc/fstab" <<'FSTAB'
 /dev/vda  /          ext4  rw,errors=remount-ro  0 0
-host0     /mnt/host  9p    trans=virtio,version=9p2000.L,msize=262144,cache=none,nofail  0 0
+host0     /mnt/host  9p    trans=virtio,version=9p2000.L,msize=262144,cache=none,nofail,x-systemd.after=systemd-modules-load.service  0 0
 FSTAB
+# The share is mounted once modules-load has loaded 9pnet_virtio (9p.conf
+# below): mounted before, the transport had not bound the device yet ("no
+# channels available for device host0") and the guest ran no test at all.
 mkdir -p "$root/mnt/host"
 printf '9p\n9pnet_virtio\n' > "$root/etc/modules-load.d/9p.conf"
 # qemu's "-cpu max" shows VMX/SVM, and udev would load KVM (2-3 s of a TCG
