@@ -255,7 +255,7 @@ test_trigger_storm_while_attaching() {
 		udevadm trigger --action=add --subsystem-match=nvme
 	done
 	# shellcheck disable=SC2016 # expanded by the inner sh, at each try
-	wait_until 60 sh -c '[ "$(systemctl is-active nvmf-raid@storm)" = active ]'
+	wait_until 60 unit_is nvmf-raid@storm active
 	assertTrue "unit active" $?
 	udevadm settle
 	assertEquals "exactly one array" 1 "$(arrays_of storm)"

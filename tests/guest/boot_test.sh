@@ -77,7 +77,7 @@ test_boot1_prepare_volumes_and_reboot() {
 	assertEquals "bootA: data written" 0 $?
 	fio_write /dev/nvmf-raid/bootB
 	assertEquals "bootB: data written" 0 $?
-	wait_until 60 sh -c "grep -q idle /sys/block/$(md_of bootA)/md/sync_action && grep -q idle /sys/block/$(md_of bootB)/md/sync_action"
+	wait_until 60 md_idle "$(md_of bootA)" && wait_until 60 md_idle "$(md_of bootB)"
 	assertTrue "initial resyncs done before the reboot" $?
 	# Down across the reboot: bootB's second replica and bootF's only one.
 	printf 'bootB-r2\nbootF-r1\n' > "$STATE/down"
@@ -126,14 +126,14 @@ test_boot2_degraded_start_then_heal() {
 	read -r _ size uuid port < <(grep '^bootB-r2 ' "$STATE/targets")
 	tgt_add bootB-r2 "$size" "$uuid" "$port"
 	sed -i '/^bootB-r2$/d' "$STATE/down"
-	wait_until 90 sh -c "[ \"\$(cat /sys/block/$md/md/degraded)\" = 0 ] && grep -q idle /sys/block/$md/md/sync_action"
+	wait_until 90 md_whole "$md"
 	assertTrue "bootB: healed (not degraded, sync idle)" $?
 	r2dev=$(dev_by_uuid "$uuid")
 	assertEquals "bootB: r2 in sync" in_sync "$(md_member_state "$md" "$r2dev")"
-	wait_until 20 sh -c "[ \"\$(grep -c '\"state\": \"in-sync\"' /run/nvmf-raid/bootB.json)\" = 2 ]"
+	wait_until 20 json_in_sync_is bootB 2
 	assertTrue "bootB: descriptor says both in-sync" $?
 	echo check > "/sys/block/$md/md/sync_action"
-	wait_until 60 grep -q idle "/sys/block/$md/md/sync_action"
+	wait_until 60 md_idle "$md"
 	assertEquals "bootB: replicas identical (md check)" 0 "$(cat "/sys/block/$md/md/mismatch_cnt")"
 	fio_verify /dev/nvmf-raid/bootB
 	assertEquals "bootB: data verifies after the heal" 0 $?

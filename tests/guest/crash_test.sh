@@ -122,7 +122,7 @@ kill_after() {
 
 # Waits until the unit left "activating", "deactivating" and "reloading".
 unit_settled() {
-	wait_until 60 sh -c "systemctl show -P ActiveState nvmf-raid@$1 | grep -qxE 'active|inactive|failed'" &&
+	wait_until 60 unit_is "nvmf-raid@$1" active inactive failed &&
 		! systemctl show -P SubState "nvmf-raid@$1" | grep -q reload
 }
 
@@ -136,15 +136,15 @@ assert_whole() {
 	assertTrue "$vol: /dev/nvmf-raid/$vol exists" "[ -b /dev/nvmf-raid/$vol ]"
 	md=$(md_of "$vol")
 	assertEquals "$vol: $n slots" "$n" "$(md_attr "$md" raid_disks)"
-	wait_until 90 sh -c "[ \"\$(cat /sys/block/$md/md/degraded)\" = 0 ] && grep -qx idle /sys/block/$md/md/sync_action"
+	wait_until 90 md_whole "$md"
 	assertTrue "$vol: not degraded, no resync (sync_action $(md_attr "$md" sync_action))" $?
 	for i in $(seq 1 "$n"); do
 		d=$(dev_by_uuid "$(replica_uuid "$vol" "$i")")
 		assertEquals "$vol: r$i ($d) in sync" in_sync "$(md_member_state "$md" "$d")"
 	done
-	wait_until 30 sh -c "[ \"\$(grep -c '\"state\": \"in-sync\"' /run/nvmf-raid/$vol.json)\" = $n ]"
+	wait_until 30 json_in_sync_is "$vol" "$n"
 	assertTrue "$vol: descriptor: $n replicas in-sync" $?
-	wait_until 30 sh -c "[ \"\$(grep -o '\"name\"' /var/lib/nvmf-raid/$vol.json | wc -l)\" = $n ]"
+	wait_until 30 record_count_is "$vol" "$n"
 	assertTrue "$vol: record: $n replicas in sync" $?
 	fio_verify "/dev/nvmf-raid/$vol" "$FIO_SIZE"
 	assertEquals "$vol: the data written before verifies" 0 $?
@@ -384,7 +384,7 @@ test_reload_killed() {
 		# And out again, that reload killed while it shrinks the array.
 		drop_replica kr $i
 		crash_reload kr "remove-$point" eval "[ \$(md_members $md) = 2 ]"
-		wait_until 20 sh -c "! grep -q '\"r$i\"' /run/nvmf-raid/kr.json"
+		wait_until 20 eval "! file_has /run/nvmf-raid/kr.json '\"r$i\"'"
 		assertTrue "remove killed: descriptor without r$i" $?
 		assertEquals "remove killed: 2 slots" 2 "$(md_attr "$md" raid_disks)"
 		assertFalse "remove killed: r$i disconnected" "has_ctrl $nqn3"
@@ -426,7 +426,7 @@ test_monitor_killed_during_readd() {
 		echo "  outcome round $round: r2 $(rstate km r2), md degraded $(md_attr "$md" degraded), monitor $(systemctl is-active nvmf-raid-monitor@km)"
 	done
 	fio_stop
-	wait_until 30 sh -c "[ \"\$(grep -o '\"name\"' /var/lib/nvmf-raid/km.json | wc -l)\" = 2 ]"
+	wait_until 30 record_count_is km 2
 	assertTrue "record: both in sync" $?
 }
 

@@ -70,7 +70,7 @@ test_extend_grows_array_bitmap_and_filesystem() {
 	read -r bits chunk sync_bytes < <(bitmap_span "$md")
 	echo "bitmap: $bits bits of $chunk bytes, sync size $sync_bytes"
 	assertTrue "bitmap covers the grown array ($bits x $chunk >= $size)" "[ $((bits * chunk)) -ge $size ]"
-	wait_until 120 grep -q idle "/sys/block/$md/md/sync_action"
+	wait_until 120 md_idle "$md"
 	assertTrue "resync of the new region done" $?
 
 	resize2fs -f /dev/nvmf-raid/ext > /dev/null 2>&1
@@ -85,7 +85,7 @@ test_extend_grows_array_bitmap_and_filesystem() {
 	e2fsck -f -n /dev/nvmf-raid/ext > /dev/null 2>&1
 	assertEquals "fsck clean" 0 $?
 	echo check > "/sys/block/$md/md/sync_action"
-	wait_until 120 grep -q idle "/sys/block/$md/md/sync_action"
+	wait_until 120 md_idle "$md"
 	assertEquals "replicas identical (md check)" 0 "$(cat "/sys/block/$md/md/mismatch_cnt")"
 
 	out=$(nvmf-raid extend ext)
@@ -128,7 +128,7 @@ test_extend_during_the_initial_resync() {
 	assertEquals "resync running" resync "$(cat "/sys/block/$md/md/sync_action")"
 	extend_to ext 192M
 	assertTrue "grew by about 64 MiB" "[ $size -gt $((128 * 1048576 + 60 * 1048576)) ]"
-	wait_until 10 grep -q resync "/sys/block/$md/md/sync_action"
+	wait_until 10 attr_is "/sys/block/$md/md/sync_action" resync
 	assertTrue "the resync goes on" $?
 	echo system > "/sys/block/$md/md/sync_speed_max"
 }

@@ -50,10 +50,6 @@ written() {
 	echo "$n"
 }
 
-journal_has_id() {
-	journalctl --no-pager -q -o verbose --after-cursor "$(cat "$CURSOR")" | grep -q "^ *MESSAGE_ID=$1\$"
-}
-
 # The monitor's journal shows replica R of VOL rebuilt before it is in sync
 # again: "resync ... started" before "... is in sync", which never comes
 # alone (a faulty replica reaches in-sync only through rebuilding).

@@ -25,7 +25,7 @@ tearDown() {
 	fault_teardown
 }
 
-notified() { grep -qx "$1" "$NOTIFY_LOG"; }
+notified() { file_has_line "$NOTIFY_LOG" "$1"; }
 array_state() { cat "/sys/block/$(md_of "$1")/md/array_state"; }
 since() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN{printf "%.1f", b-a}'; }
 
@@ -169,7 +169,7 @@ test_monitor_killed_during_heal() {
 	FIO_DURING_HEAL=1 FIO_SIZE=32M slow_heal kil r2 1000 || return
 	pid=$(systemctl show -P MainPID nvmf-raid-monitor@kil)
 	kill -9 "$pid"
-	wait_until 15 sh -c "p=\$(systemctl show -P MainPID nvmf-raid-monitor@kil); [ \"\$p\" != 0 ] && [ \"\$p\" != $pid ]"
+	wait_until 15 monitor_restarted kil "$pid"
 	assertTrue "monitor restarted after kill -9" $?
 	echo system > "/sys/block/$md/md/sync_speed_max"
 	assert_whole kil 2

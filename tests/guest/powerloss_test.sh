@@ -89,7 +89,7 @@ start_writer() {
 	setsid python3 "$WRITER" write "/dev/nvmf-raid/$VOL" "$PL/$1.log" "$2" "$3" \
 		> "$PL/$1.err" 2>&1 < /dev/null &
 	echo $! > "$PL/$1.pid"
-	wait_until 120 sh -c "[ \$(cat $PL/$1.log 2>/dev/null | wc -l) -gt 300 ]"
+	wait_until 120 lines_gt "$PL/$1.log" 300
 	assertTrue "writer $1: 300 writes done" $?
 }
 
@@ -97,7 +97,7 @@ start_writer() {
 more_writes() {
 	local n
 	n=$(($(lines "$PL/$1.log") + 300))
-	wait_until 120 sh -c "[ \$(wc -l < $PL/$1.log) -gt $n ]"
+	wait_until 120 lines_gt "$PL/$1.log" "$n"
 	assertTrue "writer $1: 300 writes while degraded" $?
 }
 
@@ -166,7 +166,7 @@ after_reset() {
 	wait_until 30 recorded_is "r1 r2"
 	assertTrue "record: r1 and r2 in sync" $?
 	echo check > "/sys/block/$md/md/sync_action"
-	wait_until 120 grep -q idle "/sys/block/$md/md/sync_action"
+	wait_until 120 md_idle "$md"
 	assertEquals "md check: 0 mismatches" 0 "$(cat "/sys/block/$md/md/mismatch_cnt")"
 	out=$(python3 "$WRITER" verify "/dev/nvmf-raid/$VOL" "$PL/$c.log")
 	rc=$?
@@ -221,8 +221,7 @@ test_b_reset_during_heal() {
 	md=$(md_of "$VOL")
 	echo 2000 > "/sys/block/$md/md/sync_speed_max"
 	tgt_return "$VOL-r2"
-	wait_until 60 sh -c "grep -q recover /sys/block/$md/md/sync_action &&
-		[ \"\$(cut -d' ' -f1 /sys/block/$md/md/sync_completed)\" -gt 0 ]"
+	wait_until 60 md_recovering "$md"
 	assertTrue "r2's recovery running" $?
 	echo "b: recovery at $(cat "/sys/block/$md/md/sync_completed"), r2 $(rstate "$VOL" r2)"
 	assertEquals "record still names r1 alone while r2 recovers" r1 "$(recorded)"

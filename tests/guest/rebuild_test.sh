@@ -191,7 +191,7 @@ testManyVolumesHealWithinTheLimit() {
 	start_fio v1 heal
 	t0=$(uptime_s)
 	for i in $(seq 1 $N); do tgt_return "v$i-r2"; done
-	wait_until 120 sh -c "test -e $STATUS_SEEN.json && test -e $STATUS_SEEN.txt"
+	wait_until 120 eval "test -e $STATUS_SEEN.json && test -e $STATUS_SEEN.txt"
 	assertTrue "status --json shows a queued rebuild with its place" "test -e $STATUS_SEEN.json"
 	assertTrue "status shows a queued rebuild with its place" "test -e $STATUS_SEEN.txt"
 	stop_status_watch
@@ -207,7 +207,7 @@ testManyVolumesHealWithinTheLimit() {
 	PY
 	assertTrue "a waiting replica is present, not re-added" \
 		"grep -E '^  r2 +present .*rebuild queued \(position [0-9]+ of [0-9]+\)' $STATUS_SEEN.txt"
-	wait_until 60 sh -c "grep -q '(local)' /sys/block/$(md_of v$N)/md/sync_speed_max" &&
+	wait_until 60 file_has "/sys/block/$(md_of v$N)/md/sync_speed_max" '(local)' &&
 		rate_v8=$(cut -d' ' -f1 "/sys/block/$(md_of v$N)/md/sync_speed_max")
 	assertTrue "every r2 back in sync" "all_r2 240 in-sync"
 	t1=$(uptime_s)
@@ -234,7 +234,7 @@ testManyVolumesHealWithinTheLimit() {
 	done
 	for i in $(seq 1 $N); do
 		md=$(md_of "v$i")
-		wait_until 120 sh -c "[ \$(cat /sys/block/$md/md/sync_action) = idle ]"
+		wait_until 120 md_idle "$md"
 		assertEquals "v$i: md check, 0 mismatches" 0 "$(cat "/sys/block/$md/md/mismatch_cnt")"
 	done
 	assertFalse "no slot held, nobody queued after the heal" \

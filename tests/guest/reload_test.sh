@@ -55,10 +55,10 @@ test_reload_adds_a_replica_and_applies_settings() {
 	u3=$(replica_uuid rl 3)
 	d3=$(dev_by_uuid "$u3")
 	assertNotNull "r3 connected" "$d3"
-	wait_until 120 sh -c "[ \"\$(cat /sys/block/$md/md/degraded)\" = 0 ] && grep -q idle /sys/block/$md/md/sync_action"
+	wait_until 120 md_whole "$md"
 	assertTrue "r3 recovered, array whole" $?
 	assertEquals "r3 in sync" in_sync "$(md_member_state "$md" "$d3")"
-	wait_until 20 sh -c "[ \"\$(grep -c '\"state\": \"in-sync\"' /run/nvmf-raid/rl.json)\" = 3 ]"
+	wait_until 20 json_in_sync_is rl 3
 	assertTrue "descriptor: 3 replicas in-sync" $?
 	assertTrue "index names r3" "grep -q 'NVMF_RAID_REPLICA=r3' /run/nvmf-raid/by-uuid/$u3"
 	assertEquals "replicas identical (md check)" 0 "$(md_check "$md")"
@@ -68,7 +68,8 @@ test_reload_adds_a_replica_and_applies_settings() {
 	# timer off, each path's I/O timeout fast-io-fail-tmo + 1 s.
 	h=$(dev_by_uuid "$(replica_uuid rl 1)")
 	paths="/sys/block/${h%n*}c*n${h##*n}"
-	wait_until 10 sh -c "for p in $paths; do [ \"\$(cat \$p/queue/io_timeout)\" = 4000 ] || exit 1; done"
+	# shellcheck disable=SC2086 # the glob names the paths
+	wait_until 10 all_attr_are 4000 $paths
 	rc=$?
 	# shellcheck disable=SC2086,SC2116 # the glob names the paths
 	assertTrue "new fast-io-fail-tmo: path I/O timeout 4000 ms on $(echo $paths)" "$rc"
@@ -86,20 +87,20 @@ test_reload_adds_a_replica_to_a_degraded_array() {
 	d2=$(dev_by_uuid "$(replica_uuid rl 2)")
 	tgt_vanish rl-r2
 	dd if=/dev/urandom of=/dev/nvmf-raid/rl bs=1M count=1 seek=32 oflag=direct status=none
-	wait_until 30 grep -q faulty "/sys/block/$md/md/dev-$d2/state"
+	wait_until 30 file_has "/sys/block/$md/md/dev-$d2/state" faulty
 	assertTrue "r2 failed by md" $?
 	add_replica rl 3 1
 	systemctl reload nvmf-raid@rl
 	assertEquals "reload while degraded: exit 0" 0 $?
 	assertEquals "3 slots" 3 "$(cat "/sys/block/$md/md/raid_disks")"
 	d3=$(dev_by_uuid "$(replica_uuid rl 3)")
-	wait_until 120 sh -c "grep -q idle /sys/block/$md/md/sync_action && grep -q in_sync /sys/block/$md/md/dev-$d3/state"
+	wait_until 120 eval "md_idle $md && file_has /sys/block/$md/md/dev-$d3/state in_sync"
 	assertTrue "r3 recovered" $?
 	assertEquals "still short of r2" 1 "$(md_degraded "$md")"
 	tgt_return rl-r2
-	wait_until 120 sh -c "[ \"\$(cat /sys/block/$md/md/degraded)\" = 0 ] && grep -q idle /sys/block/$md/md/sync_action"
+	wait_until 120 md_whole "$md"
 	assertTrue "r2 back in its slot: array whole" $?
-	wait_until 20 sh -c "[ \"\$(grep -c '\"state\": \"in-sync\"' /run/nvmf-raid/rl.json)\" = 3 ]"
+	wait_until 20 json_in_sync_is rl 3
 	assertTrue "descriptor: 3 replicas in-sync" $?
 	assertEquals "replicas identical (md check)" 0 "$(md_check "$md")"
 	fio_verify /dev/nvmf-raid/rl

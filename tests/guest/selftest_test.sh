@@ -78,7 +78,7 @@ test_replica_lost_degrades_array() {
 	tgt_vanish st3
 	dd if=/dev/urandom of="$MD" bs=64k count=16 seek=1024 oflag=direct status=none
 	assertEquals "writes go on while a replica is gone" 0 $?
-	wait_until 30 sh -c "grep -q faulty /sys/block/$md/md/dev-$dev/state"
+	wait_until 30 file_has "/sys/block/$md/md/dev-$dev/state" faulty
 	assertTrue "md marked the lost member faulty" $?
 	assertEquals "array degraded by one" 1 "$(md_degraded "$md")"
 }
@@ -89,13 +89,13 @@ test_replica_returns_and_is_readded() {
 	ctrl=$(ctrls_by_nqn "$(tgt_nqn st3)")
 	dev=$(dev_by_uuid "${UUIDS[2]}")
 	tgt_return st3
-	wait_until 30 sh -c "[ \"\$(cat /sys/class/nvme/$ctrl/state)\" = live ]"
+	wait_until 30 attr_is "/sys/class/nvme/$ctrl/state" live
 	assertTrue "controller reconnected by itself" $?
 	mdadm "$MD" --remove failed > /dev/null 2>&1
 	mdadm "$MD" --re-add "/dev/$dev" > /dev/null 2>&1
 	assertEquals "mdadm --re-add with the bitmap" 0 $?
 	md_wait "$MD"
-	wait_until 30 sh -c "[ \"\$(cat /sys/block/$md/md/degraded)\" = 0 ]"
+	wait_until 30 attr_is "/sys/block/$md/md/degraded" 0
 	assertTrue "array whole again" $?
 	fio --name=selftest --filename="$MD" --rw=read --bs=64k --size=32M --direct=1 \
 		--ioengine=libaio --iodepth=4 --verify=crc32c --verify_only=1 \
@@ -108,9 +108,9 @@ test_namespace_disable_and_enable() {
 	md=$(md_kname)
 	dev=$(dev_by_uuid "${UUIDS[0]}")
 	tgt_ns_disable st1
-	wait_until 20 sh -c "! [ -e /sys/block/$dev ]"
+	wait_until 20 gone "/sys/block/$dev"
 	assertTrue "disabled namespace removed from the host" $?
-	wait_until 20 sh -c "grep -q faulty /sys/block/$md/md/dev-$dev/state 2>/dev/null || ! [ -e /sys/block/$md/md/dev-$dev ]"
+	wait_until 20 eval "file_has /sys/block/$md/md/dev-$dev/state faulty || gone /sys/block/$md/md/dev-$dev"
 	assertTrue "md dropped the vanished member" $?
 	tgt_ns_enable st1
 	wait_until 20 dev_by_uuid "${UUIDS[0]}"
@@ -120,7 +120,7 @@ test_namespace_disable_and_enable() {
 	mdadm "$MD" --re-add "/dev/$(dev_by_uuid "${UUIDS[0]}")" > /dev/null 2>&1
 	assertEquals "re-added" 0 $?
 	md_wait "$MD"
-	wait_until 30 sh -c "[ \"\$(cat /sys/block/$md/md/degraded)\" = 0 ]"
+	wait_until 30 attr_is "/sys/block/$md/md/degraded" 0
 	assertTrue "array whole again" $?
 }
 
@@ -130,7 +130,7 @@ test_namespace_grow_is_announced() {
 	before=$(cat "/sys/block/$dev/size")
 	tgt_grow st2 192M
 	assertEquals "revalidate_size accepted" 0 $?
-	wait_until 20 sh -c "[ \$(cat /sys/block/$dev/size) -gt $before ]"
+	wait_until 20 attr_gt "/sys/block/$dev/size" "$before"
 	after=$(cat "/sys/block/$dev/size")
 	assertEquals "host sees the new size (512-byte sectors)" $((192 * 2048)) "$after"
 }

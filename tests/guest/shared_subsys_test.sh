@@ -108,7 +108,7 @@ assert_disconnected_when_released() {
 hold_open() {
 	sleep 600 3< "/dev/$D2" &
 	HOLDER=$!
-	wait_until 20 sh -c "[ \"\$(readlink /proc/$HOLDER/fd/3)\" = /dev/$D2 ]" || fail "holder"
+	wait_until 20 eval "[ \"\$(readlink /proc/$HOLDER/fd/3)\" = /dev/$D2 ]" || fail "holder"
 }
 
 test_sibling_held_open() {

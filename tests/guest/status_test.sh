@@ -125,7 +125,7 @@ test_lifecycle_optimal_degraded_rebuilding_healed() {
 	# (fast-io-fail-tmo), which is what status must then say.
 	tgt_vanish life-r2
 	dd if=/dev/urandom of=/dev/nvmf-raid/life bs=1M count=1 oflag=direct status=none
-	wait_until 30 grep -q faulty "/sys/block/$md/md/dev-$dev2/state"
+	wait_until 30 file_has "/sys/block/$md/md/dev-$dev2/state" faulty
 	assertTrue "md marked r2 faulty" $?
 	status_json life
 	assertEquals "degraded: exit 0" 0 $?
@@ -148,8 +148,8 @@ test_lifecycle_optimal_degraded_rebuilding_healed() {
 	echo 200 > "/sys/block/$md/md/sync_speed_max"
 	dd if=/dev/urandom of=/dev/nvmf-raid/life bs=1M count=32 oflag=direct status=none
 	tgt_return life-r2
-	wait_until 60 sh -c "[ \"\$(cat /sys/block/$md/md/sync_action)\" = recover ] &&
-		grep -q ' / ' /sys/block/$md/md/sync_completed"
+	wait_until 60 eval "attr_is /sys/block/$md/md/sync_action recover &&
+		file_has /sys/block/$md/md/sync_completed ' / '"
 	assertTrue "md recovers r2" $?
 	dev2=$(dev_by_uuid "$(replica_uuid life 2)")
 	before=$(cat "/sys/block/$md/md/sync_completed")
@@ -174,8 +174,7 @@ test_lifecycle_optimal_degraded_rebuilding_healed() {
 	SLOWED=
 
 	# Healed: optimal again.
-	wait_until 120 sh -c "[ \"\$(cat /sys/block/$md/md/sync_action)\" = idle ] &&
-		[ \"\$(cat /sys/block/$md/md/dev-$dev2/state)\" = in_sync ]"
+	wait_until 120 eval "md_idle $md && attr_is /sys/block/$md/md/dev-$dev2/state in_sync"
 	assertTrue "md: r2 back in sync" $?
 	status_json life
 	assertEquals "healed: exit 0" 0 $?

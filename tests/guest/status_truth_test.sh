@@ -41,12 +41,7 @@ tearDown() {
 # status_json VOL : nvmf-raid status --json VOL into $ST; its exit status.
 status_json() { nvmf-raid status --json "$@" > "$ST" 2> /dev/null; }
 
-
 since() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN {printf "%.2f", b - a}'; }
-
-journal_has_id() {
-	journalctl --no-pager -q -o verbose --after-cursor "$(cat "$CURSOR")" | grep -q "^ *MESSAGE_ID=$1\$"
-}
 
 link_to() { [ "$(readlink -f "/dev/nvmf-raid/$1")" = "/dev/$2" ]; }
 
@@ -174,10 +169,10 @@ test_member_remove_keeps_link() {
 	md=$(md_of rem)
 	dev2=$(dev_by_uuid "$(replica_uuid rem 2)")
 	tgt_ns_disable rem-r2
-	wait_until 30 sh -c "[ ! -e /sys/block/$dev2 ]"
+	wait_until 30 gone "/sys/block/$dev2"
 	assertTrue "the member's namespace is gone" $?
 	dd if=/dev/urandom of=/dev/nvmf-raid/rem bs=64k count=4 oflag=direct status=none
-	wait_until 30 sh -c "[ \$(cat /sys/block/$md/md/degraded) = 1 ]"
+	wait_until 30 attr_is "/sys/block/$md/md/degraded" 1
 	udevadm settle
 	assertTrue "link kept after the member's remove" "link_to rem $md && udev_has_link rem $md"
 	status_json rem
@@ -269,7 +264,7 @@ test_all_replicas_unreachable() {
 	tgt_return tot-r1
 	tgt_return tot-r2
 	t0=$(uptime_s)
-	wait_until 60 sh -c "grep -A1 '^$md ' /proc/mdstat | grep -q '\\[UU\\]'"
+	wait_until 60 mdstat_shows "$md" '[UU]'
 	assertTrue "md has both members back" $?
 	echo "FIGURE both members back in md after $(since "$t0")s: $(grep -A1 "^$md " /proc/mdstat | tail -1)"
 	udevadm settle
@@ -289,7 +284,7 @@ test_all_replicas_unreachable() {
 		assertTrue "fio saw the failed writes" "echo '$fio_err' | grep -qv 'err= *0$'"
 	else
 		assertEquals "not broken: fio had no error" "err= 0" "$fio_err"
-		wait_until 60 sh -c "nvmf-raid status tot > /dev/null 2>&1"
+		wait_until 60 nvmf-raid status tot
 		assertTrue "not broken: writable again, exit 0" $?
 	fi
 }
@@ -317,7 +312,7 @@ test_broken_array() {
 	tgt_vanish brk-r1
 	tgt_vanish brk-r2
 	t0=$(uptime_s)
-	wait_until 60 sh -c "[ \"\$(cat /sys/block/$md/md/array_state)\" = broken ]"
+	wait_until 60 attr_is "/sys/block/$md/md/array_state" broken
 	assertTrue "md: array broken" $?
 	echo "FIGURE array broken $(since "$t0")s after both replicas were cut"
 	wait "$FIO_PID"
@@ -345,7 +340,7 @@ test_broken_array() {
 	# and still refuses writes.
 	tgt_return brk-r1
 	tgt_return brk-r2
-	wait_until 60 sh -c "grep -A1 '^$md ' /proc/mdstat | grep -q '\\[UU\\]'"
+	wait_until 60 mdstat_shows "$md" '[UU]'
 	echo "FIGURE after the return: $(grep -A1 "^$md " /proc/mdstat | tail -1 | xargs), array_state $(cat "/sys/block/$md/md/array_state")"
 	status_json brk
 	assertEquals "still broken: exit 1" 1 $?

@@ -1,22 +1,164 @@
 # shellcheck shell=bash
 # Host-side (initiator) helpers for the guest suites.
 
-# Guest uptime in seconds: the clock of dmesg and udevadm monitor.
-uptime_s() { cut -d' ' -f1 /proc/uptime; }
+# Under TCG every process costs: a fork and exec of /bin/true takes
+# 40-70 ms of guest CPU, sh -c with a cat 90-120 ms, udevadm or systemctl
+# 110-190 ms (measured in both guests).  A wait that forks four times a
+# second eats most of a vCPU that the kernel, udev and the helpers under
+# test need, so everything it waits for comes later.  The waits below and
+# the conditions they poll use shell builtins only.
 
-# wait_until SECONDS CMD... : runs CMD whenever udev has settled or a
-# quarter second passed, until it succeeds or SECONDS of uptime elapse.
-# Deadlines use uptime, not loop counts, which stretch under load.
+# Guest uptime in seconds: the clock of dmesg and udevadm monitor.
+uptime_s() {
+	local u
+	read -r u _ < /proc/uptime
+	echo "$u"
+}
+
+# uptime_cs : sets UPTIME_CS to the guest uptime in hundredths of a second
+# (/proc/uptime always has two decimals), without a process.
+uptime_cs() {
+	local u
+	read -r u _ < /proc/uptime
+	UPTIME_CS=$((10#${u/./}))
+}
+
+# nap SECONDS : sleeps without a process: read times out on a pipe that
+# nobody writes to (opened read-write, so it never sees end of file).
+nap() {
+	[ -n "${NAP_FD:-}" ] || exec {NAP_FD}<> <(:)
+	read -r -t "$1" -u "$NAP_FD" _
+	return 0
+}
+
+# wait_until SECONDS CMD... : runs CMD every 0.2 s until it succeeds or
+# SECONDS of uptime elapse.  Deadlines use uptime, not loop counts, which
+# stretch under load.  CMD is best a function of builtins (attr_is, ...).
 wait_until() {
-	local limit=$1 end
+	local end
+	uptime_cs
+	end=$((UPTIME_CS + $1 * 100))
 	shift
-	end=$(awk -v u="$(uptime_s)" -v l="$limit" 'BEGIN {print u + l}')
 	while :; do
 		"$@" > /dev/null && return 0
-		awk -v u="$(uptime_s)" -v e="$end" 'BEGIN {exit !(u >= e)}' && return 1
-		udevadm settle -t 1 2>/dev/null
-		sleep 0.25
+		uptime_cs
+		[ "$UPTIME_CS" -ge "$end" ] && return 1
+		nap 0.2
 	done
+}
+
+# attr_is FILE VALUE... : FILE's first line (a sysfs attribute) is one of
+# the VALUEs.  False if FILE cannot be read.
+attr_is() {
+	local f=$1 v w
+	shift
+	read -r v < "$f" 2> /dev/null || [ -n "$v" ] || return 1
+	for w; do [ "$v" = "$w" ] && return 0; done
+	return 1
+}
+
+# attr_gt FILE N : FILE's first number is greater than N.
+attr_gt() {
+	local v
+	read -r v _ < "$1" 2> /dev/null || [ -n "$v" ] || return 1
+	[ "$v" -gt "$2" ] 2> /dev/null
+}
+
+# file_has FILE TEXT : FILE contains TEXT.
+file_has() {
+	local s
+	read -r -d '' s < "$1" 2> /dev/null
+	[[ $s == *"$2"* ]]
+}
+
+# file_count_is FILE TEXT N : TEXT occurs exactly N times in FILE.
+file_count_is() {
+	local s rest
+	read -r -d '' s < "$1" 2> /dev/null || [ -n "$s" ] || return 1
+	rest=${s//"$2"/}
+	[ $(((${#s} - ${#rest}) / ${#2})) -eq "$3" ]
+}
+
+# gone PATH : PATH does not exist (any more).
+gone() { ! [ -e "$1" ]; }
+
+# md_whole MD : md array MD (md127) is not degraded and not syncing.
+md_whole() {
+	attr_is "/sys/block/$1/md/degraded" 0 && attr_is "/sys/block/$1/md/sync_action" idle
+}
+
+# md_idle MD : md array MD does no resync, recovery or check.
+md_idle() { attr_is "/sys/block/$1/md/sync_action" idle; }
+
+# json_in_sync_is VOL N : the descriptor of VOL lists N replicas in-sync.
+json_in_sync_is() { file_count_is "/run/nvmf-raid/$1.json" '"state": "in-sync"' "$2"; }
+
+# record_count_is VOL N : the in-sync record of VOL names N replicas.
+record_count_is() { file_count_is "/var/lib/nvmf-raid/$1.json" '"name"' "$2"; }
+
+# file_has_line FILE LINE : FILE has the line LINE.
+file_has_line() {
+	local l
+	while IFS= read -r l; do [ "$l" = "$2" ] && return 0; done < "$1"
+	return 1
+}
+
+# journal_has_id ID : the journal has an entry with MESSAGE_ID=ID after
+# the cursor kept in $CURSOR (journal_mark).  journalctl matches the field
+# with its index; one process.
+journal_has_id() {
+	local c
+	read -r c < "$CURSOR"
+	[ -n "$(journalctl --no-pager -q -o short --after-cursor "$c" -n 1 "MESSAGE_ID=$1")" ]
+}
+
+# all_attr_are VALUE DIR... : every DIR/queue/io_timeout is VALUE.
+all_attr_are() {
+	local v=$1 d
+	shift
+	for d; do attr_is "$d/queue/io_timeout" "$v" || return 1; done
+}
+
+# lines_gt FILE N : FILE has more than N lines.
+lines_gt() {
+	local lines=()
+	mapfile -t lines < "$1" 2> /dev/null
+	[ "${#lines[@]}" -gt "$2" ]
+}
+
+# mdstat_shows MD TEXT : the line after "MD : ..." in /proc/mdstat (its
+# members' status, [UU]) contains TEXT.
+mdstat_shows() {
+	local l found=0
+	while IFS= read -r l; do
+		if [ "$found" = 1 ]; then
+			[[ $l == *"$2"* ]]
+			return
+		fi
+		[[ $l == "$1 "* ]] && found=1
+	done < /proc/mdstat
+	return 1
+}
+
+# md_recovering MD : md recovers a member of MD and has copied some of it.
+md_recovering() {
+	attr_is "/sys/block/$1/md/sync_action" recover && attr_gt "/sys/block/$1/md/sync_completed" 0
+}
+
+# unit_is UNIT STATE... : UNIT's ActiveState is one of the STATEs.
+unit_is() {
+	local u=$1 s w
+	shift
+	s=$(systemctl show -P ActiveState "$u")
+	for w; do [ "$s" = "$w" ] && return 0; done
+	return 1
+}
+
+# monitor_restarted VOL PID : VOL's monitor runs again, not as PID.
+monitor_restarted() {
+	local p
+	p=$(systemctl show -P MainPID "nvmf-raid-monitor@$1")
+	[ "$p" != 0 ] && [ "$p" != "$2" ]
 }
 
 # md_wait DEV : mdadm --wait for DEV's resync/recovery, bounded: a resync

@@ -33,13 +33,29 @@ fio_start() {
 	# fault it did not write through proves nothing.
 	local w0
 	w0=$(nvme_writes)
-	wait_until 60 sh -c "[ \$(cat /sys/block/nvme*c*n*/stat | awk '{s += \$5} END {print s}') -ge $((w0 + 50)) ]" ||
+	wait_until 60 nvme_writes_ge $((w0 + 50)) ||
 		fail "fio on $1: not writing after 60 s"
 }
 
 # Writes completed on every NVMe path device (the multipath heads keep no
 # statistics: queue/iostats is 0).
-nvme_writes() { cat /sys/block/nvme*c*n*/stat | awk '{s += $5} END {print s + 0}'; }
+nvme_writes_sum() {
+	local f n
+	NVME_WRITES=0
+	for f in /sys/block/nvme*c*n*/stat; do
+		read -r _ _ _ _ n _ < "$f" 2> /dev/null && NVME_WRITES=$((NVME_WRITES + n))
+	done
+}
+nvme_writes() {
+	nvme_writes_sum
+	echo "$NVME_WRITES"
+}
+
+# nvme_writes_ge N : nvme_writes has reached N (no process: it is polled).
+nvme_writes_ge() {
+	nvme_writes_sum
+	[ "$NVME_WRITES" -ge "$1" ]
+}
 
 # fio runs for 900 s: if it is gone before fio_stop, it stopped on an error.
 fio_stop() {
@@ -118,9 +134,9 @@ netheal() { tc qdisc del dev lo root 2> /dev/null; return 0; }
 
 # md_check MD : runs md's check; prints mismatch_cnt.
 md_check() {
-	wait_until 120 sh -c "[ \"\$(cat /sys/block/$1/md/sync_action)\" = idle ]" || return 1
+	wait_until 120 md_idle "$1" || return 1
 	echo check > "/sys/block/$1/md/sync_action" || return 1
-	wait_until 120 sh -c "[ \"\$(cat /sys/block/$1/md/sync_action)\" = idle ]" || return 1
+	wait_until 120 md_idle "$1" || return 1
 	cat "/sys/block/$1/md/mismatch_cnt"
 }
 
