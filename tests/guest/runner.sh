@@ -44,6 +44,21 @@ stamp_tests() {
 		done >> "$3"
 }
 
+# cpu_mark, then cpu_since : the guest's CPU seconds (all vCPUs) busy and
+# idle, and the processes started, in between: whether a suite waits on
+# the CPU (TCG) or on time.
+cpu_mark() {
+	read -r _ cpu_u cpu_n cpu_s cpu_i cpu_w _ < /proc/stat
+	read -r _ _ _ _ cpu_pid < /proc/loadavg
+}
+cpu_since() {
+	local u n s i w pid
+	read -r _ u n s i w _ < /proc/stat
+	read -r _ _ _ _ pid < /proc/loadavg
+	echo "busy $(((u + n + s - cpu_u - cpu_n - cpu_s) / 100)) s, idle $(((i + w - cpu_i - cpu_w) / 100)) s," \
+		"about $((pid - cpu_pid)) processes"
+}
+
 mkdir -p "$out/suites"
 echo "guest: up at $(uptime_s)s, kernel $(uname -r)"
 
@@ -90,6 +105,7 @@ while IFS= read -r suite; do
 	[ "$n" -lt "$resume" ] && continue
 	log=$out/suites/$(printf '%02d' "$n")-$(basename "$suite" .sh).log
 	t0=$(uptime_s)
+	cpu_mark
 	if [ "$n" = "$resume" ]; then
 		export NVMF_RAID_BOOT=$boot
 	else
@@ -151,7 +167,7 @@ while IFS= read -r suite; do
 	echo "guest: suite $suite rc=$rc in ${dur}s"
 	# Where the guest's CPU went (long-lived processes only), to see what
 	# the TCG guest spends its time on besides the suites.
-	{ echo "after $suite at $(uptime_s)s:"; ps -e -o time=,comm= --sort=-time | head -8; } >> "$out/cpu.log"
+	{ echo "after $suite at $(uptime_s)s: $(cpu_since)"; ps -e -o time=,comm= --sort=-time | head -8; } >> "$out/cpu.log"
 	printf '%s\t%s\t%s\n' "$suite" "$rc" "$dur" >> "$out/results"
 	# Leftovers of one suite must not break the next.
 	mdadm --stop --scan > /dev/null 2>&1

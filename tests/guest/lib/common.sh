@@ -104,12 +104,14 @@ file_has_line() {
 }
 
 # journal_has_id ID : the journal has an entry with MESSAGE_ID=ID after
-# the cursor kept in $CURSOR (journal_mark).  journalctl matches the field
-# with its index; one process.
+# the cursor kept in $CURSOR (journal_mark).  One process: journalctl
+# prints that one field.  Not journalctl's own match (MESSAGE_ID=ID):
+# --after-cursor skips the first entry after the cursor that the match
+# lets through, taking it for the cursor's own.
 journal_has_id() {
 	local c
 	read -r c < "$CURSOR"
-	[ -n "$(journalctl --no-pager -q -o short --after-cursor "$c" -n 1 "MESSAGE_ID=$1")" ]
+	[[ $'\n'$(journalctl --no-pager -q -o cat --output-fields=MESSAGE_ID --after-cursor "$c")$'\n' == *$'\n'"$1"$'\n'* ]]
 }
 
 # all_attr_are VALUE DIR... : every DIR/queue/io_timeout is VALUE.
