@@ -5,6 +5,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,35 @@
 #define EXEC_OUTPUT_MAX (1024 * 1024)
 
 extern char **environ;
+
+static struct {
+	void (*fn)(void *userdata);
+	void *userdata;
+	int interval_ms;
+	bool running; /* fn is running: an exec_run() of its own does not call it again */
+} hook;
+
+void exec_set_wait_hook(void (*fn)(void *userdata), void *userdata, unsigned interval_ms)
+{
+	hook.fn = fn;
+	hook.userdata = userdata;
+	hook.interval_ms = fn ? (int)interval_ms : -1;
+}
+
+/* poll() for an exec_run() wait: with a hook, at most its interval at a
+ * time, and the hook called whenever that passes without an event. */
+static int wait_poll(struct pollfd *p, nfds_t n)
+{
+	bool call = hook.fn && !hook.running;
+	int k = poll(p, n, call ? hook.interval_ms : -1);
+
+	if (k == 0 && call) {
+		hook.running = true;
+		hook.fn(hook.userdata);
+		hook.running = false;
+	}
+	return k;
+}
 
 int exec_find(const char *name, char **ret_path)
 {
@@ -86,7 +116,7 @@ static int drain(struct sink *sinks, size_t n)
 				p[k++] = (struct pollfd){ .fd = sinks[i].fd, .events = POLLIN };
 		if (k == 0)
 			return 0;
-		if (poll(p, k, -1) < 0) {
+		if (wait_poll(p, k) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -136,6 +166,17 @@ int exec_run(char *const argv[], char **ret_out, char **ret_err)
 	sinks[1].fd = TAKE_FD(perr[0]);
 	r = drain(sinks, 2);
 
+	/* A program may close its output long before it ends (or have none
+	 * to close): with a hook, wait on a pidfd so the hook keeps running. */
+	if (hook.fn && !hook.running) {
+		_cleanup_close_ int pfd = pidfd_open(pid, 0);
+
+		for (int k = 0; pfd >= 0 && k <= 0;) {
+			k = wait_poll(&(struct pollfd){ .fd = pfd, .events = POLLIN }, 1);
+			if (k < 0 && errno != EINTR)
+				break; /* waitpid() below waits all the same */
+		}
+	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
 			r = -errno;

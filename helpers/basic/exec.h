@@ -7,6 +7,7 @@
  * environment of a udev or systemd caller cannot redirect it.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /**
@@ -31,3 +32,17 @@ int exec_find(const char *name, char **ret_path);
  * by signal N, or a negative errno if it could not be run.
  */
 int exec_run(char *const argv[], char **ret_out, char **ret_err);
+
+/**
+ * exec_set_wait_hook() - call @fn(@userdata) every @interval_ms
+ * milliseconds while exec_run() waits for a program, or no more (@fn NULL)
+ *
+ * For the monitor, which must go on failing replicas over while md makes
+ * an mdadm run wait: md holds an array's reconfiguration lock while it
+ * writes its superblock (md_update_sb()), and that write waits for every
+ * member, also one whose I/O the kernel queues until the monitor fails it
+ * over.  Any mdadm --remove or --examine then waits for the failover that
+ * the monitor would only decide after it.  @fn must not wait itself; an
+ * exec_run() inside @fn does not call it again.
+ */
+void exec_set_wait_hook(void (*fn)(void *userdata), void *userdata, unsigned interval_ms);

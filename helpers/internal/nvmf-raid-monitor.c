@@ -32,6 +32,7 @@
 #include "descriptor.h"
 #include "device.h"
 #include "event.h"
+#include "exec.h"
 #include "exit-status.h"
 #include "helper.h"
 #include "fabrics.h"
@@ -199,6 +200,21 @@ static bool failover_tick(struct fo_volume *fo)
 	return acted;
 }
 
+struct tick_ctx {
+	struct fo_volume *fo;
+	char *const *mddev;
+};
+
+/* While an mdadm run waits (exec_set_wait_hook()): the failover goes on,
+ * or md waits for a member that only a failover lets go. */
+static void tick_while_waiting(void *userdata)
+{
+	const struct tick_ctx *c = userdata;
+
+	if (*c->mddev)
+		(void)failover_tick(c->fo);
+}
+
 static void reap(struct fo_volume *fo)
 {
 	pid_t pid;
@@ -264,6 +280,7 @@ static int monitor(const char *name)
 	r = health_open(&h);
 	if (r < 0)
 		return log_error_errno(r, "%s: failed to watch /dev: %m", name);
+	exec_set_wait_hook(tick_while_waiting, &(struct tick_ctx){ .fo = &fo, .mddev = &mddev }, SAMPLE_MS);
 	p[0] = (struct pollfd){ .fd = udev_monitor_get_fd(mon), .events = POLLIN };
 	p[1] = (struct pollfd){ .fd = h.inotify_fd, .events = POLLIN };
 
@@ -319,7 +336,10 @@ static int monitor(const char *name)
 
 static int monitor_main(const char *name)
 {
-	return monitor(name) < 0 ? EXIT_FAILED : EXIT_OK;
+	int r = monitor(name);
+
+	exec_set_wait_hook(NULL, NULL, 0); /* its context was monitor()'s */
+	return r < 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 int main(int argc, char *argv[])

@@ -115,6 +115,34 @@ test_lose_one_of_two_and_heal() { lose_and_heal l12 2 10 2; }
 test_lose_one_of_three_and_heal() { lose_and_heal l13 3 10 1; }
 test_lose_two_of_three_and_heal() { lose_and_heal l23 3 20 2 3; }
 
+# Two replicas lost half a second apart (one storage node after another,
+# or a switch taking its ports down one by one).  md updates its superblock
+# when it fails the first, and that write waits for the second, whose I/O
+# queues until the monitor fails it over, while the monitor's mdadm run for
+# the first waits on md: the monitor keeps failing over while mdadm waits
+# (exec_set_wait_hook()).  The figure: fio's longest write, the stall.
+test_lose_two_of_three_half_a_second_apart() {
+	new_volume ha 3 "$SIZE"
+	systemctl start nvmf-raid@ha || { fail "attach"; return; }
+	md_wait /dev/nvmf-raid/ha
+	fio_start ha
+	tgt_vanish ha-r1
+	nap 0.5
+	tgt_vanish ha-r2
+	wait_states 30 ha:r1=faulty ha:r2=faulty
+	assertTrue "r1 and r2 failed over, within 30 s" $?
+	sleep 2			# writes go on, on r3 alone
+	fio_stop
+	echo "FIGURE: longest write ${FIO_MAX_LAT}s with r1 and r2 lost 0.5 s apart"
+	assertTrue "writes stalled under 15 s (longest ${FIO_MAX_LAT}s)" \
+		"awk -v l='$FIO_MAX_LAT' 'BEGIN {exit !(l != \"\" && l < 15)}'"
+	tgt_return ha-r1
+	tgt_return ha-r2
+	wait_states 60 ha:r1=in-sync ha:r2=in-sync
+	assertTrue "both healed back to in-sync" $?
+	assertEquals "replicas identical (md check)" 0 "$(md_check "$(md_of ha)")"
+}
+
 mrec_problems() { nvmf-raid status --json mrec | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["volumes"][0]["problems"]))'; }
 mrec_stale() { mrec_problems | grep -qw record-stale; }
 mrec_fresh() { ! mrec_problems | grep -qw record-stale && [ "$(recorded mrec)" = "r1" ]; }
@@ -240,7 +268,8 @@ test_split_brain_is_refused_then_heals() {
 	# ... also when read from the resynced replicas alone.
 	tgt_vanish sb-r1
 	tgt_vanish sb-r2
-	wait_state sb r1 faulty 30 && wait_state sb r2 faulty 30
+	wait_states 30 sb:r1=faulty sb:r2=faulty
+	assertTrue "a and b failed over, within 30 s" $?
 	verify_pattern sb
 	assertEquals "verifies from c and d alone after their resync" 0 $?
 }

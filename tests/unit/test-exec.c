@@ -7,6 +7,22 @@
 #include "macro.h"
 #include "tap.h"
 
+static char *sh_path;
+static unsigned calls, depth, max_depth;
+
+/* Counts its calls, and runs a program itself: that run must not call it
+ * again. */
+static void hook(void *userdata)
+{
+	calls++;
+	depth++;
+	if (depth > max_depth)
+		max_depth = depth;
+	(void)exec_run((char *[]){ sh_path, (char *)"-c", (char *)"sleep 0.3", NULL }, NULL, NULL);
+	depth--;
+	*(int *)userdata = 1;
+}
+
 int main(void)
 {
 	_cleanup_free_ char *sh = NULL, *out = NULL, *err = NULL, *missing = NULL;
@@ -35,6 +51,28 @@ int main(void)
 	is_int(r, 128 + 9, "killed by a signal: 128+N");
 
 	is_int(exec_run((char *[]){ (char *)"sh", NULL }, NULL, NULL), -EINVAL, "relative argv[0] refused");
+
+	/* The wait hook: called while a program runs, with and without
+	 * output pipes to drain, and never while one of its own runs. */
+	int seen = 0;
+
+	sh_path = sh;
+	exec_set_wait_hook(hook, &seen, 50);
+	r = exec_run((char *[]){ sh, (char *)"-c", (char *)"sleep 0.5", NULL }, NULL, NULL);
+	is_int(r, 0, "hooked run, no pipes: exit status");
+	ok(calls >= 1 && seen, "hook called while waiting without pipes (%u calls)", calls);
+	is_int(max_depth, 1, "a run inside the hook does not call it again");
+	calls = 0;
+	free(out);
+	out = NULL;
+	r = exec_run((char *[]){ sh, (char *)"-c", (char *)"sleep 0.5; echo done", NULL }, &out, &err);
+	is_int(r, 0, "hooked run with pipes: exit status");
+	is_str(out, "done\n", "hooked run with pipes: output kept");
+	ok(calls >= 1, "hook called while draining (%u calls)", calls);
+	exec_set_wait_hook(NULL, NULL, 0);
+	calls = 0;
+	r = exec_run((char *[]){ sh, (char *)"-c", (char *)"sleep 0.2", NULL }, NULL, NULL);
+	is_int(calls, 0, "no hook: not called");
 
 	setenv("NVMF_RAID_TOOL_PATH", "/nonexistent", 1);
 	is_int(exec_find("sh", &missing), -ENOENT, "NVMF_RAID_TOOL_PATH overrides the search list");
