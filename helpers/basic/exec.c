@@ -105,32 +105,40 @@ static int sink_read(struct sink *s)
 	return 1;
 }
 
+/* Reads the pipes until both are at end of file.  Only a pipe that poll()
+ * says is ready: a read on the other would block until the program writes
+ * to it or ends, and the wait hook with it. */
 static int drain(struct sink *sinks, size_t n)
 {
 	for (;;) {
 		struct pollfd p[2];
-		size_t k = 0;
+		size_t of[2], k = 0;
+		int ready;
 
 		for (size_t i = 0; i < n; i++)
-			if (sinks[i].fd >= 0)
+			if (sinks[i].fd >= 0) {
+				of[k] = i;
 				p[k++] = (struct pollfd){ .fd = sinks[i].fd, .events = POLLIN };
+			}
 		if (k == 0)
 			return 0;
-		if (wait_poll(p, k) < 0) {
+		ready = wait_poll(p, k);
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; ready > 0 && j < k; j++) {
+			struct sink *s = &sinks[of[j]];
 			int r;
 
-			if (sinks[i].fd < 0)
+			if (!(p[j].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			r = sink_read(&sinks[i]);
+			r = sink_read(s);
 			if (r < 0)
 				return r;
 			if (r == 0)
-				sinks[i].fd = safe_close(sinks[i].fd);
+				s->fd = safe_close(s->fd);
 		}
 	}
 }

@@ -59,6 +59,25 @@ cpu_since() {
 		"about $((pid - cpu_pid)) processes"
 }
 
+# exec_trace_start, then exec_trace_top : the programs started in between,
+# most often started first (the kernel's sched_process_exec events): under
+# TCG every one costs 40-70 ms of CPU, and this shows whose they are.
+TRACE=/sys/kernel/tracing
+exec_trace_start() {
+	[ -e "$TRACE/trace" ] || mount -t tracefs tracefs "$TRACE" 2> /dev/null || return 0
+	[ -d "$TRACE/events/sched/sched_process_exec" ] || return 0
+	echo 0 > "$TRACE/tracing_on"
+	echo 8192 > "$TRACE/buffer_size_kb"
+	: > "$TRACE/trace"
+	echo 1 > "$TRACE/events/sched/sched_process_exec/enable"
+	echo 1 > "$TRACE/tracing_on"
+}
+exec_trace_top() {
+	[ -e "$TRACE/events/sched/sched_process_exec/enable" ] || return 0
+	echo 0 > "$TRACE/tracing_on"
+	grep -o 'filename=[^ ]*' "$TRACE/trace" | sort | uniq -c | sort -rn | head -15
+}
+
 mkdir -p "$out/suites"
 echo "guest: up at $(uptime_s)s, kernel $(uname -r)"
 
@@ -106,6 +125,7 @@ while IFS= read -r suite; do
 	log=$out/suites/$(printf '%02d' "$n")-$(basename "$suite" .sh).log
 	t0=$(uptime_s)
 	cpu_mark
+	exec_trace_start
 	if [ "$n" = "$resume" ]; then
 		export NVMF_RAID_BOOT=$boot
 	else
@@ -167,7 +187,12 @@ while IFS= read -r suite; do
 	echo "guest: suite $suite rc=$rc in ${dur}s"
 	# Where the guest's CPU went (long-lived processes only), to see what
 	# the TCG guest spends its time on besides the suites.
-	{ echo "after $suite at $(uptime_s)s: $(cpu_since)"; ps -e -o time=,comm= --sort=-time | head -8; } >> "$out/cpu.log"
+	{
+		echo "after $suite at $(uptime_s)s: $(cpu_since)"
+		ps -e -o time=,comm= --sort=-time | head -8
+		echo "programs started:"
+		exec_trace_top
+	} >> "$out/cpu.log"
 	printf '%s\t%s\t%s\n' "$suite" "$rc" "$dur" >> "$out/results"
 	# Leftovers of one suite must not break the next.
 	mdadm --stop --scan > /dev/null 2>&1

@@ -69,6 +69,16 @@ int main(void)
 	is_int(r, 0, "hooked run with pipes: exit status");
 	is_str(out, "done\n", "hooked run with pipes: output kept");
 	ok(calls >= 1, "hook called while draining (%u calls)", calls);
+	/* Output on stdout only, for a while: the hook must go on being
+	 * called, not wait in a read of the silent stderr. */
+	calls = 0;
+	free(out);
+	free(err);
+	out = err = NULL;
+	r = exec_run((char *[]){ sh, (char *)"-c", (char *)"echo early; sleep 0.6", NULL }, &out, &err);
+	is_int(r, 0, "one pipe written, the other silent: exit status");
+	is_str(out, "early\n", "one pipe written: output kept");
+	ok(calls >= 1, "hook called after output on one pipe (%u calls)", calls);
 	exec_set_wait_hook(NULL, NULL, 0);
 	calls = 0;
 	r = exec_run((char *[]){ sh, (char *)"-c", (char *)"sleep 0.2", NULL }, NULL, NULL);
