@@ -64,7 +64,8 @@ int main(void)
 	is_int(max_depth, 1, "a run inside the hook does not call it again");
 	calls = 0;
 	free(out);
-	out = NULL;
+	free(err);
+	out = err = NULL;
 	r = exec_run((char *[]){ sh, (char *)"-c", (char *)"sleep 0.5; echo done", NULL }, &out, &err);
 	is_int(r, 0, "hooked run with pipes: exit status");
 	is_str(out, "done\n", "hooked run with pipes: output kept");
