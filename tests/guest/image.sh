@@ -21,7 +21,7 @@ root=$work/root
 packages=(
 	systemd-sysv udev linux-image-amd64 initramfs-tools kmod
 	mdadm nvme-cli fio shunit2 python3 python3-os-brick dmidecode
-	e2fsprogs util-linux iproute2 procps
+	e2fsprogs util-linux iproute2 procps bash-builtins
 	# runtime libraries of the project's helpers (the guest has no network:
 	# `apt install ./nvmf-raid_*.deb` there finds its dependencies installed)
 	libjson-c5 libudev1 libsystemd0 libblkid1

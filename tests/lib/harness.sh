@@ -154,8 +154,21 @@ nr_boot() {
 		# and falls back to the HPET, each read of which is an emulated
 		# MMIO access (status_test 143.0 s on the HPET, 129.5 s on the
 		# TSC, two guests side by side).
+		# One vCPU: two guests of two vCPUs each on two host cores
+		# spent their time in MTTCG's cross-vCPU work (IPIs, TLB
+		# flushes, lock holders descheduled); attach_test 377 s with
+		# -smp 2, 297 s with -smp 1, rebuild_test 335 s and 279 s (two
+		# guests side by side, one run each).
+		# No ERMS: the kernel's memcpy, copy_to_user and clear_page (and
+		# glibc's memcpy above 2 KiB) then use "rep movsb", which TCG
+		# runs one byte per iteration: dd from /dev/zero 372 MB/s with
+		# it, 1.8 GB/s without.  No AVX/AVX2: glibc's AVX2 string
+		# functions are emulated one helper call per instruction; dd
+		# 2.7 GB/s and fio --verify of 128 MiB 6.4 s without, 1.8 GB/s
+		# and 9.2 s with.  SSE4.2 (crc32c) stays.
 		timeout --foreground -k 10 "$left" qemu-system-x86_64 \
-			-accel tcg,thread=multi -smp "${NR_GUEST_SMP:-2}" -m 2048 -cpu "${NR_GUEST_CPU:-max}" -M q35 \
+			-accel tcg,thread=multi -smp "${NR_GUEST_SMP:-1}" -m 2048 \
+			-cpu "${NR_GUEST_CPU:-max,-erms,-avx,-avx2}" -M q35 \
 			-nodefaults -no-user-config -display none -vga none -no-reboot \
 			-kernel "$NR_IMAGE/vmlinuz" -initrd "$NR_IMAGE/initrd.img" \
 			-append "console=ttyS0,115200 root=/dev/vda rw panic=-1 tsc=reliable ${NR_GUEST_APPEND:-}" \
