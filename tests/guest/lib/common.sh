@@ -219,9 +219,9 @@ dev_by_uuid() {
 ctrls_by_nqn() {
 	local c
 	for c in /sys/class/nvme/nvme*; do
-		[ -e "$c/subsysnqn" ] || continue
-		[ "$(cat "$c/subsysnqn")" = "$1" ] && basename "$c"
+		attr_is "$c/subsysnqn" "$1" && echo "${c##*/}"
 	done
+	return 0
 }
 
 # nqn_connected NQN : a controller of subsystem NQN exists (builtins only).
@@ -237,10 +237,10 @@ nqn_connected() {
 ns_dev() {
 	local b
 	for b in /sys/block/nvme*; do
-		[ "$(cat "$b/hidden" 2>/dev/null)" = 1 ] && continue
-		[ "$(cat "$b/nsid" 2>/dev/null)" = "$2" ] || continue
-		[ "$(cat "$b/../subsysnqn" 2>/dev/null)" = "$1" ] || continue
-		basename "$b"
+		attr_is "$b/hidden" 1 && continue
+		attr_is "$b/nsid" "$2" || continue
+		attr_is "$b/../subsysnqn" "$1" || continue
+		echo "${b##*/}"
 		return 0
 	done
 	return 1

@@ -72,10 +72,12 @@ tgt_port_make() {
 
 # tgt_port_addr ID : "tcp://ADDR:PORT" as a volume file spells it.
 tgt_port_uri() {
-	local p=$NVMET/ports/$1 a
-	a=$(cat "$p/addr_traddr")
-	[ "$(cat "$p/addr_adrfam")" = ipv6 ] && a="[$a]"
-	echo "tcp://$a:$(cat "$p/addr_trsvcid")"
+	local p=$NVMET/ports/$1 a s f
+	read -r a < "$p/addr_traddr"
+	read -r s < "$p/addr_trsvcid"
+	read -r f < "$p/addr_adrfam"
+	[ "$f" = ipv6 ] && a="[$a]"
+	echo "tcp://$a:$s"
 }
 
 # tgt_durable_file FILE SIZE : FILE of SIZE, every block allocated and
