@@ -190,6 +190,27 @@ test_missing_mdadm_exits_3() {
 	assertEquals "nothing connected" "" "$(ctrls_by_nqn "$(tgt_nqn nomd-r1)")"
 }
 
+# A stop right after the start reaches the monitor while its first pass
+# runs.  It once missed that SIGTERM (a one-replica volume's monitor
+# waits without a timeout) and systemd killed it after its 90 s stop
+# timeout.  The figure: each stop's seconds, well under that.
+test_stop_right_after_start() {
+	local i t0
+	new_volume quick 1
+	for i in 1 2 3; do
+		systemctl start nvmf-raid@quick || { fail "start $i"; return; }
+		uptime_cs
+		t0=$UPTIME_CS
+		systemctl stop nvmf-raid@quick
+		assertEquals "stop $i: exit 0" 0 $?
+		uptime_cs
+		echo "stop $i: $(((UPTIME_CS - t0) / 100)).$(printf '%02d' $(((UPTIME_CS - t0) % 100))) s"
+		assertTrue "stop $i within 20 s, not at systemd's 90 s SIGKILL" "[ $((UPTIME_CS - t0)) -lt 2000 ]"
+		assertEquals "stop $i: the monitor was not killed" "" \
+			"$(journal_since "$CURSOR" | grep "nvmf-raid-monitor@quick.service: State 'stop-sigterm' timed out")"
+	done
+}
+
 test_start_and_stop_are_idempotent() {
 	new_volume idem 2
 	systemctl stop nvmf-raid@idem
