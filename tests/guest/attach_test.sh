@@ -300,4 +300,5 @@ test_debian_incremental_assembly_leaves_our_members_alone() {
 }
 
 # shellcheck source=/dev/null
-. shunit2
+# shellcheck source=lib/shunit2.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/shunit2.sh"

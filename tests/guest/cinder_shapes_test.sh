@@ -99,5 +99,5 @@ test_nguid_only_replicas_make_one_array() {
 	assertEquals "controllers gone" "" "$(ctrls_by_nqn "$na")$(ctrls_by_nqn "$nb")"
 }
 
-# shellcheck disable=SC1091
-. shunit2
+# shellcheck source=lib/shunit2.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/shunit2.sh"

@@ -462,5 +462,5 @@ test_frozen_by_killed_mdadm() {
 	rm -f "$mark"
 }
 
-# shellcheck disable=SC1091
-. shunit2
+# shellcheck source=lib/shunit2.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/shunit2.sh"

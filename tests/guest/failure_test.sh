@@ -324,4 +324,5 @@ test_replica_lost_during_resync() {
 }
 
 # shellcheck source=/dev/null
-. shunit2
+# shellcheck source=lib/shunit2.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/shunit2.sh"

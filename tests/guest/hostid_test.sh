@@ -313,4 +313,5 @@ suite() {
 }
 
 # shellcheck source=/dev/null
-. shunit2
+# shellcheck source=lib/shunit2.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/shunit2.sh"

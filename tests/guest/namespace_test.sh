@@ -212,5 +212,5 @@ test_link_local_portal() {
 	rmdir "$NVMET/ports/30"
 }
 
-# shellcheck disable=SC1091
-. shunit2
+# shellcheck source=lib/shunit2.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/shunit2.sh"

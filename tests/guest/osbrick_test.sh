@@ -407,4 +407,5 @@ test_failed_dependency_is_not_an_earlier_exit_status() {
 }
 
 # shellcheck source=/dev/null
-. shunit2
+# shellcheck source=lib/shunit2.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/shunit2.sh"

@@ -100,5 +100,5 @@ test_purge_leaves_only_what_the_admin_wrote() {
 	drop_volume pp
 }
 
-# shellcheck disable=SC1091
-. shunit2
+# shellcheck source=lib/shunit2.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/shunit2.sh"

@@ -196,4 +196,5 @@ test_reload_too_small_replica_changes_nothing() {
 }
 
 # shellcheck source=/dev/null
-. shunit2
+# shellcheck source=lib/shunit2.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/shunit2.sh"

@@ -282,4 +282,5 @@ test_no_argument_lists_everything_sorted() {
 }
 
 # shellcheck source=/dev/null
-. shunit2
+# shellcheck source=lib/shunit2.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/shunit2.sh"

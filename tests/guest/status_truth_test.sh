@@ -351,4 +351,5 @@ test_broken_array() {
 }
 
 # shellcheck source=/dev/null
-. shunit2
+# shellcheck source=lib/shunit2.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/shunit2.sh"

@@ -43,10 +43,11 @@ unset b
 
 # expr, for shunit2 (2.1.8 on both releases): it counts every assertion
 # and test with `expr N + 1` and reads assertTrue's condition with
-# `expr COND : '\([0-9]*\)'`, two or three processes per assertion (283
-# in failure_test).  The same arithmetic and match in the shell; any
-# other form goes to expr(1).  Exit status as expr's: 1 if the result is
-# empty or zero ("00" too).
+# `expr COND : '\([0-9]*\)'` (Debian 12) or `expr ( COND + 0 ) = COND`
+# (Debian 13), two or three processes per assertion (283 in
+# failure_test).  The same arithmetic and match in the shell; any other
+# form goes to expr(1).  Exit status as expr's: 1 if the result is empty
+# or zero ("00" too), 2 for a non-integer argument.
 expr() {
 	local v
 	if [ $# = 3 ] && [[ $1 =~ ^(0|-?[1-9][0-9]*)$ && $3 =~ ^(0|-?[1-9][0-9]*)$ ]] &&
@@ -55,6 +56,16 @@ expr() {
 	elif [ $# = 3 ] && [ "$2" = : ] && [ "$3" = '\([0-9]*\)' ]; then
 		[[ $1 =~ ^[0-9]* ]]
 		v=${BASH_REMATCH[0]}
+	elif [ $# = 7 ] && [ "$1" = '(' ] && [ "$3 $4 $5 $6" = '+ 0 ) =' ] && [ "$2" = "$7" ] &&
+		[[ $2 =~ ^-?[0-9]+$ || $2 =~ [^-+0-9[:space:]] ]]; then
+		# Debian 13's shunit2 asks whether a condition is a number with
+		# `expr ( COND + 0 ) = COND`: 1 if it is, an error if not.
+		if [[ $2 =~ ^-?[0-9]+$ ]]; then
+			v=1
+		else
+			echo "expr: non-integer argument" >&2
+			return 2
+		fi
 	else
 		command expr "$@"
 		return
