@@ -19,6 +19,13 @@ NR_GUEST_DEPS=(qemu-system-x86 qemu-utils mmdebstrap e2fsprogs arch-test uidmap)
 nr_say() { printf '%s %s\n' "[$(date +%T)]" "$*" >&2; }
 nr_die() { nr_say "error: $*"; exit 1; }
 
+# nr_apt ARGS... : apt-get -q ARGS, its output in $NR_BUILD/apt.log; dies
+# with the end of that log if apt-get fails.
+nr_apt() {
+	DEBIAN_FRONTEND=noninteractive apt-get -q "$@" >> "$NR_BUILD/apt.log" 2>&1 ||
+		{ tail -20 "$NR_BUILD/apt.log" >&2; nr_die "apt-get $1 failed (see $NR_BUILD/apt.log)"; }
+}
+
 # Installs whichever of the named Debian packages are missing.
 nr_deps() {
 	local missing=() p
@@ -29,10 +36,8 @@ nr_deps() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	[ "$(id -u)" = 0 ] || nr_die "missing packages (${missing[*]}); run as root so they can be installed"
 	nr_say "installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q > "$NR_BUILD/apt.log" 2>&1 || { cat "$NR_BUILD/apt.log" >&2; nr_die "apt-get update failed"; }
-	apt-get install -y -q --no-install-recommends "${missing[@]}" >> "$NR_BUILD/apt.log" 2>&1 ||
-		{ tail -20 "$NR_BUILD/apt.log" >&2; nr_die "apt-get install failed"; }
+	nr_apt update
+	nr_apt install -y --no-install-recommends "${missing[@]}"
 }
 
 # The QEMU the guests need at least: 10.0's TCG ran attach_test in 202 s
@@ -40,10 +45,10 @@ nr_deps() {
 # starts a process about 4x faster (20 x /bin/true: 0.24 s, 1.02 s).
 NR_QEMU_MIN=1:10.0
 
-# nr_qemu : installs QEMU $NR_QEMU_MIN or newer: from the host release's
-# own archive, or else from its backports (Debian 12: bookworm-backports),
-# which apt prefers for these packages only, as it does for anything
-# installed with -t.
+# nr_qemu : when the QEMU installed (nr_deps, from the host release's own
+# archive) is older than $NR_QEMU_MIN, installs it from the release's
+# backports (Debian 12: bookworm-backports), which apt then prefers for
+# these packages only, as for anything installed with -t.
 nr_qemu() {
 	local v src=/etc/apt/sources.list.d/nvmf-raid-tests-backports.sources
 	v=$(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null)
@@ -52,16 +57,14 @@ nr_qemu() {
 	# shellcheck source=/dev/null
 	local codename; codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 	[ -n "$codename" ] || nr_die "QEMU $v is older than $NR_QEMU_MIN and this host names no release for its backports"
-	export DEBIAN_FRONTEND=noninteractive
 	if ! apt-cache policy qemu-system-x86 2>/dev/null | grep -q -- "$codename-backports"; then
 		nr_say "adding $codename-backports ($src) for QEMU $NR_QEMU_MIN"
 		printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
 			"$codename" > "$src"
-		apt-get update -q > "$NR_BUILD/apt.log" 2>&1 || { cat "$NR_BUILD/apt.log" >&2; nr_die "apt-get update failed"; }
+		nr_apt update
 	fi
 	nr_say "installing QEMU from $codename-backports (${v:-none} installed)"
-	apt-get install -y -q --no-install-recommends -t "$codename-backports" qemu-system-x86 qemu-utils \
-		>> "$NR_BUILD/apt.log" 2>&1 || { tail -20 "$NR_BUILD/apt.log" >&2; nr_die "apt-get install of QEMU failed"; }
+	nr_apt install -y --no-install-recommends -t "$codename-backports" qemu-system-x86 qemu-utils
 	v=$(dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null)
 	dpkg --compare-versions "$v" ge "$NR_QEMU_MIN" || nr_die "QEMU $v installed; $NR_QEMU_MIN or newer needed"
 }
