@@ -18,6 +18,15 @@
 # cache=none: on the host once write() returns) carries state across
 # for sure; the suite keeps its own progress there or in /var/lib.
 # A suite may span MAX_BOOTS boots, resets and reboots together.
+#
+# Shared queue: when the config names a GUEST_ID, every guest of a release
+# has the same suites.list and the host shares one claims directory with
+# all of them (9p tag "claims").  A guest runs a suite only once it has
+# claimed it: a symlink named after the suite's place in the list, whose
+# target is the guest's id (created on the host by qemu, so one guest wins).
+# The guests then finish within one suite of each other, whatever the
+# suites take on this host, and the host counts each suite in the guest
+# that claimed it.
 set -u
 share=/mnt/host
 out=$share/out
@@ -117,11 +126,24 @@ if [ -f "$out/reset-boot" ]; then
 	journalctl -b -1 --no-pager -o short-monotonic > "$out/journal-boot$b.log" 2>&1
 fi
 
+claims=
+if [ -n "${GUEST_ID:-}" ]; then
+	claims=/mnt/claims
+	mkdir -p "$claims"
+	mountpoint -q "$claims" ||
+		mount -t 9p -o trans=virtio,version=9p2000.L,cache=none claims "$claims" ||
+		{ echo "guest: cannot mount the claims share"; exit 1; }
+fi
+
 n=0
 while IFS= read -r suite; do
 	[ -n "$suite" ] || continue
 	n=$((n + 1))
 	[ "$n" -lt "$resume" ] && continue
+	# A suite resumed after a reboot is this guest's already.
+	if [ -n "$claims" ] && [ "$n" != "$resume" ] && ! ln -s "$GUEST_ID" "$claims/$n" 2> /dev/null; then
+		continue
+	fi
 	log=$out/suites/$(printf '%02d' "$n")-$(basename "$suite" .sh).log
 	t0=$(uptime_s)
 	cpu_mark

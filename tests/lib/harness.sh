@@ -99,7 +99,8 @@ nr_image() {
 	NR_IMAGE=$dir
 	[ -f "$dir/ready" ] && { nr_say "guest image: cached $dir"; return 0; }
 	mkdir -p "$NR_CACHE"
-	exec {lock}> "$NR_CACHE/.lock"
+	# One build per image at a time; the releases' images build at once.
+	exec {lock}> "$NR_CACHE/.lock-image-$release"
 	flock "$lock"
 	if [ ! -f "$dir/ready" ]; then
 		nr_say "guest image: building $dir (about 1.5 minutes)"
@@ -170,11 +171,15 @@ nr_add_suite() {
 # TIMEOUT, at most 7 times (boot_test reboots once, powerloss_test resets
 # twice).  The disk is not lost with qemu: what the guest had written to
 # it survives, what was in the guest's page cache does not.
+# With NR_CLAIMS set, that directory is shared too (9p tag "claims"): the
+# guests of one release take their suites from one list (runner.sh).
 # Sets NR_GUEST_RC to the script's status, or to -1 when the guest never
 # reported (did not boot, hung, or was killed by the timeout).
 nr_boot() {
-	local share=$1 limit=$2 run rc boots=0 t0=$SECONDS left
+	local share=$1 limit=$2 run rc boots=0 t0=$SECONDS left claims=()
 	run=$(dirname "$share")
+	[ -n "${NR_CLAIMS:-}" ] &&
+		claims=(-virtfs "local,path=$NR_CLAIMS,mount_tag=claims,security_model=none,id=claims")
 	qemu-img create -q -f qcow2 -b "$NR_IMAGE/base.img" -F raw "$run/overlay.qcow2"
 	: > "$run/serial.log"
 	while :; do
@@ -211,7 +216,7 @@ nr_boot() {
 			-kernel "$NR_IMAGE/vmlinuz" -initrd "$NR_IMAGE/initrd.img" \
 			-append "console=ttyS0,115200 root=/dev/vda rw panic=-1 tsc=reliable ${NR_GUEST_APPEND:-}" \
 			-drive file="$run/overlay.qcow2",if=virtio,format=qcow2,cache=unsafe,discard=unmap \
-			-virtfs local,path="$share",mount_tag=host0,security_model=none,id=host0 \
+			-virtfs local,path="$share",mount_tag=host0,security_model=none,id=host0 "${claims[@]}" \
 			-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 			-chardev file,id=serial0,path="$run/serial.log",append=on -serial chardev:serial0 \
 			-monitor none -nic none < /dev/null
