@@ -125,9 +125,10 @@ start_status_watch() {
 
 stop_status_watch() { stop_job WATCHER; }
 
-# fio with crc32c verify on VOL until stopped; its JSON report in /tmp/fio-TAG.json.
+# fio with crc32c verify on VOL until stopped; its JSON report in
+# /tmp/fio-TAG.json, at nice $FIO_NICE (common.sh).
 start_fio() {
-	fio --name=heal --filename="/dev/nvmf-raid/$1" --rw=randwrite --bs=4k --size=8M \
+	nice -n "$FIO_NICE" fio --name=heal --filename="/dev/nvmf-raid/$1" --rw=randwrite --bs=4k --size=8M \
 		--direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c --verify_backlog=128 \
 		--verify_fatal=1 --time_based --runtime=900 --output-format=json \
 		--output="/tmp/fio-$2.json" > /dev/null 2>&1 &

@@ -217,7 +217,7 @@ test_all_replicas_unreachable() {
 	local t c a0 a1 rc st pr wr dl
 	attach tot 2 || { fail "attach"; return; }
 	md=$(md_of tot)
-	fio --name=bg --filename=/dev/nvmf-raid/tot --rw=randwrite --bs=4k --size=8M --direct=1 \
+	nice -n "$FIO_NICE" fio --name=bg --filename=/dev/nvmf-raid/tot --rw=randwrite --bs=4k --size=8M --direct=1 \
 		--ioengine=libaio --iodepth=4 --verify=crc32c --verify_backlog=128 --verify_fatal=1 \
 		--time_based --runtime=900 --output=/tmp/fio-tot.log > /dev/null 2>&1 &
 	FIO_PID=$!
@@ -304,7 +304,7 @@ test_broken_array() {
 	for c in $(ctrls_by_nqn "$(tgt_nqn brk-r1)") $(ctrls_by_nqn "$(tgt_nqn brk-r2)"); do
 		echo 2 > "/sys/class/nvme/$c/fast_io_fail_tmo"
 	done
-	fio --name=bg --filename=/dev/nvmf-raid/brk --rw=randwrite --bs=4k --size=8M --direct=1 \
+	nice -n "$FIO_NICE" fio --name=bg --filename=/dev/nvmf-raid/brk --rw=randwrite --bs=4k --size=8M --direct=1 \
 		--ioengine=libaio --iodepth=4 --verify=crc32c --verify_backlog=128 --verify_fatal=1 \
 		--time_based --runtime=900 --output=/tmp/fio-brk.log > /dev/null 2>&1 &
 	FIO_PID=$!

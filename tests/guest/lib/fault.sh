@@ -22,8 +22,10 @@
 
 FIO_SIZE=${FIO_SIZE:-16M}
 
+# At nice $FIO_NICE (common.sh).
+# shellcheck disable=SC2153 # common.sh sets FIO_NICE
 fio_start() {
-	fio --name=bg --filename="/dev/nvmf-raid/$1" --rw=randwrite --bs=4k --size="$FIO_SIZE" \
+	nice -n "$FIO_NICE" fio --name=bg --filename="/dev/nvmf-raid/$1" --rw=randwrite --bs=4k --size="$FIO_SIZE" \
 		--direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c --verify_backlog=128 \
 		--verify_fatal=1 --time_based --runtime=900 ${FIO_RATE:+--rate_iops=$FIO_RATE} \
 		--output-format=json --output="/tmp/fio-$1.json" > /dev/null 2>&1 &
