@@ -25,6 +25,7 @@
 #include "exit-status.h"
 #include "helper.h"
 #include "fabrics.h"
+#include "fabsec.h"
 #include "fileio.h"
 #include "hostid.h"
 #include "log.h"
@@ -105,9 +106,11 @@ static int check_requirements(const struct vol_volume *v)
 	for (unsigned t = 0; t < ELEMENTSOF(modules); t++)
 		if (need[t] && (r = load_module(modules[t])) < 0)
 			return r;
-	if (v->n_replicas > 1)
-		return load_module("raid1");
-	return 0;
+	if (v->n_replicas > 1 && (r = load_module("raid1")) < 0)
+		return r;
+	/* Asked for authentication or TLS: a kernel without it gets nothing
+	 * connected, rather than a connection without it. */
+	return fabsec_kernel_check(v);
 }
 
 /* What the member holds, probed with libblkid once it appears: nothing,
@@ -492,9 +495,14 @@ static void *connect_one(void *arg)
 }
 
 /* Every replica is connected at once: a fabric connect waits on the
- * network, and N of them in a row would add up. */
-static void connect_all(const struct vol_volume *v)
+ * network, and N of them in a row would add up.
+ * Return: 0, or -EKEYREJECTED if a replica's authentication or TLS failed
+ * or was not done (logged by fab_connect_replica()): waiting for it would
+ * not help. */
+static int connect_all(const struct vol_volume *v)
 {
+	int refused = 0;
+
 	struct connect_job jobs[VOL_REPLICAS_MAX] = {};
 	pthread_t threads[VOL_REPLICAS_MAX];
 	bool started[VOL_REPLICAS_MAX] = {};
@@ -513,7 +521,10 @@ static void connect_all(const struct vol_volume *v)
 		if (jobs[i].result < 0)
 			log_debug_errno(jobs[i].result, "%s: replica %s: no portal could be connected: %m",
 					v->name, v->replicas[i].name);
+		if (jobs[i].result == -EKEYREJECTED)
+			refused = -EKEYREJECTED;
 	}
+	return refused;
 }
 
 /* The admin's disaster-recovery override: a file
@@ -578,7 +589,12 @@ static int attach_locked(struct attach *a)
 		return log_error_errno(r, "%s: failed to listen to udev: %m", a->vol->name);
 
 	a->connected = true;
-	connect_all(a->vol);
+	r = connect_all(a->vol);
+	if (r < 0)
+		return log_error_errno(r,
+				       "%s: a replica could not be connected as securely as its "
+				       "volume file asks (above): not attached.",
+				       a->vol->name);
 	r = wait_members(a);
 	if (r < 0)
 		return r;

@@ -228,16 +228,17 @@ static void tick_while_waiting(void *userdata)
 static void reap(struct fo_volume *fo)
 {
 	pid_t pid;
+	int status;
 
 	/* notify programs are started, not waited for (event.c), and so are
 	 * the failover and connect children; mdadm runs are waited for by
 	 * exec_run(), so none of theirs is left to take here. */
-	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		for (unsigned i = 0; i < fo->n; i++) {
 			if (fo->r[i].deleting == pid)
 				fo->r[i].deleting = 0;
 			if (fo->r[i].connecting == pid)
-				fo->r[i].connecting = 0;
+				reconcile_connect_done(&fo->r[i], status);
 		}
 }
 

@@ -358,11 +358,22 @@ static int apply(struct reload *c)
 	if (r < 0)
 		return log_error_errno(r, "%s: failed to listen to udev: %m", c->vol->name);
 
-	/* New timeouts and portals for the replicas that stay; one whose
-	 * controllers are all gone is the monitor's to reconnect. */
-	for (unsigned i = 0; i < c->new->n_replicas; i++)
-		if (!c->added[i] && fab_count_ctrls(c->new->replicas[i].nqn) > 0)
-			fab_connect_replica(c->vol, &c->vol->replicas[i]);
+	/* New timeouts, portals and keys for the replicas that stay.  One
+	 * whose controllers are all gone is the monitor's to reconnect, but
+	 * the monitor does not retry one whose authentication was refused
+	 * until its key files change (reconcile.c): after a reload it is
+	 * tried now, in a child (a silent portal holds a connect for the
+	 * kernel's TCP timeout), which logs how it went. */
+	for (unsigned i = 0; i < c->new->n_replicas; i++) {
+		const struct vol_replica *vr = &c->vol->replicas[i];
+
+		if (c->added[i])
+			continue;
+		if (fab_count_ctrls(vr->nqn) > 0)
+			fab_connect_replica(c->vol, vr);
+		else if (vr->dhchap_key && fork() == 0)
+			_exit(fab_connect_replica(c->vol, vr) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+	}
 
 	if (c->n_added > 0) {
 		r = desc_write_index(c->new);

@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include "exit-status.h"
+#include "fabsec.h"
 #include "hostconf.h"
 #include "log.h"
 #include "macro.h"
@@ -184,6 +186,39 @@ static int add_arg(struct check *c, const char *arg)
 	return add_path(c, path);
 }
 
+/* A valid file this kernel cannot serve: it starts nothing (fabsec.h),
+ * which the admin had better learn here than at boot. */
+static void warn_kernel(const struct vol_volume *v)
+{
+	unsigned need = 0, missing;
+	struct utsname u;
+	int have;
+
+	for (unsigned i = 0; i < v->n_replicas; i++)
+		need |= fabsec_replica_needs(&v->replicas[i]);
+	if (!need)
+		return;
+	have = fabsec_kernel_features();
+	if (have < 0) {
+		log_warning_errno(have,
+				  "%s: warning: asks for NVMe authentication or TLS, and whether "
+				  "this kernel can do it cannot be told (%m; as root, with nvme-fabrics "
+				  "loaded, it can).",
+				  v->name);
+		return;
+	}
+	missing = need & ~(unsigned)have;
+	uname(&u);
+	if (missing & FABSEC_AUTH)
+		log_warning("%s: warning: a replica has a dhchap-key, but kernel %s has no NVMe in-band "
+			    "authentication (CONFIG_NVME_HOST_AUTH): nvmf-raid@%s will not start.",
+			    v->name, u.release, v->name);
+	if (missing & FABSEC_TLS)
+		log_warning("%s: warning: a replica has tls = yes, but kernel %s has no NVMe/TCP TLS "
+			    "(CONFIG_NVME_TCP_TLS): nvmf-raid@%s will not start.",
+			    v->name, u.release, v->name);
+}
+
 static int check_paths(struct check *c, bool named)
 {
 	_cleanup_free_ struct vol_volume **vols = calloc(c->n_paths ?: 1, sizeof(*vols));
@@ -206,9 +241,12 @@ static int check_paths(struct check *c, bool named)
 		if (vols[i] && !bad[i] && vol_check_against_others(vols[i]) < 0)
 			c->invalid = bad[i] = true;
 	for (unsigned i = 0; i < c->n_paths; i++) {
-		if (vols[i] && !bad[i])
+		if (vols[i] && !bad[i]) {
 			printf("%s: %s: ok (%u replica%s)\n", vols[i]->name, c->paths[i],
 			       vols[i]->n_replicas, vols[i]->n_replicas == 1 ? "" : "s");
+			fflush(stdout); /* before the warning, on stderr */
+			warn_kernel(vols[i]);
+		}
 		vol_free(vols[i]);
 	}
 	return fflush(stdout) == 0 ? 0 : log_error_errno(errno, "Failed to write: %m");

@@ -148,7 +148,9 @@ static int replica_to_json(const struct desc_replica *r, json_object **ret)
 	    desc_ns_id_to_json(o, &r->ns) < 0 || add(o, "portals", TAKE_PTR(portals)) < 0 ||
 	    add(o, "outdated", json_object_new_boolean(r->outdated)) < 0 ||
 	    add_string(o, "state", state) < 0 || add_string(o, "device", r->device) < 0 ||
-	    add_string(o, "dhchap-key", r->dhchap_key) < 0)
+	    add_string(o, "dhchap-key", r->dhchap_key) < 0 ||
+	    add_string(o, "dhchap-ctrl-key", r->dhchap_ctrl_key) < 0 ||
+	    add(o, "tls", json_object_new_boolean(r->tls)) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(o);
 	return 0;
@@ -569,10 +571,19 @@ static int parse_replica(const struct pctx *c, json_object *o, struct desc_repli
 	if (r < 0)
 		return r;
 	/* Added after version 2: a descriptor written before has none. */
-	if (!json_object_object_get_ex(o, "dhchap-key", NULL))
-		return 0;
-	return get_checked_dup(c, o, "dhchap-key", PATH_MAX - 1, abs_path_is_valid,
-			       "an absolute path or null", &dr->dhchap_key);
+	if (json_object_object_get_ex(o, "dhchap-key", NULL)) {
+		r = get_checked_dup(c, o, "dhchap-key", PATH_MAX - 1, abs_path_is_valid,
+				    "an absolute path or null", &dr->dhchap_key);
+		if (r < 0)
+			return r;
+	}
+	if (json_object_object_get_ex(o, "dhchap-ctrl-key", NULL)) {
+		r = get_checked_dup(c, o, "dhchap-ctrl-key", PATH_MAX - 1, abs_path_is_valid,
+				    "an absolute path or null", &dr->dhchap_ctrl_key);
+		if (r < 0)
+			return r;
+	}
+	return get_bool_opt(c, o, "tls", &dr->tls);
 }
 
 static int check_unique(const struct pctx *c, const struct desc *d, unsigned i)

@@ -46,6 +46,7 @@ void desc_free(struct desc *d)
 	for (unsigned i = 0; i < VOL_REPLICAS_MAX; i++) {
 		free(d->replicas[i].device);
 		free(d->replicas[i].dhchap_key);
+		free(d->replicas[i].dhchap_ctrl_key);
 	}
 	free(d);
 }
@@ -127,7 +128,11 @@ static int replica_from_volume(struct desc_replica *dr, const struct vol_replica
 	dr->n_portals = vr->n_portals;
 	dr->outdated = vr->outdated;
 	dr->state = STATE_ABSENT;
-	return desc_set_string(&dr->dhchap_key, vr->dhchap_key) < 0 ? -ENOMEM : 0;
+	dr->tls = vr->tls;
+	if (desc_set_string(&dr->dhchap_key, vr->dhchap_key) < 0 ||
+	    desc_set_string(&dr->dhchap_ctrl_key, vr->dhchap_ctrl_key) < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 int desc_to_volume(const struct desc *d, struct vol_volume **ret)
@@ -167,7 +172,9 @@ int desc_to_volume(const struct desc *d, struct vol_volume **ret)
 			if (vol_portal_parse(dr->portals[k], &vr->portals[k], NULL) < 0)
 				return -EBADMSG;
 		vr->n_portals = dr->n_portals;
-		if (desc_set_string(&vr->dhchap_key, dr->dhchap_key) < 0)
+		vr->tls = dr->tls;
+		if (desc_set_string(&vr->dhchap_key, dr->dhchap_key) < 0 ||
+		    desc_set_string(&vr->dhchap_ctrl_key, dr->dhchap_ctrl_key) < 0)
 			return -ENOMEM;
 	}
 	*ret = TAKE_PTR(v);

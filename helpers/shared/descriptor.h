@@ -32,16 +32,18 @@
  *                     "portals": [ "tcp://127.0.0.1:4420", … ],
  *                     "outdated": false, "state": "absent",
  *                     "device": null | "/dev/nvme1n1",
- *                     "dhchap-key": null | "/path" }, … ],
+ *                     "dhchap-key": null | "/path",
+ *                     "dhchap-ctrl-key": null | "/path", "tls": false }, … ],
  *     "record-stale": false }
  *
  * Readers ignore unknown keys, so a key may be added without a version bump;
  * removing, renaming or retyping one needs a new version.  Version 2 made
  * "uuid" nullable and added "nguid" and "nsid" (at least one is set);
- * version 1 files (a UUID for every replica) are still read.  "dhchap-key"
- * (what the monitor reconnects with) and "record-stale" (the monitor could
- * not write the in-sync record) were added later: absent, they are null
- * and false.
+ * version 1 files (a UUID for every replica) are still read.  "dhchap-key",
+ * "dhchap-ctrl-key" and "tls" (what the monitor reconnects with: the key
+ * files' paths, never a key) and "record-stale" (the monitor could not
+ * write the in-sync record) were added later: absent, they are null and
+ * false.
  *
  * Errors: content that is not a valid descriptor (malformed or truncated
  * JSON, trailing data, wrong format/version, foreign volume, missing or
@@ -93,8 +95,10 @@ struct desc_replica {
 	unsigned n_portals;
 	bool outdated; /* outdated = yes in the volume file */
 	enum state state;
-	char *device;	  /* "/dev/nvme1n1", or NULL */
-	char *dhchap_key; /* dhchap-key of the volume file, or NULL */
+	char *device;	       /* "/dev/nvme1n1", or NULL */
+	char *dhchap_key;      /* dhchap-key of the volume file, or NULL */
+	char *dhchap_ctrl_key; /* dhchap-ctrl-key of the volume file, or NULL */
+	bool tls;	       /* tls of the volume file (the replica's or [volume]'s) */
 };
 
 struct desc {

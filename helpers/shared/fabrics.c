@@ -17,11 +17,48 @@
 
 #include "device.h"
 #include "fabrics.h"
+#include "fabsec.h"
 #include "hostid.h"
 #include "log.h"
 #include "macro.h"
+#include "secret.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(nvme_root_t, nvme_free_tree);
+/* libnvme keeps each controller's DH-HMAC-CHAP keys as it read them from
+ * sysfs (dhchap_secret, dhchap_ctrl_secret) or was given them, and frees
+ * them as they are: wiped here first. */
+static void wipe(const char *s)
+{
+	if (s)
+		explicit_bzero((char *)s, strlen(s));
+}
+
+static void wipe_ctrl_keys(nvme_ctrl_t c)
+{
+	wipe(nvme_ctrl_get_dhchap_host_key(c));
+	wipe(nvme_ctrl_get_dhchap_key(c));
+}
+
+static void free_tree(nvme_root_t root)
+{
+	nvme_host_t h;
+	nvme_subsystem_t s;
+	nvme_ctrl_t c;
+
+	if (!root)
+		return;
+	nvme_for_each_host (root, h) {
+		wipe(nvme_host_get_dhchap_key(h));
+		nvme_for_each_subsystem (h, s)
+			nvme_subsystem_for_each_ctrl (s, c)
+				wipe_ctrl_keys(c);
+	}
+	nvme_free_tree(root);
+}
+
+static inline void nvme_free_treep(nvme_root_t *r)
+{
+	free_tree(*r);
+}
 
 int fab_errno(int e)
 {
@@ -179,18 +216,86 @@ static nvme_ctrl_t find_ctrl(nvme_root_t root, const char *nqn, const struct vol
 	return NULL;
 }
 
+/* Reads a key file of replica @r into @ret; logs why not.
+ * Return: 0, or -EKEYREJECTED (logged). */
+static int read_key(const struct vol_replica *r, const char *what, const char *path, char **ret)
+{
+	int k = secret_read(path, ret);
+
+	if (k < 0) {
+		log_error("Replica %s: %s %s %s.", r->name, what, path, secret_strerror(k));
+		return -EKEYREJECTED;
+	}
+	return 0;
+}
+
+/* After a connect with a dhchap-key: the kernel says "qid 0:
+ * authenticated" of the new controller (nvmf_connect_admin_queue()), or
+ * it was connected without authentication (the target did not ask) and
+ * is disconnected here.  A failed connect is told apart by the kernel's
+ * "authentication failed" (of any controller: the failed one has no name
+ * we know). */
+static int verify_auth(const struct vol_replica *r, const struct vol_portal *p, int kmsg, nvme_ctrl_t c,
+		       int connect_err)
+{
+	int k;
+
+	if (connect_err) {
+		k = fabsec_kmsg_find(kmsg, NULL, "qid 0: authentication failed");
+		if (k > 0) {
+			log_error("Replica %s (%s) through %s:%s: authentication failed: the target "
+				  "refused the dhchap-key (or, with dhchap-ctrl-key, the host refused "
+				  "the target's).",
+				  r->name, r->nqn, p->traddr, p->trsvcid);
+			return -EKEYREJECTED;
+		}
+		return -connect_err;
+	}
+	k = fabsec_kmsg_find(kmsg, nvme_ctrl_get_name(c), "qid 0: authenticated");
+	if (k > 0)
+		return 0;
+	log_error("Replica %s (%s) through %s:%s: controller %s was connected without "
+		  "authentication (the target did not ask for it), although the replica has a "
+		  "dhchap-key: disconnected.",
+		  r->name, r->nqn, p->traddr, p->trsvcid, nvme_ctrl_get_name(c));
+	if (nvme_disconnect_ctrl(c) < 0)
+		log_error_errno(fab_errno(errno), "Failed to disconnect %s: %m", nvme_ctrl_get_name(c));
+	return -EKEYREJECTED;
+}
+
 static int connect_portal(nvme_root_t root, nvme_host_t host, const struct vol_volume *v,
 			  const struct vol_replica *r, const struct vol_portal *p)
 {
+	_cleanup_secret_ char *host_key = NULL, *ctrl_key = NULL;
+	_cleanup_close_ int kmsg = -EBADF;
 	struct nvme_fabrics_config cfg;
 	char traddr[sizeof(p->traddr)], iface[IF_NAMESIZE];
 	nvme_ctrl_t c;
-	int r_zone;
+	int r_zone, k, err = 0;
 
 	/* -ENODEV: no interface of that index; the caller names the portal. */
 	r_zone = portal_zone(p, traddr, iface);
 	if (r_zone < 0)
 		return r_zone;
+	if (r->dhchap_key) {
+		k = read_key(r, "dhchap-key", r->dhchap_key, &host_key);
+		if (k < 0)
+			return k;
+		if (r->dhchap_ctrl_key) {
+			k = read_key(r, "dhchap-ctrl-key", r->dhchap_ctrl_key, &ctrl_key);
+			if (k < 0)
+				return k;
+		}
+		/* Positioned before the connect: its messages come after. */
+		kmsg = fabsec_kmsg_open();
+		if (kmsg < 0) {
+			log_error_errno(kmsg,
+					"Replica %s: cannot read the kernel log to verify its "
+					"authentication (/dev/kmsg): %m; not connected.",
+					r->name);
+			return -EKEYREJECTED;
+		}
+	}
 	c = nvme_create_ctrl(root, r->nqn, transport_name(p->transport), traddr, NULL,
 			     iface[0] ? iface : NULL,
 			     p->transport == VOL_TRANSPORT_FC ? NULL : p->trsvcid);
@@ -201,38 +306,146 @@ static int connect_portal(nvme_root_t root, nvme_host_t host, const struct vol_v
 	cfg.reconnect_delay = (int)v->reconnect_delay;
 	cfg.ctrl_loss_tmo = v->ctrl_loss_tmo;
 	cfg.fast_io_fail_tmo = kernel_fast_io_fail(v);
-	if (r->dhchap_key) {
-		_cleanup_free_ char *key = NULL;
-		_cleanup_fclose_ FILE *f = fopen(r->dhchap_key, "re");
-		size_t n = 0;
-
-		if (!f || getline(&key, &n, f) < 0)
-			return log_error_errno(errno ? errno : EIO,
-					       "Failed to read dhchap-key %s of replica %s: %m",
-					       r->dhchap_key, r->name);
-		key[strcspn(key, "\r\n")] = 0;
-		nvme_ctrl_set_dhchap_host_key(c, key);
-	}
-	if (nvmf_add_ctrl(host, c, &cfg) < 0) {
-		int e = fab_errno(errno);
-
+	cfg.tls = r->tls;
+	if (host_key)
+		nvme_ctrl_set_dhchap_host_key(c, host_key);
+	if (ctrl_key)
+		nvme_ctrl_set_dhchap_key(c, ctrl_key);
+	if (nvmf_add_ctrl(host, c, &cfg) < 0)
+		err = fab_errno(errno);
+	wipe_ctrl_keys(c);
+	if (host_key) {
+		k = verify_auth(r, p, kmsg, c, err);
+		if (k < 0) {
+			nvme_free_ctrl(c);
+			return k;
+		}
+	} else if (err) {
 		nvme_free_ctrl(c);
-		return -e;
+		return -err;
+	}
+	if (r->tls && !fabsec_tls_active(nvme_ctrl_get_name(c))) {
+		log_error("Replica %s (%s) through %s:%s: controller %s was connected without TLS, "
+			  "although the replica has tls = yes: disconnected.",
+			  r->name, r->nqn, p->traddr, p->trsvcid, nvme_ctrl_get_name(c));
+		if (nvme_disconnect_ctrl(c) < 0)
+			log_error_errno(fab_errno(errno), "Failed to disconnect %s: %m",
+					nvme_ctrl_get_name(c));
+		nvme_free_ctrl(c);
+		return -EKEYREJECTED;
 	}
 	ctrl_apply_timeouts(v, nvme_ctrl_get_name(c));
-	log_info("Connected replica %s (%s) through %s %s:%s as %s.", r->name, r->nqn,
-		 transport_name(p->transport), p->traddr, p->trsvcid, nvme_ctrl_get_name(c));
+	log_info("Connected replica %s (%s) through %s %s:%s as %s%s.", r->name, r->nqn,
+		 transport_name(p->transport), p->traddr, p->trsvcid, nvme_ctrl_get_name(c),
+		 host_key ? (ctrl_key ? ", authenticated both ways" : ", authenticated") : "");
 	return 1;
+}
+
+/* Writes @key to the controller's attribute @attr (dhchap_secret or
+ * dhchap_ctrl_secret): the kernel keeps it for every reconnect from now on
+ * and re-authenticates (nvme_ctrl_dhchap_secret_store(), 6.0). */
+static int ctrl_key_write(const char *ctrl, const char *attr, const char *key)
+{
+	char path[128];
+	_cleanup_close_ int fd = -EBADF;
+	size_t n = strlen(key);
+
+	snprintf(path, sizeof(path), "/sys/class/nvme/%s/%s", ctrl, attr);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, key, n) != (ssize_t)n)
+		return -errno;
+	return 0;
+}
+
+static bool key_unset(const char *has)
+{
+	return !has || !*has || streq(has, "none");
+}
+
+/* The key the kernel holds for the controller (its attribute @attr,
+ * "none" without), read from sysfs: libnvme's scan may not have it. */
+static int ctrl_key_read(const char *ctrl, const char *attr, char buf[static SECRET_MAX + 2])
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/sys/class/nvme/%s/%s", ctrl, attr);
+	return dev_attr_read(path, buf, SECRET_MAX + 2);
+}
+
+/* A controller found connected serves a replica with a dhchap-key only if
+ * it was connected with a key (its dhchap_secret attribute, 6.0), as
+ * connect_portal() does and then verifies; one connected without (by
+ * hand) is not this replica's to use.  One with another key was connected
+ * with the key file's old content: the file's key (and controller key)
+ * replace it, and the kernel authenticates with them from now on, on a
+ * reconnect too.  That is how a rotated key reaches a replica that is
+ * reconnecting in vain (systemctl reload). */
+static int ctrl_keys_sync(const struct vol_replica *r, nvme_ctrl_t c)
+{
+	_cleanup_secret_ char *key = NULL, *ckey = NULL;
+	const char *name = nvme_ctrl_get_name(c);
+	char has[SECRET_MAX + 2] = "";
+	int k;
+
+	if (!r->dhchap_key)
+		return 0;
+	k = ctrl_key_read(name, "dhchap_secret", has);
+	if (k < 0 || key_unset(has)) {
+		explicit_bzero(has, sizeof(has));
+		log_error("Replica %s (%s): controller %s is connected already, but without "
+			  "authentication (connected by hand?): not used; disconnect it, then "
+			  "start again.",
+			  r->name, r->nqn, name);
+		return -EKEYREJECTED;
+	}
+	k = read_key(r, "dhchap-key", r->dhchap_key, &key);
+	if (k >= 0 && r->dhchap_ctrl_key)
+		k = read_key(r, "dhchap-ctrl-key", r->dhchap_ctrl_key, &ckey);
+	if (k < 0) {
+		explicit_bzero(has, sizeof(has));
+		return k;
+	}
+	k = streq(has, key);
+	explicit_bzero(has, sizeof(has));
+	if (!k) {
+		k = ctrl_key_write(name, "dhchap_secret", key);
+		if (k < 0)
+			return log_error_errno(k, "Replica %s: failed to give controller %s the key of %s: %m",
+					       r->name, name, r->dhchap_key);
+		log_info("Replica %s: controller %s authenticates with the key of %s from now on.",
+			 r->name, name, r->dhchap_key);
+	}
+	if (ckey) {
+		k = ctrl_key_read(name, "dhchap_ctrl_secret", has);
+		k = k >= 0 && streq(has, ckey);
+		explicit_bzero(has, sizeof(has));
+	}
+	if (ckey && !k) {
+		k = ctrl_key_write(name, "dhchap_ctrl_secret", ckey);
+		if (k < 0)
+			return log_error_errno(k,
+					       "Replica %s: failed to give controller %s the controller key "
+					       "of %s: %m",
+					       r->name, name, r->dhchap_ctrl_key);
+		log_info("Replica %s: controller %s checks the target with the key of %s from now on.",
+			 r->name, name, r->dhchap_ctrl_key);
+	}
+	return 0;
 }
 
 int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r)
 {
 	_cleanup_(nvme_free_treep) nvme_root_t root = nvme_scan(NULL);
-	int connected = 0, present = 0, last = 0;
+	int connected = 0, present = 0, last = 0, k0;
 	nvme_host_t host = NULL;
 
 	if (!root)
 		return log_error_errno(errno, "Failed to scan the NVMe topology: %m");
+	k0 = fabsec_replica_check(v->name, r);
+	if (k0 < 0)
+		return k0;
 	for (unsigned i = 0; i < r->n_portals; i++) {
 		const struct vol_portal *p = &r->portals[i];
 		nvme_ctrl_t c = find_ctrl(root, r->nqn, p);
@@ -240,7 +453,13 @@ int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r)
 
 		if (c) {
 			/* Connected already (another volume on the same
-			 * subsystem, or a second start): keep it. */
+			 * subsystem, or a second start): keep it, if it was
+			 * connected with this replica's key. */
+			k = ctrl_keys_sync(r, c);
+			if (k < 0) {
+				last = k;
+				continue;
+			}
 			log_debug("Replica %s: %s already connected as %s.", r->name, p->traddr,
 				  nvme_ctrl_get_name(c));
 			ctrl_apply_timeouts(v, nvme_ctrl_get_name(c));
@@ -257,8 +476,9 @@ int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r)
 			continue;
 		}
 		if (k < 0) {
-			log_warning_errno(k, "Failed to connect replica %s (%s) through %s:%s: %m",
-					  r->name, r->nqn, p->traddr, p->trsvcid);
+			if (k != -EKEYREJECTED) /* logged there, as the refusal it is */
+				log_warning_errno(k, "Failed to connect replica %s (%s) through %s:%s: %m",
+						  r->name, r->nqn, p->traddr, p->trsvcid);
 			last = k;
 			continue;
 		}

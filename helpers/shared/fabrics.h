@@ -27,8 +27,16 @@
  * volume of one replica.
  * Each portal that fails is warned about here, once, with its address and
  * the reason; the caller does not warn again for the replica.
+ * A replica with a dhchap-key (and dhchap-ctrl-key) or tls = yes is
+ * connected only as secured as that, verified after the connect
+ * (fabsec.h): a controller the kernel connected without authenticating or
+ * without TLS is disconnected again.  The keys are read from their files
+ * (secret.h) for the connect and wiped right after.
  * Return: number of portals connected now (>= 0) if at least one portal
- * has a controller afterwards, else the last error; the error of
+ * has a controller afterwards, else the last error: -EKEYREJECTED when
+ * authentication or TLS failed or was not done, or a key file was refused
+ * (logged here at error level, naming the replica); -EOPNOTSUPP when the
+ * kernel cannot do what the replica asks (logged); the error of
  * hostid_get() (logged there) if the identity cannot be had.
  */
 int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r);

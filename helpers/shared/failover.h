@@ -63,6 +63,13 @@ struct fo_track {
 	pid_t deleting;	  /* the child deleting its controllers, or 0 */
 	pid_t connecting; /* the child connecting it again, or 0 */
 	bool held;	  /* lost, kept for another volume's sake (logged once) */
+	/* The key files' state when a connect was tried (connect_keys) and
+	 * when one was refused for its authentication (refused_keys, 0:
+	 * none refused), when (refused_at, usec) and how many times in a
+	 * row (refused): retried at once when the key files change, else
+	 * after a back-off (reconcile.c). */
+	uint64_t connect_keys, refused_keys, refused_at;
+	unsigned refused;
 };
 
 struct fo_volume {

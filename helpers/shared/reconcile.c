@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "blk.h"
@@ -108,14 +111,92 @@ static struct fo_track *track_of(struct pass *p, const char *name)
  * a connect to a silent portal takes the kernel's TCP connect timeout,
  * and the monitor must go on watching meanwhile.  The next pass after the
  * child ended sees the namespace (udev) or retries. */
+/* How often a replica whose authentication was refused is looked at for a
+ * changed key file, and when it is tried again with the same keys: the
+ * target may have been mid-change (nvmet refused a right key once, right
+ * after a refusal, in the guest suite), but every try is logged and may
+ * hold a connect for a minute. */
+#define KEYS_RECHECK_MS 10000
+#define REFUSED_RETRY_MIN_MS 30000
+#define REFUSED_RETRY_MAX_MS 600000
+
+/* The state of one key file (inode, size, change time), folded in. */
+static uint64_t key_state(uint64_t h, const char *path)
+{
+	struct stat st;
+
+	if (!path)
+		return h;
+	if (lstat(path, &st) < 0)
+		return h * 31 + 1;
+	h = h * 1000003 ^ (uint64_t)st.st_ino;
+	h = h * 1000003 ^ (uint64_t)st.st_size;
+	h = h * 1000003 ^ (uint64_t)st.st_ctim.tv_sec;
+	return h * 1000003 ^ (uint64_t)st.st_ctim.tv_nsec;
+}
+
+static uint64_t keys_state(const struct desc_replica *r)
+{
+	return key_state(key_state(1, r->dhchap_key), r->dhchap_ctrl_key) | 1;
+}
+
+void reconcile_connect_done(struct fo_track *t, int status)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == RECONCILE_EXIT_REFUSED) {
+		t->refused = t->refused_keys == t->connect_keys ? t->refused + 1 : 1;
+		t->refused_keys = t->connect_keys;
+		t->refused_at = now_usec();
+	} else {
+		t->refused_keys = 0;
+		t->refused = 0;
+	}
+	t->connecting = 0;
+}
+
+/* Milliseconds until a replica refused @n times in a row is tried again. */
+static uint64_t refused_backoff_ms(unsigned n)
+{
+	uint64_t ms = REFUSED_RETRY_MIN_MS;
+
+	for (unsigned i = 1; i < n && ms < REFUSED_RETRY_MAX_MS; i++)
+		ms *= 2;
+	return ms < REFUSED_RETRY_MAX_MS ? ms : REFUSED_RETRY_MAX_MS;
+}
+
+/* Asks for another pass within @ms (the soonest of all replicas'). */
+static void retry_within(struct pass *p, uint64_t ms)
+{
+	if (p->retry_ms < 0 || ms < (uint64_t)p->retry_ms)
+		p->retry_ms = (int)ms;
+}
+
 static void reconnect(struct pass *p, struct desc_replica *r)
 {
 	struct fo_track *t = track_of(p, r->name);
+	uint64_t keys = keys_state(r);
 	pid_t pid;
 
-	p->retry_ms = (int)(p->d->settings.reconnect_delay ? p->d->settings.reconnect_delay : 1) * 1000;
-	if ((t && t->connecting > 0) || fab_count_ctrls(r->nqn) > 0)
+	if ((t && t->connecting > 0) || fab_count_ctrls(r->nqn) > 0) {
+		retry_within(p, (p->d->settings.reconnect_delay ?: 1) * 1000ULL);
 		return;
+	}
+	/* Refused with these keys: a retry is likely refused again (and
+	 * logged, and may take the kernel a minute to fail).  The key files
+	 * are looked at now and then; a reload connects at once. */
+	if (t && t->refused_keys == keys) {
+		uint64_t due = t->refused_at + refused_backoff_ms(t->refused) * 1000, now = now_usec();
+
+		if (now < due) {
+			uint64_t left_ms = (due - now) / 1000 + 1;
+
+			retry_within(p, left_ms < KEYS_RECHECK_MS ? left_ms : KEYS_RECHECK_MS);
+			return;
+		}
+	}
+	retry_within(p, (p->d->settings.reconnect_delay ?: 1) * 1000ULL);
+	if (t && t->refused_keys && t->refused_keys != keys)
+		log_info("%s: the key files of replica %s changed; connecting it again.", p->d->volume,
+			 r->name);
 	pid = fork();
 	if (pid < 0) {
 		log_warning_errno(errno, "%s: cannot start reconnecting replica %s: %m", p->d->volume,
@@ -128,13 +209,25 @@ static void reconnect(struct pass *p, struct desc_replica *r)
 		 * reload on, not from the next reconnect. */
 		_cleanup_vol_ struct vol_volume *v = NULL;
 		unsigned i = (unsigned)(r - p->d->replicas);
+		int k;
 
 		if (desc_to_volume(p->d, &v) < 0)
 			_exit(EXIT_FAILURE);
-		_exit(fab_connect_replica(v, &v->replicas[i]) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+		k = fab_connect_replica(v, &v->replicas[i]);
+		if (k == -EKEYREJECTED) {
+			log_warning("%s: replica %s is tried again when its key files change, on "
+				    "systemctl reload nvmf-raid@%s, or in %" PRIu64 " s.",
+				    p->d->volume, r->name, p->d->volume,
+				    refused_backoff_ms(t && t->refused_keys == keys ? t->refused + 1 : 1) /
+					    1000);
+			_exit(RECONCILE_EXIT_REFUSED);
+		}
+		_exit(k < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 	}
-	if (t)
+	if (t) {
 		t->connecting = pid;
+		t->connect_keys = keys;
+	}
 }
 
 static enum state observed(struct pass *p, struct desc_replica *r, const char *node)

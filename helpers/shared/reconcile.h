@@ -15,6 +15,19 @@
 #include "descriptor.h"
 #include "failover.h"
 
+/* The exit status of a reconnect child whose replica's authentication or
+ * TLS was refused (fab_connect_replica() -EKEYREJECTED): tried again at
+ * once when its key files change, else after 30 s, 1, 2, 4, 8 and then
+ * every 10 minutes (reconcile_connect_done()). */
+#define RECONCILE_EXIT_REFUSED 77
+
+/**
+ * reconcile_connect_done() - a reconnect child of @t ended with @status
+ * @t:		the replica's track (its connecting child is @t->connecting)
+ * @status:	the child's wait status
+ */
+void reconcile_connect_done(struct fo_track *t, int status);
+
 /**
  * reconcile_record() - write /var/lib/nvmf-raid/VOLUME.json (in-sync set
  * of @d, its array UUID and event count) if the set changed; nothing for

@@ -121,6 +121,18 @@ static int parse_key_file(struct vol_ctx *ctx, const struct vol_key *k, const ch
 	return *FIELD(base, k, char *) ? 0 : vol_key_err(ctx, "out of memory");
 }
 
+/* A replica's tls overrides [volume] tls; load_replica() applies the
+ * volume's where the replica has none. */
+static int parse_replica_tls(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
+{
+	struct vol_replica *rep = base;
+	int r = parse_bool(ctx, k, value, base);
+
+	if (r >= 0)
+		rep->tls_line = ctx->line ? ctx->line : 1;
+	return r;
+}
+
 static int parse_nqn(struct vol_ctx *ctx, const struct vol_key *k, const char *value, void *base)
 {
 	struct vol_replica *rep = base;
@@ -305,6 +317,7 @@ static const struct vol_key volume_keys[] = {
 	  .min = 0,
 	  .max = VOL_REBUILD_RATE_MAX,
 	  .empty_ok = true },
+	{ .name = "tls", .parse = parse_bool, .offset = offsetof(struct vol_volume, tls) },
 };
 
 static const struct vol_key replica_keys[] = {
@@ -318,6 +331,11 @@ static const struct vol_key replica_keys[] = {
 	  .parse = parse_key_file,
 	  .offset = offsetof(struct vol_replica, dhchap_key),
 	  .empty_ok = true },
+	{ .name = "dhchap-ctrl-key",
+	  .parse = parse_key_file,
+	  .offset = offsetof(struct vol_replica, dhchap_ctrl_key),
+	  .empty_ok = true },
+	{ .name = "tls", .parse = parse_replica_tls, .offset = offsetof(struct vol_replica, tls) },
 };
 
 const char *vol_ini_get(dictionary *d, const char *section, const char *key)
@@ -418,8 +436,15 @@ static void load_replica(struct vol_ctx *ctx, dictionary *d, const struct vol_sc
 	if (!section_has_ns_key(sec))
 		vol_err(ctx, 0, sec->line, sec->name, NULL,
 			"no namespace: give uuid, nguid or nsid (the namespace within the subsystem)");
+	if (!rep.tls_line)
+		rep.tls = v->tls;
+	if (rep.dhchap_ctrl_key && !rep.dhchap_key)
+		vol_err(ctx, 0, sec->line, sec->name, "dhchap-ctrl-key",
+			"a controller key needs a host key: bidirectional authentication is "
+			"the host's key and the controller's (set dhchap-key too)");
 	if (++*n_total > VOL_REPLICAS_MAX) {
 		free(rep.dhchap_key);
+		free(rep.dhchap_ctrl_key);
 		return;
 	}
 	v->replicas[v->n_replicas++] = rep;
@@ -653,8 +678,10 @@ void vol_free(struct vol_volume *v)
 {
 	if (!v)
 		return;
-	for (unsigned i = 0; i < v->n_replicas; i++)
+	for (unsigned i = 0; i < v->n_replicas; i++) {
 		free(v->replicas[i].dhchap_key);
+		free(v->replicas[i].dhchap_ctrl_key);
+	}
 	free(v->notify);
 	free(v->path);
 	free(v);

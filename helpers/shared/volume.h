@@ -74,7 +74,10 @@ struct vol_replica {
 	struct vol_portal portals[VOL_PORTALS_MAX];
 	unsigned n_portals;
 	bool outdated;
-	char *dhchap_key;			   /* path of the key file, or NULL */
+	char *dhchap_key;			   /* path of the host key file, or NULL */
+	char *dhchap_ctrl_key;			   /* path of the controller key file, or NULL */
+	bool tls;				   /* NVMe/TCP TLS (tls, else [volume] tls) */
+	unsigned tls_line;			   /* line of its tls key, 0 if absent */
 	unsigned line;				   /* line of the section header */
 	unsigned uuid_line, nguid_line, nsid_line; /* lines of its keys, 0 if absent */
 };
@@ -93,6 +96,7 @@ struct vol_volume {
 	unsigned keep_alive_tmo;   /* 1..3600 */
 	char *notify;		   /* absolute path, or NULL */
 	int rebuild_rate;	   /* KiB/s, 0: md's default, -1: host.conf's */
+	bool tls;		   /* tls: the default of its replicas */
 
 	struct vol_replica replicas[VOL_REPLICAS_MAX];
 	unsigned n_replicas;

@@ -256,25 +256,34 @@ static const char golden[] =
 	"      \"outdated\": false,\n"
 	"      \"state\": \"absent\",\n"
 	"      \"device\": null,\n"
-	"      \"dhchap-key\": null\n"
+	"      \"dhchap-key\": null,\n"
+	"      \"dhchap-ctrl-key\": null,\n"
+	"      \"tls\": false\n"
 	"    }\n"
 	"  ],\n"
 	"  \"record-stale\": false\n"
 	"}\n";
 
-/* What a descriptor written before "dhchap-key" and "record-stale" holds. */
+/* @buf without its first @cut. */
+static void cut_out(char *buf, const char *cut)
+{
+	char *p = strstr(buf, cut);
+
+	if (!p)
+		abort();
+	memmove(p, p + strlen(cut), strlen(p + strlen(cut)) + 1);
+}
+
+/* What a descriptor written before "dhchap-key", "dhchap-ctrl-key", "tls"
+ * and "record-stale" holds. */
 static const char *old_layout(void)
 {
 	static char buf[sizeof(golden)];
-	char *p;
 
 	snprintf(buf, sizeof(buf), "%s", golden);
-	p = strstr(buf, ",\n      \"dhchap-key\": null");
-	memmove(p, p + STRLEN(",\n      \"dhchap-key\": null"),
-		strlen(p + STRLEN(",\n      \"dhchap-key\": null")) + 1);
-	p = strstr(buf, ",\n  \"record-stale\": false");
-	memmove(p, p + STRLEN(",\n  \"record-stale\": false"),
-		strlen(p + STRLEN(",\n  \"record-stale\": false")) + 1);
+	cut_out(buf,
+		",\n      \"dhchap-key\": null,\n      \"dhchap-ctrl-key\": null,\n      \"tls\": false");
+	cut_out(buf, ",\n  \"record-stale\": false");
 	return buf;
 }
 
@@ -289,15 +298,25 @@ static void test_added_keys(void)
 	const char *o = old_layout();
 
 	is_int(desc_parse(o, strlen(o), "db1", &old), 0, "a descriptor without the added keys is read");
-	ok(old && !old->replicas[0].dhchap_key && !old->record_stale, "  ... as no key, record not stale");
+	ok(old && !old->replicas[0].dhchap_key && !old->replicas[0].dhchap_ctrl_key &&
+		   !old->replicas[0].tls && !old->record_stale,
+	   "  ... as no keys, no TLS, record not stale");
 
 	desc_set_string(&d->replicas[1].dhchap_key, "/etc/nvme/db1-r1.key");
+	desc_set_string(&d->replicas[1].dhchap_ctrl_key, "/etc/nvme/db1-r1.ctrl.key");
+	d->replicas[1].tls = true;
 	d->record_stale = true;
 	text = serialise(d);
+	ok(!strstr(text, "DHHC-1"), "added keys: the paths of the key files, no key");
 	is_int(desc_parse(text, strlen(text), "db1", &back), 0, "added keys: parses");
 	ok(back && !back->replicas[0].dhchap_key && back->replicas[1].dhchap_key &&
 		   streq(back->replicas[1].dhchap_key, "/etc/nvme/db1-r1.key") && back->record_stale,
 	   "added keys: read back");
+	ok(back && !back->replicas[0].dhchap_ctrl_key && !back->replicas[0].tls &&
+		   back->replicas[1].dhchap_ctrl_key &&
+		   streq(back->replicas[1].dhchap_ctrl_key, "/etc/nvme/db1-r1.ctrl.key") &&
+		   back->replicas[1].tls,
+	   "added keys: the controller key and tls read back");
 	reject_replaced(text, "\"/etc/nvme/db1-r1.key\"", "\"db1-r1.key\"", "relative dhchap-key");
 	reject_replaced(text, "\"record-stale\": true", "\"record-stale\": 1",
 			"record-stale not a boolean");
@@ -315,6 +334,9 @@ static void test_added_keys(void)
 		   "  ... replica %u: nqn, namespace, portals", i);
 	ok(v && !v->replicas[0].dhchap_key && streq(v->replicas[1].dhchap_key, "/etc/nvme/db1-r1.key"),
 	   "  ... the key path, from the descriptor");
+	ok(v && !v->replicas[0].dhchap_ctrl_key && !v->replicas[0].tls &&
+		   streq(v->replicas[1].dhchap_ctrl_key, "/etc/nvme/db1-r1.ctrl.key") && v->replicas[1].tls,
+	   "  ... the controller key path and tls, from the descriptor");
 	free_volume(orig);
 }
 

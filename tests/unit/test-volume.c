@@ -30,8 +30,8 @@
 #define UUID2 "4a5b6c7d-1111-4222-8333-944455556666"
 #define PORTAL1 "tcp://127.0.0.1:4420"
 
-/* contract.md "Volume files", verbatim but for the keys of issues to come
- * (write-mostly, dhchap-ctrl-key, tls); conf/example.conf is the same. */
+/* contract.md "Volume files", verbatim but for the key of an issue to come
+ * (write-mostly); conf/example.conf is the same. */
 static const char contract_example[] =
 	"[volume]\n"
 	"# every key optional; defaults shown\n"
@@ -51,7 +51,9 @@ static const char contract_example[] =
 	"# nsid = 10                                    ; namespace id within the subsystem\n"
 	"portals = tcp://127.0.0.1:4420, tcp://[::1]:4421   ; 1..16, comma or space separated\n"
 	"outdated = no           ; yes: the backend knows this replica is stale; never start from it\n"
-	"dhchap-key =            ; optional NVMe in-band auth host key (file must then be mode 0600)\n";
+	"dhchap-key =            ; optional NVMe in-band auth host key (file must then be mode 0600)\n"
+	"dhchap-ctrl-key =       ; optional controller key for bidirectional auth (same rules)\n"
+	"tls = no                ; yes: NVMe/TCP TLS (kernel with TLS and tlshd); see nvmf-raid.conf(5)\n";
 
 static char dir[] = "/tmp/nvmf-raid-test-volume.XXXXXX";
 static char etc_dir[256], run_dir[256];
@@ -138,8 +140,9 @@ static char *replica_with(const char *key, const char *value)
 			 extra ? key : "", extra ? " = " : "", extra ? value : "", extra ? "\n" : "");
 }
 
-static const char *const replica_keys[] = { "nqn",     "uuid",	   "nguid",	"nsid",
-					    "portals", "outdated", "dhchap-key" };
+static const char *const replica_keys[] = { "nqn",     "uuid",	   "nguid",	 "nsid",
+					    "portals", "outdated", "dhchap-key", "dhchap-ctrl-key",
+					    "tls" };
 
 /* One TAP line: @key = @value in its section is accepted or refused with a
  * message naming the section and the key. */
@@ -353,6 +356,13 @@ static const struct {
 	{ "dhchap-key", "", true },
 	{ "dhchap-key", "keys/host.key", false },
 	{ "dhchap-key", "/nonexistent/host.key", false },
+	{ "dhchap-ctrl-key", "", true },
+	{ "dhchap-ctrl-key", "keys/ctrl.key", false },
+	{ "dhchap-ctrl-key", "/nonexistent/ctrl.key", false },
+	{ "tls", "yes", true },
+	{ "tls", "no", true },
+	{ "tls", "required", false },
+	{ "tls", "", false },
 };
 
 static void test_keys(void)
@@ -609,6 +619,7 @@ static void test_example(void)
 	is_str(v->replicas[0].portals[1].traddr, "::1", "second portal address");
 	is_str(v->replicas[0].portals[1].trsvcid, "4421", "second portal port");
 	ok(!v->replicas[0].outdated && !v->replicas[0].dhchap_key, "outdated no, no key");
+	ok(!v->replicas[0].dhchap_ctrl_key && !v->replicas[0].tls, "no controller key, no TLS");
 	vol_free(v);
 }
 
@@ -991,6 +1002,68 @@ static void test_dhchap_key(void)
 	unlink(key);
 }
 
+/* dhchap-ctrl-key: bidirectional authentication, the host key's rules, and
+ * only with a host key. */
+static void test_dhchap_ctrl_key(void)
+{
+	_cleanup_free_ char *hkey = xasprintf("%s/host.key", dir), *ckey = xasprintf("%s/ctrl.key", dir);
+	_cleanup_free_ char *both = NULL, *alone = NULL, *loose = NULL;
+	struct vol_volume *v = NULL;
+
+	write_file(hkey, "DHHC-1:00:x:\n", 13, 0600);
+	write_file(ckey, "DHHC-1:00:y:\n", 13, 0600);
+	both = xasprintf("[replica.a]\nnqn = %s\nuuid = %s\nportals = %s\ndhchap-key = %s\n"
+			 "dhchap-ctrl-key = %s\n",
+			 NQN1, UUID1, PORTAL1, hkey, ckey);
+	alone = xasprintf("[replica.a]\nnqn = %s\nuuid = %s\nportals = %s\ndhchap-ctrl-key = %s\n",
+			  NQN1, UUID1, PORTAL1, ckey);
+	if (geteuid() == 0) {
+		is_int(load(both, &v), 0, "dhchap-key and dhchap-ctrl-key accepted");
+		is_str(v ? v->replicas[0].dhchap_ctrl_key : NULL, ckey, "... the controller key kept");
+		vol_free(v);
+		is_int(load(alone, NULL), -EINVAL, "dhchap-ctrl-key without dhchap-key refused");
+		ok(strstr(errs, "[replica.a] dhchap-ctrl-key: ") && strstr(errs, "needs a host key"),
+		   "... saying why");
+	} else {
+		skip("not root: cannot own a key file by root");
+		skip("not root");
+		skip("not root");
+		skip("not root");
+	}
+	chmod(ckey, 0604);
+	loose = replica_with("dhchap-ctrl-key", ckey);
+	is_int(load(loose, NULL), -EINVAL, "dhchap-ctrl-key: mode 0604 refused");
+	ok(strstr(errs, "[replica.a] dhchap-ctrl-key: '") && strstr(errs, "has mode 0604"),
+	   "... saying why");
+	unlink(hkey);
+	unlink(ckey);
+}
+
+/* tls: a replica's own, else [volume]'s. */
+static void test_tls(void)
+{
+	_cleanup_free_ char *t = NULL;
+	struct vol_volume *v = NULL;
+
+	t = xasprintf("[volume]\ntls = yes\n[replica.a]\nnqn = %s\nuuid = %s\nportals = %s\n"
+		      "[replica.b]\nnqn = %s\nuuid = %s\nportals = %s\ntls = no\n",
+		      NQN1, UUID1, PORTAL1, NQN1, UUID2, PORTAL1);
+	is_int(load(t, &v), 0, "[volume] tls = yes, one replica tls = no");
+	ok(v && v->tls && v->replicas[0].tls && !v->replicas[1].tls,
+	   "... a replica without tls takes the volume's, one with it keeps its own");
+	vol_free(v);
+	free(t);
+	t = xasprintf("[replica.a]\nnqn = %s\nuuid = %s\nportals = %s\ntls = yes\n", NQN1, UUID1, PORTAL1);
+	is_int(load(t, &v), 0, "tls = yes in a replica alone");
+	ok(v && !v->tls && v->replicas[0].tls, "... that replica has TLS");
+	vol_free(v);
+	free(t);
+	t = xasprintf("[volume]\ntls = maybe\n[replica.a]\nnqn = %s\nuuid = %s\nportals = %s\n", NQN1,
+		      UUID1, PORTAL1);
+	is_int(load(t, NULL), -EINVAL, "[volume] tls = maybe refused");
+	ok(strstr(errs, "[volume] tls: 'maybe' is not a boolean"), "... saying why");
+}
+
 /* Writes DIR/@name (a file name) holding replica @rname with @uuid. */
 static char *volume_file(const char *subdir, const char *name, const char *rname, const char *uuid)
 {
@@ -1163,6 +1236,8 @@ int main(void)
 	test_file_names();
 	test_notify();
 	test_dhchap_key();
+	test_dhchap_ctrl_key();
+	test_tls();
 	test_cross();
 	test_find();
 	test_check();

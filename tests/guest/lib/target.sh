@@ -10,6 +10,9 @@
 #   tgt_ns_disable NAME [NSID] / tgt_ns_enable NAME [NSID]
 #   tgt_grow NAME SIZE [NSID]          grow the backing file, announce it
 #   tgt_remove NAME / tgt_remove_all
+#   tgt_auth NAME HOSTNQN KEY [CTRLKEY]  NAME admits HOSTNQN only, which must
+#                                      authenticate with KEY (DH-HMAC-CHAP)
+#                                      and, with CTRLKEY, the target too
 #   tgt_port_make ID ADDR PORT ipv4|ipv6  a port of any address
 #   tgt_raw_add NQN [PORT...]          a subsystem under the NQN as a backend
 #                                      spells it (tgt_add prefixes its own)
@@ -178,12 +181,42 @@ tgt_grow() {
 	echo 1 > "$NVMET/subsystems/$(tgt_nqn "$name")/namespaces/$nsid/revalidate_size"
 }
 
+# tgt_auth NAME HOSTNQN KEY [CTRLKEY] : the kernel target's host entry
+# (hosts/HOSTNQN: dhchap_key, dhchap_ctrl_key, hmac(sha256), ffdhe2048),
+# and NAME admitting that host alone.  One entry per host NQN: the last
+# call's keys hold for every subsystem that admits it.
+tgt_auth() {
+	local s h
+	s=$NVMET/subsystems/$(tgt_nqn "$1")
+	h=$NVMET/hosts/$2
+	[ -d "$h" ] || mkdir "$h" || return 1
+	echo "$3" > "$h/dhchap_key" || return 1
+	if [ -n "${4:-}" ]; then echo "$4" > "$h/dhchap_ctrl_key" || return 1; fi
+	echo "hmac(sha256)" > "$h/dhchap_hash"
+	echo ffdhe2048 > "$h/dhchap_dhgroup"
+	# nvmet refuses a host link while any host is allowed.
+	echo 0 > "$s/attr_allow_any_host"
+	[ -e "$s/allowed_hosts/$2" ] || ln -s "$h" "$s/allowed_hosts/$2"
+}
+
+# tgt_auth_clear : every host entry, once no subsystem admits it.
+tgt_auth_clear() {
+	local h
+	for h in "$NVMET"/hosts/*; do
+		[ -d "$h" ] && rmdir "$h" 2> /dev/null
+	done
+	return 0
+}
+
 tgt_remove() {
-	local name=$1 s nqn p ns
+	local name=$1 s nqn p ns a
 	nqn=$(tgt_nqn "$name")
 	s=$NVMET/subsystems/$nqn
 	[ -d "$s" ] || return 0
 	for p in "$NVMET"/ports/*; do rm -f "$p/subsystems/$nqn"; done
+	for a in "$s"/allowed_hosts/*; do
+		[ -L "$a" ] && rm -f "$a"
+	done
 	for ns in "$s"/namespaces/*; do
 		[ -d "$ns" ] || continue
 		echo 0 > "$ns/enable"
