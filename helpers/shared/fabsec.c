@@ -103,13 +103,14 @@ int fabsec_replica_check(const char *volume, const struct vol_replica *r)
 	if (missing & FABSEC_AUTH)
 		log_error("%s: replica %s has a dhchap-key, but kernel %s has no NVMe in-band "
 			  "authentication (CONFIG_NVME_HOST_AUTH, Linux 6.7; CONFIG_NVME_AUTH "
-			  "before): not connected; an unauthenticated connection is never made "
-			  "in its place.",
+			  "before; Debian 13's kernel, linux-image-amd64 6.12, has it): not "
+			  "connected; an unauthenticated connection is never made in its place.",
 			  volume, r->name, u.release);
 	else
 		log_error("%s: replica %s has tls = yes, but kernel %s has no NVMe/TCP TLS "
-			  "(CONFIG_NVME_TCP_TLS, Linux 6.7): not connected; a connection in clear "
-			  "text is never made in its place.",
+			  "(CONFIG_NVME_TCP_TLS, Linux 6.7; Debian 13's kernel, linux-image-amd64 "
+			  "6.12, has it): not connected; a connection in clear text is never made "
+			  "in its place.",
 			  volume, r->name, u.release);
 	return -EOPNOTSUPP;
 }
