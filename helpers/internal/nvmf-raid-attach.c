@@ -39,6 +39,7 @@
 #include "state-record.h"
 
 #define LINK_TIMEOUT_USEC (30ULL * 1000000) /* udev linking a device we made */
+#define LINK_NUDGE_USEC (5ULL * 1000000)    /* then its change event again */
 /* A replica whose controller is live but whose namespace udev has not
  * announced yet (a busy udev at boot took over 5 s): waited for this much
  * beyond degraded-timeout, which bounds replicas that are not reachable. */
@@ -309,23 +310,61 @@ static int refuse(struct attach *a)
 	}
 }
 
-/* Waits until udev made /dev/nvmf-raid/VOLUME. */
+/* Sends the "change" event of the device the link is to name again: the
+ * array that holds the first member, or the one replica's namespace. */
+static void retrigger_link_target(struct attach *a)
+{
+	char mddev[32], sys[PATH_MAX];
+
+	for (unsigned i = 0; i < a->desc->n_replicas; i++) {
+		const char *dev = a->desc->replicas[i].device;
+
+		if (!dev || strncmp(dev, "/dev/", STRLEN("/dev/")) != 0)
+			continue;
+		if (a->vol->n_replicas > 1) {
+			if (md_holder(NULL, dev, mddev) <= 0)
+				continue;
+			dev = mddev;
+		}
+		snprintf(sys, sizeof(sys), "/sys/class/block/%s", dev + STRLEN("/dev/"));
+		(void)dev_trigger_change(sys);
+		return;
+	}
+}
+
+/* Waits until udev made /dev/nvmf-raid/VOLUME.  udev may have handled the
+ * device's events before it could know the device is ours: after a start
+ * killed during mdadm --assemble (Debian 13, crash_test), the next start
+ * assembled the array and no link came.  Every LINK_NUDGE_USEC without the
+ * link, the device's "change" event is sent again. */
 static int wait_link(struct attach *a)
 {
-	uint64_t deadline = now_usec() + LINK_TIMEOUT_USEC;
+	uint64_t deadline = now_usec() + LINK_TIMEOUT_USEC, nudge = now_usec() + LINK_NUDGE_USEC;
+	bool said = false;
 
 	for (;;) {
 		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
+		uint64_t now;
 		int r;
 
 		if (access(a->link, F_OK) == 0)
 			return 0;
-		r = dev_monitor_next(a->mon, deadline, &dev);
-		if (r < 0)
-			return r;
-		if (r == 0)
+		now = now_usec();
+		if (now >= deadline)
 			return log_error_errno(ETIMEDOUT, "%s: udev did not create %s.", a->vol->name,
 					       a->link);
+		if (now >= nudge) {
+			if (!said)
+				log_info("%s: udev has not made %s yet; sending the device's change "
+					 "event again.",
+					 a->vol->name, a->link);
+			said = true;
+			retrigger_link_target(a);
+			nudge = now + LINK_NUDGE_USEC;
+		}
+		r = dev_monitor_next(a->mon, nudge < deadline ? nudge : deadline, &dev);
+		if (r < 0)
+			return r;
 	}
 }
 
