@@ -41,6 +41,23 @@ tearDown() {
 # status_json VOL : nvmf-raid status --json VOL into $ST; its exit status.
 status_json() { nvmf-raid status --json "$@" > "$ST" 2> /dev/null; }
 
+# md_writes_gt MD N : MD has completed more than N writes (/sys/block/MD/stat).
+md_writes_gt() {
+	local w
+	read -r _ _ _ _ w _ < "/sys/block/$1/stat"
+	[ "$w" -gt "$2" ]
+}
+
+# fio_writing MD : until the fio just started writes to MD (at nice
+# $FIO_NICE it may take seconds to start in a loaded guest: a fault before
+# its first write would prove nothing, and fio stopped before it started
+# reports nothing).
+fio_writing() {
+	local w0
+	read -r _ _ _ _ w0 _ < "/sys/block/$1/stat"
+	wait_until 60 md_writes_gt "$1" "$((w0 + 20))"
+}
+
 since() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN {printf "%.2f", b - a}'; }
 
 link_to() { [ "$(readlink -f "/dev/nvmf-raid/$1")" = "/dev/$2" ]; }
@@ -221,7 +238,7 @@ test_all_replicas_unreachable() {
 		--ioengine=libaio --iodepth=4 --verify=crc32c --verify_backlog=128 --verify_fatal=1 \
 		--time_based --runtime=900 --output=/tmp/fio-tot.log > /dev/null 2>&1 &
 	FIO_PID=$!
-	sleep 1
+	fio_writing "$md" || fail "fio not writing to $md after 60 s"
 	status_json tot
 	assertEquals "before: optimal" optimal "$(jget volumes 0 state)"
 
@@ -308,7 +325,7 @@ test_broken_array() {
 		--ioengine=libaio --iodepth=4 --verify=crc32c --verify_backlog=128 --verify_fatal=1 \
 		--time_based --runtime=900 --output=/tmp/fio-brk.log > /dev/null 2>&1 &
 	FIO_PID=$!
-	sleep 1
+	fio_writing "$md" || fail "fio not writing to $md after 60 s"
 	tgt_vanish brk-r1
 	tgt_vanish brk-r2
 	t0=$(uptime_s)
