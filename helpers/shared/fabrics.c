@@ -96,22 +96,39 @@ static const char *transport_name(enum vol_transport t)
 	return names[t];
 }
 
-/* Writes one controller attribute; order matters for ctrl_loss_tmo,
- * which the kernel stores as a count of reconnect_delay periods. */
-static int ctrl_attr_write(const char *ctrl, const char *attr, int value)
+static int read_attr(const char *ctrl, const char *attr, char *buf, size_t size)
 {
-	char path[128], buf[16];
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "/sys/class/nvme/%s/%s", ctrl, attr) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	return dev_attr_read(path, buf, size);
+}
+
+/* Writes one controller attribute, in one write(). */
+static int ctrl_attr_write_string(const char *ctrl, const char *attr, const char *value)
+{
+	char path[128];
 	_cleanup_close_ int fd = -EBADF;
-	int n;
+	size_t n = strlen(value);
 
 	snprintf(path, sizeof(path), "/sys/class/nvme/%s/%s", ctrl, attr);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = snprintf(buf, sizeof(buf), "%d", value);
-	if (write(fd, buf, (size_t)n) != n)
+	if (write(fd, value, n) != (ssize_t)n)
 		return -errno;
 	return 0;
+}
+
+/* Order matters for ctrl_loss_tmo, which the kernel stores as a count of
+ * reconnect_delay periods. */
+static int ctrl_attr_write(const char *ctrl, const char *attr, int value)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", value);
+	return ctrl_attr_write_string(ctrl, attr, buf);
 }
 
 /* The kernel's fast_io_fail_tmo: the volume's until the monitor takes the
@@ -341,37 +358,9 @@ static int connect_portal(nvme_root_t root, nvme_host_t host, const struct vol_v
 	return 1;
 }
 
-/* Writes @key to the controller's attribute @attr (dhchap_secret or
- * dhchap_ctrl_secret): the kernel keeps it for every reconnect from now on
- * and re-authenticates (nvme_ctrl_dhchap_secret_store(), 6.0). */
-static int ctrl_key_write(const char *ctrl, const char *attr, const char *key)
-{
-	char path[128];
-	_cleanup_close_ int fd = -EBADF;
-	size_t n = strlen(key);
-
-	snprintf(path, sizeof(path), "/sys/class/nvme/%s/%s", ctrl, attr);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, key, n) != (ssize_t)n)
-		return -errno;
-	return 0;
-}
-
 static bool key_unset(const char *has)
 {
 	return !has || !*has || streq(has, "none");
-}
-
-/* The key the kernel holds for the controller (its attribute @attr,
- * "none" without), read from sysfs: libnvme's scan may not have it. */
-static int ctrl_key_read(const char *ctrl, const char *attr, char buf[static SECRET_MAX + 2])
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "/sys/class/nvme/%s/%s", ctrl, attr);
-	return dev_attr_read(path, buf, SECRET_MAX + 2);
 }
 
 /* A controller found connected serves a replica with a dhchap-key only if
@@ -391,7 +380,7 @@ static int ctrl_keys_sync(const struct vol_replica *r, nvme_ctrl_t c)
 
 	if (!r->dhchap_key)
 		return 0;
-	k = ctrl_key_read(name, "dhchap_secret", has);
+	k = read_attr(name, "dhchap_secret", has, sizeof(has));
 	if (k < 0 || key_unset(has)) {
 		explicit_bzero(has, sizeof(has));
 		log_error("Replica %s (%s): controller %s is connected already, but without "
@@ -410,7 +399,9 @@ static int ctrl_keys_sync(const struct vol_replica *r, nvme_ctrl_t c)
 	k = streq(has, key);
 	explicit_bzero(has, sizeof(has));
 	if (!k) {
-		k = ctrl_key_write(name, "dhchap_secret", key);
+		/* The kernel keeps it for every reconnect from now on and
+		 * re-authenticates (nvme_ctrl_dhchap_secret_store(), 6.0). */
+		k = ctrl_attr_write_string(name, "dhchap_secret", key);
 		if (k < 0)
 			return log_error_errno(k, "Replica %s: failed to give controller %s the key of %s: %m",
 					       r->name, name, r->dhchap_key);
@@ -418,12 +409,12 @@ static int ctrl_keys_sync(const struct vol_replica *r, nvme_ctrl_t c)
 			 r->name, name, r->dhchap_key);
 	}
 	if (ckey) {
-		k = ctrl_key_read(name, "dhchap_ctrl_secret", has);
+		k = read_attr(name, "dhchap_ctrl_secret", has, sizeof(has));
 		k = k >= 0 && streq(has, ckey);
 		explicit_bzero(has, sizeof(has));
 	}
 	if (ckey && !k) {
-		k = ctrl_key_write(name, "dhchap_ctrl_secret", ckey);
+		k = ctrl_attr_write_string(name, "dhchap_ctrl_secret", ckey);
 		if (k < 0)
 			return log_error_errno(k,
 					       "Replica %s: failed to give controller %s the controller key "
@@ -437,15 +428,17 @@ static int ctrl_keys_sync(const struct vol_replica *r, nvme_ctrl_t c)
 
 int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r)
 {
-	_cleanup_(nvme_free_treep) nvme_root_t root = nvme_scan(NULL);
+	_cleanup_(nvme_free_treep) nvme_root_t root = NULL;
 	int connected = 0, present = 0, last = 0, k0;
 	nvme_host_t host = NULL;
 
-	if (!root)
-		return log_error_errno(errno, "Failed to scan the NVMe topology: %m");
+	/* Before the scan: a kernel that cannot secure it connects nothing. */
 	k0 = fabsec_replica_check(v->name, r);
 	if (k0 < 0)
 		return k0;
+	root = nvme_scan(NULL);
+	if (!root)
+		return log_error_errno(errno, "Failed to scan the NVMe topology: %m");
 	for (unsigned i = 0; i < r->n_portals; i++) {
 		const struct vol_portal *p = &r->portals[i];
 		nvme_ctrl_t c = find_ctrl(root, r->nqn, p);
@@ -528,15 +521,6 @@ int fab_disconnect_nqn(const char *nqn)
 int fab_count_ctrls(const char *nqn)
 {
 	return for_each_ctrl_of(nqn, false);
-}
-
-static int read_attr(const char *ctrl, const char *attr, char *buf, size_t size)
-{
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "/sys/class/nvme/%s/%s", ctrl, attr) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	return dev_attr_read(path, buf, size);
 }
 
 bool fab_ctrl_live(const char *nqn)
