@@ -170,9 +170,7 @@ static bool failover_tick(struct fo_volume *fo)
 	for (unsigned i = 0; i < fo->n; i++) {
 		struct fo_track *t = &fo->r[i];
 
-		if (t->head[0])
-			(void)fo_sample(t->head, fo->fail_over ? fo_io_timeout_ms(fo->tmo_sec) : 0,
-					&smp[i]);
+		(void)fo_sample(t, fo->fail_over ? fo_io_timeout_ms(fo->tmo_sec) : 0, &smp[i]);
 		(void)fo_update(t, &smp[i], now, tmo);
 	}
 	suspend_tick(fo, now);
@@ -270,6 +268,26 @@ static int passes(struct udev *udev, const char *name, struct fo_volume *fo, cha
 	return r;
 }
 
+/* Drains the udev monitor: one reconcile covers a burst of events.
+ * Return: whether one of them is of a device of volume @name (every
+ * device the rules tag carries its volume, also on "remove"); the other
+ * volumes' events are their monitors' business.  Of 8 volumes healing at
+ * once, each monitor reconciled on the events of all 8. */
+static bool drain_events(struct udev_monitor *mon, const char *name)
+{
+	struct udev_device *d;
+	bool ours = false;
+
+	while ((d = udev_monitor_receive_device(mon))) {
+		const char *v = udev_device_get_property_value(d, "NVMF_RAID_VOLUME");
+
+		if (!v || streq(v, name))
+			ours = true;
+		udev_device_unref(d);
+	}
+	return ours;
+}
+
 static int monitor(const char *name)
 {
 	struct fo_volume fo = {};
@@ -325,15 +343,11 @@ static int monitor(const char *name)
 		r = poll(p, FIXED_FDS + n, timeout);
 		if (r < 0 && errno != EINTR)
 			return log_error_errno(errno, "%s: poll failed: %m", name);
-		if (r > 0)
+		for (unsigned i = 1; r > 0 && i < FIXED_FDS + n; i++)
+			if (p[i].revents)
+				pass_due = true;
+		if (r > 0 && (p[0].revents & POLLIN) && drain_events(mon, name))
 			pass_due = true;
-		if (r > 0 && (p[0].revents & POLLIN)) {
-			/* Drain: one reconcile covers a burst of events. */
-			struct udev_device *d;
-
-			while ((d = udev_monitor_receive_device(mon)))
-				udev_device_unref(d);
-		}
 		if (r > 0 && (p[1].revents & POLLIN))
 			health_drain(&h);
 		if (r > 0 && (p[2].revents & POLLIN))
@@ -343,6 +357,7 @@ static int monitor(const char *name)
 			pass_due = true;
 	}
 	close_watches(p + FIXED_FDS, n);
+	fo_volume_close(&fo);
 	return 0;
 }
 

@@ -33,10 +33,18 @@ static bool is_path_of(const char *name, unsigned s, unsigned n)
 	       n2 == n;
 }
 
+/* Where the path devices are: /sys/block, or a unit test's tree. */
+static const char *sys_block = "/sys/block";
+
+void fo_sysfs_block(const char *dir)
+{
+	sys_block = dir ?: "/sys/block";
+}
+
 /* /sys/block/P/stat: the completed reads (1), writes (5), discards (12)
- * and flushes (16) of Documentation/block/stat.rst; older kernels print
- * fewer fields. */
-static uint64_t completed_of(const char *stat)
+ * and flushes (16), and the requests in flight (9), of
+ * Documentation/block/stat.rst; older kernels print fewer fields. */
+static void stat_parse(const char *stat, uint64_t *completed, uint64_t *inflight)
 {
 	uint64_t f[17] = {};
 	unsigned k = 0;
@@ -51,12 +59,29 @@ static uint64_t completed_of(const char *stat)
 		f[k++] = v;
 		p = end;
 	}
-	return f[0] + f[4] + f[11] + f[15];
+	*completed += f[0] + f[4] + f[11] + f[15];
+	*inflight += f[8];
+}
+
+static void paths_close(struct fo_track *t)
+{
+	for (unsigned i = 0; i < t->n_paths; i++) {
+		t->paths[i].state_fd = safe_close(t->paths[i].state_fd);
+		t->paths[i].stat_fd = safe_close(t->paths[i].stat_fd);
+	}
+	t->n_paths = 0;
+}
+
+void fo_volume_close(struct fo_volume *v)
+{
+	for (unsigned i = 0; i < v->n; i++)
+		paths_close(&v->r[i]);
 }
 
 void fo_volume_load(struct fo_volume *v, const struct desc *d)
 {
 	struct fo_volume old = *v;
+	bool kept[ELEMENTSOF(old.r)] = {};
 
 	memset(v, 0, sizeof(*v));
 	snprintf(v->volume, sizeof(v->volume), "%s", d->volume);
@@ -72,8 +97,9 @@ void fo_volume_load(struct fo_volume *v, const struct desc *d)
 		const char *base = r->device ? strrchr(r->device, '/') : NULL;
 
 		for (unsigned j = 0; j < old.n; j++)
-			if (streq(old.r[j].name, r->name)) {
+			if (!kept[j] && streq(old.r[j].name, r->name)) {
 				*t = old.r[j];
+				kept[j] = true;
 				break;
 			}
 		snprintf(t->name, sizeof(t->name), "%s", r->name);
@@ -81,7 +107,12 @@ void fo_volume_load(struct fo_volume *v, const struct desc *d)
 		snprintf(t->head, sizeof(t->head), "%s", base ? base + 1 : "");
 		t->in_sync = r->state == STATE_IN_SYNC;
 		t->member = t->in_sync || r->state == STATE_REBUILDING;
+		/* A pass: whoever reset a path's settings, they are set again. */
+		t->recheck = true;
 	}
+	for (unsigned j = 0; j < old.n; j++)
+		if (!kept[j])
+			paths_close(&old.r[j]);
 }
 
 /* Writes @value to the sysfs attribute @path unless it reads @shown. */
@@ -93,60 +124,121 @@ static int attr_ensure(const char *path, const char *shown, const char *value)
 
 	if (dev_attr_read(path, buf, sizeof(buf)) == 0 && streq(buf, shown))
 		return 0;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0 || write(fd, value, len) != (ssize_t)len)
 		return -errno;
 	return 1;
 }
 
 /* fo_sample()'s take-over of path @name; a write that fails is tried
- * again on the next sample. */
+ * again after the next pass. */
 static void take_over(const char *name, unsigned io_timeout_ms)
 {
 	char path[PATH_MAX], ms[16];
 	int k;
 
 	snprintf(ms, sizeof(ms), "%u", io_timeout_ms);
-	snprintf(path, sizeof(path), "/sys/block/%s/queue/io_timeout", name);
+	snprintf(path, sizeof(path), "%s/%s/queue/io_timeout", sys_block, name);
 	k = attr_ensure(path, ms, ms);
 	if (k < 0)
 		log_debug_errno(k, "Cannot set %s: %m", path);
 	/* The kernel shows -1 as "off". */
-	snprintf(path, sizeof(path), "/sys/block/%s/device/fast_io_fail_tmo", name);
+	snprintf(path, sizeof(path), "%s/%s/device/fast_io_fail_tmo", sys_block, name);
 	k = attr_ensure(path, "off", "-1");
 	if (k < 0)
 		log_debug_errno(k, "Cannot set %s: %m", path);
 }
 
-int fo_sample(const char *head, unsigned take_over_ms, struct fo_sample *ret)
+static void path_open(struct fo_path *p, const char *name, ino_t ino)
+{
+	char path[PATH_MAX];
+
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->ino = ino;
+	snprintf(path, sizeof(path), "%s/%s/device/state", sys_block, name);
+	p->state_fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%s/%s/stat", sys_block, name);
+	p->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* The first line of the attribute open at @fd, read again from its start:
+ * sysfs shows it anew for a read at offset 0 (seq_read_iter()). */
+static int fd_attr_read(int fd, char *buf, size_t size)
+{
+	ssize_t n = pread(fd, buf, size - 1, 0);
+
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ENODATA;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+static void path_read(const struct fo_path *p, struct fo_sample *s)
+{
+	char buf[512];
+
+	if (fd_attr_read(p->state_fd, buf, sizeof(buf)) == 0 && streq(buf, "live"))
+		s->live++;
+	if (fd_attr_read(p->stat_fd, buf, sizeof(buf)) == 0)
+		stat_parse(buf, &s->completed, &s->inflight);
+}
+
+int fo_sample(struct fo_track *t, unsigned take_over_ms, struct fo_sample *ret)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct fo_sample s = {};
+	bool seen[FO_PATHS_MAX] = {};
 	struct dirent *de;
-	unsigned sub, ns;
+	unsigned sub, ns, k = 0;
 
-	if (parse_head(head, &sub, &ns) < 0)
+	*ret = s;
+	if (!t->head[0]) {
+		paths_close(t);
+		return 0;
+	}
+	if (parse_head(t->head, &sub, &ns) < 0)
 		return -EINVAL;
-	d = opendir("/sys/block");
+	d = opendir(sys_block);
 	while (d && (de = readdir(d))) {
-		char path[PATH_MAX], buf[512];
-		unsigned long long rd, wr;
+		struct fo_path extra = { .state_fd = -EBADF, .stat_fd = -EBADF }, *p = NULL;
 
 		if (!is_path_of(de->d_name, sub, ns))
 			continue;
-		if (take_over_ms > 0)
+		for (unsigned i = 0; i < t->n_paths && !p; i++)
+			if (!seen[i] && t->paths[i].ino == de->d_ino &&
+			    streq(t->paths[i].name, de->d_name)) {
+				p = &t->paths[i];
+				seen[i] = true;
+			}
+		if (take_over_ms > 0 && (!p || t->recheck))
 			take_over(de->d_name, take_over_ms);
+		if (!p) {
+			p = t->n_paths < FO_PATHS_MAX ? &t->paths[t->n_paths] : &extra;
+			path_open(p, de->d_name, de->d_ino);
+			if (p != &extra)
+				seen[t->n_paths++] = true;
+		}
 		s.paths++;
-		snprintf(path, sizeof(path), "/sys/block/%s/device/state", de->d_name);
-		if (dev_attr_read(path, buf, sizeof(buf)) == 0 && streq(buf, "live"))
-			s.live++;
-		snprintf(path, sizeof(path), "/sys/block/%s/inflight", de->d_name);
-		if (dev_attr_read(path, buf, sizeof(buf)) == 0 && sscanf(buf, "%llu %llu", &rd, &wr) == 2)
-			s.inflight += rd + wr;
-		snprintf(path, sizeof(path), "/sys/block/%s/stat", de->d_name);
-		if (dev_attr_read(path, buf, sizeof(buf)) == 0)
-			s.completed += completed_of(buf);
+		path_read(p, &s);
+		if (p == &extra) {
+			safe_close(extra.state_fd);
+			safe_close(extra.stat_fd);
+		}
 	}
+	t->recheck = false;
+	/* The paths that went (a deleted controller, a removed namespace). */
+	for (unsigned i = 0; i < t->n_paths; i++) {
+		if (seen[i])
+			t->paths[k++] = t->paths[i];
+		else {
+			safe_close(t->paths[i].state_fd);
+			safe_close(t->paths[i].stat_fd);
+		}
+	}
+	t->n_paths = k;
 	*ret = s;
 	return 0;
 }

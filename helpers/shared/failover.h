@@ -50,6 +50,18 @@ struct fo_sample {
 	uint64_t completed; /* requests completed, all paths (reads, writes, discards, flushes) */
 };
 
+/* A path device of a replica's namespace, open between samples: a sample
+ * then costs two pread()s per path, not the lookups and opens of two to
+ * five sysfs files (of a monitor that samples four times a second). */
+struct fo_path {
+	char name[40]; /* "nvme0c1n1" */
+	ino_t ino;     /* of its /sys/block entry: a new device of the same name is another */
+	int state_fd;  /* device/state: the controller's state */
+	int stat_fd;   /* stat: completed and in-flight requests */
+};
+
+#define FO_PATHS_MAX 8
+
 /* What the monitor remembers of a replica between samples. */
 struct fo_track {
 	char name[VOL_REPLICA_NAME_MAX + 1];
@@ -70,6 +82,11 @@ struct fo_track {
 	 * after a back-off (reconcile.c). */
 	uint64_t connect_keys, refused_keys, refused_at;
 	unsigned refused;
+	/* The paths seen at the last sample, open (fo_sample()); taken over
+	 * when first seen and again after each fo_volume_load(). */
+	struct fo_path paths[FO_PATHS_MAX];
+	unsigned n_paths;
+	bool recheck;
 };
 
 struct fo_volume {
@@ -85,26 +102,45 @@ struct fo_volume {
 
 /**
  * fo_volume_load() - take the replicas of @d (names, subsystems, devices,
- * states) into @v, keeping what @v tracked of replicas of the same name
+ * states) into @v, keeping what @v tracked of replicas of the same name;
+ * closes the paths of the replicas it drops
  */
 void fo_volume_load(struct fo_volume *v, const struct desc *d);
 
 /**
- * fo_sample() - read the paths of the namespace head @head ("nvme0n1")
- * from /sys/block: every nvme<S>c<C>n<N> of it, its controller's state,
- * its inflight and stat counters
- * @take_over_ms: 0, or make the monitor the one to fail @head's I/O over:
- *		on every path, set the block queue's io_timeout to this many
- *		milliseconds and the controller's fast_io_fail_tmo off (-1),
- *		where they differ.  Until the monitor takes a member over, its
- *		controllers keep the fast_io_fail_tmo they were connected with
- *		(the volume's): while attach or a reconnect runs there is no
- *		monitor to fail anything over, and an I/O error then fails that
- *		step, not an application's write.
- * Return: 0 (paths 0 when the head is gone), or -EINVAL for a name that
- * is not a namespace head.
+ * fo_volume_close() - close the paths @v holds open
  */
-int fo_sample(const char *head, unsigned take_over_ms, struct fo_sample *ret);
+void fo_volume_close(struct fo_volume *v);
+
+/**
+ * fo_sample() - read the paths of @t's namespace head (@t->head,
+ * "nvme0n1") from /sys/block: every nvme<S>c<C>n<N> of it, its
+ * controller's state, its completed and in-flight requests (the stat
+ * file, Documentation/block/stat.rst)
+ * @take_over_ms: 0, or make the monitor the one to fail the head's I/O
+ *		over: on every path, set the block queue's io_timeout to this
+ *		many milliseconds and the controller's fast_io_fail_tmo off
+ *		(-1), where they differ.  Done for a path when it is first
+ *		seen, and for all after fo_volume_load() (every pass).  Until
+ *		the monitor takes a member over, its controllers keep the
+ *		fast_io_fail_tmo they were connected with (the volume's): while
+ *		attach or a reconnect runs there is no monitor to fail anything
+ *		over, and an I/O error then fails that step, not an
+ *		application's write.
+ *
+ * The paths stay open in @t between samples (up to FO_PATHS_MAX, the rest
+ * are opened for each sample); a path whose /sys/block entry is gone or
+ * is another device of the same name is closed.
+ * Return: 0 (paths 0 when the head is gone or @t has none), or -EINVAL
+ * for a name that is not a namespace head.
+ */
+int fo_sample(struct fo_track *t, unsigned take_over_ms, struct fo_sample *ret);
+
+/**
+ * fo_sysfs_block() - read the path devices under @dir instead of
+ * /sys/block (unit tests); NULL: /sys/block again
+ */
+void fo_sysfs_block(const char *dir);
 
 /**
  * fo_update() - account @s taken at @now (usec) to @t

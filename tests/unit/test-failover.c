@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
 #include "failover.h"
+#include "macro.h"
 #include "tap.h"
 
 #define SEC 1000000ULL
@@ -112,13 +116,155 @@ static void test_io_timeout(void)
 
 static void test_sample_names(void)
 {
+	struct fo_track t = {};
 	struct fo_sample s;
 
-	is_int(fo_sample("nvme0c1n1", 0, &s), -EINVAL, "a path is not a head");
-	is_int(fo_sample("md127", 0, &s), -EINVAL, "not an NVMe head");
-	is_int(fo_sample("nvme0n1/../x", 0, &s), -EINVAL, "trailing text refused");
-	is_int(fo_sample("nvme4242n4242", 0, &s), 0, "a head that does not exist: no paths");
+	snprintf(t.head, sizeof(t.head), "nvme0c1n1");
+	is_int(fo_sample(&t, 0, &s), -EINVAL, "a path is not a head");
+	snprintf(t.head, sizeof(t.head), "md127");
+	is_int(fo_sample(&t, 0, &s), -EINVAL, "not an NVMe head");
+	snprintf(t.head, sizeof(t.head), "nvme0n1/../x");
+	is_int(fo_sample(&t, 0, &s), -EINVAL, "trailing text refused");
+	snprintf(t.head, sizeof(t.head), "nvme4242n4242");
+	is_int(fo_sample(&t, 0, &s), 0, "a head that does not exist: no paths");
 	ok(s.paths == 0 && s.live == 0, "and nothing live");
+	t.head[0] = 0;
+	is_int(fo_sample(&t, 0, &s), 0, "no head: no paths");
+	ok(s.paths == 0 && t.n_paths == 0, "and none kept");
+}
+
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	(void)remove(path);
+	return 0;
+}
+
+/* A file of the fake /sys/block, written in place (the same inode: what
+ * an open path sees change) or read back. */
+static void put(const char *dir, const char *rel, const char *text)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s", dir, rel);
+	FILE *f = fopen(p, "we");
+
+	fixture(f ? 0 : -1);
+	fixture(fputs(text, f));
+	fixture(fclose(f));
+}
+
+static char *get(const char *dir, const char *rel)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s", dir, rel);
+	static char buf[64];
+	FILE *f = fopen(p, "re");
+
+	buf[0] = 0;
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = 0;
+	return buf;
+}
+
+static void make_path(const char *dir, const char *name, const char *state, const char *stat)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s", dir, name);
+	_cleanup_free_ char *dev = xasprintf("%s/device", p);
+	_cleanup_free_ char *q = xasprintf("%s/queue", p);
+	_cleanup_free_ char *f = NULL;
+
+	fixture(mkdir(p, 0755));
+	fixture(mkdir(dev, 0755));
+	fixture(mkdir(q, 0755));
+	f = xasprintf("%s/device/state", name);
+	put(dir, f, state);
+	free(f);
+	f = xasprintf("%s/stat", name);
+	put(dir, f, stat);
+	free(f);
+	f = xasprintf("%s/queue/io_timeout", name);
+	put(dir, f, "30000\n");
+	free(f);
+	f = xasprintf("%s/device/fast_io_fail_tmo", name);
+	put(dir, f, "5\n");
+}
+
+/* The paths stay open between samples: a sample reads them again from
+ * the start; a path taken over once is not written again until a pass
+ * (fo_volume_load()) asks; a new device of the same name is opened anew. */
+static void test_sample_kept_open(void)
+{
+	char dir[] = "/tmp/test-failover.XXXXXX";
+	/* reads 10, writes 5, in flight 2, discards 1, flushes 3 */
+	const char *stat1 = "10 0 80 0 5 0 40 0 2 0 0 1 0 0 0 3 0\n";
+	struct fo_track t = {};
+	struct fo_sample s;
+
+	fixture(mkdtemp(dir) ? 0 : -1);
+	fo_sysfs_block(dir);
+	make_path(dir, "nvme3c5n2", "live\n", stat1);
+	make_path(dir, "nvme3c6n2", "connecting\n", "0 0 0 0 0 0 0 0 0 0 0\n");
+	make_path(dir, "nvme3c5n1", "live\n", stat1); /* another namespace */
+	make_path(dir, "nvme3n2", "live\n", stat1);   /* the head itself */
+	snprintf(t.head, sizeof(t.head), "nvme3n2");
+
+	is_int(fo_sample(&t, 3000, &s), 0, "sample");
+	is_int(s.paths, 2, "two paths of nvme3n2");
+	is_int(s.live, 1, "one live");
+	is_int(s.inflight, 2, "in flight from stat field 9");
+	is_int(s.completed, 19, "completed: reads, writes, discards, flushes");
+	is_int(t.n_paths, 2, "both kept open");
+	is_str(get(dir, "nvme3c5n2/queue/io_timeout"), "3000", "taken over: io_timeout");
+	is_str(get(dir, "nvme3c6n2/device/fast_io_fail_tmo"), "-1", "taken over: fast_io_fail_tmo off");
+	is_str(get(dir, "nvme3c5n1/queue/io_timeout"), "30000", "another namespace's path untouched");
+
+	/* The kernel changes what it shows; someone resets a setting. */
+	put(dir, "nvme3c6n2/device/state", "live\n");
+	put(dir, "nvme3c5n2/stat", "11 0 80 0 5 0 40 0 0 0 0 1 0 0 0 3 0\n");
+	put(dir, "nvme3c5n2/queue/io_timeout", "30000\n");
+	is_int(fo_sample(&t, 3000, &s), 0, "sample again");
+	is_int(s.live, 2, "the open state file read anew");
+	is_int(s.completed, 20, "the open stat file read anew");
+	is_int(s.inflight, 0, "nothing in flight now");
+	is_str(get(dir, "nvme3c5n2/queue/io_timeout"), "30000", "between passes: not written again");
+	t.recheck = true;
+	is_int(fo_sample(&t, 3000, &s), 0, "sample after a pass");
+	is_str(get(dir, "nvme3c5n2/queue/io_timeout"), "3000", "after a pass: taken over again");
+
+	/* A new device of the same name (a controller deleted and connected
+	 * again): another entry, so opened anew. */
+	{
+		_cleanup_free_ char *a = xasprintf("%s/nvme3c6n2", dir);
+		_cleanup_free_ char *b = xasprintf("%s/old", dir);
+
+		fixture(rename(a, b));
+	}
+	make_path(dir, "nvme3c6n2", "resetting\n", "0 0 0 0 0 0 0 0 0 0 0\n");
+	is_int(fo_sample(&t, 3000, &s), 0, "sample after the path came back");
+	is_int(s.live, 1, "the new device's state, not the old one's");
+	is_str(get(dir, "nvme3c6n2/device/fast_io_fail_tmo"), "-1", "the new device taken over");
+
+	/* A path that went is closed. */
+	{
+		_cleanup_free_ char *a = xasprintf("%s/nvme3c6n2", dir);
+		_cleanup_free_ char *b = xasprintf("%s/gone", dir);
+
+		fixture(rename(a, b));
+	}
+	is_int(fo_sample(&t, 0, &s), 0, "sample after a path went");
+	is_int(s.paths, 1, "one path left");
+	is_int(t.n_paths, 1, "one kept open");
+
+	struct fo_volume v = { .n = 1 };
+	v.r[0] = t;
+	fo_volume_close(&v);
+	is_int(v.r[0].n_paths, 0, "closed");
+	fo_sysfs_block(NULL);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int main(void)
@@ -128,5 +274,6 @@ int main(void)
 	test_plan();
 	test_io_timeout();
 	test_sample_names();
+	test_sample_kept_open();
 	return tap_done();
 }
