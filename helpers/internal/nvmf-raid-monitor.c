@@ -71,15 +71,49 @@ static void on_term(int sig)
 	errno = saved;
 }
 
+/* What each md watch showed when last read (watch_news()). */
+static char watch_val[MAX_WATCH][32];
+
+static void watch_read(int fd, char val[static 32])
+{
+	ssize_t k = pread(fd, val, 31, 0);
+
+	val[k > 0 ? k : 0] = 0;
+	val[strcspn(val, "\n")] = 0;
+}
+
 /* The md sysfs attributes that notify pollers (md_open_watches()). */
 static unsigned open_watches(const char *mddev, struct pollfd *p, unsigned max)
 {
 	int fds[max];
 	unsigned n = md_open_watches(mddev, fds, max);
 
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		p[i] = (struct pollfd){ .fd = fds[i], .events = POLLPRI | POLLERR };
+		watch_read(fds[i], watch_val[i]);
+	}
 	return n;
+}
+
+static bool array_running(const char *state)
+{
+	return streq(state, "clean") || streq(state, "active") || streq(state, "active-idle") ||
+	       streq(state, "write-pending");
+}
+
+/* Whether md's notification on watch @i is news to a pass: not when the
+ * array only went from clean to active or back, which md tells on every
+ * write after 200 ms without one (safe_mode_delay), and a pass each time
+ * cost a monitor more CPU than its samples. */
+static bool watch_news(const struct pollfd *p, unsigned i)
+{
+	char now[32];
+	bool news;
+
+	watch_read(p->fd, now);
+	news = !(array_running(now) && array_running(watch_val[i]));
+	memcpy(watch_val[i], now, sizeof(now));
+	return news;
 }
 
 static void close_watches(struct pollfd *p, unsigned n)
@@ -343,8 +377,11 @@ static int monitor(const char *name)
 		r = poll(p, FIXED_FDS + n, timeout);
 		if (r < 0 && errno != EINTR)
 			return log_error_errno(errno, "%s: poll failed: %m", name);
-		for (unsigned i = 1; r > 0 && i < FIXED_FDS + n; i++)
+		for (unsigned i = 1; r > 0 && i < FIXED_FDS; i++)
 			if (p[i].revents)
+				pass_due = true;
+		for (unsigned i = 0; r > 0 && i < n; i++)
+			if (p[FIXED_FDS + i].revents && watch_news(&p[FIXED_FDS + i], i))
 				pass_due = true;
 		if (r > 0 && (p[0].revents & POLLIN) && drain_events(mon, name))
 			pass_due = true;
