@@ -130,13 +130,37 @@ int dev_ns_identity(struct udev_device *dev, char ret_nqn[static VOL_NQN_MAX + 1
 	return 0;
 }
 
-int dev_namespace_find(struct udev *udev, const char *nqn, const struct vol_ns_id *want,
-		       struct udev_device **ret)
+/* Whether @d is the visible namespace of subsystem @nqn that @want names. */
+static bool namespace_is(struct udev_device *d, const char *nqn, const struct vol_ns_id *want)
 {
-	_cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = udev_enumerate_new(udev);
+	char seen_nqn[VOL_NQN_MAX + 1];
+	struct vol_ns_id seen;
+
+	return udev_device_get_devnode(d) && dev_ns_identity(d, seen_nqn, &seen) == 0 &&
+	       streq(seen_nqn, nqn) && vol_ns_id_matches(want, &seen);
+}
+
+int dev_namespace_find_at(struct udev *udev, const char *nqn, const struct vol_ns_id *want,
+			  const char *hint, struct udev_device **ret)
+{
+	_cleanup_(udev_enumerate_unrefp) struct udev_enumerate *e = NULL;
 	struct udev_list_entry *item;
 	char u[37];
 
+	if (hint) {
+		const char *base = strrchr(hint, '/');
+		struct udev_device *d;
+
+		base = base ? base + 1 : hint;
+		d = filename_is_valid(base) ? udev_device_new_from_subsystem_sysname(udev, "block", base) :
+					      NULL;
+		if (d && namespace_is(d, nqn, want)) {
+			*ret = d;
+			return 1;
+		}
+		udev_device_unref(d);
+	}
+	e = udev_enumerate_new(udev);
 	if (!e)
 		return -ENOMEM;
 	if (udev_enumerate_add_match_subsystem(e, "block") < 0 ||
@@ -152,19 +176,22 @@ int dev_namespace_find(struct udev *udev, const char *nqn, const struct vol_ns_i
 	udev_list_entry_foreach(item, udev_enumerate_get_list_entry(e))
 	{
 		struct udev_device *d = udev_device_new_from_syspath(udev, udev_list_entry_get_name(item));
-		char seen_nqn[VOL_NQN_MAX + 1];
-		struct vol_ns_id seen;
 
 		if (!d)
 			continue;
-		if (udev_device_get_devnode(d) && dev_ns_identity(d, seen_nqn, &seen) == 0 &&
-		    streq(seen_nqn, nqn) && vol_ns_id_matches(want, &seen)) {
+		if (namespace_is(d, nqn, want)) {
 			*ret = d;
 			return 1;
 		}
 		udev_device_unref(d);
 	}
 	return 0;
+}
+
+int dev_namespace_find(struct udev *udev, const char *nqn, const struct vol_ns_id *want,
+		       struct udev_device **ret)
+{
+	return dev_namespace_find_at(udev, nqn, want, NULL, ret);
 }
 
 int dev_attr_read(const char *path, char *buf, size_t size)

@@ -74,6 +74,18 @@ int dev_ns_identity(struct udev_device *dev, char ret_nqn[static VOL_NQN_MAX + 1
 int dev_namespace_find(struct udev *udev, const char *nqn, const struct vol_ns_id *want,
 		       struct udev_device **ret);
 
+/**
+ * dev_namespace_find_at() - dev_namespace_find(), looking at block device
+ * @hint ("/dev/nvme0n1" or "nvme0n1", may be NULL) first: where the
+ * namespace was last seen is where it nearly always is, and a look there
+ * costs a few sysfs reads, the search one or two per block device of the
+ * host.  A @hint that is another device now (a name the kernel gave
+ * again) is no match, and the search goes on.
+ * Return: as dev_namespace_find().
+ */
+int dev_namespace_find_at(struct udev *udev, const char *nqn, const struct vol_ns_id *want,
+			  const char *hint, struct udev_device **ret);
+
 /* Where the kernel's views are: "/sys", "/proc", "/dev"; tests point
  * them at a scratch tree.  NULL where a function takes one: the real ones. */
 struct dev_roots {

@@ -251,7 +251,7 @@ static void reconcile_replica(struct pass *p, struct desc_replica *r)
 	/* Only a namespace the probe gave this volume: two volume files may
 	 * name one namespace in ways no check can compare (an NSID here, a
 	 * UUID there), and the probe gives it to one of them only. */
-	if (dev_namespace_find(p->udev, r->nqn, &r->ns, &nd) > 0 &&
+	if (dev_namespace_find_at(p->udev, r->nqn, &r->ns, r->device, &nd) > 0 &&
 	    streq(udev_device_get_property_value(nd, "NVMF_RAID_VOLUME") ?: "", p->d->volume))
 		node = udev_device_get_devnode(nd);
 	/* A namespace that came back under a new name is the same replica. */

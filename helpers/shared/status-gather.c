@@ -135,7 +135,8 @@ static int gather_replicas(struct udev *udev, struct status_volume *s, const str
 	 * have gone to another replica's namespace. */
 	for (unsigned i = 0; i < s->n_replicas; i++) {
 		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
-		int r = dev_namespace_find(udev, s->replicas[i].nqn, &s->replicas[i].ns, &dev);
+		int r = dev_namespace_find_at(udev, s->replicas[i].nqn, &s->replicas[i].ns,
+					      d->replicas[i].device, &dev);
 
 		if (r < 0)
 			log_debug_errno(r, "%s: cannot look for the namespace of replica %s: %m",

@@ -117,7 +117,8 @@ static bool array_of(const struct desc *d, char ret[static 32])
 		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
 		const char *node;
 
-		if (dev_namespace_find(udev, d->replicas[i].nqn, &d->replicas[i].ns, &dev) > 0 &&
+		if (dev_namespace_find_at(udev, d->replicas[i].nqn, &d->replicas[i].ns,
+					  d->replicas[i].device, &dev) > 0 &&
 		    (node = udev_device_get_devnode(dev)) && md_holder(NULL, node, ret) > 0)
 			return true;
 	}
