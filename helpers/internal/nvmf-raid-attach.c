@@ -54,8 +54,10 @@ struct attach {
 	char md_name[MD_NAME_MAX + 1];
 	char md_uuid[36];
 	char link[PATH_MAX];
-	bool connected;	   /* something was connected: roll back on failure */
-	bool accept_stale; /* the admin's override (see --help) */
+	bool connected;			 /* something was connected: roll back on failure */
+	bool accept_stale;		 /* the admin's override (see --help) */
+	bool unlisted[VOL_REPLICAS_MAX]; /* connected, and the subsystem has no such namespace */
+	unsigned waited_sec; /* for the namespaces: degraded-timeout, and the grace if given */
 	enum assemble_kind kind[VOL_REPLICAS_MAX];
 	struct assemble_plan plan;
 };
@@ -223,12 +225,22 @@ static void decide(struct attach *a, bool deadline_passed)
 }
 
 /* The first replica whose controller is live while its namespace has not
- * appeared, or NULL. */
-static const struct desc_replica *connected_absent(const struct attach *a)
+ * appeared, and which its subsystem may still have: one that a controller
+ * says it has no such namespace is not waited for (it is marked in
+ * a->unlisted for refuse()).  NULL if there is none. */
+static const struct desc_replica *connected_absent(struct attach *a)
 {
-	for (unsigned i = 0; i < a->desc->n_replicas; i++)
-		if (a->desc->replicas[i].state == STATE_ABSENT && fab_ctrl_live(a->desc->replicas[i].nqn))
-			return &a->desc->replicas[i];
+	for (unsigned i = 0; i < a->desc->n_replicas; i++) {
+		const struct desc_replica *r = &a->desc->replicas[i];
+
+		if (r->state != STATE_ABSENT || !fab_ctrl_live(r->nqn))
+			continue;
+		if (fab_ns_listed(r->nqn, &r->ns) == 0) {
+			a->unlisted[i] = true;
+			continue;
+		}
+		return r;
+	}
 	return NULL;
 }
 
@@ -236,7 +248,9 @@ static const struct desc_replica *connected_absent(const struct attach *a)
  * replicas here, or every in-sync one, or degraded-timeout passed — and
  * then once more, up to NS_GRACE_USEC, while a replica is connected but
  * its namespace not yet announced: one replica that is there must never
- * be given up for a slow udev (a plain NVMe volume would come up). */
+ * be given up for a slow udev (a plain NVMe volume would come up).  Not
+ * for a namespace its controller says the subsystem does not have: that
+ * one is not coming (a wrong uuid in the volume file). */
 static int wait_members(struct attach *a)
 {
 	uint64_t deadline = now_usec() + (uint64_t)a->vol->degraded_timeout * 1000000;
@@ -244,6 +258,7 @@ static int wait_members(struct attach *a)
 	const struct desc_replica *late;
 	int r;
 
+	a->waited_sec = a->vol->degraded_timeout;
 	r = scan_existing(a);
 	for (;;) {
 		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
@@ -257,6 +272,7 @@ static int wait_members(struct attach *a)
 		if (r == 0 && !graced && (late = connected_absent(a))) {
 			graced = true;
 			deadline = now_usec() + NS_GRACE_USEC;
+			a->waited_sec += NS_GRACE_USEC / 1000000;
 			log_notice("%s: replica %s is connected, its namespace not announced yet after %us; "
 				   "waiting up to %llus more for it.",
 				   a->vol->name, late->name, a->vol->degraded_timeout,
@@ -276,9 +292,13 @@ static int refuse(struct attach *a)
 		char id[160];
 
 		vol_ns_id_describe(&r->ns, id, sizeof(id));
-		if (r->state == STATE_ABSENT)
+		if (r->state == STATE_ABSENT && a->unlisted[i])
+			log_error("%s: replica %s: subsystem %s has no namespace %s (its controller's "
+				  "active namespace list).",
+				  a->vol->name, r->name, r->nqn, id);
+		else if (r->state == STATE_ABSENT)
 			log_error("%s: replica %s (%s, namespace %s) did not appear within %us.",
-				  a->vol->name, r->name, r->nqn, id, a->vol->degraded_timeout);
+				  a->vol->name, r->name, r->nqn, id, a->waited_sec);
 		else if (a->plan.action == ASSEMBLE_REFUSE_STALE)
 			event_emit(EVENT_STALE_REFUSED, a->vol->name, r->name, a->vol->notify,
 				   "%s: replica %s (%s) is stale (%s); refusing to start from it. "

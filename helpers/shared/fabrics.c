@@ -18,6 +18,7 @@
 #include "device.h"
 #include "fabrics.h"
 #include "fabsec.h"
+#include "fileio.h"
 #include "hostid.h"
 #include "log.h"
 #include "macro.h"
@@ -563,6 +564,116 @@ int fab_rescan_nqn(const char *nqn)
 		n++;
 	}
 	return n;
+}
+
+static bool all_zero(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/* The identifiers namespace @nsid of the controller open at @fd gives, as
+ * the kernel shows them in sysfs (nvme_identify_ns_descs() and
+ * nvme_identify_ns() in drivers/nvme/host/core.c): UUID and NGUID from the
+ * Namespace Identification Descriptor list, else the NGUID of Identify
+ * Namespace; a namespace without a UUID shows its NGUID as one
+ * (uuid_show()). */
+static void ns_identity(int fd, __u32 nsid, struct vol_ns_id *ret)
+{
+	_cleanup_free_ uint8_t *buf = calloc(1, NVME_IDENTIFY_DATA_SIZE);
+	struct vol_ns_id id = { .nsid = nsid };
+
+	if (buf && nvme_identify_ns_descs(fd, nsid, (struct nvme_ns_id_desc *)buf) == 0)
+		for (size_t off = 0; off + sizeof(struct nvme_ns_id_desc) <= NVME_IDENTIFY_DATA_SIZE;) {
+			const struct nvme_ns_id_desc *d = (const void *)(buf + off);
+
+			if (!d->nidl || off + sizeof(*d) + d->nidl > NVME_IDENTIFY_DATA_SIZE)
+				break;
+			if (d->nidt == NVME_NIDT_NGUID && d->nidl == 16 && !all_zero(d->nid, 16)) {
+				memcpy(id.nguid, d->nid, 16);
+				id.has_nguid = true;
+			} else if (d->nidt == NVME_NIDT_UUID && d->nidl == 16 && !all_zero(d->nid, 16)) {
+				memcpy(id.uuid, d->nid, 16);
+				id.has_uuid = true;
+			}
+			off += sizeof(*d) + d->nidl;
+		}
+	if (!id.has_nguid) {
+		struct nvme_id_ns ns;
+
+		if (nvme_identify_ns(fd, nsid, &ns) == 0 && !all_zero(ns.nguid, 16)) {
+			memcpy(id.nguid, ns.nguid, 16);
+			id.has_nguid = true;
+		}
+	}
+	if (!id.has_uuid && id.has_nguid) {
+		memcpy(id.uuid, id.nguid, 16);
+		id.has_uuid = true;
+	}
+	*ret = id;
+}
+
+/* Whether the controller open at @fd lists an active namespace @want names
+ * (Identify, Active Namespace ID list, 1024 to a page).  Return: 1 or 0,
+ * negative errno if it did not answer. */
+static int ctrl_lists_ns(int fd, const struct vol_ns_id *want)
+{
+	_cleanup_free_ struct nvme_ns_list *list = calloc(1, sizeof(*list));
+	__u32 after = 0;
+
+	if (!list)
+		return -ENOMEM;
+	for (;;) {
+		unsigned i;
+
+		if (nvme_identify_active_ns_list(fd, after, list) != 0)
+			return errno > 0 ? -errno : -EIO;
+		for (i = 0; i < ELEMENTSOF(list->ns); i++) {
+			__u32 nsid = le32toh(list->ns[i]);
+			struct vol_ns_id seen;
+
+			if (!nsid)
+				return 0;
+			after = nsid;
+			if (want->nsid && nsid != want->nsid)
+				continue;
+			if (!want->has_uuid && !want->has_nguid)
+				return 1;
+			ns_identity(fd, nsid, &seen);
+			if (vol_ns_id_matches(want, &seen))
+				return 1;
+		}
+	}
+}
+
+int fab_ns_listed(const char *nqn, const struct vol_ns_id *want)
+{
+	_cleanup_closedir_ DIR *d = opendir("/sys/class/nvme");
+	struct dirent *de;
+	int r = -ENODEV;
+
+	while (d && (de = readdir(d))) {
+		_cleanup_close_ int fd = -EBADF;
+		char val[256], node[PATH_MAX];
+		int k;
+
+		if (de->d_name[0] == '.' || !filename_is_valid(de->d_name) ||
+		    read_attr(de->d_name, "subsysnqn", val, sizeof(val)) < 0 || !streq(val, nqn) ||
+		    read_attr(de->d_name, "state", val, sizeof(val)) < 0 || !streq(val, "live"))
+			continue;
+		snprintf(node, sizeof(node), "/dev/%s", de->d_name);
+		fd = open(node, O_RDONLY | O_CLOEXEC);
+		k = fd < 0 ? -errno : ctrl_lists_ns(fd, want);
+		if (k > 0)
+			return 1;
+		if (k == 0)
+			r = 0;
+		else
+			log_debug_errno(k, "Cannot list the namespaces of %s: %m", node);
+	}
+	return r;
 }
 
 int fab_ns_size(const char *node, uint64_t *ret)

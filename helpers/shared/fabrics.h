@@ -66,6 +66,16 @@ bool fab_ctrl_live(const char *nqn);
 int fab_rescan_nqn(const char *nqn);
 
 /**
+ * fab_ns_listed() - whether a live controller of subsystem @nqn lists an
+ * active namespace @want names (vol_ns_id_matches()), asked with Identify
+ * (Active Namespace ID list, then each namespace's identifiers): what the
+ * subsystem has, before the kernel's scan and udev announce it
+ * Return: 1 if one does, 0 if those that answered do not, -ENODEV if no
+ * live controller answered (negative errno).
+ */
+int fab_ns_listed(const char *nqn, const struct vol_ns_id *want);
+
+/**
  * fab_ns_size() - the size in bytes the target gives namespace @node
  * (e.g. /dev/nvme0n1) now, asked with Identify Namespace: what the block
  * device's size becomes once a rescan has been through

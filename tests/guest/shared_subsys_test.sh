@@ -188,11 +188,24 @@ test_sibling_md_member() {
 
 # A start that fails half way tears down by the same rule: its namespace
 # never appears (no such UUID), namespace 2 is held open.
+# The volume names a namespace the subsystem does not have: the start
+# fails once degraded-timeout (2 s) has passed, on the controller's word
+# (its active namespace list), not after the 30 s attach gives a namespace
+# that is there but not announced by udev yet.
 test_failed_start_keeps_a_used_subsystem() {
-	volume_file ghost "$(new_uuid)" 2
+	local u t0 t1
+	u=$(new_uuid)
+	volume_file ghost "$u" 2
 	hold_open
+	t0=$(uptime_s)
 	systemctl start nvmf-raid@ghost 2> /dev/null
 	assertNotEquals "start fails" 0 $?
+	t1=$(uptime_s)
+	echo "FIGURES: the start failed after $(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}') s (the grace for an unannounced namespace: 30 s)"
+	assertTrue "failed without waiting for a namespace the subsystem has not" \
+		"awk -v a=$t0 -v b=$t1 'BEGIN {exit !(b - a < 25)}'"
+	journal_since "$CURSOR" | grep -qF "ghost: replica a: subsystem $NQN has no namespace uuid $u (its controller's active namespace list)."
+	assertTrue "journal: the subsystem has no such namespace" $?
 	assertFalse "no descriptor left" "[ -e /run/nvmf-raid/ghost.json ]"
 	assertNotEquals "controller kept" "" "$(ctrls_by_nqn "$NQN")"
 	assertTrue "namespace 2 still there" "[ -b /dev/$D2 ]"
