@@ -360,8 +360,8 @@ static int apply(struct reload *c)
 
 	/* New timeouts, portals and keys for the replicas that stay.  One
 	 * whose controllers are all gone is the monitor's to reconnect, but
-	 * the monitor does not retry one whose authentication was refused
-	 * until its key files change (reconcile.c): after a reload it is
+	 * the monitor retries one whose authentication was refused only
+	 * after a back-off (reconcile.c): after a reload it is
 	 * tried now, in a child (a silent portal holds a connect for the
 	 * kernel's TCP timeout), which logs how it went. */
 	for (unsigned i = 0; i < c->new->n_replicas; i++) {

@@ -78,8 +78,8 @@ struct fo_track {
 	/* The key files' state when a connect was tried (connect_keys) and
 	 * when one was refused for its authentication (refused_keys, 0:
 	 * none refused), when (refused_at, usec) and how many times in a
-	 * row (refused): retried at once when the key files change, else
-	 * after a back-off (reconcile.c). */
+	 * row with the same key files (refused): retried after a back-off
+	 * (reconcile.c). */
 	uint64_t connect_keys, refused_keys, refused_at;
 	unsigned refused;
 	/* The paths seen at the last sample, open (fo_sample()); taken over

@@ -16,9 +16,10 @@
 #include "failover.h"
 
 /* The exit status of a reconnect child whose replica's authentication or
- * TLS was refused (fab_connect_replica() -EKEYREJECTED): tried again at
- * once when its key files change, else after 30 s, 1, 2, 4, 8 and then
- * every 10 minutes (reconcile_connect_done()). */
+ * TLS was refused (fab_connect_replica() -EKEYREJECTED): tried again
+ * after 30 s, 1, 2, 4, 8 and then every 10 minutes while refused with the
+ * same key files (reconcile_connect_done()); systemctl reload connects it
+ * at once. */
 #define RECONCILE_EXIT_REFUSED 77
 
 /**
