@@ -19,7 +19,7 @@ oneTimeSetUp() { tgt_modules; }
 setUp() { notify_setup; }
 
 tearDown() {
-	mountpoint -q /var/lib/nvmf-raid && umount /var/lib/nvmf-raid
+	chattr -i /var/lib/nvmf-raid 2> /dev/null
 	fault_teardown
 }
 
@@ -149,20 +149,22 @@ mrec_fresh() { ! mrec_problems | grep -qw record-stale && [ "$(recorded mrec)" =
 
 # The monitor cannot write the in-sync record when a replica is lost: it
 # says so once, status shows it, and it writes the record once it can.
+# The directory is made immutable (chattr +i: no new file in it, for
+# every process): a read-only bind mount made now would not reach the
+# monitor, whose sandbox has its own mounts, made when it started.
 test_monitor_record_unwritable_then_written() {
 	new_volume mrec 2 "$SIZE"
 	systemctl start nvmf-raid@mrec || { fail "attach"; return; }
 	md_wait /dev/nvmf-raid/mrec
 	fio_start mrec
-	mount --bind /var/lib/nvmf-raid /var/lib/nvmf-raid && mount -o remount,bind,ro /var/lib/nvmf-raid ||
-		{ fail "read-only bind mount"; return; }
+	chattr +i /var/lib/nvmf-raid || { fail "chattr +i"; return; }
 	tgt_vanish mrec-r2
 	wait_state mrec r2 faulty 30
 	assertTrue "r2 recorded faulty" $?
 	wait_until 20 mrec_stale
 	assertTrue "status: problem record-stale" $?
 	assertNotEquals "status: not optimal" optimal "$(nvmf-raid status --json mrec | python3 -c 'import json,sys; print(json.load(sys.stdin)["volumes"][0]["state"])')"
-	umount /var/lib/nvmf-raid
+	chattr -i /var/lib/nvmf-raid
 	wait_until 20 mrec_fresh
 	assertTrue "record rewritten (r1 only), problem gone" $?
 	assertEquals "error logged once over the retries" 1 "$(journal_since "$CURSOR" | grep -c 'mrec: cannot write the in-sync record')"
