@@ -18,7 +18,6 @@
 #include "device.h"
 #include "fabrics.h"
 #include "fabsec.h"
-#include "fileio.h"
 #include "hostid.h"
 #include "log.h"
 #include "macro.h"
@@ -524,21 +523,30 @@ int fab_count_ctrls(const char *nqn)
 	return for_each_ctrl_of(nqn, false);
 }
 
+/* Whether /sys/class/nvme/@ctrl is a controller of subsystem @nqn. */
+static bool ctrl_of(const char *ctrl, const char *nqn)
+{
+	char val[256];
+
+	return ctrl[0] != '.' && read_attr(ctrl, "subsysnqn", val, sizeof(val)) == 0 && streq(val, nqn);
+}
+
+static bool ctrl_live(const char *ctrl)
+{
+	char val[32];
+
+	return read_attr(ctrl, "state", val, sizeof(val)) == 0 && streq(val, "live");
+}
+
 bool fab_ctrl_live(const char *nqn)
 {
 	_cleanup_closedir_ DIR *d = opendir("/sys/class/nvme");
 	struct dirent *de;
 
 	/* sysfs, not a libnvme scan: this runs on every event. */
-	while (d && (de = readdir(d))) {
-		char val[256];
-
-		if (de->d_name[0] == '.' || read_attr(de->d_name, "subsysnqn", val, sizeof(val)) < 0 ||
-		    !streq(val, nqn))
-			continue;
-		if (read_attr(de->d_name, "state", val, sizeof(val)) == 0 && streq(val, "live"))
+	while (d && (de = readdir(d)))
+		if (ctrl_of(de->d_name, nqn) && ctrl_live(de->d_name))
 			return true;
-	}
 	return false;
 }
 
@@ -549,11 +557,10 @@ int fab_rescan_nqn(const char *nqn)
 	int n = 0;
 
 	while (d && (de = readdir(d))) {
-		char val[256], path[PATH_MAX];
+		char path[PATH_MAX];
 		_cleanup_close_ int fd = -EBADF;
 
-		if (de->d_name[0] == '.' || read_attr(de->d_name, "subsysnqn", val, sizeof(val)) < 0 ||
-		    !streq(val, nqn))
+		if (!ctrl_of(de->d_name, nqn))
 			continue;
 		snprintf(path, sizeof(path), "/sys/class/nvme/%s/rescan_controller", de->d_name);
 		fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -656,12 +663,10 @@ int fab_ns_listed(const char *nqn, const struct vol_ns_id *want)
 
 	while (d && (de = readdir(d))) {
 		_cleanup_close_ int fd = -EBADF;
-		char val[256], node[PATH_MAX];
+		char node[PATH_MAX];
 		int k;
 
-		if (de->d_name[0] == '.' || !filename_is_valid(de->d_name) ||
-		    read_attr(de->d_name, "subsysnqn", val, sizeof(val)) < 0 || !streq(val, nqn) ||
-		    read_attr(de->d_name, "state", val, sizeof(val)) < 0 || !streq(val, "live"))
+		if (!ctrl_of(de->d_name, nqn) || !ctrl_live(de->d_name))
 			continue;
 		snprintf(node, sizeof(node), "/dev/%s", de->d_name);
 		fd = open(node, O_RDONLY | O_CLOEXEC);
