@@ -63,12 +63,16 @@ static void stat_parse(const char *stat, uint64_t *completed, uint64_t *inflight
 	*inflight += f[8];
 }
 
+static void path_close(struct fo_path *p)
+{
+	p->state_fd = safe_close(p->state_fd);
+	p->stat_fd = safe_close(p->stat_fd);
+}
+
 static void paths_close(struct fo_track *t)
 {
-	for (unsigned i = 0; i < t->n_paths; i++) {
-		t->paths[i].state_fd = safe_close(t->paths[i].state_fd);
-		t->paths[i].stat_fd = safe_close(t->paths[i].stat_fd);
-	}
+	for (unsigned i = 0; i < t->n_paths; i++)
+		path_close(&t->paths[i]);
 	t->n_paths = 0;
 }
 
@@ -223,20 +227,16 @@ int fo_sample(struct fo_track *t, unsigned take_over_ms, struct fo_sample *ret)
 		}
 		s.paths++;
 		path_read(p, &s);
-		if (p == &extra) {
-			safe_close(extra.state_fd);
-			safe_close(extra.stat_fd);
-		}
+		if (p == &extra)
+			path_close(&extra);
 	}
 	t->recheck = false;
 	/* The paths that went (a deleted controller, a removed namespace). */
 	for (unsigned i = 0; i < t->n_paths; i++) {
 		if (seen[i])
 			t->paths[k++] = t->paths[i];
-		else {
-			safe_close(t->paths[i].state_fd);
-			safe_close(t->paths[i].stat_fd);
-		}
+		else
+			path_close(&t->paths[i]);
 	}
 	t->n_paths = k;
 	*ret = s;
