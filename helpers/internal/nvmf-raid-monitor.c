@@ -72,11 +72,11 @@ static void on_term(int sig)
 }
 
 /* What each md watch showed when last read (watch_news()). */
-static char watch_val[MAX_WATCH][32];
+static char watch_val[MAX_WATCH][MD_WATCH_VAL_MAX];
 
-static void watch_read(int fd, char val[static 32])
+static void watch_read(int fd, char val[static MD_WATCH_VAL_MAX])
 {
-	ssize_t k = pread(fd, val, 31, 0);
+	ssize_t k = pread(fd, val, MD_WATCH_VAL_MAX - 1, 0);
 
 	val[k > 0 ? k : 0] = 0;
 	val[strcspn(val, "\n")] = 0;
@@ -86,12 +86,10 @@ static void watch_read(int fd, char val[static 32])
 static unsigned open_watches(const char *mddev, struct pollfd *p, unsigned max)
 {
 	int fds[max];
-	unsigned n = md_open_watches(mddev, fds, max);
+	unsigned n = md_open_watches(mddev, fds, watch_val, max);
 
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n; i++)
 		p[i] = (struct pollfd){ .fd = fds[i], .events = POLLPRI | POLLERR };
-		watch_read(fds[i], watch_val[i]);
-	}
 	return n;
 }
 
@@ -107,7 +105,7 @@ static bool array_running(const char *state)
  * cost a monitor more CPU than its samples. */
 static bool watch_news(const struct pollfd *p, unsigned i)
 {
-	char now[32];
+	char now[MD_WATCH_VAL_MAX];
 	bool news;
 
 	watch_read(p->fd, now);

@@ -532,7 +532,7 @@ int md_set_sync_speed(const char *mddev, const char *min, const char *max)
 	return r < 0 ? r : md_sysfs_write(mddev, "sync_speed_max", max);
 }
 
-unsigned md_open_watches(const char *mddev, int *fds, unsigned max)
+unsigned md_open_watches(const char *mddev, int *fds, char (*vals)[MD_WATCH_VAL_MAX], unsigned max)
 {
 	static const char *const attrs[] = { "degraded", "sync_action", "array_state" };
 	_cleanup_closedir_ DIR *d = NULL;
@@ -557,11 +557,13 @@ unsigned md_open_watches(const char *mddev, int *fds, unsigned max)
 		if (fds[n] >= 0)
 			n++;
 	}
+	/* sysfs: read once, then poll for POLLPRI|POLLERR. */
 	for (unsigned i = 0; i < n; i++) {
 		char buf[256];
+		ssize_t k = pread(fds[i], buf, sizeof(buf) - 1, 0);
 
-		/* sysfs: read once, then poll for POLLPRI|POLLERR. */
-		(void)!pread(fds[i], buf, sizeof(buf), 0);
+		buf[k > 0 ? k : 0] = 0;
+		snprintf(vals[i], MD_WATCH_VAL_MAX, "%.*s", (int)strcspn(buf, "\n"), buf);
 	}
 	return n;
 }

@@ -261,6 +261,8 @@ int md_set_sync_speed(const char *mddev, const char *min, const char *max);
  * a poller on a change (POLLPRI|POLLERR): degraded, sync_action,
  * array_state and each member's state
  * @fds:	up to @max file descriptors, the caller's to close
+ * @vals:	what each showed at that read (its first line, truncated)
  * Return: the number opened.
  */
-unsigned md_open_watches(const char *mddev, int *fds, unsigned max);
+#define MD_WATCH_VAL_MAX 32
+unsigned md_open_watches(const char *mddev, int *fds, char (*vals)[MD_WATCH_VAL_MAX], unsigned max);
