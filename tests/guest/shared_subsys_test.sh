@@ -187,11 +187,10 @@ test_sibling_md_member() {
 }
 
 # A start that fails half way tears down by the same rule: its namespace
-# never appears (no such UUID), namespace 2 is held open.
-# The volume names a namespace the subsystem does not have: the start
-# fails once degraded-timeout (2 s) has passed, on the controller's word
-# (its active namespace list), not after the 30 s attach gives a namespace
-# that is there but not announced by udev yet.
+# never appears (no such UUID), namespace 2 is held open.  The start fails
+# once degraded-timeout (2 s) has passed, on the controller's word (its
+# active namespace list), not after the 30 s attach gives a namespace that
+# is there but not announced by udev yet.
 test_failed_start_keeps_a_used_subsystem() {
 	local u t0 t1
 	u=$(new_uuid)
