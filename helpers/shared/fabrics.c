@@ -482,7 +482,7 @@ int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r)
 	return connected;
 }
 
-static int for_each_ctrl_of(const char *nqn, bool disconnect)
+int fab_disconnect_nqn(const char *nqn)
 {
 	_cleanup_(nvme_free_treep) nvme_root_t root = nvme_scan(NULL);
 	nvme_host_t h;
@@ -497,30 +497,18 @@ static int for_each_ctrl_of(const char *nqn, bool disconnect)
 			if (!streq(nvme_subsystem_get_nqn(s), nqn))
 				continue;
 			nvme_subsystem_for_each_ctrl_safe (s, c, tmp) {
-				if (disconnect) {
-					char name[64];
+				char name[64];
 
-					snprintf(name, sizeof(name), "%s", nvme_ctrl_get_name(c));
-					if (nvme_disconnect_ctrl(c) < 0)
-						return log_error_errno(fab_errno(errno),
-								       "Failed to disconnect %s (%s): %m",
-								       name, nqn);
-					log_info("Disconnected %s (%s).", name, nqn);
-				}
+				snprintf(name, sizeof(name), "%s", nvme_ctrl_get_name(c));
+				if (nvme_disconnect_ctrl(c) < 0)
+					return log_error_errno(fab_errno(errno),
+							       "Failed to disconnect %s (%s): %m", name,
+							       nqn);
+				log_info("Disconnected %s (%s).", name, nqn);
 				n++;
 			}
 		}
 	return n;
-}
-
-int fab_disconnect_nqn(const char *nqn)
-{
-	return for_each_ctrl_of(nqn, true);
-}
-
-int fab_count_ctrls(const char *nqn)
-{
-	return for_each_ctrl_of(nqn, false);
 }
 
 /* Whether /sys/class/nvme/@ctrl is a controller of subsystem @nqn. */
@@ -529,6 +517,32 @@ static bool ctrl_of(const char *ctrl, const char *nqn)
 	char val[256];
 
 	return ctrl[0] != '.' && read_attr(ctrl, "subsysnqn", val, sizeof(val)) == 0 && streq(val, nqn);
+}
+
+/* Whether /sys/class/nvme/@ctrl is on its way out: "deleting",
+ * "deleting (no IO)" or "dead" (nvme_sysfs_show_state() in the kernel's
+ * drivers/nvme/host/sysfs.c).  A controller gone before its state is
+ * read counts as going. */
+static bool ctrl_going(const char *ctrl)
+{
+	char val[32];
+
+	return read_attr(ctrl, "state", val, sizeof(val)) < 0 || strncmp(val, "deleting", 8) == 0 ||
+	       streq(val, "dead");
+}
+
+int fab_count_ctrls(const char *nqn)
+{
+	_cleanup_closedir_ DIR *d = opendir("/sys/class/nvme");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d)))
+		if (ctrl_of(de->d_name, nqn) && !ctrl_going(de->d_name))
+			n++;
+	return n;
 }
 
 static bool ctrl_live(const char *ctrl)

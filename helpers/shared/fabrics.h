@@ -48,7 +48,15 @@ int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r)
 int fab_disconnect_nqn(const char *nqn);
 
 /**
- * fab_count_ctrls() - number of controllers connected to @nqn
+ * fab_count_ctrls() - number of controllers of subsystem @nqn that are
+ * not being deleted (sysfs)
+ *
+ * A controller in deletion can hold its sysfs entry for the kernel's
+ * admin timeout (nvme_core.admin_timeout, 60 s): its shutdown waits for
+ * a target that a silent partition keeps from answering.  The kernel
+ * connects a new controller to the subsystem meanwhile (its duplicate
+ * check, nvmf_ctlr_matches_baseopts(), passes over deleting ones).
+ * Return: the number, or negative errno.
  */
 int fab_count_ctrls(const char *nqn);
 
