@@ -276,7 +276,12 @@ static void reconcile_replica(struct pass *p, struct desc_replica *r)
 			event_emit(EVENT_RESYNC_STARTED, p->d->volume, r->name, NULL,
 				   "%s: resync of replica %s started.", p->d->volume, r->name);
 		}
-	} else if (now == STATE_ABSENT || (now == STATE_FAULTY && !node)) {
+	} else if (now == STATE_ABSENT || (now == STATE_FAULTY && (!node || fab_count_ctrls(r->nqn) == 0))) {
+		/* A failed replica whose namespace is still there but whose
+		 * controllers are all being deleted is as good as gone: the
+		 * deletion of one a silent partition cut off waits for the
+		 * kernel's admin timeout (60 s), and nothing else comes back
+		 * meanwhile. */
 		reconnect(p, r);
 	}
 }
