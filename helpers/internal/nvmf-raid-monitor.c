@@ -354,6 +354,7 @@ static int monitor(const char *name)
 		/* A pass on every event and when a connect is due; the
 		 * samples of the members' paths in between are cheap. */
 		if (pass_due || (retry_at && t >= retry_at)) {
+			log_debug("%s: pass (%s).", name, pass_due ? "an event" : "a retry is due");
 			r = passes(udev, name, &fo, &mddev, p, &n, &retry_ms);
 			if (r == -ENOENT) {
 				log_info("%s: no longer attached; monitor exits.", name);

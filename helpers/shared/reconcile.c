@@ -179,6 +179,9 @@ static void reconnect(struct pass *p, struct desc_replica *r)
 	pid_t pid;
 
 	if ((t && t->connecting > 0) || fab_count_ctrls(r->nqn) > 0) {
+		log_debug("%s: replica %s: %s; looked at again in %u s.", p->d->volume, r->name,
+			  t && t->connecting > 0 ? "a connect is under way" : "a controller is there",
+			  p->d->settings.reconnect_delay ?: 1);
 		retry_within(p, (p->d->settings.reconnect_delay ?: 1) * 1000ULL);
 		return;
 	}
