@@ -143,6 +143,17 @@ static int drain(struct sink *sinks, size_t n)
 	}
 }
 
+pid_t exec_fork(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		(void)close_range(3, ~0U, 0);
+	return pid;
+}
+
 int exec_run(char *const argv[], char **ret_out, char **ret_err)
 {
 	int pout[2] = { -EBADF, -EBADF }, perr[2] = { -EBADF, -EBADF };

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /**
  * exec_find() - locate a system tool
@@ -32,6 +33,19 @@ int exec_find(const char *name, char **ret_path);
  * by signal N, or a negative errno if it could not be run.
  */
 int exec_run(char *const argv[], char **ret_out, char **ret_err);
+
+/**
+ * exec_fork() - fork() for a child that does its work without exec():
+ * the child closes every file descriptor above stderr first
+ *
+ * The volume lock and a rebuild slot are flock()s, held while any
+ * descriptor of their open file lives: a child that kept its copy held
+ * them after the parent let go, for as long as it ran (a connect that the
+ * kernel takes a minute to refuse), and the parent's next pass waited.
+ * The child logs to stderr, as every helper does.
+ * Return: as fork(): the child's pid, 0 in the child, or negative errno.
+ */
+pid_t exec_fork(void);
 
 /**
  * exec_set_wait_hook() - call @fn(@userdata) every @interval_ms

@@ -24,6 +24,7 @@
 #include "blk.h"
 #include "descriptor.h"
 #include "device.h"
+#include "exec.h"
 #include "exit-status.h"
 #include "fabrics.h"
 #include "fileio.h"
@@ -371,7 +372,7 @@ static int apply(struct reload *c)
 			continue;
 		if (fab_count_ctrls(vr->nqn) > 0)
 			fab_connect_replica(c->vol, vr);
-		else if (vr->dhchap_key && fork() == 0)
+		else if (vr->dhchap_key && exec_fork() == 0)
 			_exit(fab_connect_replica(c->vol, vr) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 	}
 

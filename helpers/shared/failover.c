@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "exec.h"
 #include "failover.h"
 #include "fileio.h"
 #include "log.h"
@@ -292,11 +293,9 @@ unsigned fo_io_timeout_ms(unsigned tmo_sec)
 
 pid_t fo_delete_ctrls(const char *nqn)
 {
-	pid_t pid = fork();
+	pid_t pid = exec_fork();
 
-	if (pid < 0)
-		return -errno;
-	if (pid > 0)
+	if (pid != 0)
 		return pid;
 
 	/* The child: only sysfs writes, then _exit(). */

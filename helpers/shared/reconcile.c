@@ -12,6 +12,7 @@
 #include "descriptor.h"
 #include "device.h"
 #include "event.h"
+#include "exec.h"
 #include "fabrics.h"
 #include "fileio.h"
 #include "log.h"
@@ -197,9 +198,9 @@ static void reconnect(struct pass *p, struct desc_replica *r)
 		}
 	}
 	retry_within(p, (p->d->settings.reconnect_delay ?: 1) * 1000ULL);
-	pid = fork();
+	pid = exec_fork();
 	if (pid < 0) {
-		log_warning_errno(errno, "%s: cannot start reconnecting replica %s: %m", p->d->volume,
+		log_warning_errno(pid, "%s: cannot start reconnecting replica %s: %m", p->d->volume,
 				  r->name);
 		return;
 	}

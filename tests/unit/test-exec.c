@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "exec.h"
 #include "macro.h"
@@ -84,6 +89,39 @@ int main(void)
 	calls = 0;
 	r = exec_run((char *[]){ sh, (char *)"-c", (char *)"sleep 0.2", NULL }, NULL, NULL);
 	is_int(calls, 0, "no hook: not called");
+
+	/* exec_fork(): a flock() the parent lets go of is free at once,
+	 * while the child still runs; the child has none of the parent's
+	 * descriptors above stderr.  The child's closing of its copy of
+	 * the pipe's write end tells the parent when it has closed them. */
+	{
+		char lock[] = "/tmp/test-exec-lock.XXXXXX", c;
+		int fd = mkstemp(lock), again = -1, status = -1, closed[2] = { -1, -1 };
+		pid_t pid;
+
+		ok(fd >= 0 && flock(fd, LOCK_EX) == 0, "parent holds a lock");
+		ok(pipe2(closed, O_CLOEXEC) == 0, "a pipe");
+		pid = exec_fork();
+		if (pid == 0) {
+			bool none = fcntl(fd, F_GETFD) < 0 && errno == EBADF;
+
+			usleep(300 * 1000); /* alive while the parent looks */
+			_exit(none ? 0 : 1);
+		}
+		ok(pid > 0, "exec_fork() forked");
+		close(closed[1]);
+		ok(read(closed[0], &c, 1) == 0, "the child closed the descriptors it inherited");
+		close(fd);
+		again = open(lock, O_RDONLY | O_CLOEXEC);
+		ok(again >= 0 && flock(again, LOCK_EX | LOCK_NB) == 0,
+		   "the lock is free once the parent closes it, the child alive");
+		ok(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		   "the child had no descriptor of the parent's above stderr");
+		close(closed[0]);
+		if (again >= 0)
+			close(again);
+		unlink(lock);
+	}
 
 	setenv("NVMF_RAID_TOOL_PATH", "/nonexistent", 1);
 	is_int(exec_find("sh", &missing), -ENOENT, "NVMF_RAID_TOOL_PATH overrides the search list");
