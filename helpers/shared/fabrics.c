@@ -219,6 +219,16 @@ static bool ctrl_matches(nvme_ctrl_t c, const char *nqn, const struct vol_portal
 }
 
 /* The controller of @nqn through portal @p in the scanned topology. */
+/* Whether controller state @state (sysfs) is on its way out: "deleting",
+ * "deleting (no IO)" or "dead" (nvme_sysfs_show_state() in the kernel's
+ * drivers/nvme/host/sysfs.c).  No state (gone) counts as going. */
+static bool state_going(const char *state)
+{
+	return !state || strncmp(state, "deleting", 8) == 0 || streq(state, "dead");
+}
+
+/* The controller of subsystem @nqn through portal @p, but not one being
+ * deleted: a new one may come beside it (fab_count_ctrls()). */
 static nvme_ctrl_t find_ctrl(nvme_root_t root, const char *nqn, const struct vol_portal *p)
 {
 	nvme_host_t h;
@@ -228,7 +238,7 @@ static nvme_ctrl_t find_ctrl(nvme_root_t root, const char *nqn, const struct vol
 	nvme_for_each_host (root, h)
 		nvme_for_each_subsystem (h, s)
 			nvme_subsystem_for_each_ctrl (s, c)
-				if (ctrl_matches(c, nqn, p))
+				if (ctrl_matches(c, nqn, p) && !state_going(nvme_ctrl_get_state(c)))
 					return c;
 	return NULL;
 }
@@ -499,6 +509,10 @@ int fab_disconnect_nqn(const char *nqn)
 			nvme_subsystem_for_each_ctrl_safe (s, c, tmp) {
 				char name[64];
 
+				/* Its deletion is under way already; another
+				 * request fails with EBUSY. */
+				if (state_going(nvme_ctrl_get_state(c)))
+					continue;
 				snprintf(name, sizeof(name), "%s", nvme_ctrl_get_name(c));
 				if (nvme_disconnect_ctrl(c) < 0)
 					return log_error_errno(fab_errno(errno),
@@ -519,16 +533,12 @@ static bool ctrl_of(const char *ctrl, const char *nqn)
 	return ctrl[0] != '.' && read_attr(ctrl, "subsysnqn", val, sizeof(val)) == 0 && streq(val, nqn);
 }
 
-/* Whether /sys/class/nvme/@ctrl is on its way out: "deleting",
- * "deleting (no IO)" or "dead" (nvme_sysfs_show_state() in the kernel's
- * drivers/nvme/host/sysfs.c).  A controller gone before its state is
- * read counts as going. */
+/* Whether /sys/class/nvme/@ctrl is on its way out (state_going()). */
 static bool ctrl_going(const char *ctrl)
 {
 	char val[32];
 
-	return read_attr(ctrl, "state", val, sizeof(val)) < 0 || strncmp(val, "deleting", 8) == 0 ||
-	       streq(val, "dead");
+	return read_attr(ctrl, "state", val, sizeof(val)) < 0 || state_going(val);
 }
 
 int fab_count_ctrls(const char *nqn)

@@ -42,7 +42,8 @@
 int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r);
 
 /**
- * fab_disconnect_nqn() - delete every controller of subsystem @nqn
+ * fab_disconnect_nqn() - delete every controller of subsystem @nqn but
+ * those being deleted already
  * Return: number of controllers deleted, or negative errno.
  */
 int fab_disconnect_nqn(const char *nqn);
