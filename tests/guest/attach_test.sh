@@ -162,7 +162,7 @@ test_unwritable_record_fails_the_start() {
 	systemctl start nvmf-raid@rec
 	assertEquals "starts once the record can be written" 0 $?
 	assert_attached_md rec 2
-	assertEquals "record names both replicas" "r1 r2" "$(python3 -c 'import json; print(" ".join(e["name"] for e in json.load(open("/var/lib/nvmf-raid/rec.json"))["in-sync"]))')"
+	assertEquals "record names both replicas" "r1 r2" "$(py3 -c 'import json; print(" ".join(e["name"] for e in json.load(open("/var/lib/nvmf-raid/rec.json"))["in-sync"]))')"
 }
 
 test_invalid_volume_file_fails_before_connecting() {

@@ -55,7 +55,7 @@ tearDown() {
 # CRC-32 appended, as nvme gen-dhchap-key makes them) in KEYDIR/NAME, mode
 # 0600; prints the key.
 new_key() {
-	python3 -c 'import base64, os, struct, zlib
+	py3 -c 'import base64, os, struct, zlib
 k = os.urandom(32)
 print("DHHC-1:00:" + base64.b64encode(k + struct.pack("<I", zlib.crc32(k))).decode() + ":")' |
 		tee "$KEYDIR/$1"
@@ -71,7 +71,7 @@ with_keys() {
 # mem_has_key PID PATTERNS : one of the keys in file PATTERNS is in the
 # memory of process PID (its readable mappings, /proc/PID/mem).
 mem_has_key() {
-	python3 - "$1" "$2" <<-'PY'
+	py3 - "$1" "$2" <<-'PY'
 	import sys
 	pid, pat = sys.argv[1], sys.argv[2]
 	keys = [l.strip().encode() for l in open(pat) if l.strip()]
@@ -261,7 +261,7 @@ test_rotated_key_heals_after_reload() {
 	tgt_vanish rot-r2
 	wait_state rot r2 faulty 30
 	assertTrue "r2 faulty while away" $?
-	k2=$(python3 -c 'import base64, os, struct, zlib
+	k2=$(py3 -c 'import base64, os, struct, zlib
 k = os.urandom(32)
 print("DHHC-1:00:" + base64.b64encode(k + struct.pack("<I", zlib.crc32(k))).decode() + ":")')
 	echo "$k2" > "$NVMET/hosts/$HOSTNQN/dhchap_key"

@@ -33,7 +33,7 @@ verify_pattern() { fio ${PATTERN//VOL/$1} --verify_only=1 > /dev/null 2>&1; }
 
 # The namespace UUID VOL's record holds for in-sync replica NAME.
 recorded_uuid() {
-	python3 -c 'import json,sys; print([e["uuid"] for e in json.load(open("/var/lib/nvmf-raid/%s.json" % sys.argv[1]))["in-sync"] if e["name"] == sys.argv[2]][0])' "$1" "$2"
+	py3 -c 'import json,sys; print([e["uuid"] for e in json.load(open("/var/lib/nvmf-raid/%s.json" % sys.argv[1]))["in-sync"] if e["name"] == sys.argv[2]][0])' "$1" "$2"
 }
 
 # Sectors written to a replica's namespace so far, over its hidden
@@ -143,7 +143,7 @@ test_lose_two_of_three_half_a_second_apart() {
 	assertEquals "replicas identical (md check)" 0 "$(md_check "$(md_of ha)")"
 }
 
-mrec_problems() { nvmf-raid status --json mrec | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["volumes"][0]["problems"]))'; }
+mrec_problems() { nvmf-raid status --json mrec | py3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["volumes"][0]["problems"]))'; }
 mrec_stale() { mrec_problems | grep -qw record-stale; }
 mrec_fresh() { ! mrec_problems | grep -qw record-stale && [ "$(recorded mrec)" = "r1" ]; }
 
@@ -163,7 +163,7 @@ test_monitor_record_unwritable_then_written() {
 	assertTrue "r2 recorded faulty" $?
 	wait_until 20 mrec_stale
 	assertTrue "status: problem record-stale" $?
-	assertNotEquals "status: not optimal" optimal "$(nvmf-raid status --json mrec | python3 -c 'import json,sys; print(json.load(sys.stdin)["volumes"][0]["state"])')"
+	assertNotEquals "status: not optimal" optimal "$(nvmf-raid status --json mrec | py3 -c 'import json,sys; print(json.load(sys.stdin)["volumes"][0]["state"])')"
 	chattr -i /var/lib/nvmf-raid
 	wait_until 20 mrec_fresh
 	assertTrue "record rewritten (r1 only), problem gone" $?

@@ -99,7 +99,7 @@ assert_one_identity() {
 
 # What hostid.c derives from the machine ID (sd_id128_get_machine_app_specific()).
 machine_app_uuid() {
-	python3 - "$APP_ID" <<'PY'
+	py3 - "$APP_ID" <<'PY'
 import hashlib, hmac, sys, uuid
 mid = bytes.fromhex(open("/etc/machine-id").read().strip())
 b = bytearray(hmac.new(mid, uuid.UUID(sys.argv[1]).bytes, hashlib.sha256).digest()[:16])

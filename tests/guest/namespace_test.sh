@@ -32,7 +32,7 @@ tearDown() {
 }
 
 status_key() {
-	nvmf-raid status --json "$1" | python3 -c '
+	nvmf-raid status --json "$1" | py3 -c '
 import json, sys
 v = json.load(sys.stdin)["volumes"][0]
 r = v["replicas"][int(sys.argv[1])]
@@ -136,7 +136,7 @@ test_nguid_only_and_nsid_only_replicas_form_one_array() {
 
 # recorded VOL REPLICA KEY : KEY of REPLICA's entry in VOL's in-sync record.
 recorded() {
-	python3 -c 'import json,sys
+	py3 -c 'import json,sys
 e = [e for e in json.load(open("/var/lib/nvmf-raid/%s.json" % sys.argv[1]))["in-sync"] if e["name"] == sys.argv[2]]
 print(e[0][sys.argv[3]] if e else "")' "$1" "$2" "$3"
 }

@@ -37,7 +37,7 @@ export TGT_DURABLE=1
 
 # Replica state in the descriptor.
 rstate() {
-	python3 -c 'import json,sys
+	py3 -c 'import json,sys
 d = json.load(open("/run/nvmf-raid/%s.json" % sys.argv[1]))
 print([r["state"] for r in d["replicas"] if r["name"] == sys.argv[2]][0])' "$1" "$2" 2>/dev/null
 }
@@ -45,7 +45,7 @@ is_state() { [ "$(rstate "$1" "$2")" = "$3" ]; }
 
 # The in-sync replicas of the record, by name; fails if it does not parse.
 recorded() {
-	python3 -c 'import json,sys; print(" ".join(e["name"] for e in json.load(open(sys.argv[1]))["in-sync"]))' "${1:-$RECORD}"
+	py3 -c 'import json,sys; print(" ".join(e["name"] for e in json.load(open(sys.argv[1]))["in-sync"]))' "${1:-$RECORD}"
 }
 recorded_is() { [ "$(recorded 2>/dev/null)" = "$1" ]; }
 
@@ -86,7 +86,7 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", b - a}'; }
 # start_writer NAME REGION SEED : the writer, in a session of its own so it
 # outlives this suite until the reset; waits for its first 300 writes.
 start_writer() {
-	setsid python3 "$WRITER" write "/dev/nvmf-raid/$VOL" "$PL/$1.log" "$2" "$3" \
+	setsid python3 -I -S "$WRITER" write "/dev/nvmf-raid/$VOL" "$PL/$1.log" "$2" "$3" \
 		> "$PL/$1.err" 2>&1 < /dev/null &
 	echo $! > "$PL/$1.pid"
 	wait_until 120 lines_gt "$PL/$1.log" 300
@@ -143,14 +143,14 @@ after_reset() {
 	assertTrue "record at boot is the version written before the reset" \
 		"cmp -s $SNAP/record.json $PL/$c-record.json"
 	assertEquals "record at boot: r1's namespace" "$(replica_uuid "$VOL" 1)" \
-		"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["in-sync"][0]["uuid"])' "$SNAP/record.json")"
+		"$(py3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["in-sync"][0]["uuid"])' "$SNAP/record.json")"
 	echo "$c: record directory at boot: $(tr '\n' ' ' < "$SNAP/dir")(temporary files" \
 		"are never read: the reader opens $VOL.json only)"
 	journalctl -b --no-pager -q -o cat -u "nvmf-raid@$VOL" | grep -q "assembling /dev/md/.* from 1 of 2 replicas"
 	assertTrue "assembled from 1 of 2 replicas, though r2's target was back" $?
 	assertTrue "r2's target back at boot" "[ -e $NVMET/ports/1/subsystems/$(tgt_nqn "$VOL-r2") ]"
 
-	out=$(python3 "$WRITER" verify "/dev/nvmf-raid/$VOL" "$PL/$c.log")
+	out=$(py3 "$WRITER" verify "/dev/nvmf-raid/$VOL" "$PL/$c.log")
 	rc=$?
 	echo "$c: before the heal: $out"
 	assertEquals "every logged write verifies, served by r1" 0 $rc
@@ -168,7 +168,7 @@ after_reset() {
 	echo check > "/sys/block/$md/md/sync_action"
 	wait_until 120 md_idle "$md"
 	assertEquals "md check: 0 mismatches" 0 "$(cat "/sys/block/$md/md/mismatch_cnt")"
-	out=$(python3 "$WRITER" verify "/dev/nvmf-raid/$VOL" "$PL/$c.log")
+	out=$(py3 "$WRITER" verify "/dev/nvmf-raid/$VOL" "$PL/$c.log")
 	rc=$?
 	echo "$c: after the heal: $out"
 	assertEquals "every logged write verifies after the heal" 0 $rc

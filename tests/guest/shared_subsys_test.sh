@@ -130,7 +130,7 @@ test_sibling_held_open() {
 # The holder opens with O_EXCL (as mkfs or a swapon would) and says when.
 test_sibling_claimed_exclusively() {
 	rm -f /tmp/holder.ready
-	python3 -c 'import os, sys, time
+	py3 -c 'import os, sys, time
 os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL)
 open("/tmp/holder.ready", "w").close()
 time.sleep(600)' "/dev/$D2" &
@@ -155,7 +155,7 @@ test_sibling_mounted() {
 partition_sibling() {
 	local sectors
 	sectors=$(($(blockdev --getsz "/dev/$D2") - 2048))
-	python3 -c 'import struct, sys
+	py3 -c 'import struct, sys
 entry = struct.pack("<B3sB3sII", 0, bytes(3), 0x83, bytes(3), 2048, int(sys.argv[2]))
 with open(sys.argv[1], "r+b") as f:
     f.seek(446)

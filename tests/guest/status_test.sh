@@ -18,7 +18,7 @@ oneTimeSetUp() {
 
 setUp() {
 	VOL_KEYS="reconnect-delay = 1"
-	rm -f "$ST"
+	rm -f "$ST" "$ST.flat"
 }
 
 tearDown() {
@@ -74,7 +74,7 @@ assert_sync_between() {
 	assertTrue "sync completed $c within sync_completed $before .. $after" \
 		"[ ${before% /*} -le $c ] && [ $c -le ${after% /*} ]"
 	assertEquals "sync total = sync_completed's" "${after#* / }" "$t"
-	python3 - "$ST" <<-'PY'
+	py3 - "$ST" <<-'PY'
 	import json, math, sys
 	v = json.load(open(sys.argv[1]))["volumes"][0]
 	s = v["sync"]
@@ -205,7 +205,7 @@ test_inactive_and_broken_volumes() {
 	assertEquals "md null" null "$(jget volumes 0 md)"
 	assertEquals "size null" null "$(jget volumes 0 size)"
 	assertEquals "sync null" null "$(jget volumes 0 sync)"
-	assertEquals "two replicas" 2 "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["volumes"][0]["replicas"]))' "$ST")"
+	assertEquals "two replicas" 2 "$(py3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["volumes"][0]["replicas"]))' "$ST")"
 	assertEquals "r1: state null" null "$(jget volumes 0 replicas 0 state)"
 	assertEquals "r1: device null" null "$(jget volumes 0 replicas 0 device)"
 	assertEquals "r2: uuid from the volume file" "$(replica_uuid ina 2)" "$(jget volumes 0 replicas 1 uuid)"
@@ -266,7 +266,7 @@ test_no_argument_lists_everything_sorted() {
 	systemctl start nvmf-raid@la || { fail "attach"; return; }
 	status_json
 	assertEquals "exit 0" 0 $?
-	python3 - "$ST" <<-'PY'
+	py3 - "$ST" <<-'PY'
 	import json, sys
 	d = json.load(open(sys.argv[1]))
 	names = [v["volume"] for v in d["volumes"]]

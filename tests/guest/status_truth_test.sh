@@ -26,7 +26,7 @@ setUp() {
 	journal_mark "$CURSOR"
 	VOL_KEYS="reconnect-delay = 1"
 	FIO_PID=
-	rm -f "$ST"
+	rm -f "$ST" "$ST.flat"
 }
 
 tearDown() {
@@ -212,7 +212,7 @@ sample() {
 	rc=$?
 	s1=$(uptime_s)
 	a1=$(cat "/sys/block/$md/md/array_state")
-	read -r st pr wr dl <<< "$(python3 -c 'import json,sys
+	read -r st pr wr dl <<< "$(py3 -c 'import json,sys
 v = json.load(open(sys.argv[1]))["volumes"][0]
 print(v["state"], ",".join(v["problems"]) or "-", json.dumps(v["writable"]), v["device-link"])' "$ST")"
 	echo "$t $c $a0 $a1 $rc $st $pr $wr $dl [ link=$(readlink "/dev/nvmf-raid/$vol")," \
