@@ -15,7 +15,6 @@
 
 CURSOR=/tmp/outage-test.cursor
 NOTIFY_LOG=/tmp/outage-notify.log
-FIO_RATE=200		# writes/s: load that leaves the 2 TCG vCPUs to the kernel
 
 oneTimeSetUp() { tgt_modules; }
 setUp() { notify_setup; }

@@ -70,7 +70,7 @@ all_r2() {
 # every array falls far behind under TCG.
 start_sampler() {
 	: > "$SAMPLES"
-	python3 - "$SAMPLES" <<-'PY' &
+	py3 - "$SAMPLES" <<-'PY' &
 	import glob, sys, time
 	out = open(sys.argv[1], "a", buffering=1)
 	while True:
@@ -129,32 +129,37 @@ start_status_watch() {
 
 stop_status_watch() { stop_job WATCHER; }
 
-# fio with crc32c verify on VOL until stopped; its JSON report in
-# /tmp/fio-TAG.json, at nice $FIO_NICE (common.sh).
+# fio with crc32c verify on VOL until stopped, at $FIO_RATE writes a
+# second (fault.sh); its JSON report in /tmp/fio-TAG.json.  Returns once
+# it writes: the outage is to come while it does (a loaded guest starts
+# it slowly: once it had not written at all before the node went).
 start_fio() {
+	local w0
+	w0=$(nvme_writes)
 	nice -n "$FIO_NICE" fio --name=heal --filename="/dev/nvmf-raid/$1" --rw=randwrite --bs=4k --size=8M \
 		--direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c --verify_backlog=128 \
-		--verify_fatal=1 --time_based --runtime=900 --output-format=json \
+		--verify_fatal=1 --time_based --runtime=900 --rate_iops="$FIO_RATE" --output-format=json \
 		--output="/tmp/fio-$2.json" > /dev/null 2>&1 &
 	FIO_PID=$!
+	wait_until 60 nvme_writes_ge $((w0 + 50)) || fail "fio on $1: not writing after 60 s"
 }
 
-# Stops fio; sets FIO_ERR and FIO_MAX_MS (highest completion latency of
-# its reads and writes) from its JSON report.
+# Stops fio; sets FIO_ERR, FIO_MAX_MS (highest completion latency of its
+# reads and writes) and FIO_WRITES from its JSON report.
 stop_fio() {
 	kill -INT "$FIO_PID" 2>/dev/null
 	wait "$FIO_PID"
 	FIO_PID=
-	read -r FIO_ERR FIO_MAX_MS <<< "$(python3 - "/tmp/fio-$1.json" <<-'PY'
+	read -r FIO_ERR FIO_MAX_MS FIO_WRITES <<< "$(py3 - "/tmp/fio-$1.json" <<-'PY'
 	import json, sys
 	text = open(sys.argv[1]).read()
 	try:
 	    # fio may print notes before the report.
 	    j = json.loads(text[text.index("{"):])["jobs"][0]
 	    lat = max(j[d]["clat_ns"]["max"] for d in ("read", "write"))
-	    print(j["error"], "%.1f" % (lat / 1e6))
+	    print(j["error"], "%.1f" % (lat / 1e6), j["write"]["total_ios"])
 	except Exception as e:
-	    print("unreadable-report", "-")
+	    print("unreadable-report", "-", 0)
 	    sys.stderr.write("fio report: %r\n%s\n" % (e, text[:2000]))
 	PY
 	)"
@@ -175,7 +180,6 @@ testManyVolumesHealWithinTheLimit() {
 
 	# The node goes away while every volume is written to.
 	start_fio v1 outage
-	sleep 1
 	for i in $(seq 1 $N); do tgt_vanish "v$i-r2"; done
 	for i in $(seq 2 $N); do
 		fio --name=dirty --filename="/dev/nvmf-raid/v$i" --rw=write --bs=64k --size=$DIRTY \
@@ -188,7 +192,8 @@ testManyVolumesHealWithinTheLimit() {
 	sleep 2			# v1's fio dirties more chunks
 	stop_fio outage
 	assertEquals "fio through the outage: no error" 0 "$FIO_ERR"
-	echo "fio through the outage: error $FIO_ERR, max completion latency $FIO_MAX_MS ms"
+	echo "FIGURES: fio through the outage: error $FIO_ERR, $FIO_WRITES writes, max completion latency $FIO_MAX_MS ms"
+	assertTrue "fio wrote through the outage ($FIO_WRITES writes)" "[ ${FIO_WRITES:-0} -gt 50 ]"
 
 	# The node comes back: 8 rebuilds want to start at once.
 	start_sampler
@@ -204,7 +209,7 @@ testManyVolumesHealWithinTheLimit() {
 	head -40 "$STATUS_SEEN.log" 2>/dev/null
 	echo "--- nvmf-raid status while waiting"
 	cat "$STATUS_SEEN.txt"
-	python3 - "$STATUS_SEEN.json" <<-'PY'
+	py3 - "$STATUS_SEEN.json" <<-'PY'
 	import json, sys
 	for v in json.load(open(sys.argv[1]))["volumes"]:
 	    print("json", v["volume"], v["state"], json.dumps(v["rebuild"]),
@@ -223,7 +228,7 @@ testManyVolumesHealWithinTheLimit() {
 	samples=$(wc -l < "$SAMPLES")
 	echo "FIGURES: max concurrent rebuilds seen $seen (limit $MAX, $samples samples every 0.2 s)"
 	echo "FIGURES: last rebuild ended $(awk -v a="$t0" '$2 > 0 {e = $1} END {printf "%.1f", e - a}' "$SAMPLES") s after the node returned (md, sampled); all $N seen in sync by the test $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s after"
-	echo "FIGURES: fio during the heal: error $FIO_ERR, max completion latency $FIO_MAX_MS ms"
+	echo "FIGURES: fio during the heal: error $FIO_ERR, $FIO_WRITES writes, max completion latency $FIO_MAX_MS ms"
 	echo "FIGURES: v$N rate cap while rebuilding: ${rate_v8:-not seen} KiB/s (its rebuild-rate $RATE_V8)"
 	assertTrue "never more than $MAX arrays rebuilding (saw $seen)" "[ $seen -le $MAX ]"
 	assertTrue "the limit was used (saw $seen)" "[ $seen -ge 1 ]"
