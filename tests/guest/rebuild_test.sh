@@ -130,18 +130,18 @@ start_status_watch() {
 stop_status_watch() { stop_job WATCHER; }
 
 # fio with crc32c verify on VOL until stopped, at $FIO_RATE writes a
-# second (fault.sh); its JSON report in /tmp/fio-TAG.json.  Returns once
-# it writes: the outage is to come while it does (a loaded guest starts
-# it slowly: once it had not written at all before the node went).
+# second (fault.sh); its JSON report in /tmp/fio-TAG.json.  With TAG
+# "outage" it returns once fio writes: the outage is to come while it does
+# (a loaded guest starts it slowly: once it had not written at all before
+# the node went).
 start_fio() {
-	local w0
-	w0=$(nvme_writes)
+	nvme_writes_mark
 	nice -n "$FIO_NICE" fio --name=heal --filename="/dev/nvmf-raid/$1" --rw=randwrite --bs=4k --size=8M \
 		--direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c --verify_backlog=128 \
 		--verify_fatal=1 --time_based --runtime=900 --rate_iops="$FIO_RATE" --output-format=json \
 		--output="/tmp/fio-$2.json" > /dev/null 2>&1 &
 	FIO_PID=$!
-	wait_until 60 nvme_writes_ge $((w0 + 50)) || fail "fio on $1: not writing after 60 s"
+	[ "$2" != outage ] || wait_until 60 nvme_writes_ge 50 || fail "fio on $1: not writing after 60 s"
 }
 
 # Stops fio; sets FIO_ERR, FIO_MAX_MS (highest completion latency of its
@@ -229,6 +229,7 @@ testManyVolumesHealWithinTheLimit() {
 	echo "FIGURES: max concurrent rebuilds seen $seen (limit $MAX, $samples samples every 0.2 s)"
 	echo "FIGURES: last rebuild ended $(awk -v a="$t0" '$2 > 0 {e = $1} END {printf "%.1f", e - a}' "$SAMPLES") s after the node returned (md, sampled); all $N seen in sync by the test $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s after"
 	echo "FIGURES: fio during the heal: error $FIO_ERR, $FIO_WRITES writes, max completion latency $FIO_MAX_MS ms"
+	assertTrue "fio wrote during the heal ($FIO_WRITES writes)" "[ ${FIO_WRITES:-0} -gt 0 ]"
 	echo "FIGURES: v$N rate cap while rebuilding: ${rate_v8:-not seen} KiB/s (its rebuild-rate $RATE_V8)"
 	assertTrue "never more than $MAX arrays rebuilding (saw $seen)" "[ $seen -le $MAX ]"
 	assertTrue "the limit was used (saw $seen)" "[ $seen -ge 1 ]"

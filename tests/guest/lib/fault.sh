@@ -30,6 +30,7 @@ FIO_RATE=${FIO_RATE:-100}
 # At nice $FIO_NICE (common.sh).
 # shellcheck disable=SC2153 # common.sh sets FIO_NICE
 fio_start() {
+	nvme_writes_mark
 	nice -n "$FIO_NICE" fio --name=bg --filename="/dev/nvmf-raid/$1" --rw=randwrite --bs=4k --size="$FIO_SIZE" \
 		--direct=1 --ioengine=libaio --iodepth=4 --verify=crc32c --verify_backlog=128 \
 		--verify_fatal=1 --time_based --runtime=900 --rate_iops="$FIO_RATE" \
@@ -38,30 +39,31 @@ fio_start() {
 	FIO_VOL=$1
 	# Under way before the fault: fio starts slowly in a cold guest, and a
 	# fault it did not write through proves nothing.
-	local w0
-	w0=$(nvme_writes)
-	wait_until 60 nvme_writes_ge $((w0 + 50)) ||
-		fail "fio on $1: not writing after 60 s"
+	wait_until 60 nvme_writes_ge 50 || fail "fio on $1: not writing after 60 s"
 }
 
-# Writes completed on every NVMe path device (the multipath heads keep no
-# statistics: queue/iostats is 0).
-nvme_writes_sum() {
+# Writes completed on the NVMe path devices (the multipath heads keep no
+# statistics: queue/iostats is 0), counted from nvme_writes_mark on: each
+# path's own count, and only on paths that were there then.  A sum over
+# whatever paths exist drops when one goes (a deleted controller's, with
+# its count) and can stay below the mark for good.
+declare -gA NVME_W0=()
+nvme_writes_mark() {
 	local f n
-	NVME_WRITES=0
+	NVME_W0=()
 	for f in /sys/block/nvme*c*n*/stat; do
-		read -r _ _ _ _ n _ < "$f" 2> /dev/null && NVME_WRITES=$((NVME_WRITES + n))
+		read -r _ _ _ _ n _ < "$f" 2> /dev/null && NVME_W0[$f]=$n
 	done
 }
-nvme_writes() {
-	nvme_writes_sum
-	echo "$NVME_WRITES"
-}
 
-# nvme_writes_ge N : nvme_writes has reached N (no process: it is polled).
+# nvme_writes_ge N : N writes since nvme_writes_mark (no process: it is polled).
 nvme_writes_ge() {
-	nvme_writes_sum
-	[ "$NVME_WRITES" -ge "$1" ]
+	local f n sum=0
+	for f in "${!NVME_W0[@]}"; do
+		read -r _ _ _ _ n _ < "$f" 2> /dev/null && [ "$n" -ge "${NVME_W0[$f]}" ] &&
+			sum=$((sum + n - NVME_W0[$f]))
+	done
+	[ "$sum" -ge "$1" ]
 }
 
 # fio runs for 900 s: if it is gone before fio_stop, it stopped on an error.
