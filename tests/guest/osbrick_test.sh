@@ -82,7 +82,7 @@ brick_replica() {
 brick_parses() {
 	python3 -c 'from os_brick.initiator.connectors.nvmeof import NVMeOFConnProps' 2> /dev/null ||
 		{ echo skip; return; }
-	py3 -c 'import json, sys
+	python3 -c 'import json, sys
 from os_brick.initiator.connectors.nvmeof import NVMeOFConnProps
 print(len(NVMeOFConnProps(json.load(sys.stdin)).targets))'
 }

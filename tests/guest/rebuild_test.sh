@@ -70,7 +70,7 @@ all_r2() {
 # every array falls far behind under TCG.
 start_sampler() {
 	: > "$SAMPLES"
-	py3 - "$SAMPLES" <<-'PY' &
+	python3 -I -S - "$SAMPLES" <<-'PY' &
 	import glob, sys, time
 	out = open(sys.argv[1], "a", buffering=1)
 	while True:

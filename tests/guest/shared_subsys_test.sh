@@ -130,7 +130,8 @@ test_sibling_held_open() {
 # The holder opens with O_EXCL (as mkfs or a swapon would) and says when.
 test_sibling_claimed_exclusively() {
 	rm -f /tmp/holder.ready
-	py3 -c 'import os, sys, time
+	# python3 itself, not py3: \$! must be the holder's pid.
+	python3 -I -S -c 'import os, sys, time
 os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL)
 open("/tmp/holder.ready", "w").close()
 time.sleep(600)' "/dev/$D2" &
