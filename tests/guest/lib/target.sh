@@ -25,9 +25,7 @@
 # synced before the namespace is enabled, and nvmet serves it with direct
 # I/O (buffered_io 0, checked), so what the target acknowledged is on the
 # guest's disk and survives a hard reset.  The default files are sparse and
-# served through the page cache (buffered_io 1): fine for anything but a
-# power loss (a clean reboot writes them back), and no virtio-blk write
-# and block allocation for every write a replica takes.
+# may sit in the page cache: fine for anything but a power loss.
 #
 # PORT is an id of tgt_port: 1 = tcp 127.0.0.1:4420 (default),
 # 2 = tcp [::1]:4421, 3..9 = tcp 127.0.0.1:4422..4428 (one port per replica
@@ -114,7 +112,6 @@ tgt_add_ns() {
 	mkdir "$ns" || return 1
 	echo "$img" > "$ns/device_path"
 	echo "$uuid" > "$ns/device_uuid"
-	[ "${TGT_DURABLE:-0}" = 1 ] || echo 1 > "$ns/buffered_io"
 	echo 1 > "$ns/enable"
 	if [ "${TGT_DURABLE:-0}" = 1 ] && [ "$(cat "$ns/buffered_io")" != 0 ]; then
 		echo "tgt_add_ns: $name: nvmet serves $img buffered" >&2
@@ -270,7 +267,6 @@ tgt_raw_ns() {
 		echo "$4" > "$ns/device_uuid"
 	fi
 	[ -n "${5:-}" ] && echo "$5" > "$ns/device_nguid"
-	echo 1 > "$ns/buffered_io"
 	echo 1 > "$ns/enable"
 }
 
