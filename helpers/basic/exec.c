@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
@@ -143,6 +145,35 @@ static int drain(struct sink *sinks, size_t n)
 	}
 }
 
+/* Closes every descriptor that holds a flock(): the kernel lists a file's
+ * locks in each of its descriptors' /proc/self/fdinfo (show_fd_locks()),
+ * "lock:\t1: FLOCK ...". */
+static void close_flocks(void)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char path[64], buf[4096];
+		int fd = atoi(de->d_name), info;
+		ssize_t n;
+
+		if (fd <= STDERR_FILENO || fd == dirfd(d))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+		info = open(path, O_RDONLY | O_CLOEXEC);
+		if (info < 0)
+			continue;
+		n = read(info, buf, sizeof(buf) - 1);
+		close(info);
+		if (n > 0) {
+			buf[n] = 0;
+			if (strstr(buf, " FLOCK "))
+				close(fd);
+		}
+	}
+}
+
 pid_t exec_fork(void)
 {
 	pid_t pid = fork();
@@ -150,7 +181,7 @@ pid_t exec_fork(void)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0)
-		(void)close_range(3, ~0U, 0);
+		close_flocks();
 	return pid;
 }
 

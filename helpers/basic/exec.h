@@ -36,13 +36,14 @@ int exec_run(char *const argv[], char **ret_out, char **ret_err);
 
 /**
  * exec_fork() - fork() for a child that does its work without exec():
- * the child closes every file descriptor above stderr first
+ * the child closes its descriptors that hold a flock() first
  *
  * The volume lock and a rebuild slot are flock()s, held while any
  * descriptor of their open file lives: a child that kept its copy held
  * them after the parent let go, for as long as it ran (a connect that the
  * kernel takes a minute to refuse), and the parent's next pass waited.
- * The child logs to stderr, as every helper does.
+ * Every other descriptor stays: the journal's socket among them, which
+ * libsystemd keeps open for sd_journal_send().
  * Return: as fork(): the child's pid, 0 in the child, or negative errno.
  */
 pid_t exec_fork(void);
