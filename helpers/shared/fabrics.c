@@ -218,7 +218,6 @@ static bool ctrl_matches(nvme_ctrl_t c, const char *nqn, const struct vol_portal
 	       (p->transport == VOL_TRANSPORT_FC || streq(svc, p->trsvcid));
 }
 
-/* The controller of @nqn through portal @p in the scanned topology. */
 /* Whether controller state @state (sysfs) is on its way out: "deleting",
  * "deleting (no IO)" or "dead" (nvme_sysfs_show_state() in the kernel's
  * drivers/nvme/host/sysfs.c).  No state (gone) counts as going. */
@@ -227,8 +226,9 @@ static bool state_going(const char *state)
 	return !state || strncmp(state, "deleting", 8) == 0 || streq(state, "dead");
 }
 
-/* The controller of subsystem @nqn through portal @p, but not one being
- * deleted: a new one may come beside it (fab_count_ctrls()). */
+/* The controller of subsystem @nqn through portal @p in the scanned
+ * topology, but not one being deleted: a new one may come beside it
+ * (fab_count_ctrls()). */
 static nvme_ctrl_t find_ctrl(nvme_root_t root, const char *nqn, const struct vol_portal *p)
 {
 	nvme_host_t h;

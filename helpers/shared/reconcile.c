@@ -177,13 +177,14 @@ static void reconnect(struct pass *p, struct desc_replica *r)
 {
 	struct fo_track *t = track_of(p, r->name);
 	uint64_t keys = keys_state(r);
+	unsigned delay = p->d->settings.reconnect_delay ?: 1; /* seconds */
 	pid_t pid;
 
 	if ((t && t->connecting > 0) || fab_count_ctrls(r->nqn) > 0) {
 		log_debug("%s: replica %s: %s; looked at again in %u s.", p->d->volume, r->name,
 			  t && t->connecting > 0 ? "a connect is under way" : "a controller is there",
-			  p->d->settings.reconnect_delay ?: 1);
-		retry_within(p, (p->d->settings.reconnect_delay ?: 1) * 1000ULL);
+			  delay);
+		retry_within(p, delay * 1000ULL);
 		return;
 	}
 	/* Refused: a retry is likely refused again (and logged, and may take
@@ -197,7 +198,7 @@ static void reconnect(struct pass *p, struct desc_replica *r)
 			return;
 		}
 	}
-	retry_within(p, (p->d->settings.reconnect_delay ?: 1) * 1000ULL);
+	retry_within(p, delay * 1000ULL);
 	pid = exec_fork();
 	if (pid < 0) {
 		log_warning_errno(pid, "%s: cannot start reconnecting replica %s: %m", p->d->volume,
