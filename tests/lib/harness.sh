@@ -94,7 +94,7 @@ nr_build() {
 # else does.
 nr_image() {
 	local key dir lock release=${NR_RELEASE:-bookworm}
-	key=$release-$(sha256sum "$NR_TOP/tests/guest/image.sh" | cut -c1-16)
+	key=$release-$(cat "$NR_TOP/tests/guest/image.sh" "$NR_TOP/tests/guest/init.c" | sha256sum | cut -c1-16)
 	dir=$NR_CACHE/image-$key
 	NR_IMAGE=$dir
 	[ -f "$dir/ready" ] && { nr_say "guest image: cached $dir"; return 0; }

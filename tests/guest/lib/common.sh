@@ -50,11 +50,11 @@ nap() {
 }
 
 # The file commands target.sh and the suites run most (mkdir, rmdir, rm
-# and ln on nvmet's configfs, hundreds per suite) as bash's loadable
-# builtins (Debian's bash-builtins, in the image); they take the options
-# used here (mkdir -p, rm -rf, ln -sf).  Without the package, the
-# programs.
-for b in mkdir rmdir rm ln; do
+# and ln on nvmet's configfs, hundreds per suite; basename, realpath and
+# seq, 600, 750 and 230 in one run) as bash's loadable builtins (Debian's
+# bash-builtins, in the image); they take the options used here (mkdir -p,
+# rm -rf, ln -sf, seq -f).  Without the package, the programs.
+for b in mkdir rmdir rm ln basename dirname realpath seq; do
 	enable -f "$b" "$b" 2> /dev/null || :
 done
 unset b
@@ -241,7 +241,7 @@ md_wait() {
 dev_by_uuid() {
 	local l=/dev/disk/by-id/nvme-uuid.$1
 	[ -L "$l" ] || return 1
-	basename "$(readlink -f "$l")"
+	l=$(realpath "$l") && echo "${l##*/}"
 }
 
 # Controllers (nvmeX) connected to a subsystem NQN.
@@ -286,15 +286,22 @@ osb() {
 	return $RC
 }
 
-ctrl_state() { cat "/sys/class/nvme/$1/state" 2>/dev/null; }
-
-# md member state ("in_sync", "faulty", ...) of block device DEV in mdX.
-md_member_state() {
-	cat "/sys/block/$1/md/dev-$2/state" 2>/dev/null
+# attr FILE : the first line of FILE (a sysfs or configfs attribute), as
+# `cat FILE 2>/dev/null` prints it but without a process (polled in loops);
+# status 1 if FILE cannot be read.
+attr() {
+	local v
+	{ IFS= read -r v || [ -n "$v" ]; } 2> /dev/null < "$1" || return 1
+	printf '%s\n' "$v"
 }
 
-md_degraded() { cat "/sys/block/$1/md/degraded"; }
-md_sync_action() { cat "/sys/block/$1/md/sync_action"; }
+ctrl_state() { attr "/sys/class/nvme/$1/state"; }
+
+# md member state ("in_sync", "faulty", ...) of block device DEV in mdX.
+md_member_state() { attr "/sys/block/$1/md/dev-$2/state"; }
+
+md_degraded() { attr "/sys/block/$1/md/degraded"; }
+md_sync_action() { attr "/sys/block/$1/md/sync_action"; }
 
 # fio_write DEV [SIZE] : writes SIZE (16M) with crc32c checksums and reads it
 # back; fio_verify DEV [SIZE] checks what fio_write left there, later.

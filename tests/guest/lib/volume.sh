@@ -56,7 +56,11 @@ drop_volume() {
 	rm -f "$TGT_STORE/$vol.uuids"
 }
 
-md_of() { basename "$(readlink -f "/dev/nvmf-raid/$1")"; }
+md_of() {
+	local p
+	p=$(realpath "/dev/nvmf-raid/$1" 2> /dev/null)
+	echo "${p##*/}"
+}
 
 # Number of md arrays whose members include namespace devices of VOL.
 arrays_of() {
