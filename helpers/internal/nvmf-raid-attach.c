@@ -62,6 +62,7 @@ struct attach {
 	struct assemble_plan plan;
 };
 
+/* Return: 0 if @module was there already, 1 if it was loaded now. */
 static int load_module(const char *module)
 {
 	_cleanup_free_ char *modprobe = NULL, *err = NULL;
@@ -80,12 +81,28 @@ static int load_module(const char *module)
 	if (r == 0)
 		r = exec_run((char *[]){ modprobe, (char *)"-q", (char *)module, NULL }, NULL, &err);
 	if (r == 0)
-		return 0;
+		return 1;
 	uname(&u);
 	log_error("Kernel module %s is not available: install the Debian package "
 		  "linux-image-%s (and kmod).",
 		  module, u.release);
 	return -ENOENT;
+}
+
+/* The PSKs of TLS replicas are in the kernel keyring only once nvme_tcp
+ * provides its "psk" key type: nvme-cli's 70-nvmf-keys.rules imports
+ * NVME_TLS_KEYFILE when udev sees the module come, as nvme-cli's
+ * Documentation/nvme-tls.md describes.  Having loaded nvme_tcp here (at
+ * boot, typically), wait for that rule rather than connect without the
+ * keys.  Waiting is all it is: a failure only leaves the connect to say
+ * what is missing. */
+static void tls_keys_settle(void)
+{
+	_cleanup_free_ char *udevadm = NULL;
+
+	if (access(NVME_TLS_KEYFILE, F_OK) < 0 || exec_find("udevadm", &udevadm) < 0)
+		return;
+	(void)exec_run((char *[]){ udevadm, (char *)"settle", (char *)"--timeout=10", NULL }, NULL, NULL);
 }
 
 static int check_requirements(const struct vol_volume *v)
@@ -96,19 +113,27 @@ static int check_requirements(const struct vol_volume *v)
 		[VOL_TRANSPORT_RDMA] = "nvme-rdma",
 		[VOL_TRANSPORT_FC] = "nvme-fc",
 	};
-	bool need[3] = {};
+	bool need[3] = {}, tls = false;
 	int r;
 
 	if (v->n_replicas > 1 && exec_find("mdadm", &mdadm) < 0) {
 		log_error("%s: mdadm not found: install the Debian package mdadm.", v->name);
 		return -ENOENT;
 	}
-	for (unsigned i = 0; i < v->n_replicas; i++)
+	for (unsigned i = 0; i < v->n_replicas; i++) {
+		tls |= v->replicas[i].tls;
 		for (unsigned j = 0; j < v->replicas[i].n_portals; j++)
 			need[v->replicas[i].portals[j].transport] = true;
-	for (unsigned t = 0; t < ELEMENTSOF(modules); t++)
-		if (need[t] && (r = load_module(modules[t])) < 0)
+	}
+	for (unsigned t = 0; t < ELEMENTSOF(modules); t++) {
+		if (!need[t])
+			continue;
+		r = load_module(modules[t]);
+		if (r < 0)
 			return r;
+		if (r > 0 && t == VOL_TRANSPORT_TCP && tls)
+			tls_keys_settle();
+	}
 	if (v->n_replicas > 1 && (r = load_module("raid1")) < 0)
 		return r;
 	/* Asked for authentication or TLS: a kernel without it gets nothing

@@ -259,25 +259,11 @@ static int read_key(const struct vol_replica *r, const char *what, const char *p
 /* After a connect with a dhchap-key: the kernel says "qid 0:
  * authenticated" of the new controller (nvmf_connect_admin_queue()), or
  * it was connected without authentication (the target did not ask) and
- * is disconnected here.  A failed connect is told apart by the kernel's
- * "authentication failed" (of any controller: the failed one has no name
- * we know). */
-static int verify_auth(const struct vol_replica *r, const struct vol_portal *p, int kmsg, nvme_ctrl_t c,
-		       int connect_err)
+ * is disconnected here. */
+static int verify_auth(const struct vol_replica *r, const struct vol_portal *p, int kmsg, nvme_ctrl_t c)
 {
 	int k;
 
-	if (connect_err) {
-		k = fabsec_kmsg_find(kmsg, NULL, "qid 0: authentication failed");
-		if (k > 0) {
-			log_error("Replica %s (%s) through %s:%s: authentication failed: the target "
-				  "refused the dhchap-key (or, with dhchap-ctrl-key, the host refused "
-				  "the target's).",
-				  r->name, r->nqn, p->traddr, p->trsvcid);
-			return -EKEYREJECTED;
-		}
-		return -connect_err;
-	}
 	k = fabsec_kmsg_find(kmsg, nvme_ctrl_get_name(c), "qid 0: authenticated");
 	if (k > 0)
 		return 0;
@@ -288,6 +274,47 @@ static int verify_auth(const struct vol_replica *r, const struct vol_portal *p, 
 	if (nvme_disconnect_ctrl(c) < 0)
 		log_error_errno(fab_errno(errno), "Failed to disconnect %s: %m", nvme_ctrl_get_name(c));
 	return -EKEYREJECTED;
+}
+
+/* A failed connect of a replica with a key or TLS: the kernel's log says
+ * what refused it (of any controller: the failed one has no name we know).
+ * "qid 0: authentication failed" (nvmf_connect_admin_queue()); "no valid
+ * PSK found" (nvme_tcp_alloc_admin_queue(), drivers/nvme/host/tcp.c: the
+ * keyring has no PSK for the host and subsystem NQN); "queue 0: failed to
+ * start TLS: -3" (ESRCH from the handshake upcall, net/handshake/: no
+ * tlshd listens).  The connect itself fails with EIO for the last two.
+ * Each is logged here, as what the admin must fix, and is no reason to
+ * try again before the admin has (-EKEYREJECTED). */
+static int connect_refused(const struct vol_replica *r, const struct vol_portal *p, const char *hostnqn,
+			   int kmsg, int err)
+{
+	static const char *const why[] = {
+		"qid 0: authentication failed",
+		"no valid PSK found",
+		"queue 0: failed to start TLS: -3",
+	};
+	int k = kmsg >= 0 ? fabsec_kmsg_find_any(kmsg, NULL, why, ELEMENTSOF(why)) : 0;
+
+	switch (k) {
+	case 1:
+		log_error("Replica %s (%s) through %s:%s: authentication failed: the target "
+			  "refused the dhchap-key (or, with dhchap-ctrl-key, the host refused "
+			  "the target's).",
+			  r->name, r->nqn, p->traddr, p->trsvcid);
+		return -EKEYREJECTED;
+	case 2:
+		log_error("Replica %s (%s) through %s:%s: no TLS PSK: the kernel keyring .nvme has "
+			  "none for host NQN %s and this subsystem NQN; provision it with nvme-cli "
+			  "(nvmf-raid.conf(5), TLS).",
+			  r->name, r->nqn, p->traddr, p->trsvcid, hostnqn);
+		return -EKEYREJECTED;
+	case 3:
+		log_error("Replica %s (%s) through %s:%s: no TLS handshake daemon answered: start "
+			  "tlshd (Debian package ktls-utils).",
+			  r->name, r->nqn, p->traddr, p->trsvcid);
+		return -EKEYREJECTED;
+	}
+	return -err;
 }
 
 static int connect_portal(nvme_root_t root, nvme_host_t host, const struct vol_volume *v,
@@ -313,9 +340,11 @@ static int connect_portal(nvme_root_t root, nvme_host_t host, const struct vol_v
 			if (k < 0)
 				return k;
 		}
+	}
+	if (host_key || r->tls) {
 		/* Positioned before the connect: its messages come after. */
 		kmsg = fabsec_kmsg_open();
-		if (kmsg < 0) {
+		if (kmsg < 0 && host_key) {
 			log_error_errno(kmsg,
 					"Replica %s: cannot read the kernel log to verify its "
 					"authentication (/dev/kmsg): %m; not connected.",
@@ -341,15 +370,16 @@ static int connect_portal(nvme_root_t root, nvme_host_t host, const struct vol_v
 	if (nvmf_add_ctrl(host, c, &cfg) < 0)
 		err = fab_errno(errno);
 	wipe_ctrl_keys(c);
+	if (err) {
+		nvme_free_ctrl(c);
+		return connect_refused(r, p, nvme_host_get_hostnqn(host), kmsg, err);
+	}
 	if (host_key) {
-		k = verify_auth(r, p, kmsg, c, err);
+		k = verify_auth(r, p, kmsg, c);
 		if (k < 0) {
 			nvme_free_ctrl(c);
 			return k;
 		}
-	} else if (err) {
-		nvme_free_ctrl(c);
-		return -err;
 	}
 	if (r->tls && !fabsec_tls_active(nvme_ctrl_get_name(c))) {
 		log_error("Replica %s (%s) through %s:%s: controller %s was connected without TLS, "
@@ -362,9 +392,10 @@ static int connect_portal(nvme_root_t root, nvme_host_t host, const struct vol_v
 		return -EKEYREJECTED;
 	}
 	ctrl_apply_timeouts(v, nvme_ctrl_get_name(c));
-	log_info("Connected replica %s (%s) through %s %s:%s as %s%s.", r->name, r->nqn,
+	log_info("Connected replica %s (%s) through %s %s:%s as %s%s%s.", r->name, r->nqn,
 		 transport_name(p->transport), p->traddr, p->trsvcid, nvme_ctrl_get_name(c),
-		 host_key ? (ctrl_key ? ", authenticated both ways" : ", authenticated") : "");
+		 host_key ? (ctrl_key ? ", authenticated both ways" : ", authenticated") : "",
+		 r->tls ? ", over TLS" : "");
 	return 1;
 }
 
@@ -480,8 +511,11 @@ int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r)
 		}
 		if (k < 0) {
 			if (k != -EKEYREJECTED) /* logged there, as the refusal it is */
-				log_warning_errno(k, "Failed to connect replica %s (%s) through %s:%s: %m",
-						  r->name, r->nqn, p->traddr, p->trsvcid);
+				log_warning_errno(k, "Failed to connect replica %s (%s) through %s:%s: %m%s",
+						  r->name, r->nqn, p->traddr, p->trsvcid,
+						  r->tls ? " (over TLS: the target refused the handshake, "
+							   "or is not reached)" :
+							   "");
 			last = k;
 			continue;
 		}

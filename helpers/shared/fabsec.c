@@ -169,8 +169,13 @@ bool fabsec_kmsg_record_matches(const char *rec, const char *ctrl, const char *w
 
 int fabsec_kmsg_find(int fd, const char *ctrl, const char *what)
 {
+	return fabsec_kmsg_find_any(fd, ctrl, &what, 1);
+}
+
+int fabsec_kmsg_find_any(int fd, const char *ctrl, const char *const *whats, size_t n)
+{
 	char rec[8192];
-	bool found = false;
+	int found = 0;
 
 	for (;;) {
 		ssize_t k = read(fd, rec, sizeof(rec) - 1);
@@ -189,8 +194,9 @@ int fabsec_kmsg_find(int fd, const char *ctrl, const char *what)
 		if (k == 0)
 			break;
 		rec[k] = 0;
-		if (fabsec_kmsg_record_matches(rec, ctrl, what))
-			found = true;
+		for (size_t i = 0; i < n && !found; i++)
+			if (fabsec_kmsg_record_matches(rec, ctrl, whats[i]))
+				found = (int)i + 1;
 	}
 	return found;
 }

@@ -22,6 +22,10 @@
 
 #include "volume.h"
 
+/* nvme-cli's file of TLS PSKs, imported into the kernel keyring .nvme when
+ * nvme_tcp loads (its 70-nvmf-keys.rules); see nvmf-raid.conf(5). */
+#define NVME_TLS_KEYFILE "/etc/nvme/tls-keys"
+
 enum {
 	FABSEC_AUTH = 1 << 0, /* NVMe in-band authentication, host side */
 	FABSEC_TLS = 1 << 1,  /* NVMe/TCP TLS, host side */
@@ -93,6 +97,21 @@ int fabsec_kmsg_open(void);
  * Return: 1 if found, 0 if not, or a negative errno.
  */
 int fabsec_kmsg_find(int fd, const char *ctrl, const char *what);
+
+/**
+ * fabsec_kmsg_find_any() - which of several messages the kernel logged first
+ * @fd:		as for fabsec_kmsg_find()
+ * @ctrl:	as for fabsec_kmsg_find()
+ * @whats:	the messages, as @what of fabsec_kmsg_find()
+ * @n:		how many
+ *
+ * One pass over the records logged since: @fd reads on, so a second search
+ * would not see them again.
+ *
+ * Return: 1 + the index in @whats of the first record that matches one, 0
+ * if none does, or a negative errno.
+ */
+int fabsec_kmsg_find_any(int fd, const char *ctrl, const char *const *whats, size_t n);
 
 /**
  * fabsec_kmsg_record_matches() - fabsec_kmsg_find()'s test of one record

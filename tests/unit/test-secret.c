@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,6 +119,39 @@ static void test_kmsg_records(void)
 	   "a malformed record is no match");
 }
 
+/* fabsec_kmsg_find_any() over records as /dev/kmsg hands them out, one
+ * per read(): a SOCK_SEQPACKET pair keeps the boundaries, and its
+ * non-blocking end says EAGAIN once drained, as /dev/kmsg does. */
+static void test_kmsg_find_any(void)
+{
+	static const char *const why[] = {
+		"qid 0: authentication failed",
+		"no valid PSK found",
+		"queue 0: failed to start TLS: -3",
+	};
+	static const char *const recs[] = {
+		"6,10,100,-;nvme nvme0: creating 1 I/O queues.\n",
+		"3,11,101,-;nvme nvme0: queue 0: failed to start TLS: -3\n",
+		"3,12,102,-;nvme nvme1: no valid PSK found\n",
+	};
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv) < 0)
+		abort();
+	for (size_t i = 0; i < ELEMENTSOF(recs); i++)
+		if (write(sv[1], recs[i], strlen(recs[i])) < 0)
+			abort();
+	ok(fabsec_kmsg_find_any(sv[0], NULL, why, ELEMENTSOF(why)) == 3,
+	   "the first record that matches names it: no tlshd (index 2, returned 3)");
+	ok(fabsec_kmsg_find_any(sv[0], NULL, why, ELEMENTSOF(why)) == 0,
+	   "read on from where it stopped: nothing left");
+	if (write(sv[1], recs[2], strlen(recs[2])) < 0)
+		abort();
+	ok(fabsec_kmsg_find(sv[0], "nvme1", "no valid PSK found") == 1, "one message of nvme1 found");
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -125,6 +159,7 @@ int main(void)
 	test_read();
 	test_strerror();
 	test_kmsg_records();
+	test_kmsg_find_any();
 	rmdir(dir);
 	return tap_done();
 }

@@ -29,7 +29,9 @@
 #
 # PORT is an id of tgt_port: 1 = tcp 127.0.0.1:4420 (default),
 # 2 = tcp [::1]:4421, 3..9 = tcp 127.0.0.1:4422..4428 (one port per replica
-# lets a test cut one replica's traffic alone).  SIZE as truncate(1) takes it.
+# lets a test cut one replica's traffic alone), 10 and 11 = tcp
+# 127.0.0.1:4430 and 4431 with TLS 1.3 required (tlshd and the PSKs are
+# the suite's).  SIZE as truncate(1) takes it.
 
 NVMET=/sys/kernel/config/nvmet
 TGT_STORE=/var/tmp/nvmf-raid-tgt
@@ -58,9 +60,11 @@ tgt_port() {
 	1) addr=127.0.0.1 fam=ipv4 svc=4420 ;;
 	2) addr=::1 fam=ipv6 svc=4421 ;;
 	[3-9]) addr=127.0.0.1 fam=ipv4 svc=$((4419 + id)) ;;
+	1[01]) addr=127.0.0.1 fam=ipv4 svc=$((4420 + id)) ;;
 	*) echo "tgt_port: unknown port id $id" >&2; return 1 ;;
 	esac
-	tgt_port_make "$id" "$addr" "$svc" "$fam"
+	tgt_port_make "$id" "$addr" "$svc" "$fam" || return 1
+	[ "$id" -lt 10 ] || tgt_port_tls "$id"
 }
 
 # tgt_port_make ID TRADDR TRSVCID ipv4|ipv6 : a tcp port of any address.
@@ -71,6 +75,13 @@ tgt_port_make() {
 	echo tcp > "$p/addr_trtype"
 	echo "$3" > "$p/addr_trsvcid"
 	echo "$4" > "$p/addr_adrfam"
+}
+
+# tgt_port_tls ID : port ID (made, no subsystem linked yet) takes TLS 1.3
+# connections only (nvmet's addr_tsas and addr_treq, Linux 6.7).
+tgt_port_tls() {
+	local p=$NVMET/ports/$1
+	echo tls1.3 > "$p/addr_tsas" && echo required > "$p/addr_treq"
 }
 
 # tgt_port_addr ID : "tcp://ADDR:PORT" as a volume file spells it.
