@@ -54,14 +54,7 @@ oneTimeTearDown() { rm -f "$KEYFILE" "$PSKS"; }
 
 setUp() { journal_mark "$CURSOR"; }
 
-tearDown() {
-	local v
-	fio_stop
-	for v in $(ls "$VOLDIR" 2> /dev/null | sed -n 's/\.conf$//p'); do drop_volume "$v"; done
-	tgt_remove_all
-	rm -f /var/lib/nvmf-raid/*.json
-	return 0
-}
+tearDown() { fault_teardown; }
 
 journal_has() { journal_since "$CURSOR" | grep -q -- "$1"; }
 
