@@ -16,11 +16,19 @@
 . "${NVMF_RAID_TESTLIB:-./lib}/volume.sh"
 # shellcheck source=lib/fault.sh
 . "${NVMF_RAID_TESTLIB:-./lib}/fault.sh"
+# shellcheck source=lib/secrets.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/secrets.sh"
 
 KEYDIR=/etc/nvmf-raid/keys
 CURSOR=/tmp/auth-test.cursor
 ERR=/tmp/auth-test.err
 KCONFIG=/boot/config-$(uname -r)
+# A wrong host key: Linux 6.12's nvmet answers with failure1 and drops the
+# controller without completing the host's AUTH_Send, so the host gives up
+# only when that admin command times out, nvme_core.admin_timeout later (60
+# s by default: seen 60.1 s).  The suite lowers it for the controllers it
+# connects; what it asserts does not depend on how long the kernel waits.
+ADMIN_TIMEOUT=/sys/module/nvme_core/parameters/admin_timeout
 
 # The kernel's own build options: host authentication is
 # CONFIG_NVME_HOST_AUTH since 6.7, CONFIG_NVME_AUTH (bool) before.
@@ -33,11 +41,14 @@ target_auth() { grep -q '^CONFIG_NVME_TARGET_AUTH=y' "$KCONFIG"; }
 oneTimeSetUp() {
 	[ -r "$KCONFIG" ] || { echo "no $KCONFIG"; return 1; }
 	tgt_modules || return 1
+	read -r ADMIN_TIMEOUT_WAS < "$ADMIN_TIMEOUT" && echo 15 > "$ADMIN_TIMEOUT" || return 1
 	HOSTNQN=$(cat /etc/nvme/hostnqn)
 	mkdir -p "$KEYDIR"
 	chmod 700 "$KEYDIR"
 	if host_auth; then echo "kernel $(uname -r): host authentication"; else echo "kernel $(uname -r): no host authentication"; fi
 }
+
+oneTimeTearDown() { echo "$ADMIN_TIMEOUT_WAS" > "$ADMIN_TIMEOUT"; }
 
 setUp() { journal_mark "$CURSOR"; }
 
@@ -66,54 +77,6 @@ print("DHHC-1:00:" + base64.b64encode(k + struct.pack("<I", zlib.crc32(k))).deco
 with_keys() {
 	local conf=$VOLDIR/$1.conf
 	sed -i "/^\[replica.$2\]\$/a dhchap-key = $KEYDIR/$3${4:+\\ndhchap-ctrl-key = $KEYDIR/$4}" "$conf"
-}
-
-# mem_has_key PID PATTERNS : one of the keys in file PATTERNS is in the
-# memory of process PID (its readable mappings, /proc/PID/mem).
-mem_has_key() {
-	py3 - "$1" "$2" <<-'PY'
-	import sys
-	pid, pat = sys.argv[1], sys.argv[2]
-	keys = [l.strip().encode() for l in open(pat) if l.strip()]
-	with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
-	    for line in maps:
-	        span, perms = line.split()[:2]
-	        if "r" not in perms:
-	            continue
-	        lo, hi = (int(x, 16) for x in span.split("-"))
-	        try:
-	            mem.seek(lo)
-	            data = mem.read(hi - lo)
-	        except (OSError, ValueError, OverflowError):
-	            continue
-	        if any(k in data for k in keys):
-	            sys.exit(0)
-	sys.exit(1)
-	PY
-}
-
-# assert_no_key_leak WHEN VOL : item 3: the keys in $KEYDIR/patterns are
-# nowhere but in their files: not in VOL's descriptor or in-sync record,
-# its status (text, JSON), the journal, a process's argv or environment,
-# the generator's output, nor the memory of VOL's monitor (which reads no
-# key itself; its reconnect children do, and end).
-assert_no_key_leak() {
-	local when=$1 vol=$2 pat=$KEYDIR/patterns found=() f pid
-	for f in "/run/nvmf-raid/$vol.json" "/var/lib/nvmf-raid/$vol.json"; do
-		[ -e "$f" ] && grep -qFf "$pat" "$f" && found+=("$f")
-	done
-	nvmf-raid status "$vol" > /tmp/leak-status.txt 2>&1
-	nvmf-raid status --json "$vol" > /tmp/leak-status.json 2>&1
-	grep -qFf "$pat" /tmp/leak-status.txt && found+=("status")
-	grep -qFf "$pat" /tmp/leak-status.json && found+=("status --json")
-	journalctl -b --no-pager -o verbose | grep -qFf "$pat" && found+=("journal")
-	cat /proc/[0-9]*/cmdline 2> /dev/null | tr '\0' '\n' | grep -qFf "$pat" && found+=("argv")
-	cat /proc/[0-9]*/environ 2> /dev/null | tr '\0' '\n' | grep -qFf "$pat" && found+=("environment")
-	grep -rqFf "$pat" /run/systemd/generator* 2> /dev/null && found+=("generator output")
-	pid=$(systemctl show -P MainPID "nvmf-raid-monitor@$vol")
-	[ "${pid:-0}" != 0 ] && mem_has_key "$pid" "$pat" && found+=("monitor memory")
-	echo "$when: the keys found in: ${found[*]:-nothing}"
-	assertEquals "$when: the keys are nowhere but in their files" "" "${found[*]}"
 }
 
 start_vol() {
@@ -197,7 +160,7 @@ test_authenticated_both_ways() {
 	assertEquals "fio write+verify" 0 $?
 	# Item 3: grep takes the keys from a file: in its argv they would be found.
 	printf '%s\n' "$hk" "$ck" > "$KEYDIR/patterns"
-	assert_no_key_leak "attached" bi
+	assert_no_key_leak "attached" bi "$KEYDIR/patterns"
 	systemctl stop nvmf-raid@bi
 	assert_nothing_left bi 2
 }
@@ -267,8 +230,8 @@ print("DHHC-1:00:" + base64.b64encode(k + struct.pack("<I", zlib.crc32(k))).deco
 	echo "$k2" > "$NVMET/hosts/$HOSTNQN/dhchap_key"
 	journal_mark "$CURSOR"
 	tgt_return rot-r2
-	# Tried with the old key and refused (the kernel took up to 62 s to
-	# fail the first try, in this guest), then not tried again for 30 s
+	# Tried with the old key and refused (the kernel takes admin_timeout to
+	# fail the first try, see ADMIN_TIMEOUT), then not tried again for 30 s
 	# (each try is logged, and may hold a connect that long), not even when
 	# the key file changes below: the reload connects it.
 	wait_until 120 journal_has 'replica r2 is tried again in 30 s, or at once on systemctl reload'
@@ -277,7 +240,7 @@ print("DHHC-1:00:" + base64.b64encode(k + struct.pack("<I", zlib.crc32(k))).deco
 	assertEquals "r2 stays out with the old key" faulty "$(rstate rot r2)"
 	printf '%s\n' "$k1" "$k2" > "$KEYDIR/patterns"
 	assertTrue "the memory check finds a key where one is (this shell)" "mem_has_key $$ $KEYDIR/patterns"
-	assert_no_key_leak "degraded, a connect refused" rot
+	assert_no_key_leak "degraded, a connect refused" rot "$KEYDIR/patterns"
 	assertEquals "one refused try, not one per reconnect-delay" 1 \
 		"$(journal_since "$CURSOR" | grep -c 'Replica r2 (.*) through .*: authentication failed')"
 	echo "$k2" > "$KEYDIR/rot.key"
@@ -290,9 +253,9 @@ print("DHHC-1:00:" + base64.b64encode(k + struct.pack("<I", zlib.crc32(k))).deco
 	journal_since "$CURSOR" | grep -E 'authenticat|Connected replica r2' | head -5
 	fio_stop
 	assertEquals "array whole" 0 "$(cat "/sys/block/$(md_of rot)/md/degraded")"
-	assert_no_key_leak "healed with the new key" rot
+	assert_no_key_leak "healed with the new key" rot "$KEYDIR/patterns"
 	systemctl stop nvmf-raid@rot
-	assert_no_key_leak "detached" rot
+	assert_no_key_leak "detached" rot "$KEYDIR/patterns"
 }
 
 # The tests of a kernel that authenticates, against a target that can ask

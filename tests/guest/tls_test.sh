@@ -22,6 +22,8 @@
 . "${NVMF_RAID_TESTLIB:-./lib}/volume.sh"
 # shellcheck source=lib/fault.sh
 . "${NVMF_RAID_TESTLIB:-./lib}/fault.sh"
+# shellcheck source=lib/secrets.sh
+. "${NVMF_RAID_TESTLIB:-./lib}/secrets.sh"
 
 CURSOR=/tmp/tls-test.cursor
 ERR=/tmp/tls-test.err
@@ -96,19 +98,6 @@ assert_tls() {
 	assertNotContains "r$2: every controller runs TLS (tls_key)" "$ctrls" ":none"
 }
 
-# The PSKs in $PSKS are nowhere nvmf-raid writes: VOL's descriptor and
-# in-sync record, its status (text, JSON), the journal.
-assert_no_psk_leak() {
-	local found=() f
-	for f in "/run/nvmf-raid/$1.json" "/var/lib/nvmf-raid/$1.json"; do
-		[ -e "$f" ] && grep -qFf "$PSKS" "$f" && found+=("$f")
-	done
-	nvmf-raid status "$1" 2>&1 | grep -qFf "$PSKS" && found+=("status")
-	nvmf-raid status --json "$1" 2>&1 | grep -qFf "$PSKS" && found+=("status --json")
-	journalctl -b --no-pager -o verbose | grep -qFf "$PSKS" && found+=("journal")
-	assertEquals "$2: the PSKs are nowhere nvmf-raid writes" "" "${found[*]}"
-}
-
 # Item 0 for TLS: a kernel without it connects nothing.
 test_tls_on_a_kernel_without_tls() {
 	VOL_KEYS="tls = yes" new_volume nt 2 32M || fail "targets"
@@ -153,11 +142,11 @@ test_tls_attach_fail_heal_detach() {
 	assert_tls tl 2
 	fio_stop
 	assertEquals "array whole" 0 "$(md_degraded "$(md_of tl)")"
-	assert_no_psk_leak tl "attached, healed"
+	assert_no_key_leak "attached, healed" tl "$PSKS"
 	systemctl stop nvmf-raid@tl
 	assertFalse "r1: disconnected" "nqn_connected $(tgt_nqn tl-r1)"
 	assertFalse "r2: disconnected" "nqn_connected $(tgt_nqn tl-r2)"
-	assert_no_psk_leak tl "detached"
+	assert_no_key_leak "detached" tl "$PSKS"
 }
 
 # No PSK for the replica in the keyring: refused, naming it and the PSK.

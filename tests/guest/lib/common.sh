@@ -118,6 +118,15 @@ attr_is() {
 	return 1
 }
 
+# attr FILE : the first line of FILE (a sysfs or configfs attribute), as
+# `cat FILE 2>/dev/null` prints it but without a process (polled in loops);
+# status 1 if FILE cannot be read.
+attr() {
+	local v
+	{ IFS= read -r v || [ -n "$v" ]; } 2> /dev/null < "$1" || return 1
+	printf '%s\n' "$v"
+}
+
 # attr_gt FILE N : FILE's first number is greater than N.
 attr_gt() {
 	local v
@@ -284,15 +293,6 @@ osb() {
 	printf '%s\n' "$json" | nvmf-raid os-brick "$action" "$@" > "$OUT" 2> "$ERR"
 	RC=$?
 	return $RC
-}
-
-# attr FILE : the first line of FILE (a sysfs or configfs attribute), as
-# `cat FILE 2>/dev/null` prints it but without a process (polled in loops);
-# status 1 if FILE cannot be read.
-attr() {
-	local v
-	{ IFS= read -r v || [ -n "$v" ]; } 2> /dev/null < "$1" || return 1
-	printf '%s\n' "$v"
 }
 
 ctrl_state() { attr "/sys/class/nvme/$1/state"; }
