@@ -14,8 +14,6 @@
 #   bootN  auto = no                       -> not started
 #
 # Boot 2 checks each.
-# Its targets outlive the guest's reboots: on the disk (lib/target.sh).
-TGT_STORE=/var/tmp/nvmf-raid-tgt
 # shellcheck source=lib/target.sh
 . "${NVMF_RAID_TESTLIB:-./lib}/target.sh"
 # shellcheck source=lib/common.sh

@@ -11,8 +11,6 @@
 #
 # The image's own /etc/nvme is restored when the suite ends (boot 1 if it
 # did not get to ask for the reboot, else boot 2).
-# Its targets outlive the guest's reboots: on the disk (lib/target.sh).
-TGT_STORE=/var/tmp/nvmf-raid-tgt
 # shellcheck source=lib/target.sh
 . "${NVMF_RAID_TESTLIB:-./lib}/target.sh"
 # shellcheck source=lib/common.sh

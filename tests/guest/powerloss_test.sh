@@ -19,8 +19,6 @@
 #
 # Progress between boots: the runner's NVMF_RAID_BOOT, and $PL/phase on
 # the share; writer logs, record snapshots and reset times are in $PL.
-# Its targets outlive the guest's reboots: on the disk (lib/target.sh).
-TGT_STORE=/var/tmp/nvmf-raid-tgt
 # shellcheck source=lib/target.sh
 . "${NVMF_RAID_TESTLIB:-./lib}/target.sh"
 # shellcheck source=lib/common.sh

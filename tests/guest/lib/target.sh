@@ -34,15 +34,7 @@
 # the suite's).  SIZE as truncate(1) takes it.
 
 NVMET=/sys/kernel/config/nvmet
-# The backing files.  On tmpfs unless a suite says otherwise, served
-# buffered (tmpfs takes no O_DIRECT before Linux 6.6): on the guest's ext4
-# with direct I/O every write of the suites' fio became a journal
-# transaction beside the host's own files (Debian 13, side by side:
-# failure_test 303.8 s on ext4, 282.8 s on tmpfs; package_test, whose apt
-# syncs behind them, 53.3 s and 48.1 s).  Targets that must outlive a
-# reboot or a reset (boot, hostid, powerloss) are on the disk:
-# TGT_STORE=/var/tmp/nvmf-raid-tgt before this file is sourced.
-TGT_STORE=${TGT_STORE:-/dev/shm/nvmf-raid-tgt}
+TGT_STORE=/var/tmp/nvmf-raid-tgt
 TGT_NQN_PREFIX=nqn.2024-01.io.nvmf-raid.test:
 
 # Every tgt_add calls it: modprobe only while a module is missing (each
@@ -131,7 +123,6 @@ tgt_add_ns() {
 	mkdir "$ns" || return 1
 	echo "$img" > "$ns/device_path"
 	echo "$uuid" > "$ns/device_uuid"
-	case $TGT_STORE in /dev/shm/*) echo 1 > "$ns/buffered_io" ;; esac
 	echo 1 > "$ns/enable"
 	if [ "${TGT_DURABLE:-0}" = 1 ] && [ "$(cat "$ns/buffered_io")" != 0 ]; then
 		echo "tgt_add_ns: $name: nvmet serves $img buffered" >&2
@@ -325,7 +316,6 @@ tgt_boot_unit() {
 	cat > "$dir/restore-targets" <<SCRIPT
 #!/bin/bash
 TGT_DURABLE=${TGT_DURABLE:-0}
-TGT_STORE=$TGT_STORE
 . $dir/target.sh
 while read -r name size uuid port; do
 	grep -qx "\$name" $dir/down 2>/dev/null && continue
