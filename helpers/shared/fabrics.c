@@ -282,9 +282,13 @@ static int verify_auth(const struct vol_replica *r, const struct vol_portal *p, 
  * PSK found" (nvme_tcp_alloc_admin_queue(), drivers/nvme/host/tcp.c: the
  * keyring has no PSK for the host and subsystem NQN); "queue 0: failed to
  * start TLS: -3" (ESRCH from the handshake upcall, net/handshake/: no
- * tlshd listens).  The connect itself fails with EIO for the last two.
- * Each is logged here, as what the admin must fix, and is no reason to
- * try again before the admin has (-EKEYREJECTED). */
+ * tlshd listens); "queue 0: TLS handshake complete, error -110"
+ * (nvme_tcp_start_tls(): tlshd ran the handshake and it failed, as it does
+ * when the target holds another PSK under the same identity: its tlshd
+ * fails the client's binder and closes the connection).  The connect
+ * itself fails with EIO for the last three.  Each is logged here, as what
+ * the admin must fix, and is no reason to try again before the admin has
+ * (-EKEYREJECTED). */
 static int connect_refused(const struct vol_replica *r, const struct vol_portal *p, const char *hostnqn,
 			   int kmsg, int err)
 {
@@ -292,6 +296,7 @@ static int connect_refused(const struct vol_replica *r, const struct vol_portal 
 		"qid 0: authentication failed",
 		"no valid PSK found",
 		"queue 0: failed to start TLS: -3",
+		"queue 0: TLS handshake complete, error -%d",
 	};
 	int k = kmsg >= 0 ? fabsec_kmsg_find_any(kmsg, NULL, why, ELEMENTSOF(why)) : 0;
 
@@ -312,6 +317,12 @@ static int connect_refused(const struct vol_replica *r, const struct vol_portal 
 		log_error("Replica %s (%s) through %s:%s: no TLS handshake daemon answered: start "
 			  "tlshd (Debian package ktls-utils).",
 			  r->name, r->nqn, p->traddr, p->trsvcid);
+		return -EKEYREJECTED;
+	case 4:
+		log_error("Replica %s (%s) through %s:%s: the TLS handshake failed: the target "
+			  "holds another PSK for host NQN %s and this subsystem NQN (or none); "
+			  "give both the same (nvmf-raid.conf(5), TLS).",
+			  r->name, r->nqn, p->traddr, p->trsvcid, hostnqn);
 		return -EKEYREJECTED;
 	}
 	return -err;

@@ -164,6 +164,14 @@ bool fabsec_kmsg_record_matches(const char *rec, const char *ctrl, const char *w
 			return false;
 	}
 	msg += 1 + strspn(msg + 1, " ");
+	if (n >= 2 && strcmp(what + n - 2, "%d") == 0) {
+		n -= 2;
+		if (strncmp(msg, what, n) != 0)
+			return false;
+		msg += n + (msg[n] == '-');
+		n = strspn(msg, "0123456789");
+		return n > 0 && IN_SET(msg[n], '\n', 0);
+	}
 	return strncmp(msg, what, n) == 0 && IN_SET(msg[n], '\n', ',', 0);
 }
 

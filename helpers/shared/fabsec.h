@@ -89,7 +89,8 @@ int fabsec_kmsg_open(void);
  * @what:	the message after "nvme nvme3: ", whole or followed by a ','
  *		("qid 0: authenticated" is not "qid 0: authenticated with
  *		hash ...", which the kernel logs before it has checked the
- *		controller's response)
+ *		controller's response); a final "%d" stands for a decimal
+ *		number, '-' allowed ("error -%d": a negative error)
  *
  * Reads every record logged since; those of device messages
  * (dev_info(ctrl->device, ...)) start "nvme nvme3: ".

@@ -33,8 +33,9 @@ packages=(
 # transition (libnvme1t64) and iniparser 4.2's soname.
 case $release in
 bookworm) packages+=(libnvme1 libiniparser1) ;;
-# Debian 13's kernel has NVMe/TCP TLS, which needs tlshd (tls_test.sh).
-trixie) packages+=(libnvme1t64 libiniparser4 ktls-utils) ;;
+# Debian 13's kernel has NVMe/TCP TLS, which needs tlshd; keyutils gives
+# tls_test.sh a target with a PSK of its own.
+trixie) packages+=(libnvme1t64 libiniparser4 ktls-utils keyutils) ;;
 *) echo "image.sh: unknown release '$release' (bookworm, trixie)" >&2; exit 2 ;;
 esac
 # The host's own sources (mirror, security, a proxy set there) with the

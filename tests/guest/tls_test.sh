@@ -6,14 +6,11 @@
 # without tls is refused; with tls and the PSKs provisioned the way
 # nvme-cli keeps them (/etc/nvme/tls-keys, nvme tls-key --import)
 # the replicas attach over TLS, fail over and heal over TLS and detach;
-# without a PSK, or without tlshd, the attach fails naming the replica and
-# what is missing.  The PSKs never show up in nvmf-raid's files, status or
-# journal.  Whether the kernel has TLS is read from its /boot/config, not
-# the way nvmf-raid finds out (/dev/nvme-fabrics).  PSKs are made up.
-#
-# Not here: a PSK that differs from the target's.  Host and target share
-# one kernel in this guest, so both look the PSK up in the same keyring
-# (.nvme) under the same identity and always agree.
+# without a PSK, without tlshd, or with a PSK that differs from the
+# target's, the attach fails naming the replica and what is missing.  The
+# PSKs never show up in nvmf-raid's files, status or journal.  Whether the
+# kernel has TLS is read from its /boot/config, not the way nvmf-raid finds
+# out (/dev/nvme-fabrics).  PSKs are made up.
 # shellcheck source=lib/target.sh
 . "${NVMF_RAID_TESTLIB:-./lib}/target.sh"
 # shellcheck source=lib/common.sh
@@ -160,6 +157,56 @@ test_tls_without_a_psk() {
 	assertFalse "nothing connected" "nqn_connected $(tgt_nqn np-r1)"
 }
 
+# tlshd_listens UNIT : UNIT's main process is tlshd, with its netlink
+# socket open.
+tlshd_listens() {
+	local pid fd
+	pid=$(systemctl show -P MainPID "$1")
+	attr_is "/proc/$pid/comm" tlshd || return 1
+	for fd in "/proc/$pid/fd/"*; do
+		[[ $(readlink "$fd") == socket:* ]] && return 0
+	done
+	return 1
+}
+
+# A target whose PSK differs from the host's: refused, naming the replica
+# and the PSK; the same replica attaches once the target has the host's.
+# Host and target share this guest's kernel and its keyring .nvme, so the
+# target gets another PSK from a tlshd of its own, started in a session
+# keyring that holds a different PSK under the replica's identity: tlshd's
+# server looks the client's identity up in its session keyring
+# (tlshd_server_psk_cb(), ktls-utils' server.c) and the kernel's search
+# finds a keyring's own keys before those of the keyrings linked into it
+# (search_nested_keyrings(), security/keys/keyring.c), here .nvme; the
+# host's side of the handshake takes the PSK the kernel found in .nvme, by
+# its serial.
+test_tls_wrong_psk() {
+	local id
+	VOL_KEYS="tls = yes" new_volume wp 1 32M "$TLSPORT" || fail "targets"
+	new_psk wp 1 || fail "nvme tls-key --import"
+	id="NVMe0R01 $HOSTNQN $(tgt_nqn wp-r1)"
+	head -c 32 /dev/urandom > /tmp/tls-test.wrong
+	systemctl stop tlshd
+	# shellcheck disable=SC2016 # expanded by that sh
+	systemd-run --quiet --unit=tls-test-tlshd --collect keyctl session - \
+		sh -c 'keyctl padd psk "$1" @s < "$2" > /dev/null && exec /usr/sbin/tlshd' \
+		sh "$id" /tmp/tls-test.wrong
+	wait_until 10 tlshd_listens tls-test-tlshd || fail "tlshd with the other PSK"
+	assertEquals "two PSKs under the replica's identity" 2 "$(grep -c " psk *$id:" /proc/keys)"
+	start_vol wp
+	systemctl stop tls-test-tlshd
+	systemctl start tlshd
+	journal_since "$CURSOR" | grep -E 'Failed to connect|TLS|tlshd' | head -6
+	assertEquals "exit 1: refused" 1 "$(unit_status wp)"
+	assertTrue "journal names the replica and the TLS handshake" \
+		"journal_has 'Replica r1 (.*) through .*: the TLS handshake failed'"
+	assertFalse "nothing connected" "nqn_connected $(tgt_nqn wp-r1)"
+	assertFalse "no /dev/nvmf-raid/wp" "[ -e /dev/nvmf-raid/wp ]"
+	start_vol wp || { fail "with the target's PSK: $(cat "$ERR")"; return; }
+	assert_tls wp 1
+	systemctl stop nvmf-raid@wp
+}
+
 # No tlshd: refused, naming the replica and tlshd.
 test_tls_without_tlshd() {
 	VOL_KEYS="tls = yes" new_volume nh 1 32M "$TLSPORT" || fail "targets"
@@ -180,6 +227,7 @@ suite() {
 		suite_addTest test_tls_attach_fail_heal_detach
 		suite_addTest test_tls_without_a_psk
 		suite_addTest test_tls_without_tlshd
+		suite_addTest test_tls_wrong_psk
 	else
 		suite_addTest test_tls_on_a_kernel_without_tls
 	fi

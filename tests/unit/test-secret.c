@@ -93,7 +93,7 @@ static void test_strerror(void)
 }
 
 /* Records as the kernel writes them to /dev/kmsg (prefix;message\n and
- * dictionary lines), of drivers/nvme/host/fabrics.c and auth.c. */
+ * dictionary lines), of drivers/nvme/host/fabrics.c, auth.c and tcp.c. */
 static void test_kmsg_records(void)
 {
 	static const char ok_rec[] = "6,1234,5678901,-;nvme nvme3: qid 0: authenticated\n"
@@ -103,6 +103,10 @@ static void test_kmsg_records(void)
 	static const char fail_rec[] = "4,1240,5679000,-;nvme nvme4: qid 0: authentication failed, "
 				       "error -111\n";
 	static const char other_rec[] = "6,1235,5678902,-;nvme nvme13: qid 0: authenticated\n";
+	static const char tls_rec[] = "3,1300,5680000,-;nvme nvme0: queue 0: TLS handshake complete, "
+				      "error -110\n";
+	static const char tls_ok_rec[] = "7,1301,5680001,-;nvme nvme0: queue 0: TLS handshake complete, "
+					 "error 0\n";
 
 	ok(fabsec_kmsg_record_matches(ok_rec, "nvme3", "qid 0: authenticated"),
 	   "\"qid 0: authenticated\" of nvme3 found");
@@ -117,6 +121,16 @@ static void test_kmsg_records(void)
 	   "a block device's message is not a controller's");
 	ok(!fabsec_kmsg_record_matches("no prefix at all", NULL, "qid 0: authenticated"),
 	   "a malformed record is no match");
+	ok(fabsec_kmsg_record_matches(tls_rec, NULL, "queue 0: TLS handshake complete, error -%d"),
+	   "\"error -%%d\" matches \"error -110\"");
+	ok(!fabsec_kmsg_record_matches(tls_ok_rec, NULL, "queue 0: TLS handshake complete, error -%d"),
+	   "... and not \"error 0\"");
+	ok(!fabsec_kmsg_record_matches("3,1,2,-;nvme nvme0: queue 0: TLS handshake complete, error -\n",
+				       NULL, "queue 0: TLS handshake complete, error -%d"),
+	   "... nor a '-' without digits");
+	ok(!fabsec_kmsg_record_matches("3,1,2,-;nvme nvme0: queue 0: TLS handshake complete, error -5x\n",
+				       NULL, "queue 0: TLS handshake complete, error -%d"),
+	   "... nor digits followed by more");
 }
 
 /* fabsec_kmsg_find_any() over records as /dev/kmsg hands them out, one
