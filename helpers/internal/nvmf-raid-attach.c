@@ -549,6 +549,7 @@ static int attach_md(struct attach *a)
 				       "%s: cannot write the in-sync record %s/%s.json (%m); "
 				       "not using %s.",
 				       a->vol->name, state_record_dir(), a->vol->name, a->desc->md.device);
+	reconcile_write_mostly(a->desc);
 	for (unsigned i = 0; i < a->desc->n_replicas; i++)
 		absent += a->desc->replicas[i].state == STATE_ABSENT;
 	if (absent > 0)

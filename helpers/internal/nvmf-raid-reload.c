@@ -403,6 +403,7 @@ static int apply(struct reload *c)
 	}
 	if (c->n_removed > 0)
 		let_go(c->old, c->removed, c->new);
+	reconcile_write_mostly(c->new);
 	r = desc_write(c->new);
 	if (r < 0)
 		return log_error_errno(r, "%s: failed to write the descriptor: %m", c->vol->name);

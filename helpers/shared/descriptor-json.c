@@ -150,7 +150,8 @@ static int replica_to_json(const struct desc_replica *r, json_object **ret)
 	    add_string(o, "state", state) < 0 || add_string(o, "device", r->device) < 0 ||
 	    add_string(o, "dhchap-key", r->dhchap_key) < 0 ||
 	    add_string(o, "dhchap-ctrl-key", r->dhchap_ctrl_key) < 0 ||
-	    add(o, "tls", json_object_new_boolean(r->tls)) < 0)
+	    add(o, "tls", json_object_new_boolean(r->tls)) < 0 ||
+	    add(o, "write-mostly", json_object_new_boolean(r->write_mostly)) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(o);
 	return 0;
@@ -583,7 +584,10 @@ static int parse_replica(const struct pctx *c, json_object *o, struct desc_repli
 		if (r < 0)
 			return r;
 	}
-	return get_bool_opt(c, o, "tls", &dr->tls);
+	r = get_bool_opt(c, o, "tls", &dr->tls);
+	if (r < 0)
+		return r;
+	return get_bool_opt(c, o, "write-mostly", &dr->write_mostly);
 }
 
 static int check_unique(const struct pctx *c, const struct desc *d, unsigned i)

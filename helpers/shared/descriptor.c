@@ -127,6 +127,7 @@ static int replica_from_volume(struct desc_replica *dr, const struct vol_replica
 		vol_portal_format(&vr->portals[i], dr->portals[i], sizeof(dr->portals[i]));
 	dr->n_portals = vr->n_portals;
 	dr->outdated = vr->outdated;
+	dr->write_mostly = vr->write_mostly;
 	dr->state = STATE_ABSENT;
 	dr->tls = vr->tls;
 	if (desc_set_string(&dr->dhchap_key, vr->dhchap_key) < 0 ||
@@ -166,6 +167,7 @@ int desc_to_volume(const struct desc *d, struct vol_volume **ret)
 		snprintf(vr->nqn, sizeof(vr->nqn), "%s", dr->nqn);
 		vr->ns = dr->ns;
 		vr->outdated = dr->outdated;
+		vr->write_mostly = dr->write_mostly;
 		if (dr->n_portals > VOL_PORTALS_MAX)
 			return -EBADMSG;
 		for (unsigned k = 0; k < dr->n_portals; k++)

@@ -93,7 +93,8 @@ struct desc_replica {
 	struct vol_ns_id ns;				/* its namespace in subsystem nqn */
 	char portals[VOL_PORTALS_MAX][DESC_PORTAL_MAX]; /* URI form */
 	unsigned n_portals;
-	bool outdated; /* outdated = yes in the volume file */
+	bool outdated;	   /* outdated = yes in the volume file */
+	bool write_mostly; /* write-mostly = yes in the volume file */
 	enum state state;
 	char *device;	       /* "/dev/nvme1n1", or NULL */
 	char *dhchap_key;      /* dhchap-key of the volume file, or NULL */

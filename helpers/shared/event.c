@@ -4,32 +4,49 @@
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "event.h"
 #include "log.h"
 #include "macro.h"
+#include "metrics.h"
 
 extern char **environ;
 
 static const struct {
 	const char *id;
+	const char *name; /* the "event" label of nvmf_raid_events_total */
 	const char *notify;
 	int level;
 } events[_EVENT_MAX] = {
-	[EVENT_REPLICA_LOST] = { EVENT_ID_REPLICA_LOST, "replica-faulty", LOG_WARNING },
-	[EVENT_REPLICA_BACK] = { EVENT_ID_REPLICA_BACK, NULL, LOG_NOTICE },
-	[EVENT_RESYNC_STARTED] = { EVENT_ID_RESYNC_STARTED, NULL, LOG_NOTICE },
-	[EVENT_RESYNC_FINISHED] = { EVENT_ID_RESYNC_FINISHED, "replica-in-sync", LOG_NOTICE },
-	[EVENT_DEGRADED_START] = { EVENT_ID_DEGRADED_START, "degraded", LOG_WARNING },
-	[EVENT_STALE_REFUSED] = { EVENT_ID_STALE_REFUSED, "stale-refused", LOG_ERR },
-	[EVENT_ARRAY_STOPPED] = { EVENT_ID_ARRAY_STOPPED, NULL, LOG_NOTICE },
-	[EVENT_SUSPENDED] = { EVENT_ID_SUSPENDED, "suspended", LOG_ERR },
-	[EVENT_RESUMED] = { EVENT_ID_RESUMED, "resumed", LOG_NOTICE },
-	[EVENT_LINK_REPAIRED] = { EVENT_ID_LINK_REPAIRED, NULL, LOG_WARNING },
-	[EVENT_LINK_LOST] = { EVENT_ID_LINK_LOST, NULL, LOG_ERR },
-	[EVENT_ARRAY_UNWRITABLE] = { EVENT_ID_ARRAY_UNWRITABLE, NULL, LOG_ERR },
+	[EVENT_REPLICA_LOST] = { EVENT_ID_REPLICA_LOST, "replica-lost", "replica-faulty", LOG_WARNING },
+	[EVENT_REPLICA_BACK] = { EVENT_ID_REPLICA_BACK, "replica-back", NULL, LOG_NOTICE },
+	[EVENT_RESYNC_STARTED] = { EVENT_ID_RESYNC_STARTED, "resync-started", NULL, LOG_NOTICE },
+	[EVENT_RESYNC_FINISHED] = { EVENT_ID_RESYNC_FINISHED, "resync-finished", "replica-in-sync",
+				    LOG_NOTICE },
+	[EVENT_DEGRADED_START] = { EVENT_ID_DEGRADED_START, "degraded-start", "degraded", LOG_WARNING },
+	[EVENT_STALE_REFUSED] = { EVENT_ID_STALE_REFUSED, "stale-refused", "stale-refused", LOG_ERR },
+	[EVENT_ARRAY_STOPPED] = { EVENT_ID_ARRAY_STOPPED, "array-stopped", NULL, LOG_NOTICE },
+	[EVENT_SUSPENDED] = { EVENT_ID_SUSPENDED, "suspended", "suspended", LOG_ERR },
+	[EVENT_RESUMED] = { EVENT_ID_RESUMED, "resumed", "resumed", LOG_NOTICE },
+	[EVENT_LINK_REPAIRED] = { EVENT_ID_LINK_REPAIRED, "link-repaired", NULL, LOG_WARNING },
+	[EVENT_LINK_LOST] = { EVENT_ID_LINK_LOST, "link-lost", NULL, LOG_ERR },
+	[EVENT_ARRAY_UNWRITABLE] = { EVENT_ID_ARRAY_UNWRITABLE, "array-unwritable", NULL, LOG_ERR },
 };
+
+const char *event_to_string(enum event e)
+{
+	return e < _EVENT_MAX ? events[e].name : NULL;
+}
+
+int event_from_string(const char *s)
+{
+	for (int e = 0; s && e < _EVENT_MAX; e++)
+		if (strcmp(events[e].name, s) == 0)
+			return e;
+	return -EINVAL;
+}
 
 const char *event_notify_name(enum event e)
 {
@@ -63,6 +80,7 @@ void event_emit(enum event e, const char *volume, const char *replica, const cha
 {
 	char msg[1024];
 	va_list ap;
+	int r;
 
 	if (e >= _EVENT_MAX)
 		return;
@@ -70,6 +88,11 @@ void event_emit(enum event e, const char *volume, const char *replica, const cha
 	vsnprintf(msg, sizeof(msg), format, ap);
 	va_end(ap);
 	log_internal(events[e].level, 0, events[e].id, __FILE__, __LINE__, __func__, "%s", msg);
+	/* The journal has the event; a counter that misses it is no reason
+	 * to fail what raised it. */
+	r = metrics_count_event(volume, replica, e);
+	if (r < 0)
+		log_debug_errno(r, "%s: cannot count event %s: %m", volume, events[e].name);
 	if (notify && events[e].notify)
 		run_notify(notify, events[e].notify, volume, replica);
 }

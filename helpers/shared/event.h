@@ -6,7 +6,8 @@
  * is one journal message with a MESSAGE_ID (catalog/nvmf-raid.catalog
  * explains it), and, for the six the contract names, a run of the
  * volume's notify program as "PROGRAM EVENT VOLUME REPLICA" (argv, no
- * shell, not waited for).
+ * shell, not waited for).  Each is counted for the metrics too
+ * (metrics_count_event()).
  */
 
 #include "volume.h"
@@ -46,6 +47,18 @@ enum event {
  */
 void event_emit(enum event e, const char *volume, const char *replica, const char *notify,
 		const char *format, ...) __attribute__((format(printf, 5, 6)));
+
+/**
+ * event_to_string() - the event's name, the "event" label of
+ * nvmf_raid_events_total ("replica-lost"), or NULL for an invalid @e
+ */
+const char *event_to_string(enum event e);
+
+/**
+ * event_from_string() - the event named @s (event_to_string())
+ * Return: the event, or -EINVAL.
+ */
+int event_from_string(const char *s);
 
 /**
  * event_notify_name() - the notify argument of @e, or NULL if @e is not

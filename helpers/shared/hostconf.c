@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "fileio.h"
 #include "hostconf.h"
 #include "macro.h"
 #include "volume-internal.h"
@@ -34,9 +35,18 @@ static unsigned *rate(struct hostconf *c)
 	return &c->rebuild_rate;
 }
 
+static unsigned *interval(struct hostconf *c)
+{
+	return &c->metrics_interval;
+}
+
 static const struct hostconf_key rebuild_keys[] = {
 	{ .name = "max-concurrent", .field = max_concurrent, .min = 0, .max = HOSTCONF_MAX_CONCURRENT_MAX },
 	{ .name = "rate", .field = rate, .min = 0, .max = HOSTCONF_RATE_MAX, .empty_ok = true },
+};
+
+static const struct hostconf_key metrics_keys[] = {
+	{ .name = "interval", .field = interval, .min = 1, .max = HOSTCONF_METRICS_INTERVAL_MAX },
 };
 
 const char *hostconf_path(void)
@@ -49,7 +59,9 @@ const char *hostconf_path(void)
 void hostconf_defaults(struct hostconf *ret)
 {
 	assert(ret);
-	*ret = (struct hostconf){ .rebuild_max_concurrent = HOSTCONF_MAX_CONCURRENT_DEFAULT };
+	*ret = (struct hostconf){ .rebuild_max_concurrent = HOSTCONF_MAX_CONCURRENT_DEFAULT,
+				  .metrics_path = HOSTCONF_METRICS_PATH_DEFAULT,
+				  .metrics_interval = HOSTCONF_METRICS_INTERVAL_DEFAULT };
 }
 
 static void load_value(struct vol_ctx *ctx, const struct hostconf_key *k, const char *value,
@@ -78,21 +90,58 @@ static void load_value(struct vol_ctx *ctx, const struct hostconf_key *k, const 
 		*k->field(c) = (unsigned)v;
 }
 
-static void load_rebuild(struct vol_ctx *ctx, dictionary *d, const struct vol_scan_section *sec,
-			 struct hostconf *c)
+/* The textfile collector reads *.prom files only, and the file is
+ * replaced atomically in its directory: an absolute, plain path. */
+static void load_metrics_path(struct vol_ctx *ctx, const char *value, struct hostconf *c)
+{
+	const char *base;
+	size_t n;
+
+	if (!value) {
+		vol_key_err(ctx, "lost by iniparser");
+		return;
+	}
+	n = strlen(value);
+	base = strrchr(value, '/');
+	if (n == 0) {
+		c->metrics_path[0] = 0;
+		return;
+	}
+	if (value[0] != '/' || n >= sizeof(c->metrics_path) || strstr(value, "/../") ||
+	    strstr(value, "/./") || strstr(value, "//") || !base || !filename_is_valid(base + 1) ||
+	    n < STRLEN("/x.prom") || strcmp(value + n - STRLEN(".prom"), ".prom") != 0) {
+		vol_key_err(ctx, "'%s' is not an absolute path of a file ending in .prom", value);
+		return;
+	}
+	for (const char *p = value; *p; p++)
+		if (*p < 0x21 || *p > 0x7e) {
+			vol_key_err(ctx, "the path has a space or a control character");
+			return;
+		}
+	memcpy(c->metrics_path, value, n + 1);
+}
+
+static void load_keys(struct vol_ctx *ctx, dictionary *d, const struct vol_scan_section *sec,
+		      const struct hostconf_key *keys, size_t n, const char *expected, struct hostconf *c)
 {
 	for (unsigned i = 0; i < sec->n_keys; i++) {
 		const struct hostconf_key *k = NULL;
 
 		ctx->line = sec->keys[i].line;
 		ctx->key = sec->keys[i].name;
-		for (size_t j = 0; j < ELEMENTSOF(rebuild_keys); j++)
-			if (strcasecmp(rebuild_keys[j].name, sec->keys[i].name) == 0)
-				k = &rebuild_keys[j];
-		if (!k)
-			vol_key_err(ctx, "unknown key (expected max-concurrent, rate)");
-		else if (!sec->keys[i].bad)
-			load_value(ctx, k, vol_ini_get(d, sec->name, k->name), c);
+		for (size_t j = 0; j < n; j++)
+			if (strcasecmp(keys[j].name, sec->keys[i].name) == 0)
+				k = &keys[j];
+		if (k) {
+			if (!sec->keys[i].bad)
+				load_value(ctx, k, vol_ini_get(d, sec->name, k->name), c);
+		} else if (keys == metrics_keys && strcasecmp(sec->keys[i].name, "path") == 0) {
+			/* the one key that is no number */
+			if (!sec->keys[i].bad)
+				load_metrics_path(ctx, vol_ini_get(d, sec->name, "path"), c);
+		} else {
+			vol_key_err(ctx, "unknown key (expected %s)", expected);
+		}
 	}
 	ctx->key = NULL;
 }
@@ -134,10 +183,14 @@ static int parse(const char *path, const char *buf, size_t size, bool quiet, str
 
 		ctx.section = sec->name;
 		if (strcasecmp(sec->name, "rebuild") == 0)
-			load_rebuild(&ctx, d, sec, &c);
+			load_keys(&ctx, d, sec, rebuild_keys, ELEMENTSOF(rebuild_keys),
+				  "max-concurrent, rate", &c);
+		else if (strcasecmp(sec->name, "metrics") == 0)
+			load_keys(&ctx, d, sec, metrics_keys, ELEMENTSOF(metrics_keys),
+				  "path, interval", &c);
 		else
 			vol_err(&ctx, 0, sec->line, sec->name, NULL,
-				"unknown section (expected [rebuild])");
+				"unknown section (expected [rebuild], [metrics])");
 	}
 	if (ctx.n_errors > 0)
 		return -EINVAL;

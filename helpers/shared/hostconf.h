@@ -11,7 +11,14 @@
  *   max-concurrent = 2   ; arrays rebuilding at once, host-wide (0: no limit)
  *   rate =               ; KiB/s cap of each rebuild (md's sync_speed_max);
  *                        ; empty or 0: md's own default
+ *
+ *   [metrics]
+ *   path = /var/lib/prometheus/node-exporter/nvmf-raid.prom
+ *                        ; the textfile collector's file; empty: none
+ *   interval = 15        ; seconds between updates of the counters
  */
+
+#include <limits.h>
 
 #include <stdbool.h>
 
@@ -25,10 +32,18 @@
 #define HOSTCONF_MAX_CONCURRENT_DEFAULT 2
 #define HOSTCONF_MAX_CONCURRENT_MAX 256
 #define HOSTCONF_RATE_MAX 100000000 /* KiB/s: 100 GiB/s, beyond any link */
+/* The directory Debian's prometheus-node-exporter reads
+ * (--collector.textfile.directory in /etc/default/prometheus-node-exporter). */
+#define HOSTCONF_METRICS_PATH_DEFAULT "/var/lib/prometheus/node-exporter/nvmf-raid.prom"
+/* node_exporter's default scrape is every 15 s: fresher is not seen. */
+#define HOSTCONF_METRICS_INTERVAL_DEFAULT 15
+#define HOSTCONF_METRICS_INTERVAL_MAX 3600
 
 struct hostconf {
 	unsigned rebuild_max_concurrent; /* 0: no limit */
 	unsigned rebuild_rate;		 /* KiB/s, 0: md's default */
+	char metrics_path[PATH_MAX];	 /* absolute, ends in ".prom"; "" for none */
+	unsigned metrics_interval;	 /* seconds, 1.. */
 };
 
 /**

@@ -362,6 +362,23 @@ int md_member_read_u64(const char *mddev, const char *member, const char *attr, 
 	return md_sysfs_read_u64(mddev, path, ret);
 }
 
+int md_member_set_write_mostly(const char *mddev, const char *member, bool on)
+{
+	const char *base = strrchr(member, '/');
+	char state[128], attr[96];
+	int r;
+
+	r = md_member_state(mddev, member, state, sizeof(state));
+	if (r < 0)
+		return r;
+	/* Flags are ','-separated words; "write_mostly" is one of them. */
+	if ((strstr(state, "write_mostly") != NULL) == on)
+		return 0;
+	snprintf(attr, sizeof(attr), "dev-%s/state", base ? base + 1 : member);
+	r = md_sysfs_write(mddev, attr, on ? "writemostly" : "-writemostly");
+	return r < 0 ? r : 1;
+}
+
 bool md_member_in_sync(const char *mddev, const char *member)
 {
 	char state[128];

@@ -130,6 +130,17 @@ int md_zero_superblock(const char *member);
 int md_member_state(const char *mddev, const char *member, char *buf, size_t size);
 
 /**
+ * md_member_set_write_mostly() - set or clear md's write-mostly flag of
+ * member @member of array @mddev: md then reads from it only when no other
+ * member can serve the read (raid1.c read_balance()); the flag is kept in
+ * the member's superblock (md.c state_store(): "writemostly",
+ * "-writemostly")
+ * Return: 1 if changed, 0 if it was so already, -ENOENT when @member is
+ * not a member, other negative errno.
+ */
+int md_member_set_write_mostly(const char *mddev, const char *member, bool on);
+
+/**
  * md_member_read_u64() - the number in dev-<member>/@attr of array @mddev,
  * e.g. "size" (KiB md uses) or "offset" (data offset, sectors)
  * Return: 0, -ENOENT when it is not a member, -EINVAL when it is not a

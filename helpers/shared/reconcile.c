@@ -395,6 +395,34 @@ static void thaw_leftover(struct pass *p)
 				  p->d->volume, p->mddev);
 }
 
+unsigned reconcile_write_mostly(const struct desc *d)
+{
+	unsigned changed = 0;
+
+	if (!d->md.device)
+		return 0;
+	for (unsigned i = 0; i < d->n_replicas; i++) {
+		const struct desc_replica *r = &d->replicas[i];
+		int k;
+
+		if (!r->device || !IN_SET(r->state, STATE_IN_SYNC, STATE_REBUILDING))
+			continue;
+		k = md_member_set_write_mostly(d->md.device, r->device, r->write_mostly);
+		if (k > 0) {
+			log_info("%s: replica %s is %s in %s.", d->volume, r->name,
+				 r->write_mostly ? "write-mostly: reads go to the other replicas" :
+						   "no longer write-mostly: it serves reads again",
+				 d->md.device);
+			changed++;
+		} else if (k < 0 && k != -ENOENT) {
+			log_warning_errno(k, "%s: cannot %s md's write-mostly flag of replica %s (%s): %m",
+					  d->volume, r->write_mostly ? "set" : "clear", r->name,
+					  r->device);
+		}
+	}
+	return changed;
+}
+
 int reconcile_volume(struct udev *udev, const char *name, struct fo_volume *fo, char **ret_mddev,
 		     int *ret_retry_ms)
 {
@@ -417,6 +445,7 @@ int reconcile_volume(struct udev *udev, const char *name, struct fo_volume *fo, 
 	thaw_leftover(&p);
 	for (unsigned i = 0; i < d->n_replicas; i++)
 		reconcile_replica(&p, &d->replicas[i]);
+	reconcile_write_mostly(d);
 	rebuild_pass_done(d);
 	record_pass(&p);
 	if (p.changed) {

@@ -42,6 +42,19 @@ void reconcile_connect_done(struct fo_track *t, int status);
 int reconcile_record(const struct desc *d);
 
 /**
+ * reconcile_write_mostly() - give each member of @d's array md's
+ * write-mostly flag as its replica's write-mostly key says
+ *
+ * md keeps the flag in the member's superblock, so a re-added member has
+ * it already; a member added in full, a changed volume file (reload) or
+ * an array assembled from members of another setting get it here.  Logs
+ * each change, and a failure as a warning: reads then merely go where md
+ * sends them.
+ * Return: the number of members changed.
+ */
+unsigned reconcile_write_mostly(const struct desc *d);
+
+/**
  * reconcile_volume() - one pass over volume @name, under its lock
  * @fo:		the monitor's view of the replicas, brought up to date from the
  *		descriptor (fo_volume_load()); its connect children are kept there

@@ -6,7 +6,6 @@
  * atomically, and sysfs is what it is right now.
  */
 #include <assert.h>
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -22,28 +21,9 @@
 #include "log.h"
 #include "md.h"
 #include "rebuild.h"
+#include "parse-util.h"
 #include "session.h"
 #include "status.h"
-
-/* A whole decimal number, no sign: sysfs's "size" or md's "degraded". */
-static int parse_u64(const char *s, uint64_t *ret)
-{
-	uint64_t n = 0;
-
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	for (; isdigit((unsigned char)*s); s++) {
-		unsigned d = (unsigned)(*s - '0');
-
-		if (n > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		n = n * 10 + d;
-	}
-	if (*s)
-		return -EINVAL;
-	*ret = n;
-	return 0;
-}
 
 static uint64_t sysfs_size(const char *dev)
 {

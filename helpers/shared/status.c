@@ -5,7 +5,6 @@
  * status-gather.c's.
  */
 #include <assert.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "json-util.h"
 #include "rebuild.h"
+#include "parse-util.h"
 #include "status.h"
 
 static inline int max_int(int a, int b)
@@ -47,32 +47,14 @@ const char *status_state_to_string(enum status_state s)
 	return s >= 0 && s < _STATUS_STATE_MAX ? status_names[s] : NULL;
 }
 
-/* Decimal digits at *@p, no sign; *@p moves past them. */
-static int parse_u64(const char **p, uint64_t *ret)
-{
-	uint64_t n = 0;
-
-	if (!isdigit((unsigned char)**p))
-		return -EINVAL;
-	for (; isdigit((unsigned char)**p); (*p)++) {
-		unsigned d = (unsigned)(**p - '0');
-
-		if (n > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		n = n * 10 + d;
-	}
-	*ret = n;
-	return 0;
-}
-
 int status_parse_sync_completed(const char *s, uint64_t *ret_completed, uint64_t *ret_total)
 {
 	uint64_t n, m;
 
-	if (!s || parse_u64(&s, &n) < 0 || strncmp(s, " / ", 3) != 0)
+	if (!s || parse_u64_at(&s, &n) < 0 || strncmp(s, " / ", 3) != 0)
 		return -EINVAL;
 	s += 3;
-	if (parse_u64(&s, &m) < 0 || (*s && *s != '\n') || m == 0 || n > m)
+	if (parse_u64_at(&s, &m) < 0 || (*s && *s != '\n') || m == 0 || n > m)
 		return -EINVAL;
 	*ret_completed = n;
 	*ret_total = m;

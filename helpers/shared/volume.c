@@ -327,6 +327,7 @@ static const struct vol_key replica_keys[] = {
 	{ .name = "nsid", .parse = parse_nsid },
 	{ .name = "portals", .parse = parse_portals, .required = true },
 	{ .name = "outdated", .parse = parse_bool, .offset = offsetof(struct vol_replica, outdated) },
+	{ .name = "write-mostly", .parse = parse_bool, .offset = offsetof(struct vol_replica, write_mostly) },
 	{ .name = "dhchap-key",
 	  .parse = parse_key_file,
 	  .offset = offsetof(struct vol_replica, dhchap_key),

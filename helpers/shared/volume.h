@@ -74,6 +74,7 @@ struct vol_replica {
 	struct vol_portal portals[VOL_PORTALS_MAX];
 	unsigned n_portals;
 	bool outdated;
+	bool write_mostly;			   /* md's write-mostly: reads avoid it */
 	char *dhchap_key;			   /* path of the host key file, or NULL */
 	char *dhchap_ctrl_key;			   /* path of the controller key file, or NULL */
 	bool tls;				   /* NVMe/TCP TLS (tls, else [volume] tls) */

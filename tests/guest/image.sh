@@ -25,6 +25,9 @@ packages=(
 	systemd-sysv udev linux-image-amd64 initramfs-tools kmod
 	mdadm nvme-cli fio shunit2 python3 python3-os-brick dmidecode
 	e2fsprogs util-linux iproute2 procps bash-builtins
+	# promtool, which checks the metrics file (metrics_test.sh); the server
+	# itself is masked below
+	prometheus
 	# runtime libraries of the project's helpers (the guest has no network:
 	# `apt install ./nvmf-raid_*.deb` there finds its dependencies installed)
 	libjson-c5 libudev1 libsystemd0 libblkid1
@@ -61,6 +64,11 @@ masked=(
 	modprobe@drm.service modprobe@efi_pstore.service modprobe@fuse.service
 	sys-fs-fuse-connections.mount systemd-binfmt.service
 	proc-sys-fs-binfmt_misc.automount
+	# installed for promtool only
+	prometheus.service prometheus-node-exporter.service
+	prometheus-node-exporter-apt.timer prometheus-node-exporter-nvme.timer
+	prometheus-node-exporter-smartmon.timer prometheus-node-exporter-mellanox-hca-temp.timer
+	prometheus-node-exporter-ipmitool-sensor.timer
 )
 
 # The kernel package wants an initramfs generator, and runs it; its initrd

@@ -258,7 +258,8 @@ static const char golden[] =
 	"      \"device\": null,\n"
 	"      \"dhchap-key\": null,\n"
 	"      \"dhchap-ctrl-key\": null,\n"
-	"      \"tls\": false\n"
+	"      \"tls\": false,\n"
+	"      \"write-mostly\": false\n"
 	"    }\n"
 	"  ],\n"
 	"  \"record-stale\": false\n"
@@ -274,15 +275,15 @@ static void cut_out(char *buf, const char *cut)
 	memmove(p, p + strlen(cut), strlen(p + strlen(cut)) + 1);
 }
 
-/* What a descriptor written before "dhchap-key", "dhchap-ctrl-key", "tls"
- * and "record-stale" holds. */
+/* What a descriptor written before "dhchap-key", "dhchap-ctrl-key", "tls",
+ * "write-mostly" and "record-stale" holds. */
 static const char *old_layout(void)
 {
 	static char buf[sizeof(golden)];
 
 	snprintf(buf, sizeof(buf), "%s", golden);
-	cut_out(buf,
-		",\n      \"dhchap-key\": null,\n      \"dhchap-ctrl-key\": null,\n      \"tls\": false");
+	cut_out(buf, ",\n      \"dhchap-key\": null,\n      \"dhchap-ctrl-key\": null,\n      \"tls\": false,\n"
+		     "      \"write-mostly\": false");
 	cut_out(buf, ",\n  \"record-stale\": false");
 	return buf;
 }
@@ -299,12 +300,13 @@ static void test_added_keys(void)
 
 	is_int(desc_parse(o, strlen(o), "db1", &old), 0, "a descriptor without the added keys is read");
 	ok(old && !old->replicas[0].dhchap_key && !old->replicas[0].dhchap_ctrl_key &&
-		   !old->replicas[0].tls && !old->record_stale,
-	   "  ... as no keys, no TLS, record not stale");
+		   !old->replicas[0].tls && !old->replicas[0].write_mostly && !old->record_stale,
+	   "  ... as no keys, no TLS, not write-mostly, record not stale");
 
 	desc_set_string(&d->replicas[1].dhchap_key, "/etc/nvme/db1-r1.key");
 	desc_set_string(&d->replicas[1].dhchap_ctrl_key, "/etc/nvme/db1-r1.ctrl.key");
 	d->replicas[1].tls = true;
+	d->replicas[1].write_mostly = true;
 	d->record_stale = true;
 	text = serialise(d);
 	ok(!strstr(text, "DHHC-1"), "added keys: the paths of the key files, no key");
@@ -317,6 +319,10 @@ static void test_added_keys(void)
 		   streq(back->replicas[1].dhchap_ctrl_key, "/etc/nvme/db1-r1.ctrl.key") &&
 		   back->replicas[1].tls,
 	   "added keys: the controller key and tls read back");
+	ok(back && !back->replicas[0].write_mostly && back->replicas[1].write_mostly,
+	   "added keys: write-mostly read back");
+	reject_replaced(text, "\"write-mostly\": true", "\"write-mostly\": \"yes\"",
+			"write-mostly not a boolean");
 	reject_replaced(text, "\"/etc/nvme/db1-r1.key\"", "\"db1-r1.key\"", "relative dhchap-key");
 	reject_replaced(text, "\"record-stale\": true", "\"record-stale\": 1",
 			"record-stale not a boolean");
@@ -337,6 +343,8 @@ static void test_added_keys(void)
 	ok(v && !v->replicas[0].dhchap_ctrl_key && !v->replicas[0].tls &&
 		   streq(v->replicas[1].dhchap_ctrl_key, "/etc/nvme/db1-r1.ctrl.key") && v->replicas[1].tls,
 	   "  ... the controller key path and tls, from the descriptor");
+	ok(v && !v->replicas[0].write_mostly && v->replicas[1].write_mostly,
+	   "  ... write-mostly, from the descriptor");
 	free_volume(orig);
 }
 

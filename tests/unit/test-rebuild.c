@@ -91,7 +91,7 @@ static void test_hostconf(void)
 			 conf);
 	refused("[rebuild]\nspeed = 1\n", want, "unknown key: file, line, section, key");
 	free(want);
-	want = xasprintf("%s:3 [limits]: unknown section (expected [rebuild])", conf);
+	want = xasprintf("%s:3 [limits]: unknown section (expected [rebuild], [metrics])", conf);
 	refused("\n\n[limits]\nx = 1\n", want, "unknown section");
 	free(want);
 	refused("[rebuild]\nmax-concurrent = 257\n",
@@ -120,6 +120,28 @@ static void test_hostconf(void)
 		"duplicate key");
 	refused("rate = 1\n", ":1: key outside any section", "key outside a section");
 	refused("[rebuild]\nrate = 1;2\n", "[rebuild] rate: ';' inside the value", "';' in a value");
+
+	/* [metrics] */
+	is_int(load(NULL, &c), 0, "no host.conf");
+	ok(streq(c.metrics_path, "/var/lib/prometheus/node-exporter/nvmf-raid.prom") &&
+		   c.metrics_interval == 15,
+	   "  ... metrics: node_exporter's textfile directory, every 15 s");
+	is_int(load("[metrics]\npath = /srv/prom/nvmf.prom\ninterval = 60\n", &c), 1,
+	       "[metrics] path, interval");
+	ok(streq(c.metrics_path, "/srv/prom/nvmf.prom") && c.metrics_interval == 60, "  ... read");
+	is_int(load("[metrics]\npath =\n", &c), 1, "empty path");
+	ok(c.metrics_path[0] == 0, "  ... no metrics file");
+	refused("[metrics]\npath = nvmf.prom\n", "[metrics] path: 'nvmf.prom' is not an absolute path",
+		"relative metrics path");
+	refused("[metrics]\npath = /srv/prom/nvmf.txt\n",
+		"is not an absolute path of a file ending in .prom",
+		"not .prom: node_exporter would not read it");
+	refused("[metrics]\npath = /srv/../etc/x.prom\n", "is not an absolute path", "'..' in the path");
+	refused("[metrics]\npath = /srv/prom/\n", "is not an absolute path", "a directory");
+	refused("[metrics]\ninterval = 0\n", "[metrics] interval: 0 is out of range (1..3600)",
+		"interval 0");
+	refused("[metrics]\nport = 9100\n", "[metrics] port: unknown key (expected path, interval)",
+		"unknown metrics key");
 
 	{
 		char *path = xasprintf("%s/conf/host.conf", getenv("NVMF_RAID_SRCDIR") ?: "../..");

@@ -30,8 +30,7 @@
 #define UUID2 "4a5b6c7d-1111-4222-8333-944455556666"
 #define PORTAL1 "tcp://127.0.0.1:4420"
 
-/* contract.md "Volume files", verbatim but for the key of an issue to come
- * (write-mostly); conf/example.conf is the same. */
+/* contract.md "Volume files", verbatim; conf/example.conf is the same. */
 static const char contract_example[] =
 	"[volume]\n"
 	"# every key optional; defaults shown\n"
@@ -51,6 +50,7 @@ static const char contract_example[] =
 	"# nsid = 10                                    ; namespace id within the subsystem\n"
 	"portals = tcp://127.0.0.1:4420, tcp://[::1]:4421   ; 1..16, comma or space separated\n"
 	"outdated = no           ; yes: the backend knows this replica is stale; never start from it\n"
+	"write-mostly = no       ; yes: a far or slow replica; reads avoid it (md write-mostly)\n"
 	"dhchap-key =            ; optional NVMe in-band auth host key (file must then be mode 0600)\n"
 	"dhchap-ctrl-key =       ; optional controller key for bidirectional auth (same rules)\n"
 	"tls = no                ; yes: NVMe/TCP TLS (kernel with TLS and tlshd); see nvmf-raid.conf(5)\n";
@@ -140,9 +140,9 @@ static char *replica_with(const char *key, const char *value)
 			 extra ? key : "", extra ? " = " : "", extra ? value : "", extra ? "\n" : "");
 }
 
-static const char *const replica_keys[] = { "nqn",     "uuid",	   "nguid",	 "nsid",
-					    "portals", "outdated", "dhchap-key", "dhchap-ctrl-key",
-					    "tls" };
+static const char *const replica_keys[] = { "nqn",     "uuid",	      "nguid",	    "nsid",
+					    "portals", "outdated",    "dhchap-key", "dhchap-ctrl-key",
+					    "tls",     "write-mostly" };
 
 /* One TAP line: @key = @value in its section is accepted or refused with a
  * message naming the section and the key. */
@@ -353,6 +353,9 @@ static const struct {
 	{ "outdated", "yes", true },
 	{ "outdated", "no", true },
 	{ "outdated", "stale", false },
+	{ "write-mostly", "yes", true },
+	{ "write-mostly", "no", true },
+	{ "write-mostly", "far", false },
 	{ "dhchap-key", "", true },
 	{ "dhchap-key", "keys/host.key", false },
 	{ "dhchap-key", "/nonexistent/host.key", false },
