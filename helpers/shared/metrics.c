@@ -71,30 +71,36 @@ static void io_add(struct metrics_io *to, const struct metrics_io *a)
 	to->write_ms += a->write_ms;
 }
 
-/* @dev's counters; a multipath namespace head's are its paths' (the
- * head counts nothing on kernels before it had io stats, and requests are
- * really done on the paths). */
+/* @dev's counters.  A multipath namespace head "nvmeAnB" counts nothing
+ * on kernels without io stats on the head, and its requests are really
+ * done on its paths, "nvmeAcCnB" (nvme_mpath_set_disk_name(),
+ * drivers/nvme/host/multipath.c): their sum.  A device without paths
+ * (multipath off) has its own. */
 static void replica_io(const char *dev, struct metrics_io *ret)
 {
 	_cleanup_closedir_ DIR *dir = NULL;
-	char path[PATH_MAX], buf[256];
 	const char *name = strrchr(dev, '/');
+	unsigned subsys, nsid;
 	struct metrics_io one;
 	struct dirent *de;
+	char buf[256];
+	int end = 0;
 
 	*ret = (struct metrics_io){};
 	name = name ? name + 1 : dev;
-	if (snprintf(path, sizeof(path), "/sys/block/%s/multipath", name) < (int)sizeof(path))
-		dir = opendir(path);
-	if (!dir) {
-		if (dev_sysfs_read(name, "stat", buf, sizeof(buf)) == 0)
-			(void)metrics_parse_stat(buf, ret);
-		return;
-	}
-	while ((de = readdir(dir)))
-		if (de->d_name[0] != '.' && dev_sysfs_read(de->d_name, "stat", buf, sizeof(buf)) == 0 &&
+	if (sscanf(name, "nvme%un%u%n", &subsys, &nsid, &end) == 2 && name[end] == 0)
+		dir = opendir("/sys/block");
+	while (dir && (de = readdir(dir))) {
+		unsigned s, c, n;
+
+		end = 0;
+		if (sscanf(de->d_name, "nvme%uc%un%u%n", &s, &c, &n, &end) == 3 && de->d_name[end] == 0 &&
+		    s == subsys && n == nsid && dev_sysfs_read(de->d_name, "stat", buf, sizeof(buf)) == 0 &&
 		    metrics_parse_stat(buf, &one) == 0)
 			io_add(ret, &one);
+	}
+	if (!ret->valid && dev_sysfs_read(name, "stat", buf, sizeof(buf)) == 0)
+		(void)metrics_parse_stat(buf, ret);
 }
 
 static const char *event_replica_label(const char *replica)

@@ -21,6 +21,7 @@ HOSTCONF=/etc/nvmf-raid/host.conf
 
 oneTimeSetUp() {
 	tgt_modules || return 1
+	mkdir -p "${HOSTCONF%/*}"
 	printf '[metrics]\ninterval = 2\n' > "$HOSTCONF"
 	systemctl restart nvmf-raid-metrics
 }
