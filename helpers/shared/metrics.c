@@ -175,14 +175,9 @@ int metrics_count_event(const char *volume, const char *replica, enum event e)
 	if (!vol_name_is_valid(volume) || (replica && strlen(replica) > VOL_REPLICA_NAME_MAX) ||
 	    e >= _EVENT_MAX)
 		return -EINVAL;
-	r = desc_open_runtime_dir(true, &dir);
+	r = desc_open_subdir(METRICS_EVENTS_DIR, true, NULL, &dir);
 	if (r < 0)
 		return r;
-	r = mkdir_parents_secure_at(dir, METRICS_EVENTS_DIR, 0755, &fd);
-	if (r < 0)
-		return r;
-	close(dir);
-	dir = TAKE_FD(fd);
 	fd = openat(dir, volume, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
