@@ -61,6 +61,9 @@ struct fo_path {
 };
 
 #define FO_PATHS_MAX 8
+/* A healthy replica's paths are looked up again (a scan of /sys/block)
+ * every this many samples; an unhealthy one's at every sample. */
+#define FO_RESCAN_SAMPLES 16
 
 /* What the monitor remembers of a replica between samples. */
 struct fo_track {
@@ -87,6 +90,7 @@ struct fo_track {
 	struct fo_path paths[FO_PATHS_MAX];
 	unsigned n_paths;
 	bool recheck;
+	unsigned since_scan; /* samples of the open paths since the last scan */
 };
 
 struct fo_volume {
@@ -130,7 +134,11 @@ void fo_volume_close(struct fo_volume *v);
  *
  * The paths stay open in @t between samples (up to FO_PATHS_MAX, the rest
  * are opened for each sample); a path whose /sys/block entry is gone or
- * is another device of the same name is closed.
+ * is another device of the same name is closed.  /sys/block is scanned
+ * again after fo_volume_load(), whenever the open paths do not all read
+ * live and completing, and every FO_RESCAN_SAMPLES samples: a path added
+ * to a healthy head (a controller through another portal) is counted
+ * and taken over within that many samples.
  * Return: 0 (paths 0 when the head is gone or @t has none), or -EINVAL
  * for a name that is not a namespace head.
  */

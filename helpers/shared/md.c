@@ -139,7 +139,7 @@ int md_examine(const char *dev, struct md_examine *ret)
 /* Runs mdadm with @args.  A failure is logged here, once, with mdadm's own
  * message: at error level, or at debug level when @quiet (an attempt that
  * may fail, or one whose caller says what the failure means). */
-static int mdadm_run(const char *const *args, bool quiet)
+static int mdadm_run_why(const char *const *args, bool quiet, char **ret_why)
 {
 	_cleanup_free_ char *mdadm = NULL, *err = NULL;
 	const char *argv[64];
@@ -165,12 +165,22 @@ static int mdadm_run(const char *const *args, bool quiet)
 
 		while (l && err[l - 1] == '\n')
 			err[--l] = 0;
+		/* One journal line: mdadm writes one line per complaint. */
+		for (char *c = err; (c = strchr(c, '\n')); c++)
+			*c = ' ';
 		log_full_errno(quiet ? LOG_DEBUG : LOG_ERR, 0, "mdadm %s %s%s%s failed (exit %d): %s",
 			       argv[1], argv[2] ? argv[2] : "", argv[2] && argv[3] ? " " : "",
 			       argv[2] && argv[3] ? argv[3] : "", r, *err ? err : "no message");
+		if (ret_why)
+			*ret_why = *err ? TAKE_PTR(err) : NULL;
 		return -EIO;
 	}
 	return 0;
+}
+
+static int mdadm_run(const char *const *args, bool quiet)
+{
+	return mdadm_run_why(args, quiet, NULL);
 }
 
 /* mdadm @mddev @op [@member]: the manage mode of one array. */
@@ -186,9 +196,13 @@ int md_add(const char *mddev, const char *member)
 	return manage(mddev, "--add", member, false);
 }
 
-int md_re_add(const char *mddev, const char *member)
+int md_re_add(const char *mddev, const char *member, char **ret_why)
 {
-	return manage(mddev, "--re-add", member, true);
+	const char *args[] = { mddev, "--re-add", member, NULL };
+
+	if (ret_why)
+		*ret_why = NULL;
+	return mdadm_run_why(args, true, ret_why);
 }
 
 int md_remove(const char *mddev, const char *member)

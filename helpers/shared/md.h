@@ -90,8 +90,13 @@ int md_add(const char *mddev, const char *member);
  * md_re_add() - `mdadm @mddev --re-add @member`: back with the write-intent
  * bitmap; an attempt (md refuses a member that missed more than the bitmap
  * covers), so a failure is logged at debug level only
+ * @ret_why:	NULL, or set to mdadm's message when it failed (free() it;
+ *		NULL when mdadm said nothing), for the caller's log
+ *
+ * Return: 0, -EIO when mdadm failed, or a negative errno when it could not
+ * be run.
  */
-int md_re_add(const char *mddev, const char *member);
+int md_re_add(const char *mddev, const char *member, char **ret_why);
 
 /**
  * md_remove() - `mdadm @mddev --remove @member`

@@ -60,7 +60,7 @@ static enum state observed(struct pass *p, struct desc_replica *r, const char *n
  * blank device. */
 static int put_back(struct pass *p, struct desc_replica *r, const char *node)
 {
-	_cleanup_free_ char *what = NULL;
+	_cleanup_free_ char *what = NULL, *why = NULL;
 	int k;
 
 	/* Host-wide rebuild limit: wait for a slot, out of the array and
@@ -72,7 +72,7 @@ static int put_back(struct pass *p, struct desc_replica *r, const char *node)
 		return -EAGAIN;
 	}
 	(void)md_remove_gone(p->mddev);
-	if (md_re_add(p->mddev, node) == 0) {
+	if (md_re_add(p->mddev, node, &why) == 0) {
 		event_emit(EVENT_REPLICA_BACK, p->d->volume, r->name, p->d->settings.notify,
 			   "%s: replica %s is back as %s; re-added with the write-intent bitmap.",
 			   p->d->volume, r->name, node);
@@ -93,8 +93,8 @@ static int put_back(struct pass *p, struct desc_replica *r, const char *node)
 	if (k < 0)
 		return k;
 	event_emit(EVENT_REPLICA_BACK, p->d->volume, r->name, p->d->settings.notify,
-		   "%s: replica %s (%s) added back in full: md could not re-add it from the bitmap.",
-		   p->d->volume, r->name, node);
+		   "%s: replica %s (%s) added back in full: md could not re-add it from the bitmap (%s).",
+		   p->d->volume, r->name, node, why ?: "mdadm gave no reason");
 	return 0;
 }
 

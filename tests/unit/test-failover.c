@@ -244,6 +244,9 @@ static void test_sample_kept_open(void)
 		fixture(rename(a, b));
 	}
 	make_path(dir, "nvme3c6n2", "resetting\n", "0 0 0 0 0 0 0 0 0 0 0\n");
+	/* The kernel's deleted device reads -ENODEV, which makes a scan;
+	 * the renamed file here still reads: the periodic scan. */
+	t.since_scan = FO_RESCAN_SAMPLES;
 	is_int(fo_sample(&t, 3000, &s), 0, "sample after the path came back");
 	is_int(s.live, 1, "the new device's state, not the old one's");
 	is_str(get(dir, "nvme3c6n2/device/fast_io_fail_tmo"), "-1", "the new device taken over");
@@ -255,6 +258,7 @@ static void test_sample_kept_open(void)
 
 		fixture(rename(a, b));
 	}
+	t.recheck = true;
 	is_int(fo_sample(&t, 0, &s), 0, "sample after a path went");
 	is_int(s.paths, 1, "one path left");
 	is_int(t.n_paths, 1, "one kept open");
@@ -267,6 +271,63 @@ static void test_sample_kept_open(void)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Between scans a sample reads the open paths; anything unhealthy, a
+ * pass, or the count of samples makes it scan /sys/block again. */
+static void test_sample_scans(void)
+{
+	char dir[] = "/tmp/test-failover.XXXXXX";
+	const char *idle = "1 0 8 0 1 0 8 0 0 0 0 0 0 0 0 0 0\n";
+	struct fo_track t = {};
+	struct fo_sample s;
+	unsigned i;
+
+	fixture(mkdtemp(dir) ? 0 : -1);
+	fo_sysfs_block(dir);
+	make_path(dir, "nvme1c1n1", "live\n", idle);
+	snprintf(t.head, sizeof(t.head), "nvme1n1");
+	is_int(fo_sample(&t, 0, &s), 0, "first sample: a scan");
+	is_int(t.since_scan, 0, "counted from the scan");
+
+	/* Another portal's path, added while all is well: counted at the
+	 * periodic scan, not before. */
+	make_path(dir, "nvme1c2n1", "live\n", idle);
+	for (i = 1; i <= FO_RESCAN_SAMPLES; i++) {
+		fixture(fo_sample(&t, 0, &s));
+		if (s.paths != 1)
+			break;
+	}
+	is_int(i, FO_RESCAN_SAMPLES, "the open path alone until the periodic scan");
+	is_int(s.paths, 2, "then both paths");
+	is_int(t.n_paths, 2, "both kept open");
+
+	/* A path that stops being live: the next sample scans. */
+	fixture(fo_sample(&t, 0, &s));
+	ok(t.since_scan == 1, "healthy: no scan");
+	put(dir, "nvme1c2n1/device/state", "connecting\n");
+	fixture(fo_sample(&t, 0, &s));
+	is_int(t.since_scan, 0, "a path not live: a scan at once");
+	is_int(s.live, 1, "one of two live");
+	fixture(fo_sample(&t, 0, &s));
+	is_int(t.since_scan, 0, "and at every sample while it is not");
+
+	/* Requests in flight and none completing: a scan, and the sample
+	 * shows them stuck. */
+	put(dir, "nvme1c2n1/device/state", "live\n");
+	fixture(fo_sample(&t, 0, &s));
+	fo_update(&t, &s, 1 * SEC, TMO);
+	put(dir, "nvme1c1n1/stat", "1 0 8 0 1 0 8 0 3 0 0 0 0 0 0 0 0\n");
+	fixture(fo_sample(&t, 0, &s));
+	is_int(t.since_scan, 0, "stuck: a scan");
+	is_int(s.inflight, 3, "in flight seen");
+	ok(!fo_update(&t, &s, 2 * SEC, TMO) && t.bad_since == 2 * SEC, "and counted stuck");
+
+	struct fo_volume v = { .n = 1 };
+	v.r[0] = t;
+	fo_volume_close(&v);
+	fo_sysfs_block(NULL);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
 	test_unreachable();
@@ -275,5 +336,6 @@ int main(void)
 	test_io_timeout();
 	test_sample_names();
 	test_sample_kept_open();
+	test_sample_scans();
 	return tap_done();
 }
