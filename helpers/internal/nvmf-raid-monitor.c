@@ -268,7 +268,7 @@ static void reap(struct fo_volume *fo)
 			if (fo->r[i].deleting == pid)
 				fo->r[i].deleting = 0;
 			if (fo->r[i].connecting == pid)
-				reconcile_connect_done(&fo->r[i], status);
+				reconcile_connect_done(fo->volume, &fo->r[i], status);
 		}
 }
 

@@ -5,9 +5,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <nvme/fabrics.h>
@@ -535,6 +538,43 @@ int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r)
 	if (connected + present == 0)
 		return last < 0 ? last : -EIO;
 	return connected;
+}
+
+/* A TCP handshake with @p's address.  Return: true if it was refused. */
+static bool portal_refuses(const struct vol_portal *p, int timeout_ms)
+{
+	struct addrinfo hints = { .ai_family = p->family,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct pollfd pfd;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (p->transport != VOL_TRANSPORT_TCP || p->host_iface[0] ||
+	    getaddrinfo(p->traddr, p->trsvcid, &hints, &ai) != 0)
+		return false;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+		err = errno;
+	freeaddrinfo(ai);
+	if (fd < 0)
+		return false;
+	if (err == EINPROGRESS) {
+		pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+		if (poll(&pfd, 1, timeout_ms) <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			return false;
+	}
+	return err == ECONNREFUSED;
+}
+
+bool fab_replica_refuses(const struct vol_replica *r, int timeout_ms)
+{
+	for (unsigned i = 0; i < r->n_portals; i++)
+		if (!portal_refuses(&r->portals[i], timeout_ms))
+			return false;
+	return r->n_portals > 0;
 }
 
 int fab_disconnect_nqn(const char *nqn)

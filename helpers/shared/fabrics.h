@@ -42,6 +42,23 @@
 int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r);
 
 /**
+ * fab_replica_refuses() - whether every portal of @r answers a TCP
+ * connect with a reset (ECONNREFUSED): nothing listens there, so a connect
+ * is sure to fail, the kernel's after making and deleting a controller
+ * (a device, its uevents, its log lines)
+ * @timeout_ms:	how long each probe may wait for an answer
+ *
+ * For the monitor's retries of a replica that is away: 8 volumes whose
+ * replicas' node was down made and deleted 8 controllers a second (every
+ * reconnect-delay), and their uevents, scans and log lines left the guest
+ * no CPU for the application.  A probe is a TCP handshake and a close,
+ * nothing of NVMe/TCP.  Portals of other transports, or bound to an
+ * interface (host_iface), are not probed: they count as not refusing.
+ * Return: true only if every portal refused.
+ */
+bool fab_replica_refuses(const struct vol_replica *r, int timeout_ms);
+
+/**
  * fab_disconnect_nqn() - delete every controller of subsystem @nqn but
  * those being deleted already
  * Return: number of controllers deleted, or negative errno.

@@ -85,6 +85,10 @@ struct fo_track {
 	 * (reconcile.c). */
 	uint64_t connect_keys, refused_keys, refused_at;
 	unsigned refused;
+	/* Reconnects in a row that did not connect (reconcile.c), and
+	 * whether the replica's portals refusing was logged. */
+	unsigned away;
+	bool told_away;
 	/* The paths seen at the last sample, open (fo_sample()); taken over
 	 * when first seen and again after each fo_volume_load(). */
 	struct fo_path paths[FO_PATHS_MAX];

@@ -540,20 +540,52 @@ int md_raid_disks(const char *mddev, uint64_t *ret)
 
 int md_sync_speed_local(const char *mddev, unsigned *ret)
 {
+	return md_sync_speed_local_of(mddev, "sync_speed_max", ret);
+}
+
+/* "20000 (local)": set for this array; "200000 (system)": md's sysctl. */
+static int sync_speed_read(const char *mddev, const char *attr, unsigned *ret, bool *ret_local)
+{
 	char buf[64], how[16];
 	unsigned long long n;
 	int r;
 
-	r = md_sysfs_read(mddev, "sync_speed_max", buf, sizeof(buf));
+	if (!streq(attr, "sync_speed_max") && !streq(attr, "sync_speed_min"))
+		return -EINVAL;
+	r = md_sysfs_read(mddev, attr, buf, sizeof(buf));
 	if (r < 0)
 		return r;
-	/* "20000 (local)" set for this array, "200000 (system)" not. */
 	if (sscanf(buf, "%llu (%15[a-z])", &n, how) != 2 || n > UINT_MAX)
 		return -EINVAL;
-	if (!streq(how, "local"))
-		return 0;
 	*ret = (unsigned)n;
+	*ret_local = streq(how, "local");
+	return 0;
+}
+
+int md_sync_speed_local_of(const char *mddev, const char *attr, unsigned *ret)
+{
+	unsigned n;
+	bool local;
+	int r = sync_speed_read(mddev, attr, &n, &local);
+
+	if (r < 0)
+		return r;
+	if (!local)
+		return 0;
+	*ret = n;
 	return 1;
+}
+
+int md_sync_speed_of(const char *mddev, const char *attr, unsigned *ret)
+{
+	bool local;
+
+	return sync_speed_read(mddev, attr, ret, &local);
+}
+
+int md_set_sync_speed_min(const char *mddev, const char *min)
+{
+	return md_sysfs_write(mddev, "sync_speed_min", min);
 }
 
 int md_set_sync_speed(const char *mddev, const char *min, const char *max)

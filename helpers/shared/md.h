@@ -266,6 +266,28 @@ int md_raid_disks(const char *mddev, uint64_t *ret);
 int md_sync_speed_local(const char *mddev, unsigned *ret);
 
 /**
+ * md_sync_speed_local_of() - md_sync_speed_local() of @attr,
+ * "sync_speed_max" or "sync_speed_min"
+ * Return: as md_sync_speed_local(); -EINVAL for another @attr.
+ */
+int md_sync_speed_local_of(const char *mddev, const char *attr, unsigned *ret);
+
+/**
+ * md_sync_speed_of() - the rate in force of @attr ("sync_speed_max" or
+ * "sync_speed_min"), the array's own or md's system-wide one, in KiB/s
+ * Return: 0 or negative errno.
+ */
+int md_sync_speed_of(const char *mddev, const char *attr, unsigned *ret);
+
+/**
+ * md_set_sync_speed_min() - set sync_speed_min alone (KiB/s as text, or
+ * "system"): the rate md keeps a resync or recovery at while the array
+ * sees other I/O (md_do_sync() throttles above it, drivers/md/md.c)
+ * Return: 0 or negative errno.
+ */
+int md_set_sync_speed_min(const char *mddev, const char *min);
+
+/**
  * md_set_sync_speed() - set sync_speed_min to @min and sync_speed_max to
  * @max (KiB/s as text, or "system")
  * Return: 0 or negative errno.

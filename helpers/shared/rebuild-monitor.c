@@ -5,6 +5,7 @@
  * here, for as long as it lives: the locks are its fds.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,11 @@
 #define SPEED_LIMIT_MIN "/proc/sys/dev/raid/speed_limit_min"
 
 static struct rebuild *self;
+
+/* The array whose sync_speed_min a heal raised, to what (KiB/s), and what
+ * it was ("system" or the array's own KiB/s); "" when none was raised. */
+static char heal_md[PATH_MAX], heal_min_was[16];
+static unsigned heal_min_set;
 
 /* host.conf, its problems logged the first time only: the monitor asks
  * on every pass, and `nvmf-raid check` lists them all. */
@@ -65,6 +71,52 @@ int rebuild_set_rate(const char *mddev, unsigned kib_s)
 	    kib_s < strtoul(buf, NULL, 10))
 		snprintf(min, sizeof(min), "%u", kib_s);
 	return md_set_sync_speed(mddev, min, max);
+}
+
+int rebuild_heal_unthrottled(const char *volume, const char *mddev)
+{
+	char min[16], was[16] = "system";
+	unsigned max, local;
+	int r;
+
+	rebuild_heal_done(); /* another heal's, not seen to end */
+	/* The minimum at the maximum in force (the rate cap, the admin's, or
+	 * md's): above it md would ignore the maximum. */
+	r = md_sync_speed_of(mddev, "sync_speed_max", &max);
+	if (r < 0)
+		return r;
+	snprintf(min, sizeof(min), "%u", max);
+	r = md_sync_speed_local_of(mddev, "sync_speed_min", &local);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		snprintf(was, sizeof(was), "%u", local);
+	r = md_set_sync_speed_min(mddev, min);
+	if (r < 0)
+		return r;
+	snprintf(heal_md, sizeof(heal_md), "%s", mddev);
+	memcpy(heal_min_was, was, sizeof(was));
+	heal_min_set = max;
+	log_debug("%s: sync_speed_min of %s %s KiB/s for the heal (was %s).", volume, mddev, min, was);
+	return 0;
+}
+
+void rebuild_heal_done(void)
+{
+	unsigned now;
+	int r;
+
+	if (!heal_md[0])
+		return;
+	/* Not over what the admin wrote meanwhile; -ENOENT: the array is
+	 * gone, and the setting with it. */
+	r = md_sync_speed_local_of(heal_md, "sync_speed_min", &now);
+	if (r > 0 && now == heal_min_set)
+		r = md_set_sync_speed_min(heal_md, heal_min_was);
+	if (r < 0 && r != -ENOENT)
+		log_warning_errno(r, "Cannot put sync_speed_min of %s back to %s: %m", heal_md,
+				  heal_min_was);
+	heal_md[0] = 0;
 }
 
 static void log_queued(struct rebuild *rb, unsigned max)
@@ -134,6 +186,8 @@ void rebuild_pass_done(const struct desc *d)
 	bool rebuilding = any_rebuilding(d);
 	unsigned slot;
 
+	if (!rebuilding)
+		rebuild_heal_done();
 	if (!self && rebuilding && rebuild_new(d->volume, &self) < 0)
 		return;
 	if (!self)

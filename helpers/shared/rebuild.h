@@ -124,6 +124,33 @@ int rebuild_set_rate(const char *mddev, unsigned kib_s);
 int rebuild_put_back(const char *volume, const char *mddev);
 
 /**
+ * rebuild_heal_unthrottled() - before @mddev of @volume recovers a member
+ * from the write-intent bitmap: let md copy the dirty chunks at the
+ * array's sync_speed_max (the rebuild rate, the admin's, or md's
+ * speed_limit_max), although the array sees other I/O
+ *
+ * md keeps a recovery at sync_speed_min (1000 KiB/s) while the array is
+ * not idle (md_do_sync(), is_mddev_idle()): a heal of a few MiB of dirty
+ * chunks under an application's writes crawled at about 17 MB/s where a
+ * full resync ran at 95 MB/s.  The array's own sync_speed_min is kept and
+ * put back by rebuild_heal_done(); a full recovery is left to md's
+ * throttle, which lets the application's I/O go first.
+ * Return: 0 or negative errno (the heal goes on, throttled).
+ */
+int rebuild_heal_unthrottled(const char *volume, const char *mddev);
+
+/**
+ * rebuild_heal_done() - put back the sync_speed_min that
+ * rebuild_heal_unthrottled() replaced (at once: the heal did not start,
+ * or it ended); nothing if it replaced none, or if the array's
+ * sync_speed_min is no longer what it set (the admin's since)
+ *
+ * A monitor restarted during a heal does not know what it replaced: the
+ * array keeps the raised sync_speed_min, as md keeps any.
+ */
+void rebuild_heal_done(void);
+
+/**
  * rebuild_pass_done() - after a reconcile pass over @d: give the slot back
  * once no replica rebuilds, leave the queue if no replica asked to be put
  * back, claim a slot for a rebuild that runs without one

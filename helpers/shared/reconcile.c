@@ -72,12 +72,18 @@ static int put_back(struct pass *p, struct desc_replica *r, const char *node)
 		return -EAGAIN;
 	}
 	(void)md_remove_gone(p->mddev);
+	k = rebuild_heal_unthrottled(p->d->volume, p->mddev);
+	if (k < 0)
+		log_warning_errno(k, "%s: cannot let the heal of replica %s run unthrottled (%m); md paces it.",
+				  p->d->volume, r->name);
 	if (md_re_add(p->mddev, node, &why) == 0) {
 		event_emit(EVENT_REPLICA_BACK, p->d->volume, r->name, p->d->settings.notify,
 			   "%s: replica %s is back as %s; re-added with the write-intent bitmap.",
 			   p->d->volume, r->name, node);
 		return 0;
 	}
+	/* A full recovery: md's throttle lets the application go first. */
+	rebuild_heal_done();
 	k = blk_may_write(node, p->md_uuid, &what, NULL);
 	if (k < 0)
 		return log_error_errno(k, "%s: cannot probe %s: %m", p->d->volume, node);
@@ -121,6 +127,9 @@ static struct fo_track *track_of(struct pass *p, const char *name)
  * (nvmet, Debian 13 guest: "host response mismatch" within 3 s, or a
  * minute's wait, the reload's held behind it), every time the two met. */
 #define REFUSED_RETRY_MIN_MS 30000
+/* A portal that listens answers a TCP handshake within a round trip; one
+ * that does not answer at all is not refusing, and is connected. */
+#define PROBE_TIMEOUT_MS 1000
 #define REFUSED_RETRY_MAX_MS 600000
 
 /* The state of one key file (inode, size, change time), folded in. */
@@ -143,8 +152,19 @@ static uint64_t keys_state(const struct desc_replica *r)
 	return key_state(key_state(1, r->dhchap_key), r->dhchap_ctrl_key) | 1;
 }
 
-void reconcile_connect_done(struct fo_track *t, int status)
+void reconcile_connect_done(const char *volume, struct fo_track *t, int status)
 {
+	bool ok = WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SUCCESS;
+
+	t->away = ok ? 0 : t->away + 1;
+	if (ok)
+		t->told_away = false;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == RECONCILE_EXIT_AWAY && !t->told_away) {
+		log_notice("%s: replica %s: every portal refuses connections (nothing listens there "
+			   "yet); asked again every reconnect-delay.",
+			   volume, t->name);
+		t->told_away = true;
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == RECONCILE_EXIT_REFUSED) {
 		t->refused = t->refused_keys == t->connect_keys ? t->refused + 1 : 1;
 		t->refused_keys = t->connect_keys;
@@ -178,6 +198,7 @@ static void reconnect(struct pass *p, struct desc_replica *r)
 	struct fo_track *t = track_of(p, r->name);
 	uint64_t keys = keys_state(r);
 	unsigned delay = p->d->settings.reconnect_delay ?: 1; /* seconds */
+	bool probe;
 	pid_t pid;
 
 	if ((t && t->connecting > 0) || fab_count_ctrls(r->nqn) > 0) {
@@ -199,6 +220,7 @@ static void reconnect(struct pass *p, struct desc_replica *r)
 		}
 	}
 	retry_within(p, delay * 1000ULL);
+	probe = !t || t->away % RECONCILE_CONNECT_EVERY != RECONCILE_CONNECT_EVERY - 1;
 	pid = exec_fork();
 	if (pid < 0) {
 		log_warning_errno(pid, "%s: cannot start reconnecting replica %s: %m", p->d->volume,
@@ -215,6 +237,8 @@ static void reconnect(struct pass *p, struct desc_replica *r)
 
 		if (desc_to_volume(p->d, &v) < 0)
 			_exit(EXIT_FAILURE);
+		if (probe && fab_replica_refuses(&v->replicas[i], PROBE_TIMEOUT_MS))
+			_exit(RECONCILE_EXIT_AWAY);
 		k = fab_connect_replica(v, &v->replicas[i]);
 		if (k == -EKEYREJECTED) {
 			log_warning("%s: replica %s is tried again in %" PRIu64 " s, or at once on "

@@ -22,12 +22,21 @@
  * at once. */
 #define RECONCILE_EXIT_REFUSED 77
 
+/* The exit status of a reconnect child that did not connect because every
+ * portal of the replica refused a TCP handshake (fab_replica_refuses()):
+ * nothing listens there yet.  Every RECONCILE_CONNECT_EVERY-th retry in a
+ * row connects without asking first, in case the probe is refused where
+ * the kernel's connect would not be (a firewall). */
+#define RECONCILE_EXIT_AWAY 78
+#define RECONCILE_CONNECT_EVERY 10
+
 /**
- * reconcile_connect_done() - a reconnect child of @t ended with @status
+ * reconcile_connect_done() - a reconnect child of @t, a replica of
+ * @volume, ended with @status
  * @t:		the replica's track (its connecting child is @t->connecting)
  * @status:	the child's wait status
  */
-void reconcile_connect_done(struct fo_track *t, int status);
+void reconcile_connect_done(const char *volume, struct fo_track *t, int status);
 
 /**
  * reconcile_record() - write /var/lib/nvmf-raid/VOLUME.json (in-sync set

@@ -119,6 +119,10 @@ test_outage_during_rebuild() {
 	assertTrue "notify: resumed" $?
 	echo system > "/sys/block/$md/md/sync_speed_max"
 	assert_whole reb 2
+	# The heal ran with sync_speed_min at the array's maximum then (1000,
+	# slow_heal): put back once it ended.
+	wait_until 10 file_has "/sys/block/$md/md/sync_speed_min" '(system)'
+	assertTrue "heal over: sync_speed_min back to md's ($(cat "/sys/block/$md/md/sync_speed_min"))" $?
 }
 
 # A silent partition of one replica (every packet dropped, no reset): the

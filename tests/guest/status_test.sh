@@ -169,6 +169,10 @@ test_lifecycle_optimal_degraded_rebuilding_healed() {
 	assertTrue "human: r2 rebuilding with its progress and the array's rate cap (200 KiB/s, set above)" \
 		"grep -Eq '^  r2 +rebuilding +/dev/$dev2 +tcp://127.0.0.1:4420  recover [0-9]+\\.[0-9]% \\(rate cap 200 KiB/s\\)$' /tmp/status-test.txt"
 	show rebuilding
+	# A bitmap heal is not held at sync_speed_min under I/O: the minimum
+	# is the array's maximum while it runs (rebuild_heal_unthrottled()).
+	assertEquals "heal: sync_speed_min at the array's sync_speed_max" "200 (local)" \
+		"$(cat "/sys/block/$md/md/sync_speed_min")"
 	echo system > "/sys/block/$md/md/sync_speed_max"
 	echo system > "/sys/block/$md/md/sync_speed_min"
 	SLOWED=
@@ -179,6 +183,8 @@ test_lifecycle_optimal_degraded_rebuilding_healed() {
 	status_json life
 	assertEquals "healed: exit 0" 0 $?
 	assertEquals "md: whole" 0 "$(md_degraded "$md")"
+	assertTrue "heal over: sync_speed_min the admin wrote during it kept (system)" \
+		"file_has /sys/block/$md/md/sync_speed_min '(system)'"
 	assertEquals "healed: optimal" optimal "$(jget volumes 0 state)"
 	assertEquals "r1 in-sync" in-sync "$(jget volumes 0 replicas 0 state)"
 	assertEquals "r2 in-sync" in-sync "$(jget volumes 0 replicas 1 state)"

@@ -4,8 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "fabrics.h"
 #include "failover.h"
 #include "macro.h"
 #include "tap.h"
@@ -328,6 +333,58 @@ static void test_sample_scans(void)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A listening socket on 127.0.0.1; its port in @port. */
+static int listener(char port[static 8])
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	fixture(fd);
+	fixture(bind(fd, (struct sockaddr *)&a, sizeof(a)));
+	fixture(listen(fd, 4));
+	fixture(getsockname(fd, (struct sockaddr *)&a, &len));
+	snprintf(port, 8, "%u", ntohs(a.sin_port));
+	return fd;
+}
+
+static void portal(struct vol_replica *r, enum vol_transport t, const char *port, const char *iface)
+{
+	struct vol_portal *p = &r->portals[r->n_portals++];
+
+	*p = (struct vol_portal){ .transport = t, .family = AF_INET };
+	snprintf(p->traddr, sizeof(p->traddr), "127.0.0.1");
+	snprintf(p->trsvcid, sizeof(p->trsvcid), "%s", port);
+	snprintf(p->host_iface, sizeof(p->host_iface), "%s", iface);
+}
+
+/* The monitor's probe before a reconnect: refused only where nothing
+ * listens, on every portal, and only for TCP without a bound interface. */
+static void test_probe(void)
+{
+	char open_port[8], closed_port[8];
+	int lfd = listener(open_port), cfd = listener(closed_port);
+	struct vol_replica r = {};
+
+	close(cfd); /* nothing listens there now */
+	portal(&r, VOL_TRANSPORT_TCP, closed_port, "");
+	ok(fab_replica_refuses(&r, 1000), "nothing listens: refused");
+	portal(&r, VOL_TRANSPORT_TCP, open_port, "");
+	ok(!fab_replica_refuses(&r, 1000), "one of two portals listens: not refused");
+	r.n_portals = 0;
+	portal(&r, VOL_TRANSPORT_TCP, open_port, "");
+	ok(!fab_replica_refuses(&r, 1000), "a listener: not refused");
+	r.n_portals = 0;
+	portal(&r, VOL_TRANSPORT_RDMA, closed_port, "");
+	ok(!fab_replica_refuses(&r, 1000), "RDMA: not probed, not refused");
+	r.n_portals = 0;
+	portal(&r, VOL_TRANSPORT_TCP, closed_port, "lo");
+	ok(!fab_replica_refuses(&r, 1000), "bound to an interface: not probed");
+	r.n_portals = 0;
+	ok(!fab_replica_refuses(&r, 1000), "no portal: not refused");
+	close(lfd);
+}
+
 int main(void)
 {
 	test_unreachable();
@@ -337,5 +394,6 @@ int main(void)
 	test_sample_names();
 	test_sample_kept_open();
 	test_sample_scans();
+	test_probe();
 	return tap_done();
 }
