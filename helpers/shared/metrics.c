@@ -74,8 +74,10 @@ static void io_add(struct metrics_io *to, const struct metrics_io *a)
 /* @dev's counters.  A multipath namespace head "nvmeAnB" counts nothing
  * on kernels without io stats on the head, and its requests are really
  * done on its paths, "nvmeAcCnB" (nvme_mpath_set_disk_name(),
- * drivers/nvme/host/multipath.c): their sum.  A device without paths
- * (multipath off) has its own. */
+ * drivers/nvme/host/multipath.c): their sum, C each controller "nvmeC" of
+ * subsystem A (/sys/class/nvme-subsystem/nvme-subsysA, a few entries,
+ * where /sys/block holds every device of the host).  A device without
+ * paths (multipath off) has its own. */
 static void replica_io(const char *dev, struct metrics_io *ret)
 {
 	_cleanup_closedir_ DIR *dir = NULL;
@@ -88,14 +90,19 @@ static void replica_io(const char *dev, struct metrics_io *ret)
 
 	*ret = (struct metrics_io){};
 	name = name ? name + 1 : dev;
-	if (sscanf(name, "nvme%un%u%n", &subsys, &nsid, &end) == 2 && name[end] == 0)
-		dir = opendir("/sys/block");
+	if (sscanf(name, "nvme%un%u%n", &subsys, &nsid, &end) == 2 && name[end] == 0) {
+		snprintf(buf, sizeof(buf), "/sys/class/nvme-subsystem/nvme-subsys%u", subsys);
+		dir = opendir(buf);
+	}
 	while (dir && (de = readdir(dir))) {
-		unsigned s, c, n;
+		char path[64];
+		unsigned c;
 
 		end = 0;
-		if (sscanf(de->d_name, "nvme%uc%un%u%n", &s, &c, &n, &end) == 3 && de->d_name[end] == 0 &&
-		    s == subsys && n == nsid && dev_sysfs_read(de->d_name, "stat", buf, sizeof(buf)) == 0 &&
+		if (sscanf(de->d_name, "nvme%u%n", &c, &end) != 1 || de->d_name[end] != 0)
+			continue;
+		snprintf(path, sizeof(path), "nvme%uc%un%u", subsys, c, nsid);
+		if (dev_sysfs_read(path, "stat", buf, sizeof(buf)) == 0 &&
 		    metrics_parse_stat(buf, &one) == 0)
 			io_add(ret, &one);
 	}

@@ -195,10 +195,12 @@ testManyVolumesHealWithinTheLimit() {
 	echo "FIGURES: fio through the outage: error $FIO_ERR, $FIO_WRITES writes, max completion latency $FIO_MAX_MS ms"
 	assertTrue "fio wrote through the outage ($FIO_WRITES writes)" "[ ${FIO_WRITES:-0} -gt 50 ]"
 
-	# The node comes back: 8 rebuilds want to start at once.
+	# The node comes back: 8 rebuilds want to start at once.  fio first,
+	# writing before the sampler and the status watch (both at nice 0)
+	# compete with its start at nice 10.
+	start_fio v1 heal
 	start_sampler
 	start_status_watch
-	start_fio v1 heal
 	t0=$(uptime_s)
 	for i in $(seq 1 $N); do tgt_return "v$i-r2"; done
 	wait_until 120 eval "test -e $STATUS_SEEN.json && test -e $STATUS_SEEN.txt"
