@@ -44,6 +44,11 @@
  * announced yet (a busy udev at boot took over 5 s): waited for this much
  * beyond degraded-timeout, which bounds replicas that are not reachable. */
 #define NS_GRACE_USEC (30ULL * 1000000)
+/* Both waits count from when udev's queue was last seen busy: 8 volumes
+ * attached at once in a Debian 13 guest left udev 30 s behind, and an
+ * attach gave up on a link udev had not come to yet (rebuild_test, CI of
+ * 5b3cd82).  This bounds a udev that never empties its queue. */
+#define UDEV_BUSY_MAX_USEC (600ULL * 1000000)
 
 struct attach {
 	struct vs_session *s;	/* owns the file, descriptor, record and lock */
@@ -279,6 +284,7 @@ static const struct desc_replica *connected_absent(struct attach *a)
 static int wait_members(struct attach *a)
 {
 	uint64_t deadline = now_usec() + (uint64_t)a->vol->degraded_timeout * 1000000;
+	uint64_t busy_cap = now_usec() + UDEV_BUSY_MAX_USEC;
 	bool passed = false, graced = false;
 	const struct desc_replica *late;
 	int r;
@@ -294,6 +300,13 @@ static int wait_members(struct attach *a)
 		if (a->plan.action != ASSEMBLE_WAIT)
 			return 0;
 		r = dev_monitor_next(a->mon, deadline, &dev);
+		if (r == 0 && graced && now_usec() < busy_cap && dev_udev_busy(a->udev) &&
+		    connected_absent(a)) {
+			/* udev is behind: the namespace may be in its queue. */
+			deadline = now_usec() + NS_GRACE_USEC;
+			a->waited_sec += NS_GRACE_USEC / 1000000;
+			continue;
+		}
 		if (r == 0 && !graced && (late = connected_absent(a))) {
 			graced = true;
 			deadline = now_usec() + NS_GRACE_USEC;
@@ -384,17 +397,29 @@ static void retrigger_link_target(struct attach *a)
  * link, the device's "change" event is sent again. */
 static int wait_link(struct attach *a)
 {
-	uint64_t deadline = now_usec() + LINK_TIMEOUT_USEC, nudge = now_usec() + LINK_NUDGE_USEC;
-	bool said = false;
+	uint64_t start = now_usec(), deadline = start + LINK_TIMEOUT_USEC, nudge = start + LINK_NUDGE_USEC;
+	bool said = false, told_busy = false;
 
 	for (;;) {
 		_cleanup_(udev_device_unrefp) struct udev_device *dev = NULL;
 		uint64_t now;
+		bool busy;
 		int r;
 
 		if (access(a->link, F_OK) == 0)
 			return 0;
 		now = now_usec();
+		busy = dev_udev_busy(a->udev);
+		/* udev has events to go through: the device's may be among
+		 * them; and a change event more would only join the queue. */
+		if (busy && now - start < UDEV_BUSY_MAX_USEC) {
+			if (now - start >= LINK_TIMEOUT_USEC && !told_busy)
+				log_info("%s: udev has events queued still; waiting for it to make %s.",
+					 a->vol->name, a->link);
+			told_busy = told_busy || now - start >= LINK_TIMEOUT_USEC;
+			deadline = now + LINK_TIMEOUT_USEC;
+			nudge = now + LINK_NUDGE_USEC;
+		}
 		if (now >= deadline)
 			return log_error_errno(ETIMEDOUT, "%s: udev did not create %s.", a->vol->name,
 					       a->link);

@@ -43,6 +43,13 @@ int dev_monitor_open(struct udev *udev, struct udev_monitor **ret)
 	return 0;
 }
 
+bool dev_udev_busy(struct udev *udev)
+{
+	_cleanup_(udev_queue_unrefp) struct udev_queue *q = udev_queue_new(udev);
+
+	return q && udev_queue_get_queue_is_empty(q) == 0;
+}
+
 int dev_monitor_next(struct udev_monitor *mon, uint64_t deadline_usec, struct udev_device **ret)
 {
 	struct pollfd p = { .fd = udev_monitor_get_fd(mon), .events = POLLIN };

@@ -24,6 +24,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct udev *, udev_unref);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct udev_monitor *, udev_monitor_unref);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct udev_device *, udev_device_unref);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct udev_enumerate *, udev_enumerate_unref);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct udev_queue *, udev_queue_unref);
 
 #define DEV_TAG "nvmf-raid"
 
@@ -40,6 +41,13 @@ int dev_monitor_open(struct udev *udev, struct udev_monitor **ret);
  * errno on failure.
  */
 int dev_monitor_next(struct udev_monitor *mon, uint64_t deadline_usec, struct udev_device **ret);
+
+/**
+ * dev_udev_busy() - whether udev has events queued or being processed
+ * (/run/udev/queue, what `udevadm settle` waits for): a device it has not
+ * announced yet may still come
+ */
+bool dev_udev_busy(struct udev *udev);
 
 /**
  * dev_trigger_change() - ask udev to reprocess @syspath (a "change"
