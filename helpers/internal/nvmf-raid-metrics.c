@@ -39,10 +39,9 @@
 /* Changes come in bursts (a monitor's pass writes the descriptor, then
  * counts the event): one write for the burst. */
 #define SETTLE_MS 50
-/* And at most two writes a second: each reads every attached volume, and
- * 8 volumes healing at once changed their descriptors several times a
- * second; a write after each cost the guest 16 s of its CPU in 4 minutes
- * (rebuild_test, Debian 12). */
+/* And at most two writes a second: 8 volumes healing at once changed
+ * their descriptors several times a second; a write after each cost the
+ * guest 16 s of its CPU in 4 minutes (rebuild_test, Debian 12). */
 #define MIN_GAP_MS 500
 
 struct ctx {
@@ -51,6 +50,14 @@ struct ctx {
 	int events_wd; /* -1 until RUNTIME/events exists */
 	bool armed;    /* the interval timer runs */
 	int last_err;  /* of the last write, logged once */
+	/* The volumes as last gathered; on a change, only the volumes it
+	 * named are gathered again (metrics_regather()), all of them at
+	 * the interval and when the change is not known by name. */
+	struct metrics_volume *v;
+	unsigned n, attached;
+	char **changed; /* names; NULL entries never */
+	unsigned n_changed;
+	bool all; /* gather every volume */
 };
 
 /* The file's directory, created (0755) if missing.  The path is the
@@ -99,31 +106,64 @@ static void report(struct ctx *c, int r, const char *what)
 	c->last_err = r < 0 ? r : 0;
 }
 
+static void changed_clear(struct ctx *c)
+{
+	for (unsigned i = 0; i < c->n_changed; i++)
+		free(c->changed[i]);
+	c->n_changed = 0;
+	c->all = false;
+}
+
+/* Notes volume @name (@len bytes of it) as changed; when it cannot, every
+ * volume is. */
+static void changed_add(struct ctx *c, const char *name, size_t len)
+{
+	char **p;
+
+	for (unsigned i = 0; i < c->n_changed; i++)
+		if (strlen(c->changed[i]) == len && memcmp(c->changed[i], name, len) == 0)
+			return;
+	p = reallocarray(c->changed, c->n_changed + 1, sizeof(*p));
+	if (p)
+		c->changed = p;
+	if (!p || !(c->changed[c->n_changed] = strndup(name, len))) {
+		c->all = true;
+		return;
+	}
+	c->n_changed++;
+}
+
 /* The file as the volumes are now: written while one is attached, else
  * removed.  Returns the number of volumes attached. */
 static unsigned update(struct ctx *c)
 {
 	_cleanup_free_ char *text = NULL;
 	_cleanup_close_ int dir = -EBADF;
-	struct metrics_volume *v = NULL;
-	unsigned n = 0, attached = 0;
 	const char *base = strrchr(c->conf.metrics_path, '/') + 1;
 	int r;
 
-	r = metrics_gather(&v, &n, &attached);
-	if (r >= 0 && attached > 0)
-		r = metrics_render(v, n, &text);
-	metrics_volumes_free(v, n);
+	if (c->all) {
+		metrics_volumes_free(c->v, c->n);
+		c->v = NULL;
+		c->n = c->attached = 0;
+		r = metrics_gather(&c->v, &c->n, &c->attached);
+	} else
+		r = metrics_regather(&c->v, &c->n, c->changed, c->n_changed, &c->attached);
+	changed_clear(c);
+	if (r < 0)
+		c->all = true; /* all again next time */
+	if (r >= 0 && c->attached > 0)
+		r = metrics_render(c->v, c->n, &text);
 	if (r < 0) {
 		report(c, r, "gather the metrics for");
-		return attached;
+		return c->attached;
 	}
 	r = open_parent(c->conf.metrics_path, &dir);
 	if (r >= 0)
-		r = attached > 0 ? write_file_atomic_at(dir, base, text, strlen(text), 0644) :
-				   remove_file_at(dir, base);
-	report(c, r, attached > 0 ? "write" : "remove");
-	return attached;
+		r = c->attached > 0 ? write_file_atomic_at(dir, base, text, strlen(text), 0644) :
+				      remove_file_at(dir, base);
+	report(c, r, c->attached > 0 ? "write" : "remove");
+	return c->attached;
 }
 
 /* RUNTIME/events appears with the first event counted. */
@@ -138,7 +178,8 @@ static void watch_events(struct ctx *c, const char *run)
 }
 
 /* Whether anything read from the inotify fd concerns the metrics: a
- * descriptor replaced or removed, a counter written, events/ made. */
+ * descriptor replaced or removed, a counter written (the volume noted as
+ * changed), events/ made, or events lost (every volume). */
 static bool drain(struct ctx *c, const char *run)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -150,11 +191,15 @@ static bool drain(struct ctx *c, const char *run)
 			const struct inotify_event *e = (const struct inotify_event *)p;
 			size_t nl = e->len ? strlen(e->name) : 0;
 
-			if (e->wd == c->events_wd || (nl > STRLEN(".json") && e->name[0] != '.' &&
-						      streq(e->name + nl - STRLEN(".json"), ".json")))
-				relevant = true;
+			if (e->mask & IN_Q_OVERFLOW)
+				c->all = relevant = true;
+			else if (e->wd == c->events_wd && nl && e->name[0] != '.')
+				changed_add(c, e->name, nl), relevant = true;
+			else if (e->wd != c->events_wd && nl > STRLEN(".json") && e->name[0] != '.' &&
+				 streq(e->name + nl - STRLEN(".json"), ".json"))
+				changed_add(c, e->name, nl - STRLEN(".json")), relevant = true;
 			if (e->wd != c->events_wd && nl && streq(e->name, METRICS_EVENTS_DIR))
-				watch_events(c, run), relevant = true;
+				watch_events(c, run), c->all = relevant = true;
 			p += sizeof(*e) + e->len;
 		}
 	return relevant;
@@ -188,6 +233,7 @@ static int run(struct ctx *c)
 	watch_events(c, run);
 	log_info("Keeping %s: at every change of a volume, and every %u s while one is attached.",
 		 c->conf.metrics_path, c->conf.metrics_interval);
+	c->all = true;
 	arm(c, update(c) > 0);
 	last = now_usec();
 	for (;;) {
@@ -218,8 +264,10 @@ static int run(struct ctx *c)
 				break;
 			changed = true;
 		}
+		/* The interval: every volume, for what changes without an
+		 * event (I/O counters, rebuild progress, reachability). */
 		if (p[2].revents && read(c->timer, &ticks, sizeof(ticks)) > 0)
-			changed = true;
+			c->all = changed = true;
 		if (changed) {
 			arm(c, update(c) > 0);
 			last = now_usec();
@@ -280,6 +328,9 @@ int main(int argc, char *argv[])
 		return EXIT_OK;
 	}
 	r = run(&c);
+	changed_clear(&c);
+	free(c.changed);
+	metrics_volumes_free(c.v, c.n);
 	safe_close(c.inotify);
 	safe_close(c.timer);
 	return r < 0 ? EXIT_FAILED : EXIT_OK;

@@ -83,25 +83,16 @@ static char *printable(const char *s)
 
 /* Adds the first @len bytes of @name, once.  Listed entries whose name is
  * no volume name are skipped: they cannot be attached anyway. */
+/* @where: the file the name is of, said when it is no volume name; the
+ * arguments are checked before (take_names()). */
 static int add_name(struct run *r, const char *name, size_t len, const char *where)
 {
-	_cleanup_free_ char *s = strndup(name, len);
-	char **p;
+	int k = vol_names_add(&r->names, &r->n_names, name, len);
 
-	if (!s)
+	if (k == -ENOMEM)
 		return log_oom();
-	if (!vol_name_is_valid(s)) {
-		log_warning("Skipping an entry of %s: not a valid volume name.", where);
-		return 0;
-	}
-	for (unsigned i = 0; i < r->n_names; i++)
-		if (streq(r->names[i], s))
-			return 0;
-	p = reallocarray(r->names, r->n_names + 1, sizeof(*p));
-	if (!p)
-		return log_oom();
-	r->names = p;
-	r->names[r->n_names++] = TAKE_PTR(s);
+	if (k == -EINVAL && where)
+		log_warning("Skipping %s: not a valid volume name.", where);
 	return 0;
 }
 
@@ -122,7 +113,7 @@ static int take_names(struct run *r, char **argv, unsigned n)
 	if (invalid)
 		return -EINVAL;
 	for (unsigned i = 0; i < n && k >= 0; i++)
-		k = add_name(r, argv[i], strlen(argv[i]), "the arguments");
+		k = add_name(r, argv[i], strlen(argv[i]), NULL);
 	return k;
 }
 
@@ -130,9 +121,8 @@ static int take_names(struct run *r, char **argv, unsigned n)
 static int list_attached(struct run *r)
 {
 	_cleanup_close_ int fd = -EBADF;
-	_cleanup_closedir_ DIR *dir = NULL;
 	const char *where = DESC_RUNTIME_DIR;
-	struct dirent *de;
+	unsigned invalid = 0;
 	int k;
 
 	(void)desc_runtime_dir(&where);
@@ -141,23 +131,14 @@ static int list_attached(struct run *r)
 		return 0;
 	if (k < 0)
 		return log_error_errno(k, "Failed to open %s: %m", where);
-	dir = fdopendir(fd);
-	if (!dir)
-		return log_error_errno(errno, "Failed to read %s: %m", where);
-	TAKE_FD(fd);
-	while ((errno = 0, de = readdir(dir))) {
-		size_t n = strlen(de->d_name);
-
-		/* Hidden: the temporary files of an atomic write. */
-		if (de->d_name[0] == '.' || n <= STRLEN(".json") ||
-		    !streq(de->d_name + n - STRLEN(".json"), ".json"))
-			continue;
-		k = add_name(r, de->d_name, n - STRLEN(".json"), where);
-		if (k < 0)
-			return k;
-	}
-	if (errno != 0)
-		return log_error_errno(errno, "Failed to read %s: %m", where);
+	k = vol_names_in_dir(fd, ".json", &r->names, &r->n_names, &invalid);
+	if (k == -ENOMEM)
+		return log_oom();
+	if (k < 0)
+		return log_error_errno(k, "Failed to read %s: %m", where);
+	if (invalid > 0)
+		log_warning("Skipping %u entr%s of %s: not a valid volume name.", invalid,
+			    invalid == 1 ? "y" : "ies", where);
 	return 0;
 }
 

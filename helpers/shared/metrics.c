@@ -24,12 +24,17 @@
 #include "parse-util.h"
 #include "state.h"
 
+static void metrics_volumes_free_one(struct metrics_volume *v)
+{
+	status_volume_free(v->status);
+	free(v->events);
+	*v = (struct metrics_volume){};
+}
+
 void metrics_volumes_free(struct metrics_volume *v, unsigned n)
 {
-	for (unsigned i = 0; v && i < n; i++) {
-		status_volume_free(v[i].status);
-		free(v[i].events);
-	}
+	for (unsigned i = 0; v && i < n; i++)
+		metrics_volumes_free_one(&v[i]);
 	free(v);
 }
 
@@ -235,55 +240,6 @@ static int read_events(int dir, const char *volume, struct metrics_volume *v)
 	return metrics_parse_events(text, &v->events, &v->n_events);
 }
 
-static int add_name(char ***names, unsigned *n, const char *name, size_t len)
-{
-	_cleanup_free_ char *s = strndup(name, len);
-	char **p;
-
-	if (!s)
-		return -ENOMEM;
-	if (!vol_name_is_valid(s))
-		return 0;
-	for (unsigned i = 0; i < *n; i++)
-		if (streq((*names)[i], s))
-			return 0;
-	p = reallocarray(*names, *n + 1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	*names = p;
-	p[(*n)++] = TAKE_PTR(s);
-	return 0;
-}
-
-/* The names of @dir's entries that end in @suffix ("" for all), hidden
- * ones (an atomic write's temporary files) left out. */
-static int list_dir(int dir, const char *suffix, char ***names, unsigned *n)
-{
-	_cleanup_closedir_ DIR *d = NULL;
-	size_t sl = strlen(suffix);
-	struct dirent *de;
-	int fd, r;
-
-	fd = fcntl(dir, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((errno = 0, de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-
-		if (de->d_name[0] == '.' || l <= sl || !streq(de->d_name + l - sl, suffix))
-			continue;
-		r = add_name(names, n, de->d_name, l - sl);
-		if (r < 0)
-			return r;
-	}
-	return -errno;
-}
-
 static int cmp_volumes(const void *a, const void *b)
 {
 	return strcmp(((const struct metrics_volume *)a)->status->name,
@@ -320,9 +276,9 @@ int metrics_gather(struct metrics_volume **ret, unsigned *ret_n, unsigned *ret_a
 		return 0;
 	if (r < 0)
 		return r;
-	r = list_dir(run, ".json", &names, &n);
+	r = vol_names_in_dir(run, ".json", &names, &n, NULL);
 	if (r >= 0 && open_dir_secure_at(run, METRICS_EVENTS_DIR, &events) == 0)
-		r = list_dir(events, "", &names, &n);
+		r = vol_names_in_dir(events, "", &names, &n, NULL);
 	if (r >= 0 && n > 0) {
 		udev = udev_new();
 		v = calloc(n, sizeof(*v));
@@ -352,6 +308,73 @@ int metrics_gather(struct metrics_volume **ret, unsigned *ret_n, unsigned *ret_a
 	*ret = v;
 	*ret_n = nv;
 	*ret_attached = attached;
+	return 0;
+}
+
+/* Whether @name is to be exported: attached (a descriptor), or with
+ * events counted. */
+static bool exported(int run, int events, const char *name)
+{
+	char json[VOL_NAME_MAX + sizeof(".json")];
+
+	snprintf(json, sizeof(json), "%s.json", name);
+	return faccessat(run, json, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+	       (events >= 0 && faccessat(events, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0);
+}
+
+int metrics_regather(struct metrics_volume **v, unsigned *n, char *const *names, unsigned n_names,
+		     unsigned *ret_attached)
+{
+	_cleanup_(udev_unrefp) struct udev *udev = NULL;
+	_cleanup_close_ int run = -EBADF, events = -EBADF;
+	int r;
+
+	r = desc_open_runtime_dir(false, &run);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (run >= 0)
+		(void)open_dir_secure_at(run, METRICS_EVENTS_DIR, &events);
+	for (unsigned i = 0; i < n_names; i++) {
+		struct metrics_volume one = {};
+		unsigned j = 0;
+
+		if (!vol_name_is_valid(names[i]))
+			continue;
+		while (j < *n && !streq((*v)[j].status->name, names[i]))
+			j++;
+		if (run >= 0 && exported(run, events, names[i])) {
+			if (!udev && !(udev = udev_new()))
+				return -ENOMEM;
+			r = status_gather(udev, names[i], &one.status);
+			if (r == -ENOMEM)
+				return r;
+		}
+		if (one.status)
+			gather_one(events, &one);
+		if (j < *n) {
+			metrics_volumes_free_one(&(*v)[j]);
+			if (one.status)
+				(*v)[j] = one;
+			else {
+				memmove(&(*v)[j], &(*v)[j + 1], (*n - j - 1) * sizeof(**v));
+				(*n)--;
+			}
+		} else if (one.status) {
+			struct metrics_volume *p = reallocarray(*v, *n + 1, sizeof(**v));
+
+			if (!p) {
+				metrics_volumes_free_one(&one);
+				return -ENOMEM;
+			}
+			*v = p;
+			(*v)[(*n)++] = one;
+		}
+	}
+	if (*n > 0)
+		qsort(*v, *n, sizeof(**v), cmp_volumes);
+	*ret_attached = 0;
+	for (unsigned i = 0; i < *n; i++)
+		*ret_attached += (*v)[i].status->attached;
 	return 0;
 }
 

@@ -107,6 +107,21 @@ int metrics_parse_stat(const char *text, struct metrics_io *ret);
 int metrics_gather(struct metrics_volume **ret, unsigned *ret_n, unsigned *ret_attached);
 
 /**
+ * metrics_regather() - metrics_gather() of the volumes @names only, into
+ * the @n volumes @v of an earlier gather: each is gathered anew and
+ * replaces its old entry, is added, or is dropped when it is neither
+ * attached nor has events counted; @v stays sorted
+ * @ret_attached: how many of all @n are attached
+ *
+ * For the metrics writer, on a change of a few volumes' descriptors or
+ * counters: a gather of every volume, under 8 volumes changing several
+ * times a second, cost a Debian 13 guest 27 s of CPU in 12 minutes.
+ * Return: 0 or negative errno (-ENOMEM: @v and @n stay valid).
+ */
+int metrics_regather(struct metrics_volume **v, unsigned *n, char *const *names, unsigned n_names,
+		     unsigned *ret_attached);
+
+/**
  * metrics_render() - @n volumes in the text exposition format, with HELP
  * and TYPE lines for each metric family
  * @ret_text:	the text, to free()

@@ -127,10 +127,10 @@ static struct fo_track *track_of(struct pass *p, const char *name)
  * (nvmet, Debian 13 guest: "host response mismatch" within 3 s, or a
  * minute's wait, the reload's held behind it), every time the two met. */
 #define REFUSED_RETRY_MIN_MS 30000
+#define REFUSED_RETRY_MAX_MS 600000
 /* A portal that listens answers a TCP handshake within a round trip; one
  * that does not answer at all is not refusing, and is connected. */
 #define PROBE_TIMEOUT_MS 1000
-#define REFUSED_RETRY_MAX_MS 600000
 
 /* The state of one key file (inode, size, change time), folded in. */
 static uint64_t key_state(uint64_t h, const char *path)

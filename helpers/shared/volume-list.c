@@ -5,9 +5,11 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "macro.h"
@@ -68,6 +70,62 @@ oom:
 		free(names[--n]);
 	free(names);
 	return log_oom();
+}
+
+int vol_names_add(char ***names, unsigned *n, const char *name, size_t len)
+{
+	_cleanup_free_ char *s = strndup(name, len);
+	char **p;
+
+	if (!s)
+		return -ENOMEM;
+	if (!vol_name_is_valid(s))
+		return -EINVAL;
+	for (unsigned i = 0; i < *n; i++)
+		if (streq((*names)[i], s))
+			return 0;
+	p = reallocarray(*names, *n + 1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*names = p;
+	p[(*n)++] = TAKE_PTR(s);
+	return 1;
+}
+
+int vol_names_in_dir(int dir_fd, const char *suffix, char ***names, unsigned *n, unsigned *ret_invalid)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	size_t sl = strlen(suffix);
+	unsigned invalid = 0;
+	struct dirent *de;
+	int fd, r;
+
+	fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	rewinddir(d);
+	while ((errno = 0, de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || l <= sl || !streq(de->d_name + l - sl, suffix))
+			continue;
+		r = vol_names_add(names, n, de->d_name, l - sl);
+		if (r == -EINVAL)
+			invalid++;
+		else if (r < 0)
+			return r;
+	}
+	if (errno != 0)
+		return -errno;
+	if (ret_invalid)
+		*ret_invalid = invalid;
+	return 0;
 }
 
 static bool name_listed(char **names, unsigned n, const char *name)

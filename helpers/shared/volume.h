@@ -351,6 +351,23 @@ int vol_check_cross(struct vol_volume *const *vols, unsigned n);
 bool vol_is_conf_name(const char *name);
 
 /**
+ * vol_names_add() - add volume name @name (its first @len bytes) to the
+ * list @names of @n, unless it is there already
+ * Return: 1 added, 0 there already, -EINVAL not a valid volume name (the
+ * caller says so, or not), -ENOMEM.
+ */
+int vol_names_add(char ***names, unsigned *n, const char *name, size_t len);
+
+/**
+ * vol_names_in_dir() - vol_names_add() of the name of each entry of the
+ * directory @dir_fd that ends in @suffix ("" for every entry), less the
+ * suffix; hidden entries (an atomic write's temporary files) skipped
+ * @ret_invalid: NULL, or set to how many entries were no volume name
+ * Return: 0, or negative errno (-ENOMEM, or readdir's).
+ */
+int vol_names_in_dir(int dir_fd, const char *suffix, char ***names, unsigned *n, unsigned *ret_invalid);
+
+/**
  * vol_list_files() - every volume file: the *.conf of vol_etc_dir(), then
  * those of vol_run_dir() not shadowed by a file of the same name in
  * vol_etc_dir(); each directory sorted, hidden files skipped

@@ -207,6 +207,41 @@ static void test_gather_empty(void)
 	metrics_volumes_free(v, n);
 }
 
+static struct metrics_volume fake(const char *name, bool attached)
+{
+	struct metrics_volume m = { .status = calloc(1, sizeof(struct status_volume)) };
+
+	if (!m.status)
+		abort();
+	snprintf(m.status->name, sizeof(m.status->name), "%s", name);
+	m.status->attached = attached;
+	return m;
+}
+
+/* metrics_regather(): only the volumes named are looked at again; one
+ * with neither descriptor nor counter is dropped, the others stay. */
+static void test_regather(void)
+{
+	struct metrics_volume *v = calloc(3, sizeof(*v));
+	char *names[] = { (char *)"gone", (char *)"bad/name", (char *)"new" };
+	unsigned n = 3, attached = 99;
+
+	if (!v)
+		abort();
+	v[0] = fake("a-kept", true);
+	v[1] = fake("gone", true);
+	v[2] = fake("z-kept", false);
+	setenv(DESC_RUNTIME_DIR_ENV, run, 1);
+	is_int(metrics_regather(&v, &n, names, ELEMENTSOF(names), &attached), 0, "regathered");
+	is_int(n, 2, "  ... the volume without descriptor or counter dropped, none added");
+	ok(n == 2 && streq(v[0].status->name, "a-kept") && streq(v[1].status->name, "z-kept"),
+	   "  ... the others untouched, in order");
+	is_int(attached, 1, "  ... attached counted over all of them");
+	is_int(metrics_regather(&v, &n, NULL, 0, &attached), 0, "nothing named: nothing gathered");
+	is_int(n, 2, "  ... all kept");
+	metrics_volumes_free(v, n);
+}
+
 int main(void)
 {
 	if (!mkdtemp(run))
@@ -215,6 +250,7 @@ int main(void)
 	test_events();
 	test_render();
 	test_gather_empty();
+	test_regather();
 	nftw(run, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }

@@ -1211,6 +1211,45 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
+/* The volume names of a directory's entries: suffix taken off, hidden and
+ * invalid ones left out (counted), none twice. */
+static void test_names_in_dir(void)
+{
+	char d[PATH_MAX], f[PATH_MAX + 32];
+	const char *files[] = { "b.json", "a.json", ".a.json.tmp1", "bad name.json", "x.conf", ".json" };
+	char **names = NULL;
+	unsigned n = 0, invalid = 99;
+	int fd;
+
+	snprintf(d, sizeof(d), "%s/names", dir);
+	if (mkdir(d, 0755) < 0)
+		abort();
+	for (unsigned i = 0; i < ELEMENTSOF(files); i++) {
+		snprintf(f, sizeof(f), "%s/%s", d, files[i]);
+		fd = open(f, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+		if (fd < 0)
+			abort();
+		close(fd);
+	}
+	fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		abort();
+	is_int(vol_names_in_dir(fd, ".json", &names, &n, &invalid), 0, "names of *.json");
+	is_int(n, 2, "  ... a and b: hidden, other suffixes and invalid names left out");
+	is_int(invalid, 1, "  ... one invalid name counted");
+	is_int(vol_names_in_dir(fd, ".json", &names, &n, NULL), 0, "listed again");
+	is_int(n, 2, "  ... none twice");
+	is_int(vol_names_in_dir(fd, "", &names, &n, &invalid), 0, "every entry");
+	is_int(n, 5, "  ... a.json, b.json and x.conf are volume names too");
+	is_int(vol_names_add(&names, &n, "a", 1), 0, "add a name listed: 0");
+	is_int(vol_names_add(&names, &n, "c/d", 3), -EINVAL, "add an invalid name: -EINVAL");
+	is_int(vol_names_add(&names, &n, "c", 1), 1, "add a new name: 1");
+	close(fd);
+	for (unsigned i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 int main(void)
 {
 	log_setup("test-volume");
@@ -1226,6 +1265,7 @@ int main(void)
 	setenv(VOL_RUN_DIR_ENV, run_dir, 1);
 
 	test_names();
+	test_names_in_dir();
 	test_syntax();
 	test_nqn_numbers();
 	test_namespace_identity();
