@@ -17,13 +17,15 @@
 HOSTCONF=/etc/nvmf-raid/host.conf
 N=8
 MAX=2			# host.conf max-concurrent
-RATE=2000		# host.conf rate, KiB/s
+RATE=1000		# host.conf rate, KiB/s
 RATE_V8=1500		# v8's own rebuild-rate
 SIZE=32M		# 32 bitmap chunks of 1 MiB
-# Written to each volume while the node is away: 4 s of rebuild each at
-# RATE, so the queue lasts about 12 s (6 waiting for 2 slots); a status
-# look takes about 1 s (Debian 13 guest, 08f9b25).  With 16M: 53-64 s of
-# heal instead of 28 s, and the suite 246 s instead of 181 s.
+# Written to each volume while the node is away: 8 s of rebuild each at
+# RATE, so the queue lasts about 24 s (6 waiting for 2 slots).  A status
+# look took about 1 s (Debian 13 guest, 08f9b25), but up to 30 s in a
+# loaded CI guest, where 4 s each at 2000 KiB/s left the queue empty
+# before one look ended (CI of 9016ac7).  With 16M at 2000 KiB/s: 53-64 s
+# of heal instead of 28 s, and the suite 246 s instead of 181 s.
 DIRTY=8M
 NODE_PORT=3		# the storage node of every r2: tcp 127.0.0.1:4422
 SAMPLES=/tmp/rebuild-samples
