@@ -281,8 +281,8 @@ int md_sync_speed_of(const char *mddev, const char *attr, unsigned *ret);
 
 /**
  * md_set_sync_speed_min() - set sync_speed_min alone (KiB/s as text, or
- * "system"): the rate md keeps a resync or recovery at while the array
- * sees other I/O (md_do_sync() throttles above it, drivers/md/md.c)
+ * "system"): the rate above which md throttles a resync or recovery while
+ * the array sees other I/O (md_do_sync(), drivers/md/md.c)
  * Return: 0 or negative errno.
  */
 int md_set_sync_speed_min(const char *mddev, const char *min);

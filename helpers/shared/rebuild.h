@@ -129,10 +129,11 @@ int rebuild_put_back(const char *volume, const char *mddev);
  * array's sync_speed_max (the rebuild rate, the admin's, or md's
  * speed_limit_max), although the array sees other I/O
  *
- * md keeps a recovery at sync_speed_min (1000 KiB/s) while the array is
- * not idle (md_do_sync(), is_mddev_idle()): a heal of a few MiB of dirty
- * chunks under an application's writes crawled at about 17 MB/s where a
- * full resync ran at 95 MB/s.  The array's own sync_speed_min is kept and
+ * Above sync_speed_min (1000 KiB/s), while the array sees other I/O, md
+ * lets its recovery requests drain before it issues more (md_do_sync(),
+ * is_mddev_idle(), drivers/md/md.c): a heal of a few MiB of dirty chunks
+ * under an application's writes crawled at about 17 MB/s where a full
+ * resync ran at 95 MB/s.  The array's own sync_speed_min is kept and
  * put back by rebuild_heal_done(); a full recovery is left to md's
  * throttle, which lets the application's I/O go first.
  * Return: 0 or negative errno (the heal goes on, throttled).
