@@ -181,14 +181,23 @@ static int fd_attr_read(int fd, char *buf, size_t size)
 	return 0;
 }
 
-static void path_read(const struct fo_path *p, struct fo_sample *s)
+/* Adds path @p to @s.  Return: whether both its files could be read (a
+ * deleted device's read -ENODEV, kernfs). */
+static bool path_read(const struct fo_path *p, struct fo_sample *s)
 {
 	char buf[512];
+	bool ok = true;
 
-	if (fd_attr_read(p->state_fd, buf, sizeof(buf)) == 0 && streq(buf, "live"))
-		s->live++;
+	if (fd_attr_read(p->state_fd, buf, sizeof(buf)) == 0) {
+		if (streq(buf, "live"))
+			s->live++;
+	} else
+		ok = false;
 	if (fd_attr_read(p->stat_fd, buf, sizeof(buf)) == 0)
 		stat_parse(buf, &s->completed, &s->inflight);
+	else
+		ok = false;
+	return ok;
 }
 
 /* Reads the paths @t holds open, as they were at the last scan.
@@ -196,19 +205,10 @@ static void path_read(const struct fo_path *p, struct fo_sample *s)
  * requests completing or none in flight): nothing for a scan to add. */
 static bool sample_open(const struct fo_track *t, struct fo_sample *s)
 {
-	char buf[512];
-
 	for (unsigned i = 0; i < t->n_paths; i++) {
-		const struct fo_path *p = &t->paths[i];
-
-		/* A deleted device's files read -ENODEV (kernfs). */
-		if (fd_attr_read(p->state_fd, buf, sizeof(buf)) < 0 || !streq(buf, "live"))
-			return false;
-		if (fd_attr_read(p->stat_fd, buf, sizeof(buf)) < 0)
-			return false;
 		s->paths++;
-		s->live++;
-		stat_parse(buf, &s->completed, &s->inflight);
+		if (!path_read(&t->paths[i], s) || s->live != s->paths)
+			return false;
 	}
 	return s->paths > 0 && (s->inflight == 0 || s->completed != t->completed);
 }
@@ -261,7 +261,7 @@ int fo_sample(struct fo_track *t, unsigned take_over_ms, struct fo_sample *ret)
 				seen[t->n_paths++] = true;
 		}
 		s.paths++;
-		path_read(p, &s);
+		(void)path_read(p, &s);
 		if (p == &extra)
 			path_close(&extra);
 	}

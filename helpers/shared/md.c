@@ -538,13 +538,7 @@ int md_raid_disks(const char *mddev, uint64_t *ret)
 	return md_sysfs_read_u64(mddev, "raid_disks", ret);
 }
 
-int md_sync_speed_local(const char *mddev, unsigned *ret)
-{
-	return md_sync_speed_local_of(mddev, "sync_speed_max", ret);
-}
-
-/* "20000 (local)": set for this array; "200000 (system)": md's sysctl. */
-static int sync_speed_read(const char *mddev, const char *attr, unsigned *ret, bool *ret_local)
+int md_sync_speed_read(const char *mddev, const char *attr, unsigned *ret, bool *ret_local)
 {
 	char buf[64], how[16];
 	unsigned long long n;
@@ -555,6 +549,7 @@ static int sync_speed_read(const char *mddev, const char *attr, unsigned *ret, b
 	r = md_sysfs_read(mddev, attr, buf, sizeof(buf));
 	if (r < 0)
 		return r;
+	/* "20000 (local)": set for this array; "200000 (system)": md's sysctl. */
 	if (sscanf(buf, "%llu (%15[a-z])", &n, how) != 2 || n > UINT_MAX)
 		return -EINVAL;
 	*ret = (unsigned)n;
@@ -562,11 +557,11 @@ static int sync_speed_read(const char *mddev, const char *attr, unsigned *ret, b
 	return 0;
 }
 
-int md_sync_speed_local_of(const char *mddev, const char *attr, unsigned *ret)
+int md_sync_speed_local(const char *mddev, unsigned *ret)
 {
 	unsigned n;
 	bool local;
-	int r = sync_speed_read(mddev, attr, &n, &local);
+	int r = md_sync_speed_read(mddev, "sync_speed_max", &n, &local);
 
 	if (r < 0)
 		return r;
@@ -576,13 +571,6 @@ int md_sync_speed_local_of(const char *mddev, const char *attr, unsigned *ret)
 	return 1;
 }
 
-int md_sync_speed_of(const char *mddev, const char *attr, unsigned *ret)
-{
-	bool local;
-
-	return sync_speed_read(mddev, attr, ret, &local);
-}
-
 int md_set_sync_speed_min(const char *mddev, const char *min)
 {
 	return md_sysfs_write(mddev, "sync_speed_min", min);
@@ -590,7 +578,7 @@ int md_set_sync_speed_min(const char *mddev, const char *min)
 
 int md_set_sync_speed(const char *mddev, const char *min, const char *max)
 {
-	int r = md_sysfs_write(mddev, "sync_speed_min", min);
+	int r = md_set_sync_speed_min(mddev, min);
 
 	return r < 0 ? r : md_sysfs_write(mddev, "sync_speed_max", max);
 }

@@ -266,18 +266,13 @@ int md_raid_disks(const char *mddev, uint64_t *ret);
 int md_sync_speed_local(const char *mddev, unsigned *ret);
 
 /**
- * md_sync_speed_local_of() - md_sync_speed_local() of @attr,
- * "sync_speed_max" or "sync_speed_min"
- * Return: as md_sync_speed_local(); -EINVAL for another @attr.
+ * md_sync_speed_read() - the rate in force of @attr ("sync_speed_max" or
+ * "sync_speed_min"), in KiB/s, and whether it is the array's own
+ * ("local") or md's system-wide one
+ * Return: 0, -EINVAL for another @attr or an unexpected value, or the
+ * negative errno of the read.
  */
-int md_sync_speed_local_of(const char *mddev, const char *attr, unsigned *ret);
-
-/**
- * md_sync_speed_of() - the rate in force of @attr ("sync_speed_max" or
- * "sync_speed_min"), the array's own or md's system-wide one, in KiB/s
- * Return: 0 or negative errno.
- */
-int md_sync_speed_of(const char *mddev, const char *attr, unsigned *ret);
+int md_sync_speed_read(const char *mddev, const char *attr, unsigned *ret, bool *ret_local);
 
 /**
  * md_set_sync_speed_min() - set sync_speed_min alone (KiB/s as text, or

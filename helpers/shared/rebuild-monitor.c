@@ -76,21 +76,22 @@ int rebuild_set_rate(const char *mddev, unsigned kib_s)
 int rebuild_heal_unthrottled(const char *volume, const char *mddev)
 {
 	char min[16], was[16] = "system";
-	unsigned max, local;
+	unsigned max, cur;
+	bool local;
 	int r;
 
 	rebuild_heal_done(); /* another heal's, not seen to end */
 	/* The minimum at the maximum in force (the rate cap, the admin's, or
 	 * md's): above it md would ignore the maximum. */
-	r = md_sync_speed_of(mddev, "sync_speed_max", &max);
+	r = md_sync_speed_read(mddev, "sync_speed_max", &max, &local);
 	if (r < 0)
 		return r;
 	snprintf(min, sizeof(min), "%u", max);
-	r = md_sync_speed_local_of(mddev, "sync_speed_min", &local);
+	r = md_sync_speed_read(mddev, "sync_speed_min", &cur, &local);
 	if (r < 0)
 		return r;
-	if (r > 0)
-		snprintf(was, sizeof(was), "%u", local);
+	if (local)
+		snprintf(was, sizeof(was), "%u", cur);
 	r = md_set_sync_speed_min(mddev, min);
 	if (r < 0)
 		return r;
@@ -104,14 +105,15 @@ int rebuild_heal_unthrottled(const char *volume, const char *mddev)
 void rebuild_heal_done(void)
 {
 	unsigned now;
+	bool local;
 	int r;
 
 	if (!heal_md[0])
 		return;
 	/* Not over what the admin wrote meanwhile; -ENOENT: the array is
 	 * gone, and the setting with it. */
-	r = md_sync_speed_local_of(heal_md, "sync_speed_min", &now);
-	if (r > 0 && now == heal_min_set)
+	r = md_sync_speed_read(heal_md, "sync_speed_min", &now, &local);
+	if (r == 0 && local && now == heal_min_set)
 		r = md_set_sync_speed_min(heal_md, heal_min_was);
 	if (r < 0 && r != -ENOENT)
 		log_warning_errno(r, "Cannot put sync_speed_min of %s back to %s: %m", heal_md,
