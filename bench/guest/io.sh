@@ -20,7 +20,11 @@
 # write-mostly = no, then = yes (written to the volume file, applied by
 # systemctl reload on the live array, checked in md's dev-X/state); r2's
 # share of the reads from its path devices' counters.
-# Output: out/io-results.txt, out/io-samples.tsv, out/io-debug.log.
+# Then, to see why writes cost: 2 replicas with md's bitmap removed and
+# with 64 MiB chunks (mdadm --grow on the live array), and r1 and r2
+# connected bare with fio writing both at once.
+# Output: out/io-results.txt, out/io-samples.tsv, out/io-debug.log, the
+# JSON of every fio cell in out/io-cells/.
 # Settings from /mnt/host/bench.conf: RUNS, SECONDS_PER_CELL, DELAY_MS,
 # DEADLINE (guest uptime in seconds after which remaining rounds are
 # skipped).
@@ -54,7 +58,7 @@ NQNS=() URIS=()
 RAMP=2
 VOLDIR=/etc/nvmf-raid/volumes
 WORK=/run/nvmf-raid-bench
-CELLS=$WORK/cells
+CELLS=$out/io-cells
 SAMPLES=$out/io-samples.tsv
 RESULTS=$out/io-results.txt
 DEBUG=$out/io-debug.log
@@ -165,6 +169,77 @@ target_cells() {
 		for d in "${DEPTHS[@]}"; do
 			fio_cell "$target" "$1" "$2" "$3" "$d"
 			cell_record "$target" "$1" "$d" "$3"
+		done
+	done
+}
+
+# --- why writes cost: the bitmap, and two writes for one -----------------
+WRITES=("randwrite randwrite 4k" "write write 128k")
+
+# md_bitmap CHUNK : the live array's write-intent bitmap replaced by one of
+# CHUNK (mdadm's --bitmap-chunk), or removed ("none").
+md_bitmap() {
+	timeout 120 mdadm --grow "/dev/$MD" --bitmap=none >> "$DEBUG" 2>&1 ||
+		{ WHY="mdadm --grow --bitmap=none failed"; return 1; }
+	[ "$1" = none ] && return 0
+	timeout 120 mdadm --grow "/dev/$MD" --bitmap=internal --bitmap-chunk="$1" >> "$DEBUG" 2>&1 ||
+		{ WHY="mdadm --grow --bitmap-chunk=$1 failed"; return 1; }
+}
+
+# bitmap_part : 2 replicas, the write cells with no bitmap and with one
+# of 64 MiB chunks (the main cells ran with nvmf-raid's own chunk).
+bitmap_part() {
+	local c
+	vol_attach 2 || return 1
+	md_of_dev
+	[ -n "$MD" ] || { WHY="2 replicas but no md array"; return 1; }
+	prefill || return 1
+	for c in none 64M; do
+		md_bitmap "$c" || return 1
+		log "2 replicas, md bitmap $c ($(cat "/sys/block/$MD/md/bitmap/chunksize" 2> /dev/null || echo none)): write cells"
+		write_cells_as "2r-bitmap-$c"
+	done
+}
+# write_cells_as TARGET : the write workloads on $BDEV, recorded as TARGET.
+write_cells_as() {
+	local target=$1 w d
+	for w in "${WRITES[@]}"; do
+		# shellcheck disable=SC2086 # three words: name, rw, bs
+		set -- $w
+		for d in "${DEPTHS[@]}"; do
+			fio_cell "$target" "$1" "$2" "$3" "$d"
+			cell_record "$target" "$1" "$d" "$3"
+		done
+	done
+}
+
+# twin_part : r1 and r2 connected bare, fio writing to both at once (one
+# job each, same workload): what writing everything twice costs this
+# guest without md.  The slower job is what a mirror could do at best.
+twin_part() {
+	local w d devs=() i f
+	detach_all
+	blank_replicas 2 || { WHY="blanking the replicas failed"; return 1; }
+	for i in 0 1; do
+		timeout 60 nvme connect -t tcp -a 127.0.0.1 -s "$(cat "$NVMET/ports/${PORT_IDS[i]}/addr_trsvcid")" \
+			-n "${NQNS[i]}" >> "$DEBUG" 2>&1 || { WHY="nvme connect ${NQNS[i]} failed"; return 1; }
+		wait_for 30 dev_by_uuid "${UUIDS[i]}" > /dev/null || { WHY="${NAMES[i]}'s namespace did not appear"; return 1; }
+		devs+=("/dev/$(dev_by_uuid "${UUIDS[i]}")")
+	done
+	for BDEV in "${devs[@]}"; do prefill || return 1; done
+	log "r1 and r2 bare (${devs[*]}): write cells on both at once"
+	for w in "${WRITES[@]}"; do
+		# shellcheck disable=SC2086 # three words: name, rw, bs
+		set -- $w
+		for d in "${DEPTHS[@]}"; do
+			CELL_FILE=$CELLS/twin-$1-$d-$RUN.json CELL_NOTE=''
+			timeout $((SECONDS_PER_CELL + RAMP + 120)) fio --rw="$2" --bs="$3" --iodepth="$d" \
+				--direct=1 --ioengine=libaio --size="$REGION" --norandommap --randrepeat=0 \
+				--time_based --runtime="$SECONDS_PER_CELL" --ramp_time="$RAMP" \
+				--name=r1 --filename="${devs[0]}" --name=r2 --filename="${devs[1]}" \
+				--output-format=json --output="$CELL_FILE" > /dev/null 2>> "$DEBUG" ||
+				CELL_NOTE="fio exit $?"
+			cell_record twin "$1" "$d" "$3"
 		done
 	done
 }
@@ -291,6 +366,16 @@ for ((run = 1; run <= RUNS; run++)); do
 		target_cells "$RUN_TARGET" || log "round $run, $RUN_TARGET: FAILED: $WHY"
 	done
 done
+WHY_NOTE=''
+for part in bitmap_part twin_part; do
+	if past_deadline; then
+		skipped=$((skipped + 1))
+		WHY_NOTE="${WHY_NOTE:+$WHY_NOTE; }$part skipped: guest deadline"
+	elif ! "$part"; then
+		WHY_NOTE="${WHY_NOTE:+$WHY_NOTE; }$part FAILED: $WHY"
+		log "$part: FAILED: $WHY"
+	fi
+done
 WM_NOTE=''
 if past_deadline; then
 	skipped=$((skipped + 1))
@@ -313,6 +398,8 @@ md_autoassembly on
 	echo "bare: r1's namespace by nvme connect (nvme-cli defaults); 1r/2r/3r: volume of the first 1/2/3 replicas"
 	echo "by nvmf-raid@$VOL, created afresh, initial resync done (1r is the namespace itself: no md for one replica)"
 	echo "cells: fio O_DIRECT libaio on the first $REGION (written once before), ${RAMP}s ramp + ${SECONDS_PER_CELL}s, RUNS=$RUNS"
+	echo "why writes cost: 2 replicas with md's bitmap removed and with 64 MiB chunks (mdadm --grow on the"
+	echo "live array), and r1 + r2 connected bare with fio writing both at once (one job each)${WHY_NOTE:+: $WHY_NOTE}"
 	echo "write-mostly part: 2 replicas, packets to r2's port delayed ${DELAY_MS} ms (tc netem), r2 write-mostly no/yes${WM_NOTE:+: $WM_NOTE}"
 	echo "$(awk -v s="$t_start" -v e="$(uptime_s)" 'BEGIN { printf "%.0f", e - s }') s of cells"
 } > "$WORK/header.txt"
@@ -334,17 +421,25 @@ try:
             target, wl, depth, run, bs, path, note = c[:7]
             try:
                 with open(path) as j:
-                    job = json.load(j)['jobs'][0]
+                    jobs = json.load(j)['jobs']
+                jobs[0]
             except (OSError, ValueError, KeyError, IndexError):
                 notes.setdefault((target, wl, depth), []).append('no fio result')
                 continue
-            if job.get('error'):
-                notes.setdefault((target, wl, depth), []).append('fio error %d' % job['error'])
+            errs = [job['error'] for job in jobs if job.get('error')]
+            if errs:
+                notes.setdefault((target, wl, depth), []).append('fio error %d' % errs[0])
                 continue
-            side = job['read'] if wl in ('randread', 'read') else job['write']
-            p99 = side.get('clat_ns', {}).get('percentile', {}).get('99.000000')
+            # Several jobs (twin: one per namespace): the slowest one,
+            # what a device that must finish every write on all could do.
+            figs = []
+            for job in jobs:
+                side = job['read'] if wl in ('randread', 'read') else job['write']
+                p99 = side.get('clat_ns', {}).get('percentile', {}).get('99.000000')
+                figs.append((side['iops'], side['bw_bytes'] / 1e6, p99 / 1e6 if p99 else None))
             cells.setdefault((target, wl, depth), []).append(
-                (side['iops'], side['bw_bytes'] / 1e6, p99 / 1e6 if p99 else None, note))
+                (min(f[0] for f in figs), min(f[1] for f in figs),
+                 max((f[2] for f in figs if f[2] is not None), default=None), note))
 except FileNotFoundError:
     pass
 
@@ -396,6 +491,29 @@ for kind, goal in (('read', 1.0), ('write', 0.9)):
         print('Goal %ss through md >= %.1fx the bare namespace: lowest %.2fx (%s) %s'
               % (kind, goal, w[0], w[1], 'ok' if w[0] >= goal else 'under'))
 
+if any(k[0] in ('twin', '2r-bitmap-none', '2r-bitmap-64M') for k in cells):
+    print()
+    print('Why writes cost (median, p99 ms; ratio against both namespaces written at once by fio):')
+    cols = [('bare', '1 namespace'), ('twin', '2 at once, slower'), ('2r', 'md, own chunk'),
+            ('2r-bitmap-none', 'md, no bitmap'), ('2r-bitmap-64M', 'md, 64M chunk')]
+    fmt3 = '%-22s' + ' %19s' * len(cols)
+    print(fmt3 % (('',) + tuple(c[1] for c in cols)))
+    for wl, bs, i, unit in workloads[1::2]:
+        for depth in ('1', '32'):
+            row = ['%s %s qd%s %s' % (wl, bs, depth, unit)]
+            twin = fig(('twin', wl, depth), i)
+            for t, _ in cols:
+                v, p = fig((t, wl, depth), i), fig((t, wl, depth), 2)
+                if v is None:
+                    row.append('-')
+                    continue
+                cell = ('%.0f' if v >= 100 else '%.1f') % v
+                if t.startswith('2r') and twin:
+                    cell += ' %.2fx' % (v / twin)
+                if p is not None:
+                    cell += ' (%.1f)' % p
+                row.append(cell)
+            print(fmt3 % tuple(row))
 if any(('wm-%s' % s, 'randread', '1') in cells for s in ('no', 'yes')):
     print()
     print('write-mostly: 2 replicas, r2 slowed by netem (median IOPS, p99 ms, reads served by r1/r2)')
