@@ -52,6 +52,14 @@
  * the kernel tells no one when a controller stops being live or a request
  * stops completing. */
 #define SAMPLE_MS 250
+/* After this many quiet samples in a row (fo_quiet()), the paths are
+ * sampled only every fast-io-fail-tmo seconds: an idle host's monitors
+ * then wake twice a minute, not four times a second.  A write ends the
+ * quiet spell at once, through md's array_state (clean to active, watched
+ * for the passes); a read that stalls on a replica in the quiet spell is
+ * seen at the next sample, so it fails over within twice
+ * fast-io-fail-tmo instead of once. */
+#define QUIET_SAMPLES 4
 
 static volatile sig_atomic_t stop;
 /* The self-pipe: a SIGTERM that comes while a pass runs, after the loop
@@ -332,6 +340,7 @@ static int monitor(const char *name)
 	int r, retry_ms = -1, health_ms;
 	uint64_t retry_at = 0;
 	bool pass_due = true;
+	unsigned quiet = 0; /* quiet samples in a row */
 
 	if (!udev)
 		return log_oom();
@@ -369,8 +378,15 @@ static int monitor(const char *name)
 			t = now_usec();
 		}
 		timeout = retry_at ? (int)((retry_at > t ? retry_at - t : 0) / 1000) : -1;
-		if (mddev && fo.n > 1 && (timeout < 0 || timeout > SAMPLE_MS))
-			timeout = SAMPLE_MS;
+		if (mddev && fo.n > 1) {
+			int every = SAMPLE_MS;
+
+			if (quiet >= QUIET_SAMPLES && fo.tmo_sec * 1000 > SAMPLE_MS)
+				every = (int)fo.tmo_sec * 1000;
+
+			if (timeout < 0 || timeout > every)
+				timeout = every;
+		}
 		/* Waiting for a rebuild slot: woken when one frees (rebuild.h). */
 		p[2] = (struct pollfd){ .fd = rebuild_wait_fd(), .events = POLLIN };
 		r = poll(p, FIXED_FDS + n, timeout);
@@ -391,6 +407,13 @@ static int monitor(const char *name)
 		reap(&fo);
 		if (mddev && failover_tick(&fo))
 			pass_due = true;
+		/* Only timed samples count: md's array_state turns active
+		 * before a write reaches the members, so the sample on its
+		 * wake-up may still look quiet. */
+		if (r != 0 || !mddev || !fo_quiet(&fo))
+			quiet = 0;
+		else if (quiet < QUIET_SAMPLES)
+			quiet++;
 	}
 	close_watches(p + FIXED_FDS, n);
 	fo_volume_close(&fo);

@@ -283,6 +283,7 @@ bool fo_update(struct fo_track *t, const struct fo_sample *s, uint64_t now, uint
 	bool unreachable = s->live == 0;
 	bool stuck = s->inflight > 0 && s->completed == t->completed;
 
+	t->quiet = s->paths > 0 && s->live == s->paths && s->inflight == 0 && s->completed == t->completed;
 	t->completed = s->completed;
 	if (!unreachable && !stuck) {
 		t->bad_since = 0;
@@ -304,6 +305,19 @@ bool fo_can_fail(const struct fo_volume *v, unsigned i)
 		if (j != i && v->r[j].in_sync && v->r[j].bad_since == 0)
 			return true;
 	return false;
+}
+
+bool fo_quiet(const struct fo_volume *v)
+{
+	if (v->suspended)
+		return false;
+	for (unsigned j = 0; j < v->n; j++) {
+		const struct fo_track *t = &v->r[j];
+
+		if (t->deleting > 0 || t->connecting > 0 || (t->member && (!t->quiet || t->bad_since)))
+			return false;
+	}
+	return true;
 }
 
 bool fo_all_lost(const struct fo_volume *v)

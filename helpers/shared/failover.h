@@ -74,6 +74,7 @@ struct fo_track {
 	bool in_sync;
 	uint64_t completed;
 	uint64_t bad_since; /* usec: not live, or stuck, since; 0: healthy */
+	bool quiet; /* last sample: every path live, nothing in flight or completed since the one before */
 	bool lost;
 	pid_t deleting;	  /* the child deleting its controllers, or 0 */
 	pid_t connecting; /* the child connecting it again, or 0 */
@@ -171,6 +172,14 @@ bool fo_update(struct fo_track *t, const struct fo_sample *s, uint64_t now, uint
  * completing), not merely not lost yet
  */
 bool fo_can_fail(const struct fo_volume *v, unsigned i);
+
+/**
+ * fo_quiet() - whether nothing happens on @v: every member was quiet at
+ * its last sample (fo_update()), none is being failed over or connected,
+ * I/O is not suspended.  A quiet array needs no sampling to notice a
+ * stall until I/O starts again.
+ */
+bool fo_quiet(const struct fo_volume *v);
 
 /**
  * fo_all_lost() - whether @v has in-sync members and every one is lost

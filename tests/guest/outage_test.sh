@@ -155,6 +155,41 @@ test_silent_partition() {
 		"awk 'BEGIN{exit !($FIO_MAX_LAT < 10)}'"
 }
 
+# wakeups PID : WAKES = the process's voluntary context switches (each
+# poll() that slept, /proc/PID/status).
+wakeups() { WAKES=$(awk '/^voluntary_ctxt_switches:/ { print $2 }' "/proc/$1/status"); }
+
+# Nothing happens on a whole volume: its monitor samples every
+# fast-io-fail-tmo (2 s), not every 250 ms.  Then r2 is cut silently and
+# writes start from that quiet spell: md's array_state wakes the monitor
+# at the first write, r2 fails over as under constant I/O.
+test_quiet_monitor() {
+	local pid w0 t0 spell
+	new_volume qui 2 64M 3 4
+	attach qui || return
+	wait_states 60 qui:r1=in-sync qui:r2=in-sync
+	assertTrue "qui: both replicas in sync" $?
+	wait_until 60 md_idle "$(md_of qui)"
+	pid=$(systemctl show -P MainPID nvmf-raid-monitor@qui)
+	assertTrue "qui: its monitor runs" "[ ${pid:-0} -gt 0 ]"
+	nap 3			# four quiet samples start the spell
+	wakeups "$pid"
+	w0=$WAKES
+	t0=$(uptime_s)
+	nap 20
+	wakeups "$pid"
+	spell=$(since "$t0")
+	echo "FIGURES: an idle volume's monitor woke $((WAKES - w0)) times in ${spell} s (80 at 250 ms samples)"
+	assertTrue "monitor woke $((WAKES - w0)) times in ${spell} s of quiet, <= 15" "[ $((WAKES - w0)) -le 15 ]"
+	netcut 4423
+	fio_start qui
+	wait_state qui r2 faulty 30
+	assertTrue "qui: r2, cut during the quiet spell, failed over once writes came" $?
+	netheal
+	assert_whole qui 2
+	assertTrue "longest write stall ${FIO_MAX_LAT}s < 10 s" "awk 'BEGIN{exit !($FIO_MAX_LAT < 10)}'"
+}
+
 # Away 4 s, back 4 s, six times, under fio: no error, no full resync,
 # in sync after.
 test_flapping() {

@@ -75,6 +75,47 @@ static void set(struct fo_volume *v, unsigned i, bool in_sync, uint64_t bad_sinc
 		v->n = i + 1;
 }
 
+/* Quiet: every member's paths live, nothing in flight and nothing
+ * completed since the sample before; the monitor then samples seldom. */
+static void test_quiet(void)
+{
+	struct fo_volume v = {};
+	struct fo_sample s = live_idle, down = { .paths = 1, .live = 0 };
+
+	set(&v, 0, true, 0, false);
+	set(&v, 1, true, 0, false);
+	for (unsigned i = 0; i < 2; i++)
+		fo_update(&v.r[i], &s, 1 * SEC, TMO);
+	ok(fo_quiet(&v), "both members live, idle: quiet");
+
+	s = busy(0);
+	fo_update(&v.r[1], &s, 2 * SEC, TMO);
+	ok(!fo_quiet(&v), "I/O in flight on r2: not quiet");
+	s = (struct fo_sample){ .paths = 1, .live = 1, .completed = 10 };
+	fo_update(&v.r[1], &s, 3 * SEC, TMO);
+	ok(!fo_quiet(&v), "nothing in flight, but requests completed since: not quiet");
+	fo_update(&v.r[1], &s, 4 * SEC, TMO);
+	ok(fo_quiet(&v), "no completion since: quiet again");
+
+	fo_update(&v.r[1], &down, 5 * SEC, TMO);
+	ok(!fo_quiet(&v), "a member not live: not quiet (it is timed)");
+	fo_update(&v.r[1], &gone, 6 * SEC, TMO);
+	ok(!fo_quiet(&v), "a member without paths: not quiet");
+	fo_update(&v.r[1], &s, 7 * SEC, TMO);
+	ok(!fo_quiet(&v), "back: its count is new, not quiet yet");
+	fo_update(&v.r[1], &s, 8 * SEC, TMO);
+	ok(fo_quiet(&v), "back and idle: quiet");
+
+	v.r[1].member = false;
+	v.r[1].quiet = false;
+	ok(fo_quiet(&v), "a replica md does not hold is not sampled for it");
+	v.r[1].connecting = 1234;
+	ok(!fo_quiet(&v), "a connect under way: not quiet");
+	v.r[1].connecting = 0;
+	v.suspended = true;
+	ok(!fo_quiet(&v), "I/O suspended: not quiet");
+}
+
 static void test_plan(void)
 {
 	struct fo_volume v = {};
@@ -390,6 +431,7 @@ int main(void)
 	test_unreachable();
 	test_stuck();
 	test_plan();
+	test_quiet();
 	test_io_timeout();
 	test_sample_names();
 	test_sample_kept_open();
