@@ -34,6 +34,7 @@ out=$share/out
 
 RUNS=5
 OSBRICK_UDEV=stock
+PROFILE=0
 DEADLINE=2100
 # shellcheck source=/dev/null
 [ -f "$share/bench.conf" ] && . "$share/bench.conf"
@@ -381,6 +382,71 @@ cycle() {
 	return 0
 }
 
+# --- profile -----------------------------------------------------------
+# profile_table : where each systemctl start nvmf-raid@benchN went, from the
+# journal: the phases nvmf-raid-attach logs (debug), between systemd's
+# "Starting" and "Finished"; medians in ms per replica count and kind.
+profile_table() {
+	journalctl -b -o json --no-pager 2> /dev/null | python3 -c '
+import json, statistics, sys
+phases = [("read", "volume file read"), ("locked", "locked, in-sync record read"),
+          ("connect", "connecting"), ("connected", "Connected replica"),
+          ("members", " is /dev/"), ("mdadm", "creating RAID1"), ("mdadm", ": assembling"),
+          ("link", "udev made"), ("attached", ": attached as")]
+order = ["start", "read", "locked", "connect", "connected", "members", "mdadm", "link", "attached", "finished"]
+runs, cur = {}, {}
+for line in sys.stdin:
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    msg, t = e.get("MESSAGE"), int(e.get("__MONOTONIC_TIMESTAMP", 0)) / 1000.0
+    if not isinstance(msg, str):
+        continue
+    unit = e.get("UNIT") if e.get("_PID") == "1" else e.get("_SYSTEMD_UNIT")
+    if not unit or not unit.startswith("nvmf-raid@bench"):
+        continue
+    n = int(unit[len("nvmf-raid@bench"):].split(".")[0])
+    if e.get("_PID") == "1" and msg.startswith("Starting "):
+        cur[n] = {"start": t}
+        continue
+    r = cur.get(n)
+    if r is None:
+        continue
+    if e.get("_PID") == "1" and msg.startswith("Finished "):
+        r["finished"] = t
+        kind = "create" if "create" in r else ("assemble" if "mdadm" in r else "single")
+        runs.setdefault((n, kind), []).append(r)
+        del cur[n]
+        continue
+    for key, pat in phases:
+        if pat in msg:
+            r[key] = t  # the last of each (several replicas)
+            if pat == "creating RAID1":
+                r["create"] = t
+print()
+print("Profile (--profile): ms from the previous phase to this one, medians over the runs of ours;")
+print("from systemd starting nvmf-raid@benchN to it finishing (the systemctl client and job queue are the rest).")
+cols = order[1:]
+print("%-20s %4s" % ("", "runs") + "".join(" %9s" % c for c in cols) + " %9s" % "total")
+for (n, kind) in sorted(runs):
+    rs = runs[(n, kind)]
+    row = "%-20s %4d" % ("%d replica%s %s" % (n, "s" if n > 1 else "", kind), len(rs))
+    for i, c in enumerate(cols):
+        d = []
+        for r in rs:
+            if c not in r:
+                continue
+            prev = max((r[p] for p in order[:order.index(c)] if p in r), default=None)
+            if prev is not None:
+                d.append(r[c] - prev)
+        row += " %9s" % ("%.0f" % statistics.median(d) if d else "-")
+    tot = [r["finished"] - r["start"] for r in rs]
+    row += " %9.0f" % statistics.median(tot)
+    print(row)
+'
+}
+
 # --- main --------------------------------------------------------------
 rm -f "$SAMPLES" "$RESULTS" "$DEBUG" "$out/osbrick.log"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS=$RUNS is not a positive number"
@@ -397,6 +463,15 @@ for i in 0 1 2; do
 	NQNS+=("$(tgt_nqn "${NAMES[i]}")")
 done
 log "targets: 3 subsystems with one ${SIZE_MIB} MiB namespace each on tcp://127.0.0.1:4420"
+# --profile: nvmf-raid-attach logs its phases (debug level, which costs
+# time of its own); profile_table reads them back from the journal.
+if [ "$PROFILE" = 1 ]; then
+	mkdir -p /run/systemd/system/nvmf-raid@.service.d
+	printf '[Service]\nEnvironment=NVMF_RAID_LOG_LEVEL=debug\n' \
+		> /run/systemd/system/nvmf-raid@.service.d/profile.conf
+	systemctl daemon-reload || die "systemctl daemon-reload"
+	log "profile: nvmf-raid@ units log at debug level (the timings include that)"
+fi
 
 {
 	printf '{"lock_path": "%s", "portal": ["127.0.0.1", "4420", "tcp"], "replicas": [' "$WORK/osbrick-locks"
@@ -543,6 +618,8 @@ for n in (1, 2, 3):
         out(fmt2, name, *(cell(n, op, m)[2] for m in methods))
 PY
 rc=$?
+[ "$PROFILE" = 1 ] && profile_table >> "$RESULTS"
+journalctl -b --no-pager -o short-monotonic > "$out/journal.log" 2>&1
 echo
 cat "$RESULTS"
 [ "$rc" = 0 ] || die "the report could not be made"

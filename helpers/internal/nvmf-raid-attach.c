@@ -406,8 +406,10 @@ static int wait_link(struct attach *a)
 		bool busy;
 		int r;
 
-		if (access(a->link, F_OK) == 0)
+		if (access(a->link, F_OK) == 0) {
+			log_debug("%s: udev made %s.", a->vol->name, a->link);
 			return 0;
+		}
 		now = now_usec();
 		busy = dev_udev_busy(a->udev);
 		/* udev has events to go through: the device's may be among
@@ -699,6 +701,7 @@ static int attach_locked(struct attach *a)
 		return log_error_errno(r, "%s: failed to listen to udev: %m", a->vol->name);
 
 	a->connected = true;
+	log_debug("%s: runtime files written; connecting %u replicas.", a->vol->name, a->vol->n_replicas);
 	r = connect_all(a->vol);
 	if (r < 0)
 		return log_error_errno(r,
@@ -748,6 +751,7 @@ static int attach(const char *name)
 	r = check_requirements(a.vol);
 	if (r < 0)
 		return EXIT_MISSING;
+	log_debug("%s: volume file read, requirements met.", name);
 
 	snprintf(a.link, sizeof(a.link), "/dev/nvmf-raid/%s", name);
 	md_name_for_volume(name, a.md_name);
@@ -772,6 +776,7 @@ static int attach(const char *name)
 		return EXIT_FAILED;
 	}
 
+	log_debug("%s: locked, in-sync record read.", name);
 	if (already_attached(a.s, a.link)) {
 		log_info("%s: already attached as %s.", name, a.link);
 		return EXIT_OK;
