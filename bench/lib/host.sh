@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # What the host sides of the benchmarks share (bench/attach, bench/failover,
-# bench/heal): argument checks, the time limit, building, booting the test
-# guest once with the guest side bench/guest/KIND.sh as its run.sh, and
-# keeping the results.  Sourced after tests/lib/harness.sh; the caller
-# defines usage().
+# bench/heal, bench/scale): argument checks, the time limit, building,
+# booting the test guest with the guest side bench/guest/KIND.sh as its
+# run.sh (started again when it reboots), and keeping the results.
+# Sourced after tests/lib/harness.sh; the caller defines usage().
 
 # bench_want REGEX VALUE : an option's value matches REGEX, else the usage
 # on stderr and exit 2.
