@@ -481,6 +481,39 @@ static int ctrl_keys_sync(const struct vol_replica *r, nvme_ctrl_t c)
 	return 0;
 }
 
+/* Whether /sys/class/nvme/@ctrl is a controller of subsystem @nqn. */
+static bool ctrl_of(const char *ctrl, const char *nqn)
+{
+	char val[256];
+
+	return ctrl[0] != '.' && read_attr(ctrl, "subsysnqn", val, sizeof(val)) == 0 && streq(val, nqn);
+}
+
+/* A topology of the controllers of subsystem @nqn only, not nvme_scan():
+ * scanning a controller reads its "address", and while another volume's
+ * detach deletes a TCP controller that read can oops the kernel
+ * (nvme_sysfs_show_address() on a released socket, Debian 12's 6.1);
+ * libnvme 1.3 also frees twice a controller that vanishes under its scan.
+ * And 32 volumes attaching at boot each scanned all 64 controllers.
+ * Return: 0 with @ret set, or negative errno. */
+static int scan_nqn(const char *nqn, nvme_root_t *ret)
+{
+	_cleanup_(nvme_free_treep) nvme_root_t root = nvme_create_root(NULL, LOG_WARNING);
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	if (!root)
+		return -ENOMEM;
+	d = opendir("/sys/class/nvme");
+	while (d && (de = readdir(d)))
+		/* One that vanished meanwhile is not there: NULL, no harm. */
+		if (ctrl_of(de->d_name, nqn))
+			(void)nvme_scan_ctrl(root, de->d_name);
+	*ret = root;
+	root = NULL;
+	return 0;
+}
+
 int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r)
 {
 	_cleanup_(nvme_free_treep) nvme_root_t root = NULL;
@@ -491,9 +524,9 @@ int fab_connect_replica(const struct vol_volume *v, const struct vol_replica *r)
 	k0 = fabsec_replica_check(v->name, r);
 	if (k0 < 0)
 		return k0;
-	root = nvme_scan(NULL);
-	if (!root)
-		return log_error_errno(errno, "Failed to scan the NVMe topology: %m");
+	k0 = scan_nqn(r->nqn, &root);
+	if (k0 < 0)
+		return log_error_errno(k0, "Failed to scan the controllers of %s: %m", r->nqn);
 	for (unsigned i = 0; i < r->n_portals; i++) {
 		const struct vol_portal *p = &r->portals[i];
 		nvme_ctrl_t c = find_ctrl(root, r->nqn, p);
@@ -577,53 +610,40 @@ bool fab_replica_refuses(const struct vol_replica *r, int timeout_ms)
 	return r->n_portals > 0;
 }
 
-int fab_disconnect_nqn(const char *nqn)
-{
-	_cleanup_(nvme_free_treep) nvme_root_t root = nvme_scan(NULL);
-	nvme_host_t h;
-	nvme_subsystem_t s;
-	nvme_ctrl_t c, tmp;
-	int n = 0;
-
-	if (!root)
-		return -fab_errno(errno);
-	nvme_for_each_host (root, h)
-		nvme_for_each_subsystem (h, s) {
-			if (!streq(nvme_subsystem_get_nqn(s), nqn))
-				continue;
-			nvme_subsystem_for_each_ctrl_safe (s, c, tmp) {
-				char name[64];
-
-				/* Its deletion is under way already; another
-				 * request fails with EBUSY. */
-				if (state_going(nvme_ctrl_get_state(c)))
-					continue;
-				snprintf(name, sizeof(name), "%s", nvme_ctrl_get_name(c));
-				if (nvme_disconnect_ctrl(c) < 0)
-					return log_error_errno(fab_errno(errno),
-							       "Failed to disconnect %s (%s): %m", name,
-							       nqn);
-				log_info("Disconnected %s (%s).", name, nqn);
-				n++;
-			}
-		}
-	return n;
-}
-
-/* Whether /sys/class/nvme/@ctrl is a controller of subsystem @nqn. */
-static bool ctrl_of(const char *ctrl, const char *nqn)
-{
-	char val[256];
-
-	return ctrl[0] != '.' && read_attr(ctrl, "subsysnqn", val, sizeof(val)) == 0 && streq(val, nqn);
-}
-
 /* Whether /sys/class/nvme/@ctrl is on its way out (state_going()). */
 static bool ctrl_going(const char *ctrl)
 {
 	char val[32];
 
 	return read_attr(ctrl, "state", val, sizeof(val)) < 0 || state_going(val);
+}
+
+int fab_disconnect_nqn(const char *nqn)
+{
+	_cleanup_closedir_ DIR *d = opendir("/sys/class/nvme");
+	struct dirent *de;
+	int n = 0;
+
+	/* sysfs, not nvme_scan() (see scan_nqn()); deleting is what
+	 * nvme_disconnect_ctrl() does: "1" to delete_controller. */
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		int k;
+
+		if (!ctrl_of(de->d_name, nqn) || ctrl_going(de->d_name))
+			continue;
+		k = ctrl_attr_write_string(de->d_name, "delete_controller", "1");
+		/* Gone meanwhile, or its deletion under way already (another
+		 * request fails with EBUSY): not ours to count. */
+		if (k == -ENOENT || k == -ENODEV || k == -EBUSY)
+			continue;
+		if (k < 0)
+			return log_error_errno(k, "Failed to disconnect %s (%s): %m", de->d_name, nqn);
+		log_info("Disconnected %s (%s).", de->d_name, nqn);
+		n++;
+	}
+	return n;
 }
 
 int fab_count_ctrls(const char *nqn)
