@@ -179,8 +179,10 @@ WRITES=("randwrite randwrite 4k" "write write 128k")
 # md_bitmap CHUNK : the live array's write-intent bitmap replaced by one of
 # CHUNK (mdadm's --bitmap-chunk), or removed ("none").
 md_bitmap() {
-	timeout 120 mdadm --grow "/dev/$MD" --bitmap=none >> "$DEBUG" 2>&1 ||
-		{ WHY="mdadm --grow --bitmap=none failed"; return 1; }
+	if [ "$(cat "/sys/block/$MD/md/bitmap/location" 2> /dev/null || echo none)" != none ]; then
+		timeout 120 mdadm --grow "/dev/$MD" --bitmap=none >> "$DEBUG" 2>&1 ||
+			{ WHY="mdadm --grow --bitmap=none failed"; return 1; }
+	fi
 	[ "$1" = none ] && return 0
 	timeout 120 mdadm --grow "/dev/$MD" --bitmap=internal --bitmap-chunk="$1" >> "$DEBUG" 2>&1 ||
 		{ WHY="mdadm --grow --bitmap-chunk=$1 failed"; return 1; }
