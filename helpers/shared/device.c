@@ -137,6 +137,36 @@ int dev_ns_identity(struct udev_device *dev, char ret_nqn[static VOL_NQN_MAX + 1
 	return 0;
 }
 
+bool dev_ns_ctrl_live(struct udev_device *ns)
+{
+	struct udev_device *parent = udev_device_get_parent(ns);
+	const char *sub = parent ? udev_device_get_subsystem(parent) : NULL, *v;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	if (!sub)
+		return false;
+	if (streq(sub, "nvme"))
+		return (v = attr(parent, "state")) && streq(v, "live");
+	if (!streq(sub, "nvme-subsystem"))
+		return false;
+	/* The nvme-subsystem links each of its controllers by name. */
+	d = opendir(udev_device_get_syspath(parent));
+	while (d && (de = readdir(d))) {
+		char path[PATH_MAX], state[32];
+
+		if (strncmp(de->d_name, "nvme", 4) != 0 || !de->d_name[4] ||
+		    strspn(de->d_name + 4, "0123456789") != strlen(de->d_name + 4))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s/state", udev_device_get_syspath(parent),
+			     de->d_name) >= (int)sizeof(path))
+			continue;
+		if (dev_attr_read(path, state, sizeof(state)) == 0 && streq(state, "live"))
+			return true;
+	}
+	return false;
+}
+
 /* Whether @d is the visible namespace of subsystem @nqn that @want names. */
 static bool namespace_is(struct udev_device *d, const char *nqn, const struct vol_ns_id *want)
 {

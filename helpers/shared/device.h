@@ -74,6 +74,19 @@ int dev_ns_id_parse(const char *uuid, const char *nguid, const char *nsid, struc
 int dev_ns_identity(struct udev_device *dev, char ret_nqn[static VOL_NQN_MAX + 1], struct vol_ns_id *ret);
 
 /**
+ * dev_ns_ctrl_live() - whether a controller that reaches namespace @ns (a
+ * visible one, as dev_ns_identity() takes) is "live"
+ *
+ * Reads the state of the controllers of the namespace's own subsystem:
+ * those below the nvme-subsystem of a native multipath head, or the one
+ * controller of a namespace without multipath (the kernel's
+ * nvme_mpath_alloc_disk() and nvme_alloc_ns() parents); not, as
+ * fab_ctrl_live() does, the subsystem NQN of every controller of the host.
+ * Return: true if one is live.
+ */
+bool dev_ns_ctrl_live(struct udev_device *ns);
+
+/**
  * dev_namespace_find() - the visible namespace block device (the
  * multipath head, not a hidden path) of subsystem @nqn that @want names
  * (vol_ns_id_matches())

@@ -257,7 +257,7 @@ dev_by_uuid() {
 ctrls_by_nqn() {
 	local c
 	for c in /sys/class/nvme/nvme*; do
-		attr_is "$c/subsysnqn" "$1" && echo "${c##*/}"
+		[ -r "$c/subsysnqn" ] && attr_is "$c/subsysnqn" "$1" && echo "${c##*/}"
 	done
 	return 0
 }
