@@ -104,9 +104,10 @@ int md_re_add(const char *mddev, const char *member, char **ret_why);
 int md_remove(const char *mddev, const char *member);
 
 /**
- * md_remove_gone() - `mdadm @mddev --remove failed`, then `--remove
- * detached`: every member md failed or whose device is gone
- * Return: the first error, or 0.
+ * md_remove_gone() - every member of @mddev that md failed out of the
+ * array, as `mdadm --remove failed` (through sysfs: "remove" to
+ * md/dev-X/state); one md still uses is left (EBUSY)
+ * Return: 0, or the first error.
  */
 int md_remove_gone(const char *mddev);
 
