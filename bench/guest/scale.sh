@@ -11,7 +11,7 @@
 #                /etc/nvmf-raid/volumes/scaleNN.conf of two replicas,
 #                auto = yes, defaults otherwise; all 32 attached at once
 #                (systemctl start) and waited for until in sync; then
-#                detached one after another (stop_volumes says why).
+#                detached at once (stop_volumes).
 #   boot "32"    the 32 volumes come up at boot.  Timed on CLOCK_MONOTONIC
 #                (0 = the kernel's start; systemctl show): systemd started,
 #                the targets back, the first nvmf-raid@ unit started, the
@@ -27,7 +27,7 @@
 #                metrics service likewise, and the guest's CPU;
 #                systemd-cgtop into the debug log.  Then STATUS_N timed
 #                runs each of nvmf-raid status --json and nvmf-raid status.
-#                Volumes 2-32 stopped one after another, their files and
+#                Volumes 2-32 stopped at once, their files and
 #                targets put aside.
 #   boot "1"     the same with volume scale01 alone (its two targets
 #                only); status timed likewise.  The others put back.
@@ -291,8 +291,7 @@ setup_boot() {
 		du -sh "$TGT_STORE"
 		df -h "$TGT_STORE"
 	} >> "$DEBUG" 2>&1
-	# Detached before the reboot, one after another: the shutdown would
-	# detach all 32 at once (see stop_volumes).
+	# Detached before the reboot, all at once (see stop_volumes).
 	stop_volumes 1 "$VOLS" 0
 }
 
@@ -485,13 +484,13 @@ status_times() {
 }
 
 # --- configurations and reboots ----------------------------------------------
-# stop_volumes FIRST LAST RUN : volumes FIRST to LAST stopped one after
-# another (systemctl stop each), timed; the stops that were not clean and
-# the controllers of those volumes still there afterwards.  Not all at
-# once: 31 detaches at once (Debian 12) aborted in some of them ("free():
-# double free detected in tcache 2"), left controllers connected, and
-# once oopsed the kernel (nvme_tcp_get_address, reading the address of a
-# controller another detach was deleting), which wedged the guest.
+# stop_volumes FIRST LAST RUN : volumes FIRST to LAST stopped at once (one
+# systemctl stop of all), timed; the stops that were not clean and the
+# controllers of those volumes still there afterwards.  Before 2d2cf87, 31
+# detaches at once (Debian 12) aborted in some of them ("free(): double
+# free detected in tcache 2"), left controllers connected, and once oopsed
+# the kernel (reading the address of a controller another detach was
+# deleting), which wedged the guest.
 stop_volumes() {
 	local first=$1 last=$2 run=$3 i u v t0 units=() failed=() left=()
 	for ((i = first; i <= last; i++)); do
@@ -500,9 +499,7 @@ stop_volumes() {
 	done
 	mono_ms
 	t0=$MONO_MS
-	for u in "${units[@]}"; do
-		timeout 300 systemctl stop "$u" 2>> "$DEBUG" || dbg "systemctl stop $u failed"
-	done
+	timeout 600 systemctl stop "${units[@]}" 2>> "$DEBUG" || dbg "systemctl stop of volumes $first-$last failed"
 	mono_ms
 	t0=$(ms_to_s $((MONO_MS - t0)))
 	# Whether each stop went through: a stop whose ExecStop= died leaves
@@ -522,7 +519,7 @@ stop_volumes() {
 	done
 	printf 'stop\t%d\t%s\t%d\t%d\t%s\t%s\n' "$run" "$t0" "${#units[@]}" "${#failed[@]}" "${failed[*]}" \
 		"${left[*]}" >> "$SAMPLES"
-	log "volumes $first-$last stopped one after another in $t0 s; ${#failed[@]} stop(s) not clean${failed:+: ${failed[*]}}; ${#left[@]} of their controllers left${left:+: ${left[*]}}"
+	log "volumes $first-$last stopped at once in $t0 s; ${#failed[@]} stop(s) not clean${failed:+: ${failed[*]}}; ${#left[@]} of their controllers left${left:+: ${left[*]}}"
 	if [ "${#failed[@]}" != 0 ]; then
 		echo "--- run $run: the stops that were not clean" >> "$DEBUG"
 		for v in "${failed[@]}"; do
@@ -744,7 +741,7 @@ print(fmt % ('one unit: start -> active, median', cell(med(a), '%.2f'), cell(med
              span(a, '%.1f'), span(b, '%.1f')))
 for t in rows.get('stop', []):
     left = t[6].split() if len(t) > 6 and t[6] else []
-    print('  %s: stop of %s volumes one after another (systemctl stop each) %s s; %s not clean%s; %d of their'
+    print('  %s: stop of %s volumes at once (one systemctl stop) %s s; %s not clean%s; %d of their'
           ' controllers left%s' % ('setup' if t[1] == '0' else 'run ' + t[1], t[3], t[2], t[4],
                                    (' (' + t[5] + ')') if len(t) > 5 and t[5] else '', len(left),
                                    (' (' + ' '.join(left) + ')') if left else ''))
