@@ -831,7 +831,8 @@ if good:
     print('Goal no timer firing while nothing happens: %s wake-ups/s per monitor (median), %s for all; %s'
           % (cell(mw, '%.2f'), cell(tw, '%.1f'),
              'ok' if mw is not None and mw < 0.1 else
-             'over (nvmf-raid-monitor.c: poll() times out every SAMPLE_MS = 250 ms on an array of 2+ members)'))
+             'over (a quiet array\'s paths are sampled every fast-io-fail-tmo, 2 s by default: '
+             'a path lost while nothing is written sends no event)'))
     tc, _ = total(cpu)
     print('     idle CPU per monitor: %s ms per %d s (median), all monitors %s%% of one CPU'
           % (cell(med(vals(cpu)), '%.1f'), idle, cell(tc / (10.0 * idle) if tc is not None else None, '%.2f')))
