@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * nvmf-raid-detach VOLUME: ExecStopPost= of nvmf-raid@.service.
+ * nvmf-raid-detach VOLUME: ExecStop= of nvmf-raid@.service.
  *
  * Refuses while the volume's device is mounted or held open; otherwise
  * stops the array, disconnects the subsystems nobody else needs (no other

@@ -220,7 +220,7 @@ int unit_stop(sd_bus *bus, const char *unit)
 	 * and the unit is stopped; leave it inactive rather than failed. */
 	if (streq(before, "failed"))
 		return reset_failed(bus, unit);
-	return log_error_errno(EIO, "Failed to stop %s: its stop command failed; see 'journalctl -u %s'.",
+	return log_error_errno(EIO, "Failed to stop %s: its ExecStop= failed; see 'journalctl -u %s'.",
 			       unit, unit);
 }
 

@@ -44,10 +44,10 @@ int unit_start(sd_bus *bus, const char *unit);
 /**
  * unit_stop() - stop @unit (mode "replace") and wait for its job
  *
- * systemd finishes a stop job "done" also when ExecStopPost= failed: the unit
+ * systemd finishes a stop job "done" also when ExecStop= failed: the unit
  * is then "failed" instead of "inactive".  Both count as failure here.
  * Return: 0 once the unit is inactive; -EIO (logged) when the job or the
- * unit's ExecStopPost= failed; other negative errno (logged).
+ * unit's ExecStop= failed; other negative errno (logged).
  */
 int unit_stop(sd_bus *bus, const char *unit);
 
