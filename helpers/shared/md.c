@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,17 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <linux/raid/md_p.h>
-
 #include "device.h"
 #include "exec.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
 #include "md.h"
-
-/* Where a version 1.2 superblock starts, bytes from the member's start. */
-#define MD_SB_V12_OFFSET 4096
 
 static uint64_t fnv1a64(const char *prefix, size_t plen, const char *s)
 {
@@ -67,6 +61,49 @@ unsigned md_bitmap_chunk_kib(uint64_t size_bytes)
 	return (unsigned)kib;
 }
 
+static int copy_value(char *dst, size_t size, const char *v)
+{
+	if (strlen(v) >= size)
+		return -EINVAL;
+	strcpy(dst, v);
+	return 0;
+}
+
+int md_parse_examine(const char *out, struct md_examine *ret)
+{
+	struct md_examine e = {};
+	_cleanup_free_ char *copy = strdup(out);
+	char *save = NULL;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *v = strchr(l, '=');
+		int r = 0;
+
+		if (!v)
+			return -EINVAL;
+		*v++ = 0;
+		if (streq(l, "MD_UUID"))
+			r = copy_value(e.uuid, sizeof(e.uuid), v);
+		else if (streq(l, "MD_NAME"))
+			r = copy_value(e.name, sizeof(e.name), v);
+		else if (streq(l, "MD_LEVEL"))
+			r = copy_value(e.level, sizeof(e.level), v);
+		else if (streq(l, "MD_DEV_UUID"))
+			r = copy_value(e.dev_uuid, sizeof(e.dev_uuid), v);
+		else if (streq(l, "MD_DEVICES"))
+			e.devices = (unsigned)strtoul(v, NULL, 10);
+		else if (streq(l, "MD_EVENTS"))
+			e.events = strtoull(v, NULL, 10);
+		if (r < 0)
+			return r;
+	}
+	e.is_member = e.uuid[0] != 0;
+	*ret = e;
+	return 0;
+}
+
 static int mdadm_path(char **ret)
 {
 	int r = exec_find("mdadm", ret);
@@ -76,30 +113,26 @@ static int mdadm_path(char **ret)
 	return r;
 }
 
-int md_member_events(const char *dev, uint64_t *ret)
+int md_examine(const char *dev, struct md_examine *ret)
 {
-	_cleanup_close_ int fd = -EBADF;
-	_cleanup_free_ void *buf = NULL;
-	const struct mdp_superblock_1 *sb;
-	ssize_t n;
+	_cleanup_free_ char *mdadm = NULL, *out = NULL, *err = NULL;
+	int r;
 
-	fd = open(dev, O_RDONLY | O_DIRECT | O_CLOEXEC);
-	if (fd < 0 && errno == EINVAL) /* a file system without O_DIRECT */
-		fd = open(dev, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (posix_memalign(&buf, MD_SB_V12_OFFSET, MD_SB_V12_OFFSET) != 0)
-		return -ENOMEM;
-	n = pread(fd, buf, MD_SB_V12_OFFSET, MD_SB_V12_OFFSET);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n < sizeof(*sb))
-		return -ENODATA;
-	sb = buf;
-	if (le32toh(sb->magic) != MD_SB_MAGIC || le32toh(sb->major_version) != 1 ||
-	    le64toh(sb->super_offset) != MD_SB_V12_OFFSET / 512)
-		return -ENODATA;
-	*ret = le64toh(sb->events);
+	r = mdadm_path(&mdadm);
+	if (r < 0)
+		return r;
+	r = exec_run((char *[]){ mdadm, (char *)"--examine", (char *)"--export", (char *)dev, NULL },
+		     &out, &err);
+	if (r < 0)
+		return log_error_errno(r, "Failed to run %s: %m", mdadm);
+	/* mdadm exits 1 with nothing on stdout when there is no superblock. */
+	if (r != 0 && !*out) {
+		*ret = (struct md_examine){};
+		return 0;
+	}
+	r = md_parse_examine(out, ret);
+	if (r < 0)
+		return log_error_errno(r, "Unexpected output of mdadm --examine --export %s", dev);
 	return 0;
 }
 

@@ -28,6 +28,16 @@
 #define MD_HOMEHOST "nvmf-raid"
 #define MD_NAME_MAX 22
 
+struct md_examine {
+	bool is_member;	   /* an md superblock was found */
+	char uuid[36];	   /* MD_UUID, mdadm's "xxxxxxxx:xxxxxxxx:…" form */
+	char name[64];	   /* MD_NAME, "homehost:name" */
+	char level[16];	   /* MD_LEVEL */
+	unsigned devices;  /* MD_DEVICES */
+	uint64_t events;   /* MD_EVENTS */
+	char dev_uuid[36]; /* MD_DEV_UUID, this member's own UUID */
+};
+
 /**
  * md_name_for_volume() - the md array name of volume @vol (see above)
  * @ret: at least MD_NAME_MAX + 1 bytes
@@ -42,6 +52,13 @@ void md_name_for_volume(const char *vol, char *ret);
 void md_uuid_for_volume(const char *vol, char *ret);
 
 /**
+ * md_parse_examine() - parse `mdadm --examine --export DEV` output
+ * Return: 0 (ret->is_member tells whether a superblock was found), or
+ * -EINVAL for malformed output.
+ */
+int md_parse_examine(const char *out, struct md_examine *ret);
+
+/**
  * md_bitmap_chunk_kib() - write-intent bitmap chunk for an array of
  * @size_bytes: about 4096 bits, between 1 MiB and 64 MiB, a power of two.
  * mdadm's own choice (64 MiB and up) makes a returning replica on a small
@@ -50,14 +67,11 @@ void md_uuid_for_volume(const char *vol, char *ret);
 unsigned md_bitmap_chunk_kib(uint64_t size_bytes);
 
 /**
- * md_member_events() - the event count in the version 1.2 superblock of
- * member @dev (struct mdp_superblock_1 of <linux/raid/md_p.h>, 4 KiB from
- * the start: what `mdadm --examine` calls Events), read past the page
- * cache (O_DIRECT), as md writes it
- * Return: 0 with @ret set; -ENODATA when @dev holds no such superblock;
- * other negative errno when it cannot be read.
+ * md_examine() - run `mdadm --examine --export` on @dev
+ * Return: 0 with @ret filled, -ENOENT when mdadm is missing, other
+ * negative errno on failure.
  */
-int md_member_events(const char *dev, uint64_t *ret);
+int md_examine(const char *dev, struct md_examine *ret);
 
 /*
  * Named operations, each one mdadm command.  A failure is logged once, here,

@@ -359,11 +359,11 @@ int reconcile_record(const struct desc *d)
 	if (same)
 		return 0;
 	for (unsigned i = 0; i < d->n_replicas; i++) {
-		uint64_t events;
+		struct md_examine e;
 
 		if (d->replicas[i].state == STATE_IN_SYNC && d->replicas[i].device &&
-		    md_member_events(d->replicas[i].device, &events) == 0) {
-			rec.events = events;
+		    md_examine(d->replicas[i].device, &e) == 0 && e.is_member) {
+			rec.events = e.events;
 			break;
 		}
 	}

@@ -1,13 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <linux/raid/md_p.h>
 
 #include "macro.h"
 #include "md.h"
@@ -52,35 +49,27 @@ static void test_bitmap_chunk(void)
 	is_int(md_bitmap_chunk_kib(0), 1024, "tiny: at least 1 MiB");
 }
 
-/* md_member_events() over a file laid out as a member: a version 1.2
- * superblock 4 KiB in. */
-static void test_member_events(void)
+static void test_examine(void)
 {
-	char path[] = "test-md-member.XXXXXX";
-	struct mdp_superblock_1 sb = {};
-	uint64_t events = 0;
-	int fd = mkstemp(path);
+	struct md_examine e;
 
-	ok(fd >= 0, "scratch member file");
-	is_int(md_member_events(path, &events), -ENODATA, "empty file: no superblock");
-	sb.magic = htole32(MD_SB_MAGIC);
-	sb.major_version = htole32(1);
-	sb.super_offset = htole64(8);
-	sb.events = htole64(4242);
-	ok(pwrite(fd, &sb, sizeof(sb), 4096) == (ssize_t)sizeof(sb) && ftruncate(fd, 8192) == 0,
-	   "superblock written");
-	is_int(md_member_events(path, &events), 0, "version 1.2 superblock read");
-	is_int((int)events, 4242, "its events");
-	sb.super_offset = htole64(0); /* version 1.1 layout claimed at 4 KiB */
-	ok(pwrite(fd, &sb, sizeof(sb), 4096) == (ssize_t)sizeof(sb), "super_offset changed");
-	is_int(md_member_events(path, &events), -ENODATA, "not where it says it is: refused");
-	sb.super_offset = htole64(8);
-	sb.magic = htole32(0x12345678);
-	ok(pwrite(fd, &sb, sizeof(sb), 4096) == (ssize_t)sizeof(sb), "magic changed");
-	is_int(md_member_events(path, &events), -ENODATA, "wrong magic refused");
-	is_int(md_member_events("/nonexistent/member", &events), -ENOENT, "missing device");
-	close(fd);
-	unlink(path);
+	is_int(md_parse_examine("MD_LEVEL=raid1\nMD_DEVICES=2\nMD_NAME=nvmf-raid:db1\n"
+				"MD_UUID=0bd4b5b2:1f0a4c22:8e2f0000:12345678\n"
+				"MD_UPDATE_TIME=1700000000\nMD_DEV_UUID=aaaaaaaa:bbbbbbbb:cccccccc:dddddddd\n"
+				"MD_EVENTS=42\n",
+				&e),
+	       0, "parse a member's export");
+	ok(e.is_member, "is a member");
+	is_str(e.uuid, "0bd4b5b2:1f0a4c22:8e2f0000:12345678", "array uuid");
+	is_str(e.name, "nvmf-raid:db1", "name");
+	is_str(e.level, "raid1", "level");
+	is_int(e.devices, 2, "devices");
+	is_int(e.events, 42, "events");
+	is_int(md_parse_examine("", &e), 0, "empty output parses");
+	ok(!e.is_member, "no superblock: not a member");
+	is_int(md_parse_examine("garbage\n", &e), -EINVAL, "line without '=' refused");
+	is_int(md_parse_examine("MD_UUID=0123456789012345678901234567890123456789\n", &e), -EINVAL,
+	       "over-long value refused");
 }
 
 /* md_holder() over a scratch tree laid out as /sys/class/block: md lists
@@ -131,6 +120,6 @@ int main(void)
 	test_names();
 	test_uuids();
 	test_bitmap_chunk();
-	test_member_events();
+	test_examine();
 	return tap_done();
 }
