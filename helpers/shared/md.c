@@ -409,8 +409,9 @@ int md_remove_gone(const char *mddev)
 		int k;
 
 		if (strncmp(de->d_name, "dev-", 4) != 0 ||
-		    snprintf(attr, sizeof(attr), "%s/state", de->d_name) >= (int)sizeof(attr) ||
-		    md_sysfs_read(mddev, attr, state, sizeof(state)) < 0 || !strstr(state, "faulty"))
+		    md_member_state(mddev, de->d_name + 4, state, sizeof(state)) < 0 ||
+		    !strstr(state, "faulty") ||
+		    snprintf(attr, sizeof(attr), "%s/state", de->d_name) >= (int)sizeof(attr))
 			continue;
 		k = md_sysfs_write(mddev, attr, "remove");
 		if (k == -EBUSY || k == -ENOENT)

@@ -109,7 +109,7 @@ static bool claimed(const struct status_volume *s, const char *dev)
 
 static int gather_replicas(struct udev *udev, struct status_volume *s, const struct desc *d)
 {
-	bool has_md = d->n_replicas > 1, found[VOL_REPLICAS_MAX] = {};
+	bool has_md = d->n_replicas > 1;
 
 	/* Every namespace first: a name the descriptor remembers may since
 	 * have gone to another replica's namespace. */
@@ -124,10 +124,10 @@ static int gather_replicas(struct udev *udev, struct status_volume *s, const str
 		if (r > 0 && !(s->replicas[i].device = strdup(udev_device_get_devnode(dev))))
 			return -ENOMEM;
 		/* With native multipath a lost controller keeps its namespace
-		 * and md member "in sync" while I/O waits on a reconnect. */
-		if (r > 0)
-			s->replicas[i].reachable = dev_ns_ctrl_live(dev);
-		found[i] = r > 0;
+		 * and md member "in sync" while I/O waits on a reconnect.  No
+		 * namespace: a controller may be live all the same. */
+		s->replicas[i].reachable =
+			r > 0 ? dev_ns_ctrl_live(dev) : fab_ctrl_live(s->replicas[i].nqn);
 	}
 	for (unsigned i = 0; i < s->n_replicas; i++) {
 		struct status_replica *r = &s->replicas[i];
@@ -148,9 +148,6 @@ static int gather_replicas(struct udev *udev, struct status_volume *s, const str
 		}
 		r->state = status_replica_state(has_md, member, present, dr->state, dr->outdated);
 		r->size = r->device ? sysfs_size(r->device) : STATUS_SIZE_UNKNOWN;
-		/* No namespace: a controller may be live all the same. */
-		if (!found[i])
-			r->reachable = fab_ctrl_live(r->nqn);
 	}
 	if (!has_md && s->n_replicas == 1) {
 		s->running = s->replicas[0].state == STATE_IN_SYNC;
