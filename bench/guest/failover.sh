@@ -289,19 +289,6 @@ away_live() {
 	return 0
 }
 
-# PSUM = the sum of stat field $2 (5: writes completed) over the hidden
-# multipath path devices of namespace $1 (the head keeps no statistics).
-path_sum() {
-	local f u s
-	PSUM=0
-	for f in /sys/block/nvme*c*n*/uuid; do
-		[ -e "$f" ] || continue
-		read -r u 2> /dev/null < "$f" || continue
-		[ "$u" = "$1" ] || continue
-		read -r -a s 2> /dev/null < "${f%/uuid}/stat" || continue
-		PSUM=$((PSUM + s[$2 - 1]))
-	done
-}
 writes_flowing() {
 	path_sum "${UUIDS[0]}" 5
 	[ "$PSUM" -gt "$W0" ] && return 0

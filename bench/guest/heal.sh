@@ -131,20 +131,8 @@ sectors_between() {
 		SECT=$((SECT + v))
 	done
 }
-# PSUM = writes completed (stat field 5) over r1's path devices.
-r1_writes() {
-	local f u s
-	PSUM=0
-	for f in /sys/block/nvme*c*n*/uuid; do
-		[ -e "$f" ] || continue
-		read -r u 2> /dev/null < "$f" || continue
-		[ "$u" = "${UUIDS[0]}" ] || continue
-		read -r -a s 2> /dev/null < "${f%/uuid}/stat" || continue
-		PSUM=$((PSUM + s[4]))
-	done
-}
 writes_flowing() {
-	r1_writes
+	path_sum "${UUIDS[0]}" 5
 	[ "$PSUM" -gt "$W0" ] && return 0
 	proc_gone "$FIO_PID"
 }
@@ -301,7 +289,7 @@ heal_measure() {
 	local tv tr now end st readd='' e_now MDSTART_MS=''
 	epoch_us E_START
 	start_fio
-	r1_writes
+	path_sum "${UUIDS[0]}" 5
 	W0=$PSUM
 	wait_for 60 writes_flowing || { WHY="fio wrote nothing within 60 s"; return 1; }
 	proc_gone "$FIO_PID" && { WHY="fio ended early: $(grep -m1 'err=' "$WORK/fio.out" 2> /dev/null)"; return 1; }

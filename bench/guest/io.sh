@@ -159,11 +159,12 @@ prefill() {
 		{ WHY="prefill of $BDEV failed"; return 1; }
 }
 
-# target_cells TARGET : every workload and depth on $BDEV.
-target_cells() {
+# cells_as TARGET WORKLOAD... : each WORKLOAD ("name rw bs") at every
+# depth on $BDEV, recorded as TARGET.
+cells_as() {
 	local target=$1 w d
-	prefill || return 1
-	for w in "${WORKLOADS[@]}"; do
+	shift
+	for w in "$@"; do
 		# shellcheck disable=SC2086 # three words: name, rw, bs
 		set -- $w
 		for d in "${DEPTHS[@]}"; do
@@ -171,6 +172,12 @@ target_cells() {
 			cell_record "$target" "$1" "$d" "$3"
 		done
 	done
+}
+
+# target_cells TARGET : every workload and depth on $BDEV.
+target_cells() {
+	prefill || return 1
+	cells_as "$1" "${WORKLOADS[@]}"
 }
 
 # --- why writes cost: the bitmap, and two writes for one -----------------
@@ -199,19 +206,7 @@ bitmap_part() {
 	for c in none 64M; do
 		md_bitmap "$c" || return 1
 		log "2 replicas, md bitmap $c ($(cat "/sys/block/$MD/md/bitmap/chunksize" 2> /dev/null || echo none)): write cells"
-		write_cells_as "2r-bitmap-$c"
-	done
-}
-# write_cells_as TARGET : the write workloads on $BDEV, recorded as TARGET.
-write_cells_as() {
-	local target=$1 w d
-	for w in "${WRITES[@]}"; do
-		# shellcheck disable=SC2086 # three words: name, rw, bs
-		set -- $w
-		for d in "${DEPTHS[@]}"; do
-			fio_cell "$target" "$1" "$2" "$3" "$d"
-			cell_record "$target" "$1" "$d" "$3"
-		done
+		cells_as "2r-bitmap-$c" "${WRITES[@]}"
 	done
 }
 
@@ -257,19 +252,6 @@ net_delay() {
 }
 net_clear() { tc qdisc del dev lo root 2> /dev/null; return 0; }
 
-# reads_of UUID : RD = reads completed (stat field 1) over the path devices
-# of namespace UUID.
-reads_of() {
-	local f u s
-	RD=0
-	for f in /sys/block/nvme*c*n*/uuid; do
-		[ -e "$f" ] || continue
-		read -r u 2> /dev/null < "$f" || continue
-		[ "$u" = "$1" ] || continue
-		read -r -a s 2> /dev/null < "${f%/uuid}/stat" || continue
-		RD=$((RD + s[0]))
-	done
-}
 
 wm_flag_is() {
 	local d st
@@ -286,11 +268,11 @@ wm_cells() {
 		# shellcheck disable=SC2086 # three words: name, rw, bs
 		set -- $w
 		for d in "${DEPTHS[@]}"; do
-			reads_of "${UUIDS[0]}"; a1=$RD
-			reads_of "${UUIDS[1]}"; a2=$RD
+			path_sum "${UUIDS[0]}" 1; a1=$PSUM
+			path_sum "${UUIDS[1]}" 1; a2=$PSUM
 			fio_cell "$target" "$1" "$2" "$3" "$d"
-			reads_of "${UUIDS[0]}"; a1=$((RD - a1))
-			reads_of "${UUIDS[1]}"; a2=$((RD - a2))
+			path_sum "${UUIDS[0]}" 1; a1=$((PSUM - a1))
+			path_sum "${UUIDS[1]}" 1; a2=$((PSUM - a2))
 			cell_record "$target" "$1" "$d" "$3" "r1_reads=$a1 r2_reads=$a2"
 		done
 	done

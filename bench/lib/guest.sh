@@ -72,6 +72,21 @@ proc_gone() {
 	[ "${s%% *}" = Z ]
 }
 
+# path_sum UUID FIELD : PSUM = the sum of stat field FIELD (1: reads
+# completed, 5: writes completed) over the hidden multipath path devices
+# of namespace UUID (the head keeps no statistics).
+path_sum() {
+	local f u s
+	PSUM=0
+	for f in /sys/block/nvme*c*n*/uuid; do
+		[ -e "$f" ] || continue
+		read -r u 2> /dev/null < "$f" || continue
+		[ "$u" = "$1" ] || continue
+		read -r -a s 2> /dev/null < "${f%/uuid}/stat" || continue
+		PSUM=$((PSUM + s[$2 - 1]))
+	done
+}
+
 # desc_state VOLUME REPLICA : DSTATE = the replica's state in the
 # descriptor /run/nvmf-raid/VOLUME.json (written atomically), read without
 # a fork: a python3 start costs about half a second under TCG.
