@@ -31,6 +31,9 @@ packages=(
 	# runtime libraries of the project's helpers (the guest has no network:
 	# `apt install ./nvmf-raid_*.deb` there finds its dependencies installed)
 	libjson-c5 libudev1 libsystemd0 libblkid1
+	# contrib/os-brick: the patch applied to a copy of the release's own
+	# os-brick, and os-brick's unit tests run against it
+	patch python3-oslotest python3-ddt
 )
 # The two libraries whose package names differ: the 64-bit time_t
 # transition (libnvme1t64) and iniparser 4.2's soname.
