@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * nvmf-raid os-brick connect|disconnect|extend [--volume NAME]: the adapter
+ * nvmf-raid os-brick connect|disconnect|extend|paths [--volume NAME]: the adapter
  * for OpenStack os-brick (contract.md "Commands").  Reads os-brick's NVMe-oF
  * connection_properties on stdin (lib/osbrick.h), writes the transient
  * volume file and drives nvmf-raid@VOLUME.service (lib/unit.h).  stdout
@@ -60,7 +60,7 @@ static void request_done(struct request *q)
 static void help(FILE *f)
 {
 	fprintf(f,
-		"Usage: nvmf-raid os-brick connect|disconnect|extend [OPTIONS] < PROPERTIES.json\n"
+		"Usage: nvmf-raid os-brick connect|disconnect|extend|paths [OPTIONS] < PROPERTIES.json\n"
 		"\n"
 		"Attach, detach or extend a volume for OpenStack os-brick.  Reads os-brick's\n"
 		"NVMe-oF connection_properties (JSON) on stdin; prints os-brick's answer as\n"
@@ -71,6 +71,9 @@ static void help(FILE *f)
 		"              An attached volume is refused: multi-attach is not supported.\n"
 		"  disconnect  stop the unit, remove the file and print null.\n"
 		"  extend      rescan and grow the attached volume, print its size in bytes.\n"
+		"  paths       print [\"/dev/nvmf-raid/VOLUME\"] when connect attached the\n"
+		"              volume and it is attached, else [] (os-brick's\n"
+		"              get_volume_paths).\n"
 		"\n"
 		"Accepted: os-brick's NVMe-oF connection_properties in its four shapes:\n"
 		"  1, 2  \"volume_replicas\": [TARGET, ...] (1 to 16), with \"vol_uuid\" (the\n"
@@ -387,6 +390,38 @@ static int do_extend(struct request *q)
 	return EXIT_OK;
 }
 
+/* os-brick's get_volume_paths(): the device, when os-brick had nvmf-raid
+ * attach this volume (its transient file) and it is attached (its
+ * descriptor).  Read only, so without the request lock: os-brick asks it
+ * to learn whether a volume is ours at all. */
+static int do_paths(struct request *q)
+{
+	const char *name = q->o->name;
+	const char *dir = vol_run_dir();
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	r = open_dir_trusting(dir, streq(dir, VOL_RUN_DIR) ? "/run" : NULL, false, &fd);
+	if (r < 0 && r != -ENOENT) {
+		log_error_errno(r, "%s: cannot open %s: %m", name, dir);
+		return EXIT_FAILED;
+	}
+	r = r < 0 ? 0 : exists_at(fd, q->file);
+	if (r < 0) {
+		log_error_errno(r, "%s: cannot look for %s/%s: %m", name, dir, q->file);
+		return EXIT_FAILED;
+	}
+	if (r > 0)
+		r = descriptor_exists(name);
+	if (r < 0)
+		return EXIT_FAILED;
+	if (r > 0)
+		printf("[\"%s%s\"]\n", DESC_DEVICE_PREFIX, name);
+	else
+		printf("[]\n");
+	return EXIT_OK;
+}
+
 static const struct action {
 	const char *name;
 	int (*run)(struct request *q);
@@ -394,6 +429,7 @@ static const struct action {
 	{ .name = "connect", .run = do_connect },
 	{ .name = "disconnect", .run = do_disconnect },
 	{ .name = "extend", .run = do_extend },
+	{ .name = "paths", .run = do_paths },
 };
 
 /* Reads and validates the request; EXIT_OK to go on. */
@@ -444,14 +480,15 @@ int verb_os_brick(int argc, char *argv[])
 			return EXIT_USAGE;
 		}
 	if (argc - optind != 1) {
-		log_error("Expected one action: connect, disconnect or extend; see --help.");
+		log_error("Expected one action: connect, disconnect, extend or paths; see --help.");
 		return EXIT_USAGE;
 	}
 	for (size_t i = 0; i < ELEMENTSOF(actions); i++)
 		if (streq(argv[optind], actions[i].name))
 			action = &actions[i];
 	if (!action) {
-		log_error("Unknown action '%s': connect, disconnect or extend; see --help.", argv[optind]);
+		log_error("Unknown action '%s': connect, disconnect, extend or paths; see --help.",
+			  argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (volume && !vol_name_is_valid(volume)) {

@@ -235,6 +235,9 @@ test_osbrick_replicated_extend_multiattach_disconnect() {
 	assertEquals "connect answer, named after the alias" "$(answer_for obbrep)" "$(cat "$OUT")"
 	assert_md obbrep 2
 	assert_file obbrep obbrep 2
+	osb paths "$json"
+	assertEquals "paths: exit 0 ($(cat "$ERR"))" 0 "$RC"
+	assertEquals "paths: the device" '["/dev/nvmf-raid/obbrep"]' "$(cat "$OUT")"
 	fio_write /dev/nvmf-raid/obbrep
 	assertEquals "fio write+verify" 0 $?
 
@@ -274,6 +277,12 @@ test_osbrick_replicated_extend_multiattach_disconnect() {
 	osb extend "$json"
 	assertEquals "extend when detached: exit 1" 1 "$RC"
 	assertContains "says so" "$(cat "$ERR")" "not attached"
+	osb paths "$json"
+	assertEquals "paths when detached: exit 0" 0 "$RC"
+	assertEquals "paths when detached: none" '[]' "$(cat "$OUT")"
+	osb paths '{"alias": "obbrep"}'
+	assertEquals "paths of properties without a target: exit 2" 2 "$RC"
+	assertEquals "paths of properties without a target: nothing printed" "" "$(cat "$OUT")"
 }
 
 test_disconnect_refused_while_mounted_then_retried() {
@@ -339,6 +348,9 @@ test_volumes_of_the_admin_are_not_touched() {
 	osb disconnect "$json"
 	assertEquals "disconnect of an /etc volume: exit 1" 1 "$RC"
 	assertEquals "its unit still active" active "$(unit_active obadm)"
+	osb paths "$json"
+	assertEquals "paths of an /etc volume: exit 0" 0 "$RC"
+	assertEquals "paths of an /etc volume: not os-brick's" '[]' "$(cat "$OUT")"
 	assertFalse "no transient file" "[ -e $RUNVOL/obadm.conf ]"
 
 	# The namespace belongs to obadm: another name for it is refused.
