@@ -140,6 +140,8 @@ nr_share() {
 			{ tail -20 "$NR_BUILD/guest/install.log" >&2; nr_die "make install failed"; }
 	fi
 	cp -a "$NR_TOP/tests/guest/lib" "$share/lib"
+	# the os-brick patch, which osbrick_nova_test applies in the guest
+	mkdir -p "$share/contrib" && cp -a "$NR_TOP/contrib/os-brick" "$share/contrib/"
 	install -m 755 "$NR_TOP/tests/guest/runner.sh" "$share/run.sh"
 	: > "$share/suites.list"
 }
