@@ -105,7 +105,13 @@ brick() {
 ans() { py3 -c 'import json, sys; a = json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$ANS" "$1"; }
 
 # nova_connect WHO ID JSON : connect_volume; the answer checked for "ok" by the caller.
-nova_connect() { brick "$1" "$(printf '{"op": "connect", "id": "%s", "data": %s}' "$2" "$3")" > /dev/null; }
+# A unit that failed to start has its journal printed.
+nova_connect() {
+	local unit
+	brick "$1" "$(printf '{"op": "connect", "id": "%s", "data": %s}' "$2" "$3")" > /dev/null
+	unit=$(printf '%s' "$ANS" | sed -n "s/.*journalctl -u \(nvmf-raid@[^ ']*\).*/\1/p")
+	[ -z "$unit" ] || journalctl -u "$unit" -n 40 --no-pager -o short-monotonic
+}
 
 # A target of replica I of VOL, os-brick's form ("TCP" as KumoScale sends it).
 brick_target() {
@@ -176,7 +182,9 @@ test_spec_replicas_attach_heal_extend_detach() {
 	make_targets nvb 2 || fail "targets"
 	data=$(printf '{"vol_uuid": "%s", "volume_replicas": [%s, %s], "qos_specs": null, "access_mode": "rw", "encrypted": false}' \
 		"$CID" "$(spec_target nvb 1)" "$(spec_target nvb 2)")
+	echo "nova: connect_volume($data)"
 	nova_connect P a "$data"
+	echo "  -> $ANS"
 	assertEquals "connect_volume: ok ($ANS)" True "$(ans "a['ok']")"
 	path=$(ans "a['result']['path']")
 	assertEquals "the path" "/dev/nvmf-raid/$CID" "$path"
@@ -215,6 +223,7 @@ test_spec_replicas_attach_heal_extend_detach() {
 	before=$(size_of "$path")
 	tgt_grow nvb-r1 96M && tgt_grow nvb-r2 96M
 	brick P '{"op": "extend", "id": "a"}' > /dev/null
+	echo "nova: extend_volume(data) -> $ANS"
 	assertEquals "extend_volume: ok ($ANS)" True "$(ans "a['ok']")"
 	echo "FIGURE: extend_volume returned $(ans "a['result']") (was $before)"
 	assertEquals "extend_volume returns the device's new size" "$(size_of "$path")" "$(ans "a['result']")"
@@ -223,6 +232,7 @@ test_spec_replicas_attach_heal_extend_detach() {
 
 	brick P '{"op": "option", "value": "never"}' > /dev/null
 	brick P '{"op": "disconnect", "id": "a"}' > /dev/null
+	echo "nova: disconnect_volume(data, None, force=False) -> $ANS"
 	assertEquals "disconnect_volume with nvmf_raid = never: ok ($ANS)" True "$(ans "a['ok']")"
 	assert_gone "$CID" nvb 2
 }
