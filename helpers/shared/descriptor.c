@@ -98,7 +98,9 @@ bool desc_md_uuid_is_valid(const char *s)
 
 bool desc_md_name_is_valid(const char *s)
 {
-	/* '~': md.c shortens long volume names to "volum~<hash>". */
+	/* '~': md.c shortened long volume names to "volum~<hash>" before
+	 * mdadm 4.3 refused it; a descriptor of such an array may still be
+	 * read after an upgrade. */
 	return *s && strlen(s) <= DESC_MD_NAME_MAX && chars_are(s, "_.:~-");
 }
 

@@ -37,7 +37,7 @@ void md_name_for_volume(const char *vol, char *ret)
 		memcpy(ret, vol, len + 1);
 		return;
 	}
-	snprintf(ret, MD_NAME_MAX + 1, "%.5s~%016" PRIx64, vol, fnv1a64("", 0, vol));
+	snprintf(ret, MD_NAME_MAX + 1, "%.5s_%016" PRIx64, vol, fnv1a64("", 0, vol));
 }
 
 void md_uuid_for_volume(const char *vol, char *ret)

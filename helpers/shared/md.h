@@ -11,8 +11,12 @@
  *   homehost  "nvmf-raid"  (never this machine's name: the array belongs
  *             to the volume, not to a host, and moves with it)
  *   name      the volume name if it has at most 22 bytes, else its first
- *             5 bytes, '~', and 16 hex digits of FNV-1a-64 of the whole
- *             name (22 bytes), so "nvmf-raid:" + name fits the 32 bytes;
+ *             5 bytes, '_', and 16 hex digits of FNV-1a-64 of the whole
+ *             name (22 bytes), so "nvmf-raid:" + name fits the 32 bytes.
+ *             Only POSIX portable filename characters: mdadm 4.3 and later
+ *             (Debian 13) refuse any other in a name it creates (mdadm.c,
+ *             is_name_posix_compatible()).  Arrays created with '~' by
+ *             earlier versions still assemble: by UUID, not by name;
  *   UUID      FNV-1a-64 of "nvmf-raid\0" + name, then FNV-1a-64 of
  *             "nvmf-raid-uuid\0" + name, as 16 bytes, with the RFC 9562
  *             version 8 and variant bits set.

@@ -62,6 +62,28 @@ test_attach_two_and_three_replicas() {
 	assert_attached_md three 3
 }
 
+# Names longer than the 22 bytes an md name keeps: one over, a Cinder
+# volume id, the longest allowed.  Their arrays get a shortened name, which
+# mdadm 4.3 and later refuse to create unless it is POSIX portable: Debian
+# 13 failed every such start with '"volum~..." cannot be set as name'.
+test_long_names_make_arrays() {
+	local v names=(abcdefghijklmnopqrstuvw volume-0e5f3b2a-6c1d-4e8f-9a7b-2c3d4e5f6a7b
+		v234567890123456789012345678901234567890123456789012345678901234)
+	for v in "${names[@]}"; do
+		new_volume "$v" 2 || fail "$v: volume"
+		systemctl start "nvmf-raid@$v"
+		assertEquals "${#v} bytes: started" 0 $?
+		assert_attached_md "$v" 2
+		echo "FIGURE: ${#v}-byte name: md name $(mdadm --detail --export "/dev/nvmf-raid/$v" 2>/dev/null | sed -n 's/^MD_NAME=//p')"
+		systemctl stop "nvmf-raid@$v"
+		assertEquals "${#v} bytes: stopped" 0 $?
+		systemctl start "nvmf-raid@$v"
+		assertEquals "${#v} bytes: assembled again" 0 $?
+		assert_attached_md "$v" 2
+		drop_volume "$v"
+	done
+}
+
 test_data_survives_detach_and_reattach() {
 	local md1 md2
 	new_volume data 3
