@@ -55,6 +55,10 @@ test_raid1_with_bitmap_and_fio_verify() {
 	mdadm --create "$MD" --run --level=1 --raid-devices=3 --metadata=1.2 \
 		--bitmap=internal --bitmap-chunk=4M "${devs[@]}" > /dev/null 2>&1
 	assertEquals "mdadm --create" 0 $?
+	# mdadm 4.4 returns before udev made $MD, and mdadm --wait on a
+	# missing node returns at once.
+	wait_until 30 test -b "$MD"
+	assertTrue "$MD made by udev within 30 s" $?
 	md_wait "$MD"
 	assertEquals "raid1" raid1 "$(cat "/sys/block/$(md_kname)/md/level")"
 	local loc
