@@ -130,17 +130,20 @@ static int read_input(char **ret, size_t *ret_len)
 
 /* The transient directory.  The default is walked from /run down, so no
  * symlink below /run is followed; one from $NVMF_RAID_VOLUMES_RUN (tests)
- * has its parent trusted as it is, as desc_open_runtime_dir() does. */
-static int open_volume_dir(int *ret_fd)
+ * has its parent trusted as it is, as desc_open_runtime_dir() does.
+ * Without @create, a missing one is -ENOENT, not logged. */
+static int open_volume_dir(bool create, int *ret_fd)
 {
 	const char *dir = vol_run_dir();
 	int r;
 
-	r = open_dir_trusting(dir, streq(dir, VOL_RUN_DIR) ? "/run" : NULL, true, ret_fd);
+	r = open_dir_trusting(dir, streq(dir, VOL_RUN_DIR) ? "/run" : NULL, create, ret_fd);
+	if (r == -ENOENT && !create)
+		return r;
 	if (r == -EINVAL)
 		return log_error_errno(r, "$%s must be an absolute path to a directory.", VOL_RUN_DIR_ENV);
 	if (r < 0)
-		return log_error_errno(r, "Failed to create %s: %m", dir);
+		return log_error_errno(r, "Failed to %s %s: %m", create ? "create" : "open", dir);
 	return 0;
 }
 
@@ -230,7 +233,7 @@ static int check_host_nqn(const struct osb_volume *o)
  * while we wait for it. */
 static int lock_request(struct request *q)
 {
-	int r = open_volume_dir(&q->dir_fd);
+	int r = open_volume_dir(true, &q->dir_fd);
 
 	if (r < 0)
 		return r;
@@ -397,18 +400,15 @@ static int do_extend(struct request *q)
 static int do_paths(struct request *q)
 {
 	const char *name = q->o->name;
-	const char *dir = vol_run_dir();
 	_cleanup_close_ int fd = -EBADF;
 	int r;
 
-	r = open_dir_trusting(dir, streq(dir, VOL_RUN_DIR) ? "/run" : NULL, false, &fd);
-	if (r < 0 && r != -ENOENT) {
-		log_error_errno(r, "%s: cannot open %s: %m", name, dir);
+	r = open_volume_dir(false, &fd);
+	if (r < 0 && r != -ENOENT)
 		return EXIT_FAILED;
-	}
 	r = r < 0 ? 0 : exists_at(fd, q->file);
 	if (r < 0) {
-		log_error_errno(r, "%s: cannot look for %s/%s: %m", name, dir, q->file);
+		log_error_errno(r, "%s: cannot look for %s/%s: %m", name, vol_run_dir(), q->file);
 		return EXIT_FAILED;
 	}
 	if (r > 0)
